@@ -1,0 +1,58 @@
+import winston from 'winston';
+import { currentContext } from './correlation.js';
+
+export type Logger = winston.Logger;
+
+export interface LoggerOptions {
+  service: string;
+  level?: string;
+  /** Values that must never be written (tokens, secrets); every occurrence is masked. */
+  secrets?: Array<string | undefined>;
+}
+
+const REDACTED = '[REDACTED]';
+
+function redactor(secrets: string[]) {
+  const mask = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      return secrets.reduce((text, secret) => text.split(secret).join(REDACTED), value);
+    }
+    return value;
+  };
+  return winston.format((info) => {
+    for (const key of Object.keys(info)) {
+      (info as Record<string, unknown>)[key] = mask((info as Record<string, unknown>)[key]);
+    }
+    return info;
+  })();
+}
+
+/**
+ * JSON lines in the order SPEC.md section 7 names: time, level, service, event, orderId,
+ * correlationId, msg. The correlation id and order id come from the request's async context.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const secrets = (options.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length >= 4);
+  const shape = winston.format((info) => {
+    const ctx = currentContext();
+    const { level, message, event, orderId, correlationId, ...rest } = info as Record<string, unknown>;
+    const ordered: Record<string, unknown> = {
+      time: new Date().toISOString(),
+      level,
+      service: options.service,
+      event: event ?? 'log',
+      orderId: orderId ?? ctx?.orderId,
+      correlationId: correlationId ?? ctx?.correlationId,
+      msg: message,
+    };
+    for (const [key, value] of Object.entries(rest)) {
+      if (key !== 'service' && typeof key === 'string') ordered[key] = value;
+    }
+    return Object.assign(Object.create(null), ordered, { [Symbol.for('level')]: level }) as typeof info;
+  });
+  return winston.createLogger({
+    level: options.level ?? 'info',
+    format: winston.format.combine(shape(), redactor(secrets), winston.format.json()),
+    transports: [new winston.transports.Console()],
+  });
+}

@@ -1,0 +1,68 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from './logger.js';
+
+/** RFC 9457 problem details with a stable machine-readable `code`. */
+export interface Problem {
+  status: number;
+  code: string;
+  detail: string;
+  [extension: string]: unknown;
+}
+
+export class ProblemError extends Error {
+  readonly problem: Problem;
+  readonly headers: Record<string, string>;
+
+  constructor(problem: Problem, headers: Record<string, string> = {}) {
+    super(`${problem.code}: ${problem.detail}`);
+    this.name = 'ProblemError';
+    this.problem = problem;
+    this.headers = headers;
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function sendProblem(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
+  const { status, code, detail, ...extensions } = problem;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: `urn:problem:${code.toLowerCase().replace(/_/g, '-')}`,
+        title: TITLES[status] ?? 'Error',
+        status,
+        code,
+        detail,
+        ...extensions,
+      }),
+    );
+}
+
+/** Last error handler: known problems keep their status; anything else is a 500 that never leaks internals. */
+export function problemHandler(logger: Logger) {
+  return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    if (res.headersSent) return next(err);
+    if (err instanceof ProblemError) return sendProblem(res, err.problem, err.headers);
+    const bodyError = err as { type?: string; status?: number };
+    if (bodyError?.type === 'entity.too.large') {
+      return sendProblem(res, { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: 'The request body is larger than 1 MiB.' });
+    }
+    if (bodyError?.type === 'entity.parse.failed') {
+      return sendProblem(res, { status: 400, code: 'INVALID_PAYLOAD', detail: 'The request body is not valid JSON.' });
+    }
+    logger.error('unhandled error', { event: 'http.error', error: err instanceof Error ? err.stack : String(err) });
+    sendProblem(res, { status: 500, code: 'INTERNAL_ERROR', detail: 'An unexpected error occurred.' });
+  };
+}
