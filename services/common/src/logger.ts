@@ -46,13 +46,13 @@ export function createLogger(options: LoggerOptions): Logger {
       msg: message,
     };
     for (const [key, value] of Object.entries(rest)) {
-      if (key !== 'service' && typeof key === 'string') ordered[key] = value;
+      if (key !== 'service') ordered[key] = value;
     }
-    return Object.assign(Object.create(null), ordered, { [Symbol.for('level')]: level }) as typeof info;
+    return Object.assign(ordered, { [Symbol.for('level')]: level }) as typeof info;
   });
   return winston.createLogger({
     level: options.level ?? 'info',
-    format: winston.format.combine(shape(), redactor(secrets), winston.format.json()),
+    format: winston.format.combine(shape(), redactor(secrets), winston.format.json({ deterministic: false })),
     transports: [new winston.transports.Console()],
   });
 }
