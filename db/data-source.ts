@@ -1,0 +1,64 @@
+import pg from 'pg';
+import { DataSource } from '@oms/order-manage-data-api/typeorm';
+import { CreateOrderTables1764000000000 } from './migrations/1764000000000-CreateOrderTables.js';
+import { CreateOutboxEvent1764000000001 } from './migrations/1764000000001-CreateOutboxEvent.js';
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/orders';
+
+/** Listed explicitly: a glob would depend on the working directory and on file extensions at run time. */
+export const MIGRATIONS = [CreateOrderTables1764000000000, CreateOutboxEvent1764000000001];
+
+export function databaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DATABASE_URL || DEFAULT_DATABASE_URL;
+}
+
+export function createDataSource(url: string = databaseUrl()): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'typeorm_migrations',
+    // Every migration in one transaction: a failed deploy leaves the schema as it was.
+    migrationsTransactionMode: 'all',
+    synchronize: false,
+    logging: ['error'],
+    connectTimeoutMS: 5_000,
+  });
+}
+
+/** A fresh machine has no `orders` database yet: create it through the maintenance database. */
+export async function ensureDatabase(url: string = databaseUrl()): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) throw new Error('DATABASE_URL names no database');
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount) return;
+    const quoted = `"${name.replace(/"/g, '""')}"`;
+    try {
+      await client.query(`CREATE DATABASE ${quoted}`);
+    } catch (err) {
+      // Another process (a parallel seed) created it between our check and our CREATE.
+      if ((err as { code?: string }).code !== '42P04') throw err;
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates the database if needed and applies pending migrations; returns the names applied. */
+export async function migrate(url: string = databaseUrl()): Promise<string[]> {
+  await ensureDatabase(url);
+  const dataSource = createDataSource(url);
+  await dataSource.initialize();
+  try {
+    const applied = await dataSource.runMigrations({ transaction: 'all' });
+    return applied.map((m) => m.name);
+  } finally {
+    await dataSource.destroy();
+  }
+}
