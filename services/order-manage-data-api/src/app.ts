@@ -1,0 +1,70 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type pg from 'pg';
+import { correlationMiddleware, problemHandler, ProblemError, sendProblem, type HealthCheck, type Logger } from '@oms/common';
+import { isDatabaseUnavailable } from './db/pool.js';
+import type { DataApiMetrics } from './metrics.js';
+import { bearerAuth } from './routes/auth.js';
+import { dataApiHealthRouter } from './routes/health.js';
+import { internalRouter } from './routes/internal.js';
+
+export { createDataApiMetrics, type DataApiMetrics } from './metrics.js';
+export { buildInventoryEvent, type InventoryEvent } from './events.js';
+
+export interface AppDeps {
+  pool: pg.Pool;
+  logger: Logger;
+  metrics: DataApiMetrics;
+  internalApiToken: string;
+  /** Topic written into each outbox row; the relay publishes the row there. */
+  inventoryTopic: string;
+  /** Reported by /health/ready without gating it (see routes/health.ts). */
+  kafkaCheck?: HealthCheck;
+  state?: { shuttingDown: boolean };
+  /** Request body limit, 1 MiB by default. */
+  bodyLimit?: string;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const { pool, logger, metrics } = deps;
+  const state = deps.state ?? { shuttingDown: false };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(correlationMiddleware);
+  app.use(metrics.httpMiddleware);
+
+  app.use(
+    dataApiHealthRouter(
+      { postgres: () => pool.query('SELECT 1') },
+      deps.kafkaCheck ? { kafka: deps.kafkaCheck } : {},
+      () => state.shuttingDown,
+    ),
+  );
+  app.use(metrics.router());
+
+  // Authentication runs before the body is read: an unauthenticated caller costs no parsing.
+  app.use(
+    '/internal',
+    bearerAuth(deps.internalApiToken),
+    express.json({ limit: deps.bodyLimit ?? '1mb' }),
+    internalRouter({ pool, logger, metrics, inventoryTopic: deps.inventoryTopic }),
+  );
+
+  app.use((req: Request, res: Response) => {
+    sendProblem(res, { status: 404, code: 'NOT_FOUND', detail: `No route for ${req.method} ${req.path}.` });
+  });
+  app.use((err: unknown, _req: Request, _res: Response, next: NextFunction) => {
+    if (!(err instanceof ProblemError) && isDatabaseUnavailable(err)) {
+      logger.warn(`database unavailable: ${err instanceof Error ? err.message : String(err)}`, { event: 'db.unavailable' });
+      return next(
+        new ProblemError(
+          { status: 503, code: 'DATABASE_UNAVAILABLE', detail: 'The database is unavailable; retry shortly.' },
+          { 'Retry-After': '1' },
+        ),
+      );
+    }
+    next(err);
+  });
+  app.use(problemHandler(logger));
+  return app;
+}

@@ -1,0 +1,39 @@
+/** The availability rule applied under the row locks; pure so it is tested without a database. */
+
+export interface RequestedLine {
+  productId: number;
+  quantity: number;
+}
+
+export interface StockRow {
+  productId: number;
+  availableQuantity: number;
+}
+
+export interface Shortage {
+  productId: number;
+  requested: number;
+  available: number;
+}
+
+export type AvailabilityVerdict =
+  | { ok: true }
+  | { ok: false; code: 'PRODUCT_NOT_FOUND'; productIds: number[] }
+  | { ok: false; code: 'INSUFFICIENT_INVENTORY'; items: Shortage[] };
+
+/** Unknown products are reported before shortages, as the webhook's checks are ordered. */
+export function checkAvailability(lines: RequestedLine[], stock: StockRow[]): AvailabilityVerdict {
+  const byId = new Map(stock.map((row) => [row.productId, row]));
+  const missing = lines.filter((line) => !byId.has(line.productId)).map((line) => line.productId);
+  if (missing.length) return { ok: false, code: 'PRODUCT_NOT_FOUND', productIds: missing };
+  const items = lines
+    .map((line) => ({ line, row: byId.get(line.productId)! }))
+    .filter(({ line, row }) => row.availableQuantity < line.quantity)
+    .map(({ line, row }) => ({ productId: line.productId, requested: line.quantity, available: row.availableQuantity }));
+  return items.length ? { ok: false, code: 'INSUFFICIENT_INVENTORY', items } : { ok: true };
+}
+
+/** Locks are always taken in ascending product id order: two orders can then never deadlock. */
+export function lockOrder<T extends { productId: number }>(lines: T[]): T[] {
+  return [...lines].sort((a, b) => a.productId - b.productId);
+}

@@ -1,0 +1,47 @@
+/** The Kafka event of SPEC.md section 5, one per product of a committed order. */
+export interface InventoryEvent {
+  eventId: string;
+  orderId: number;
+  productId: number;
+  sku: string;
+  inventoryItemId: number;
+  locationId: number;
+  quantityOrdered: number;
+  availableAfter: number;
+  inventoryVersion: number;
+  occurredAt: string;
+}
+
+export interface InventoryEventInput {
+  eventId: string;
+  orderId: number;
+  productId: number;
+  sku: string;
+  inventoryItemId: number;
+  locationId: number;
+  quantityOrdered: number;
+  availableAfter: number;
+  inventoryVersion: number;
+  occurredAt: Date;
+}
+
+/** Pure: the same input always gives the same event, so the outbox row is the event. */
+export function buildInventoryEvent(input: InventoryEventInput): InventoryEvent {
+  return {
+    eventId: input.eventId,
+    orderId: input.orderId,
+    productId: input.productId,
+    sku: input.sku,
+    inventoryItemId: input.inventoryItemId,
+    locationId: input.locationId,
+    quantityOrdered: input.quantityOrdered,
+    availableAfter: input.availableAfter,
+    inventoryVersion: input.inventoryVersion,
+    occurredAt: input.occurredAt.toISOString(),
+  };
+}
+
+/** Per-product ordering in Kafka: the key is the product id as a decimal string. */
+export function inventoryEventKey(event: Pick<InventoryEvent, 'productId'>): string {
+  return String(event.productId);
+}

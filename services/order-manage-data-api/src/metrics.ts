@@ -1,0 +1,65 @@
+import { createMetrics, prom } from '@oms/common';
+
+export const SERVICE = 'order-manage-data-api';
+
+/** The shared HTTP metrics plus what an operator of the commit path and the outbox watches. */
+export function createDataApiMetrics() {
+  const base = createMetrics(SERVICE);
+  const registers = [base.registry];
+  let backlogSource: (() => Promise<number>) | undefined;
+
+  const ordersCommitted = new prom.Counter({
+    name: 'orders_committed_total',
+    help: 'Orders committed (inventory decremented, events written to the outbox)',
+    registers,
+  });
+  const ordersRejected = new prom.Counter({
+    name: 'orders_rejected_total',
+    help: 'Order commits refused, by problem code',
+    labelNames: ['code'] as const,
+    registers,
+  });
+  const outboxPublished = new prom.Counter({
+    name: 'outbox_events_published_total',
+    help: 'Outbox events acknowledged by Kafka',
+    registers,
+  });
+  const outboxPublishFailures = new prom.Counter({
+    name: 'outbox_publish_failures_total',
+    help: 'Outbox relay batches that Kafka did not acknowledge',
+    registers,
+  });
+  const outboxPublishLatency = new prom.Histogram({
+    name: 'outbox_publish_latency_seconds',
+    help: 'Time from an outbox event being committed to Kafka acknowledging it',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers,
+  });
+  new prom.Gauge({
+    name: 'outbox_backlog',
+    help: 'Outbox events not yet published to Kafka',
+    registers,
+    async collect() {
+      if (!backlogSource) return;
+      try {
+        this.set(await backlogSource());
+      } catch {
+        // The database is down: the last value stays, and readiness already reports the outage.
+      }
+    },
+  });
+
+  return {
+    ...base,
+    ordersCommitted,
+    ordersRejected,
+    outboxPublished,
+    outboxPublishFailures,
+    outboxPublishLatency,
+    setBacklogSource(source: () => Promise<number>) {
+      backlogSource = source;
+    },
+  };
+}
+
+export type DataApiMetrics = ReturnType<typeof createDataApiMetrics>;

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Router } from 'express';
+import type pg from 'pg';
+import { currentContext, ProblemError, setContextOrderId, type Logger } from '@oms/common';
+import { commitOrder, findOrder, lookupProducts } from '../db/orders.js';
+import type { DataApiMetrics } from '../metrics.js';
+import { commitSchema, lookupSchema, orderIdParam, validationErrors } from './schemas.js';
+import type { z } from 'zod';
+
+export interface InternalRoutesDeps {
+  pool: pg.Pool;
+  logger: Logger;
+  metrics: DataApiMetrics;
+  inventoryTopic: string;
+}
+
+function invalid(error: z.ZodError): ProblemError {
+  return new ProblemError({
+    status: 400,
+    code: 'INVALID_PAYLOAD',
+    detail: 'The request failed validation.',
+    errors: validationErrors(error),
+  });
+}
+
+export function internalRouter(deps: InternalRoutesDeps): Router {
+  const { pool, logger, metrics, inventoryTopic } = deps;
+  const router = express.Router();
+
+  router.get('/orders/:orderId', async (req, res) => {
+    const parsed = orderIdParam.safeParse(req.params.orderId);
+    if (!parsed.success) throw invalid(parsed.error);
+    const order = await findOrder(pool, parsed.data);
+    if (!order) {
+      throw new ProblemError({ status: 404, code: 'ORDER_NOT_FOUND', detail: `Order ${parsed.data} does not exist.`, orderId: parsed.data });
+    }
+    res.json(order);
+  });
+
+  router.post('/products/lookup', async (req, res) => {
+    const parsed = lookupSchema.safeParse(req.body);
+    if (!parsed.success) throw invalid(parsed.error);
+    const products = await lookupProducts(pool, parsed.data.productIds);
+    const found = new Set(products.map((p) => p.productId));
+    const missingProductIds = [...new Set(parsed.data.productIds.filter((productId) => !found.has(productId)))];
+    res.json({ products, missingProductIds });
+  });
+
+  router.post('/orders', async (req, res) => {
+    const parsed = commitSchema.safeParse(req.body);
+    if (!parsed.success) throw invalid(parsed.error);
+    const { order, lines } = parsed.data;
+    setContextOrderId(order.orderId);
+    const outcome = await commitOrder(pool, {
+      order,
+      lines,
+      correlationId: currentContext()?.correlationId ?? randomUUID(),
+      topic: inventoryTopic,
+    });
+    switch (outcome.kind) {
+      case 'committed':
+        metrics.ordersCommitted.inc();
+        logger.info(`SUCCESS order ${order.orderId} committed: inventory decremented for ${outcome.items.length} product(s)`, {
+          event: 'order.committed',
+          orderId: order.orderId,
+          items: outcome.items,
+        });
+        res.status(201).json({ orderId: order.orderId, status: 'committed', items: outcome.items });
+        return;
+      case 'duplicate':
+        metrics.ordersRejected.inc({ code: 'ORDER_ALREADY_EXISTS' });
+        throw new ProblemError({
+          status: 409,
+          code: 'ORDER_ALREADY_EXISTS',
+          detail: `Order ${order.orderId} was already accepted.`,
+          orderId: order.orderId,
+          existingWebhookId: outcome.existingWebhookId,
+        });
+      case 'not_found':
+        metrics.ordersRejected.inc({ code: 'PRODUCT_NOT_FOUND' });
+        throw new ProblemError({
+          status: 422,
+          code: 'PRODUCT_NOT_FOUND',
+          detail: `Unknown product(s): ${outcome.productIds.join(', ')}.`,
+          orderId: order.orderId,
+          productIds: outcome.productIds,
+        });
+      case 'insufficient':
+        metrics.ordersRejected.inc({ code: 'INSUFFICIENT_INVENTORY' });
+        throw new ProblemError({
+          status: 422,
+          code: 'INSUFFICIENT_INVENTORY',
+          detail: `Not enough stock for product(s): ${outcome.items.map((i) => i.productId).join(', ')}.`,
+          orderId: order.orderId,
+          items: outcome.items,
+        });
+    }
+  });
+
+  return router;
+}
