@@ -1,0 +1,126 @@
+import path from 'node:path';
+import { isComponentName, COMPONENT_NAMES, type ComponentName } from './components/types.js';
+import { isAlive } from './proc.js';
+import { loadSettings, paths, REPO_ROOT } from './settings.js';
+import { ComponentFailed, Stack } from './stack.js';
+import { runTests } from './test-command.js';
+import { bold, dim, yellow } from './ui.js';
+
+// kafkajs 2.2.4 sets a negative timer on Node 24 while it polls, and Node warns about each one:
+// harmless for the launcher's short admin calls, and noise in its output. Other warnings still print.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name !== 'TimeoutNegativeWarning') console.error(`${warning.name}: ${warning.message}`);
+});
+
+const USAGE = `usage: npm run stack -- <command>
+
+  up                   start every component in the background; returns once all are ready
+  down                 stop everything the stack started
+  start                up, then stay in the foreground until Ctrl-C, then down
+  start <component>    start one component and wait until it is ready
+  stop <component>     stop one component the stack started
+  status               each component's state and URL
+  test                 up if needed, run every test suite, stop what it started
+
+components: ${COMPONENT_NAMES.join(', ')}
+settings (environment): STACK_DIR, DATABASE_URL, REDIS_URL, KAFKA_PORT, KAFKA_CONTROLLER_PORT,
+  WIREMOCK_PORT, ORDER_API_PORT, DATA_API_PORT, STREAM_PROCESS_PORT, LOG_LEVEL`;
+
+function componentArg(arg: string | undefined): ComponentName {
+  if (!arg || !isComponentName(arg)) {
+    console.error(`unknown component "${arg ?? ''}": one of ${COMPONENT_NAMES.join(', ')}`);
+    process.exit(64);
+  }
+  return arg;
+}
+
+async function printSummary(stack: Stack): Promise<void> {
+  const p = paths(stack.settings);
+  console.log(`\n${await stack.statusTable()}\n`);
+  console.log(dim(`settings: ${path.relative(REPO_ROOT, p.env) || p.env}    logs: ${path.relative(REPO_ROOT, p.logs) || p.logs}/<component>.log`));
+}
+
+/** Stays up until Ctrl-C or SIGTERM; says so when a process the stack runs dies meanwhile. */
+async function foreground(stack: Stack): Promise<void> {
+  console.log(bold('\nThe stack is up. Ctrl-C stops it.'));
+  const watched = new Map<ComponentName, number>();
+  for (const [name, c] of stack.components) {
+    const pid = c.pid();
+    if (pid !== undefined) watched.set(name, pid);
+  }
+  const monitor = setInterval(() => {
+    for (const [name, pid] of watched) {
+      if (!isAlive(pid)) {
+        watched.delete(name);
+        console.log(yellow(`⚠ ${name} (pid ${pid}) exited: see ${stack.component(name).logFile}`));
+      }
+    }
+  }, 5000);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(monitor);
+      console.log(`\n${signal}: stopping the stack`);
+      resolve();
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+  const stopped = await stack.down();
+  console.log(`stopped ${stopped} component(s)`);
+}
+
+async function main(args: string[]): Promise<number> {
+  const [command, arg] = args;
+  const stack = new Stack(loadSettings());
+  switch (command) {
+    case 'up':
+      await stack.up();
+      await printSummary(stack);
+      return 0;
+    case 'start':
+      if (arg) {
+        await stack.startOne(componentArg(arg));
+        return 0;
+      }
+      await stack.up();
+      await printSummary(stack);
+      await foreground(stack);
+      return 0;
+    case 'stop': {
+      const name = componentArg(arg);
+      const outcome = await stack.stopOne(name);
+      if (outcome === 'not-managed') console.log(`${name} is not managed by this stack (it was already running): left alone`);
+      if (outcome === 'not-running') console.log(`${name} is not running`);
+      return 0;
+    }
+    case 'down': {
+      const stopped = await stack.down();
+      console.log(`stopped ${stopped} component(s)`);
+      return 0;
+    }
+    case 'status':
+      console.log(await stack.statusTable());
+      return 0;
+    case 'test':
+      return runTests(stack);
+    default:
+      console.error(USAGE);
+      return command === undefined || command === 'help' ? 0 : 64;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ComponentFailed) {
+      console.error(new Stack(loadSettings()).failureReport(err));
+    } else {
+      console.error(err instanceof Error ? err.message : String(err));
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,213 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { kafkaComponent } from './components/kafka.js';
+import { postgresComponent } from './components/postgres.js';
+import { redisComponent } from './components/redis.js';
+import { serviceComponent } from './components/services.js';
+import { COMPONENT_NAMES, type Component, type ComponentName } from './components/types.js';
+import { wiremockComponent } from './components/wiremock.js';
+import { writeStackEnv } from './envfile.js';
+import { isAlive, removeFile, tail } from './proc.js';
+import { paths, REPO_ROOT, type Settings } from './settings.js';
+import { dim, green, red, StatusLine, table, yellow } from './ui.js';
+import { waitUntil } from './wait.js';
+
+export class ComponentFailed extends Error {
+  constructor(
+    readonly component: string,
+    readonly reason: string,
+    readonly logFile: string,
+  ) {
+    super(`${component}: ${reason}`);
+    this.name = 'ComponentFailed';
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Runs a one-shot command (the seed) with its output appended to a log file; resolves to its exit code. */
+function runLogged(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<number> {
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const fd = openSync(logFile, 'a');
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code ?? 1));
+  }).finally(() => closeSync(fd)) as Promise<number>;
+}
+
+export class Stack {
+  readonly components: Map<ComponentName, Component>;
+
+  constructor(readonly settings: Settings) {
+    this.components = new Map<ComponentName, Component>([
+      ['postgres', postgresComponent(settings)],
+      ['redis', redisComponent(settings)],
+      ['kafka', kafkaComponent(settings)],
+      ['wiremock', wiremockComponent(settings)],
+      ['order-manage-data-api', serviceComponent(settings, 'order-manage-data-api')],
+      ['order-manage-api', serviceComponent(settings, 'order-manage-api')],
+      ['order-stream-process', serviceComponent(settings, 'order-stream-process')],
+    ]);
+  }
+
+  component(name: ComponentName): Component {
+    return this.components.get(name)!;
+  }
+
+  /**
+   * Brings every component up in dependency order, leaving alone whatever already answers.
+   * Returns what this run started; when one component fails, what this run started is stopped again.
+   */
+  async up(): Promise<ComponentName[]> {
+    const started: ComponentName[] = [];
+    for (const dir of [paths(this.settings).pids, paths(this.settings).logs]) mkdirSync(dir, { recursive: true });
+    try {
+      for (const name of ['postgres', 'redis', 'kafka', 'wiremock'] as const) {
+        if (await this.bringUp(this.component(name))) started.push(name);
+      }
+      await this.seed();
+      if (await this.bringUp(this.component('order-manage-data-api'))) started.push('order-manage-data-api');
+      // Neither depends on the other: both boot at once, then each is awaited.
+      const rest = (['order-manage-api', 'order-stream-process'] as const).map((n) => this.component(n));
+      const launched: Array<number | undefined> = [];
+      for (const c of rest) {
+        const pid = await this.launch(c);
+        if (pid !== undefined) started.push(c.name);
+        launched.push(pid);
+      }
+      for (const [i, c] of rest.entries()) await this.awaitReady(c, launched[i]);
+    } catch (err) {
+      if (started.length) {
+        console.log(yellow(`stopping what this run started: ${started.join(', ')}`));
+        await this.stopAll(started);
+      }
+      throw err;
+    }
+    writeStackEnv(this.settings);
+    return started;
+  }
+
+  /** True when this call started the component. */
+  async bringUp(c: Component): Promise<boolean> {
+    const pid = await this.launch(c);
+    await this.awaitReady(c, pid);
+    return pid !== undefined;
+  }
+
+  private async launch(c: Component): Promise<number | undefined> {
+    if (await c.ready()) return undefined;
+    if (c.pid() !== undefined) return undefined;
+    const line = new StatusLine(c.name).begin('preparing');
+    try {
+      await c.prepare();
+      line.update('starting');
+      const pid = await c.start();
+      line.succeed(dim(`started (pid ${pid})`));
+      return pid;
+    } catch (err) {
+      line.fail(red(errorMessage(err)));
+      throw new ComponentFailed(c.name, errorMessage(err), c.logFile);
+    }
+  }
+
+  private async awaitReady(c: Component, startedPid: number | undefined): Promise<void> {
+    const line = new StatusLine(c.name).begin('waiting until ready');
+    try {
+      const pid = startedPid ?? c.pid();
+      await waitUntil(c.name, () => c.ready(), {
+        deadlineMs: c.deadlineMs,
+        stillRunning: pid === undefined ? undefined : () => isAlive(pid),
+      });
+      if (c.afterReady) {
+        line.update('configuring');
+        await c.afterReady();
+      }
+      const how = startedPid !== undefined ? 'ready' : c.pid() !== undefined ? 'already running' : 'already running (not started by the stack)';
+      line.succeed(`${green(how)} ${dim(c.url)}`);
+    } catch (err) {
+      line.fail(red(errorMessage(err)));
+      throw new ComponentFailed(c.name, errorMessage(err), c.logFile);
+    }
+  }
+
+  /** `npm run db:seed` against the stack's database: migrations and the demo catalogue, idempotent. */
+  async seed(): Promise<void> {
+    const logFile = path.join(paths(this.settings).logs, 'seed.log');
+    const line = new StatusLine('db:seed').begin('migrating and loading the demo catalogue');
+    const code = await runLogged(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO_ROOT, 'db', 'cli.ts'), 'seed'],
+      { ...process.env, DATABASE_URL: this.settings.databaseUrl },
+      logFile,
+    );
+    if (code !== 0) {
+      line.fail(red(`exit ${code}`));
+      throw new ComponentFailed('db:seed', `exit ${code}`, logFile);
+    }
+    line.succeed(green('done'));
+  }
+
+  async startOne(name: ComponentName): Promise<void> {
+    await this.bringUp(this.component(name));
+  }
+
+  /** Stops one component if this stack started it; says so, and touches nothing, otherwise. */
+  async stopOne(name: ComponentName): Promise<'stopped' | 'not-running' | 'not-managed'> {
+    const c = this.component(name);
+    if (c.pid() === undefined) {
+      return (await c.ready()) ? 'not-managed' : 'not-running';
+    }
+    const line = new StatusLine(name).begin('stopping');
+    await c.stop();
+    removeFile(path.join(paths(this.settings).pids, `${name}.pid`));
+    line.succeed('stopped');
+    return 'stopped';
+  }
+
+  /** Services first, then what they depend on; only processes this stack started. */
+  async stopAll(names: readonly ComponentName[] = COMPONENT_NAMES): Promise<number> {
+    let stopped = 0;
+    for (const name of [...COMPONENT_NAMES].reverse()) {
+      if (!names.includes(name)) continue;
+      if ((await this.stopOne(name)) === 'stopped') stopped++;
+    }
+    return stopped;
+  }
+
+  async down(): Promise<number> {
+    const stopped = await this.stopAll();
+    rmSync(paths(this.settings).env, { force: true });
+    return stopped;
+  }
+
+  async statusRows(): Promise<string[][]> {
+    return Promise.all(
+      [...this.components.values()].map(async (c) => {
+        const [ready, pid] = [await c.ready(), c.pid()];
+        const state =
+          ready && pid !== undefined
+            ? green('running')
+            : ready
+              ? green('running (external)')
+              : pid !== undefined
+                ? yellow('not ready')
+                : red('stopped');
+        return [c.name, state, c.url, pid === undefined ? '-' : String(pid)];
+      }),
+    );
+  }
+
+  async statusTable(): Promise<string> {
+    return table(['component', 'state', 'url', 'pid'], await this.statusRows());
+  }
+
+  failureReport(err: ComponentFailed): string {
+    return [`${red('✖')} ${err.component} failed: ${err.reason}`, `--- last lines of ${err.logFile}:`, tail(err.logFile, 30), '---'].join(
+      '\n',
+    );
+  }
+}

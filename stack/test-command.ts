@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { paths, REPO_ROOT } from './settings.js';
+import type { Stack } from './stack.js';
+import { bold, red, green } from './ui.js';
+
+export interface StepResult {
+  name: string;
+  exitCode: number;
+  passed: number;
+  failed: number;
+  counted: boolean;
+}
+
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
+/**
+ * Reads the closing counts a runner prints: node's test runner (`ℹ pass N` with the spec reporter,
+ * `# pass N` with TAP) and Playwright (`N passed`, `N failed`, `N flaky` — a flaky test passed on retry).
+ */
+export function parseCounts(output: string): { passed: number; failed: number; counted: boolean } {
+  const text = output.replace(ANSI, '');
+  const last = (re: RegExp): number | undefined => {
+    const all = [...text.matchAll(re)];
+    const m = all[all.length - 1];
+    return m ? Number(m[1]) : undefined;
+  };
+  const nodePass = last(/^[ℹ#]\s*pass (\d+)\s*$/gmu);
+  const nodeFail = last(/^[ℹ#]\s*fail (\d+)\s*$/gmu);
+  if (nodePass !== undefined || nodeFail !== undefined) {
+    return { passed: nodePass ?? 0, failed: nodeFail ?? 0, counted: true };
+  }
+  const pwPass = last(/^\s*(\d+) passed\b/gm);
+  const pwFail = last(/^\s*(\d+) failed\b/gm);
+  const pwFlaky = last(/^\s*(\d+) flaky\b/gm);
+  if (pwPass !== undefined || pwFail !== undefined || pwFlaky !== undefined) {
+    return { passed: (pwPass ?? 0) + (pwFlaky ?? 0), failed: pwFail ?? 0, counted: true };
+  }
+  return { passed: 0, failed: 0, counted: false };
+}
+
+/** Runs one step with its output shown as it comes and kept for the counts. */
+function runStep(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<StepResult> {
+  console.log(bold(`\n▶ ${name}: ${command} ${args.join(' ')}`));
+  return new Promise((resolve) => {
+    let output = '';
+    const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const forward = (target: NodeJS.WriteStream) => (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      target.write(chunk);
+    };
+    child.stdout.on('data', forward(process.stdout));
+    child.stderr.on('data', forward(process.stderr));
+    child.once('error', (err) => {
+      console.error(red(`${name}: ${err.message}`));
+      resolve({ name, exitCode: 1, passed: 0, failed: 0, counted: false });
+    });
+    child.once('close', (code) => {
+      resolve({ name, exitCode: code ?? 1, ...parseCounts(output) });
+    });
+  });
+}
+
+function scripts(): Record<string, string> {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  return pkg.scripts ?? {};
+}
+
+/**
+ * `npm test`: brings the stack up if needed, runs every suite in turn (the fault tests, which stop
+ * and start components, last and alone), stops what it started, and sums up honestly.
+ */
+export async function runTests(stack: Stack): Promise<number> {
+  let started: string[] = [];
+  let exitCode = 0;
+  const results: StepResult[] = [];
+  try {
+    console.log(bold('▶ stack: making sure every component runs'));
+    started = await stack.up();
+    const env = { ...process.env, STACK_ENV_FILE: paths(stack.settings).env };
+    const available = scripts();
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    results.push(await runStep('unit and integration tests', npm, ['run', '--silent', 'test:unit'], env));
+    if (existsSync(path.join(REPO_ROOT, 'playwright.config.ts'))) {
+      results.push(await runStep('scenarios (Playwright)', 'npx', ['playwright', 'test'], env));
+    } else {
+      console.log('no playwright.config.ts yet: scenario step not run');
+    }
+    if (available['pact:verify']) results.push(await runStep('contracts (Pact)', npm, ['run', '--silent', 'pact:verify'], env));
+    if (available['test:faults']) results.push(await runStep('fault tests', npm, ['run', '--silent', 'test:faults'], env));
+  } finally {
+    if (started.length) {
+      console.log(bold(`\n▶ stack: stopping what this run started (${started.join(', ')})`));
+      await stack.stopAll(started as Parameters<Stack['stopAll']>[0]);
+    }
+  }
+  let passed = 0;
+  let failed = 0;
+  console.log('');
+  for (const r of results) {
+    // A step that failed without a count of failures (it crashed, or found no tests) still counts once.
+    const stepFailed = r.exitCode !== 0 ? Math.max(r.failed, 1) : r.failed;
+    passed += r.passed;
+    failed += stepFailed;
+    if (r.exitCode !== 0) exitCode = 1;
+    const counts = r.counted ? `${r.passed} passed, ${r.failed} failed` : 'no counts printed';
+    console.log(`${r.exitCode === 0 ? green('✔') : red('✖')} ${r.name}: ${counts} (exit ${r.exitCode})`);
+  }
+  console.log(`test: ${passed} passed, ${failed} failed`);
+  return exitCode;
+}
