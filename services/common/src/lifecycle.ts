@@ -59,9 +59,9 @@ export function serve(options: ServeOptions): Promise<Server> {
       logger.info('stopped cleanly', { event: 'service.stopped' });
       process.exit(0);
     };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
+    // One listener per signal: a single SIGTERM must drain; only a repeated signal forces the exit.
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', () => void shutdown('SIGINT'));
   });
 }
 
