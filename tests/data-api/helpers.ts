@@ -82,7 +82,7 @@ export async function startDataApi(options: { topic: string; brokers?: string[] 
 }
 
 /** A relay as main.ts runs it, for one topic, against the given brokers. */
-export function startRelay(options: { topic: string; brokers?: string[]; logger?: Logger; pollIntervalMs?: number }) {
+export function startRelay(options: { topic: string; brokers?: string[]; logger?: Logger; metrics?: DataApiMetrics; pollIntervalMs?: number }) {
   const env = stackEnv();
   const logger = options.logger ?? capturingLogger().logger;
   const pool = createPool({ databaseUrl: env.DATABASE_URL, max: 3, logger });
@@ -92,6 +92,7 @@ export function startRelay(options: { topic: string; brokers?: string[]; logger?
     kafka: createKafka({ brokers: options.brokers ?? env.KAFKA_BROKERS.split(','), logger }),
     topics: [options.topic],
     logger,
+    metrics: options.metrics,
     pollIntervalMs: options.pollIntervalMs ?? 500,
     maxBackoffMs: 1_000,
     sendTimeoutMs: 5_000,

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { closeDb, countOutboxRows, createTestProduct, dbPool, readOutboxRows } from '../support/db.js';
+import { createTopic, deleteTopics, readEvents, uniqueTopic } from '../support/kafka.js';
+import { call, capturingLogger, commitBody, eventually, startDataApi, startRelay, type DataApiUnderTest } from './helpers.js';
+
+/**
+ * Each test writes to its own topic, so the stack's relay (which claims only `inventory-updates`
+ * rows) never touches these rows and the stack's stream processor never sees these events.
+ */
+/** A port nothing listens on: bind, note the port, close. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server: Server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('order-manage-data-api: outbox relay', () => {
+  const topics: string[] = [];
+  const apis: DataApiUnderTest[] = [];
+
+  async function freshTopic(): Promise<string> {
+    const topic = uniqueTopic('data-api-outbox');
+    await createTopic(topic, { partitions: 3 });
+    topics.push(topic);
+    return topic;
+  }
+
+  async function apiFor(topic: string): Promise<DataApiUnderTest> {
+    const api = await startDataApi({ topic });
+    apis.push(api);
+    return api;
+  }
+
+  after(async () => {
+    await Promise.all(apis.map((a) => a.close()));
+    await dbPool().query('DELETE FROM outbox_event WHERE topic = ANY($1::text[])', [topics]);
+    await deleteTopics(topics).catch(() => undefined);
+    await closeDb();
+  });
+
+  it('publishes each event keyed by product id with the correlation id header, then marks the rows published', async () => {
+    const topic = await freshTopic();
+    const api = await apiFor(topic);
+    const { logger, lines } = capturingLogger();
+    const relay = startRelay({ topic, logger });
+    try {
+      const a = await createTestProduct({ availableQuantity: 10 });
+      const b = await createTestProduct({ availableQuantity: 20 });
+      const body = commitBody([
+        { product: a, quantity: 2 },
+        { product: b, quantity: 5 },
+      ]);
+      const correlationId = `corr-${randomUUID()}`;
+      assert.equal((await call(api, 'POST', '/internal/orders', { body, correlationId })).status, 201);
+      const orderId = body.order.orderId;
+
+      const events = await readEvents<Record<string, unknown>>({ topic, predicate: (e) => e.value.orderId === orderId, count: 2 });
+
+      const eventA = events.find((e) => e.key === String(a.productId));
+      assert.ok(eventA, 'an event keyed by product A');
+      assert.equal(eventA.headers['x-correlation-id'], correlationId);
+      const rows = await readOutboxRows(orderId);
+      assert.deepEqual(eventA.value, {
+        eventId: rows.find((r) => r.messageKey === String(a.productId))!.eventId,
+        orderId,
+        productId: a.productId,
+        sku: a.sku,
+        inventoryItemId: a.inventoryItemId,
+        locationId: a.locationId,
+        quantityOrdered: 2,
+        availableAfter: 8,
+        inventoryVersion: 2,
+        occurredAt: eventA.value.occurredAt,
+      });
+      assert.equal(events.find((e) => e.key === String(b.productId))?.value.availableAfter, 15);
+
+      await eventually('rows marked published', async () => (await countOutboxRows(orderId, { unpublishedOnly: true })) === 0);
+      await eventually('the inventory.event.published line', async () =>
+        lines.some((l) => l.event === 'inventory.event.published' && l.orderId === orderId),
+      );
+      const line = lines.find((l) => l.event === 'inventory.event.published' && l.orderId === orderId)!;
+      assert.match(line.msg, /^SUCCESS/);
+      assert.equal(line.correlationId, correlationId);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('keeps accepting orders while Kafka is unreachable, holds their events, and publishes them once Kafka is back', async () => {
+    const topic = await freshTopic();
+    const api = await apiFor(topic);
+    const deadPort = await closedPort();
+    const { logger, lines } = capturingLogger();
+    const down = startRelay({ topic, brokers: [`127.0.0.1:${deadPort}`], logger });
+    const product = await createTestProduct({ availableQuantity: 10 });
+    const orders = [commitBody([{ product, quantity: 1 }]), commitBody([{ product, quantity: 2 }])];
+    try {
+      for (const body of orders) assert.equal((await call(api, 'POST', '/internal/orders', { body })).status, 201);
+      await eventually('the relay to warn that it cannot publish', async () => lines.some((l) => l.event === 'outbox.relay.failed'));
+      assert.equal(lines.find((l) => l.event === 'outbox.relay.failed')?.level, 'warn');
+      for (const body of orders) assert.equal(await countOutboxRows(body.order.orderId, { unpublishedOnly: true }), 1);
+    } finally {
+      await down.stop();
+    }
+
+    const up = startRelay({ topic });
+    try {
+      const ids = new Set(orders.map((o) => o.order.orderId));
+      const events = await readEvents<Record<string, unknown>>({ topic, predicate: (e) => ids.has(e.value.orderId as number), count: 2 });
+      assert.deepEqual(events.map((e) => e.value.availableAfter).sort(), [7, 9]);
+      await eventually('rows marked published', async () => {
+        const left = await Promise.all(orders.map((o) => countOutboxRows(o.order.orderId, { unpublishedOnly: true })));
+        return left.every((n) => n === 0);
+      });
+    } finally {
+      await up.stop();
+    }
+  });
+
+  it('publishes every event exactly once when two relays run at the same time', async () => {
+    const topic = await freshTopic();
+    const api = await apiFor(topic);
+    const products = await Promise.all(Array.from({ length: 4 }, () => createTestProduct({ availableQuantity: 100 })));
+    const orders = Array.from({ length: 12 }, (_, i) =>
+      commitBody([
+        { product: products[i % 4]!, quantity: 1 },
+        { product: products[(i + 1) % 4]!, quantity: 1 },
+      ]),
+    );
+    const relays = [startRelay({ topic }), startRelay({ topic })];
+    try {
+      await Promise.all(orders.map(async (body) => assert.equal((await call(api, 'POST', '/internal/orders', { body })).status, 201)));
+      const ids = orders.map((o) => o.order.orderId);
+      await eventually('all rows published', async () => {
+        const { rows } = await dbPool().query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM outbox_event WHERE order_id = ANY($1::bigint[]) AND published_at IS NULL',
+          [ids.map(String)],
+        );
+        return rows[0]!.n === 0;
+      });
+
+      const idSet = new Set(ids);
+      const events = await readEvents<Record<string, unknown>>({ topic, predicate: (e) => idSet.has(e.value.orderId as number), untilEnd: true });
+      const eventIds = events.map((e) => e.value.eventId as string);
+      assert.equal(eventIds.length, 24);
+      assert.equal(new Set(eventIds).size, 24);
+    } finally {
+      await Promise.all(relays.map((r) => r.stop()));
+    }
+  });
+
+  it('reports the unpublished backlog and the publish latency on /metrics', async () => {
+    const topic = await freshTopic();
+    const api = await apiFor(topic);
+    const product = await createTestProduct({ availableQuantity: 5 });
+    const down = startRelay({ topic, brokers: [`127.0.0.1:${await closedPort()}`], metrics: api.metrics });
+    try {
+      for (let i = 0; i < 2; i++) {
+        assert.equal((await call(api, 'POST', '/internal/orders', { body: commitBody([{ product, quantity: 1 }]) })).status, 201);
+      }
+      const text = await (await fetch(`${api.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+      assert.match(text, /^outbox_backlog\{service="order-manage-data-api"\} 2$/m);
+      assert.match(text, /^orders_committed_total\{service="order-manage-data-api"\} 2$/m);
+    } finally {
+      await down.stop();
+    }
+
+    const up = startRelay({ topic, metrics: api.metrics });
+    try {
+      await eventually('backlog drained', async () => {
+        const text = await (await fetch(`${api.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+        return /^outbox_backlog\{service="order-manage-data-api"\} 0$/m.test(text) &&
+          /^outbox_publish_latency_seconds_count\{service="order-manage-data-api"\} 2$/m.test(text);
+      });
+    } finally {
+      await up.stop();
+    }
+  });
+});
