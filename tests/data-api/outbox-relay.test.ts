@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { closeDb, countOutboxRows, createTestProduct, dbPool, readOutboxRows } from '../support/db.js';
 import { createTopic, deleteTopics, readEvents, uniqueTopic } from '../support/kafka.js';
 import { call, capturingLogger, commitBody, eventually, startDataApi, startRelay, type DataApiUnderTest } from './helpers.js';
