@@ -1,0 +1,29 @@
+import express, { type Express } from 'express';
+import { healthRouter, problemHandler, sendProblem, type HealthCheck, type Logger, type Metrics } from '@oms/common';
+
+export interface AppDeps {
+  logger: Logger;
+  metrics: Pick<Metrics, 'httpMiddleware' | 'router'>;
+  /**
+   * Readiness checks: `kafka` (the consumer is in its group and a broker answers) and `shopify`
+   * (the Admin API endpoint answers HTTP). Without either the service cannot do its one job.
+   */
+  checks: { kafka: HealthCheck; shopify: HealthCheck };
+  state?: { shuttingDown: boolean };
+}
+
+/** Health and metrics only: the work is the Kafka consumer, which runs beside this app. */
+export function createApp(deps: AppDeps): Express {
+  const { logger, metrics, checks } = deps;
+  const state = deps.state ?? { shuttingDown: false };
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(metrics.httpMiddleware);
+  app.use(healthRouter(checks, () => state.shuttingDown));
+  app.use(metrics.router());
+  app.use((req, res) => {
+    sendProblem(res, { status: 404, code: 'NOT_FOUND', detail: `No route for ${req.method} ${req.path}.` });
+  });
+  app.use(problemHandler(logger));
+  return app;
+}

@@ -1,0 +1,264 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry from 'p-retry';
+import type { Logger } from '@oms/common';
+import type { GraphqlRequest } from '../domain/mutation.js';
+import {
+  DEFAULT_CALL_COST,
+  delayBeforeCall,
+  readCallCost,
+  readThrottleStatus,
+  retryAfterMs,
+  type BucketState,
+} from '../domain/throttle.js';
+
+export type ShopifyCallOutcome =
+  | 'success'
+  | 'user_errors'
+  | 'throttled'
+  | 'http_429'
+  | 'http_5xx'
+  | 'http_4xx'
+  | 'graphql_errors'
+  | 'invalid_response'
+  | 'timeout'
+  | 'network_error';
+
+export interface ShopifyUserError {
+  code: string | null;
+  field: string[] | null;
+  message: string;
+}
+
+/** One failed attempt; `retryable` says whether another attempt with the same key can help. */
+export class ShopifyCallError extends Error {
+  constructor(
+    readonly outcome: Exclude<ShopifyCallOutcome, 'success'>,
+    message: string,
+    readonly retryable: boolean,
+    readonly userErrors: ShopifyUserError[] = [],
+  ) {
+    super(message);
+    this.name = 'ShopifyCallError';
+  }
+}
+
+/** The call's final failure, after its last attempt. */
+export class ShopifyGaveUpError extends Error {
+  constructor(
+    readonly last: ShopifyCallError,
+    readonly attempts: number,
+  ) {
+    super(`${last.outcome} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${last.message}`);
+    this.name = 'ShopifyGaveUpError';
+  }
+}
+
+export interface SetQuantitiesResult {
+  attempts: number;
+  inventoryAdjustmentGroup: unknown;
+}
+
+export interface ShopifyClientMetrics {
+  observeShopifyCall(outcome: ShopifyCallOutcome, seconds: number): void;
+  countShopifyRetry(outcome: ShopifyCallOutcome): void;
+  addThrottleWait(seconds: number): void;
+}
+
+export interface ShopifyClientOptions {
+  baseUrl: string;
+  apiVersion: string;
+  accessToken: string;
+  timeoutMs: number;
+  logger: Logger;
+  metrics?: ShopifyClientMetrics;
+  /** Attempts per call, the first included (default 5). */
+  maxAttempts?: number;
+  /** Backoff before the second attempt, doubled each time up to maxDelayMs (defaults 500 / 10 000). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** A Retry-After longer than this is cut to it: the consumer must keep its partitions moving. */
+  retryAfterCapMs?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Added to the client's log lines (correlation ids, idempotency key). */
+  logMeta?: Record<string, unknown>;
+}
+
+export interface ShopifyClient {
+  readonly endpoint: string;
+  /** Sends the mutation, retrying failures with the same request (so the same idempotency key). */
+  setInventoryQuantities(request: GraphqlRequest, options?: CallOptions): Promise<SetQuantitiesResult>;
+  /** Readiness: the endpoint answers HTTP at all (any status under 500), without spending API cost. */
+  ping(): Promise<void>;
+}
+
+interface GraphqlResponse {
+  data?: { inventorySetQuantities?: { inventoryAdjustmentGroup?: unknown; userErrors?: ShopifyUserError[] } | null } | null;
+  errors?: Array<{ message?: string; extensions?: { code?: string } }>;
+  extensions?: unknown;
+}
+
+const noMetrics: ShopifyClientMetrics = {
+  observeShopifyCall: () => undefined,
+  countShopifyRetry: () => undefined,
+  addThrottleWait: () => undefined,
+};
+
+export function createShopifyClient(options: ShopifyClientOptions): ShopifyClient {
+  const {
+    accessToken,
+    timeoutMs,
+    logger,
+    metrics = noMetrics,
+    maxAttempts = 5,
+    baseDelayMs = 500,
+    maxDelayMs = 10_000,
+    retryAfterCapMs = 60_000,
+  } = options;
+  const endpoint = `${options.baseUrl.replace(/\/+$/, '')}/admin/api/${options.apiVersion}/graphql.json`;
+
+  // Shared by every call of this process: Shopify's bucket is per app and shop, not per call.
+  let bucket: BucketState | undefined;
+  let lastCost = DEFAULT_CALL_COST;
+  let notBefore = 0;
+
+  async function waitForCapacity(signal?: AbortSignal): Promise<void> {
+    const now = Date.now();
+    const wait = Math.max(delayBeforeCall(bucket, lastCost, now), notBefore - now);
+    if (wait <= 0) return;
+    metrics.addThrottleWait(wait / 1000);
+    logger.debug(`waiting ${wait} ms for Shopify's rate limit`, { event: 'shopify.throttle.wait', waitMs: wait });
+    await sleep(wait, undefined, { signal });
+  }
+
+  function observe(extensions: unknown): void {
+    const status = readThrottleStatus(extensions);
+    if (status) bucket = { status, observedAt: Date.now() };
+    lastCost = readCallCost(extensions) ?? lastCost;
+  }
+
+  async function attempt(request: GraphqlRequest, signal?: AbortSignal): Promise<{ inventoryAdjustmentGroup: unknown }> {
+    await waitForCapacity(signal);
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    const fail = (error: ShopifyCallError): never => {
+      metrics.observeShopifyCall(error.outcome, seconds());
+      throw error;
+    };
+
+    let response: Response;
+    try {
+      const timeout = AbortSignal.timeout(timeoutMs);
+      response = await fetch(endpoint, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'x-shopify-access-token': accessToken,
+        },
+        body: JSON.stringify(request),
+        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+      });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      return fail(
+        timedOut
+          ? new ShopifyCallError('timeout', `no answer within ${timeoutMs} ms`, true)
+          : new ShopifyCallError('network_error', err instanceof Error ? (err.cause as Error)?.message ?? err.message : String(err), true),
+      );
+    }
+
+    const text = await response.text().catch(() => '');
+    if (response.status === 429) {
+      const wait = retryAfterMs(response.headers.get('retry-after'), Date.now(), retryAfterCapMs);
+      if (wait !== undefined) notBefore = Math.max(notBefore, Date.now() + wait);
+      return fail(new ShopifyCallError('http_429', `HTTP 429 (Retry-After ${response.headers.get('retry-after') ?? 'absent'})`, true));
+    }
+    if (response.status >= 500) return fail(new ShopifyCallError('http_5xx', `HTTP ${response.status}`, true));
+    if (!response.ok) {
+      return fail(new ShopifyCallError('http_4xx', `HTTP ${response.status}: ${text.slice(0, 200)}`, false));
+    }
+
+    let body: GraphqlResponse;
+    try {
+      body = JSON.parse(text) as GraphqlResponse;
+    } catch {
+      return fail(new ShopifyCallError('invalid_response', 'the answer is not JSON', true));
+    }
+    observe(body.extensions);
+
+    if (body.errors?.length) {
+      const throttled = body.errors.some((e) => e.extensions?.code === 'THROTTLED');
+      const messages = body.errors.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message ?? ''}`).join('; ');
+      return fail(
+        throttled
+          ? new ShopifyCallError('throttled', messages, true)
+          : new ShopifyCallError('graphql_errors', messages, false),
+      );
+    }
+    const payload = body.data?.inventorySetQuantities;
+    if (!payload) return fail(new ShopifyCallError('invalid_response', 'no inventorySetQuantities in the answer', true));
+    if (payload.userErrors?.length) {
+      const messages = payload.userErrors.map((e) => `${e.code ?? 'ERROR'} ${JSON.stringify(e.field ?? [])}: ${e.message}`).join('; ');
+      return fail(new ShopifyCallError('user_errors', messages, true, payload.userErrors));
+    }
+    metrics.observeShopifyCall('success', seconds());
+    return { inventoryAdjustmentGroup: payload.inventoryAdjustmentGroup ?? null };
+  }
+
+  return {
+    endpoint,
+
+    async setInventoryQuantities(request, callOptions = {}) {
+      const { signal, logMeta = {} } = callOptions;
+      let attempts = 0;
+      let last: ShopifyCallError | undefined;
+      try {
+        const result = await pRetry(
+          async () => {
+            attempts += 1;
+            return attempt(request, signal);
+          },
+          {
+            retries: maxAttempts - 1,
+            factor: 2,
+            minTimeout: baseDelayMs,
+            maxTimeout: maxDelayMs,
+            randomize: true,
+            signal,
+            shouldRetry: ({ error }) => error instanceof ShopifyCallError && error.retryable,
+            onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+              if (!(error instanceof ShopifyCallError)) return;
+              last = error;
+              const willRetry = error.retryable && retriesLeft > 0;
+              if (willRetry) metrics.countShopifyRetry(error.outcome);
+              logger.warn(`Shopify attempt ${attemptNumber} failed (${error.outcome}): ${error.message}`, {
+                event: 'shopify.call.failed',
+                outcome: error.outcome,
+                attempt: attemptNumber,
+                willRetry,
+                ...logMeta,
+              });
+            },
+          },
+        );
+        return { ...result, attempts };
+      } catch (err) {
+        if (err instanceof ShopifyCallError) throw new ShopifyGaveUpError(last ?? err, attempts);
+        throw err;
+      }
+    },
+
+    async ping() {
+      const response = await fetch(endpoint, {
+        method: 'GET',
+        signal: AbortSignal.timeout(Math.min(timeoutMs, 1_500)),
+      });
+      await response.body?.cancel();
+      if (response.status >= 500) throw new Error(`Shopify answered HTTP ${response.status}`);
+    },
+  };
+}

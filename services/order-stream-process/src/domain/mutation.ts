@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import type { InventoryEvent } from './event.js';
+
+export const INVENTORY_SET_QUANTITIES = `mutation InventorySetQuantities($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
+    inventoryAdjustmentGroup {
+      createdAt
+      reason
+      referenceDocumentUri
+      changes {
+        name
+        delta
+        quantityAfterChange
+      }
+    }
+    userErrors {
+      code
+      field
+      message
+    }
+  }
+}`;
+
+export interface QuantityInput {
+  inventoryItemId: string;
+  locationId: string;
+  quantity: number;
+  /** null opts out of Shopify's compare-and-set: this system is the source of truth for stock. */
+  changeFromQuantity: null;
+}
+
+export interface InventorySetQuantitiesVariables {
+  input: {
+    name: 'available';
+    reason: 'correction';
+    referenceDocumentUri: string;
+    quantities: QuantityInput[];
+  };
+  idempotencyKey: string;
+}
+
+export interface GraphqlRequest {
+  query: string;
+  variables: InventorySetQuantitiesVariables;
+}
+
+/** Fixed namespace of this system's idempotency keys (a UUID v5 namespace). */
+const IDEMPOTENCY_NAMESPACE = 'b4f7c0de-5e1f-4c3a-9d2e-6a0b1c2d3e4f';
+
+/** RFC 9562 UUID version 5 (SHA-1, name-based): the same name always gives the same UUID. */
+export function uuidV5(name: string, namespace: string = IDEMPOTENCY_NAMESPACE): string {
+  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
+  const bytes = createHash('sha1').update(ns).update(name, 'utf8').digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * The key depends only on which events' quantities are sent, and those fix every variable; so a
+ * retry, even by another process after a restart, reuses it and Shopify applies the set once.
+ */
+export function idempotencyKeyFor(events: ReadonlyArray<Pick<InventoryEvent, 'eventId'>>): string {
+  const ids = events.map((e) => e.eventId).sort();
+  return uuidV5(ids.join(','));
+}
+
+const MAX_ORDERS_IN_URI = 20;
+
+/**
+ * Names the order behind the change for Shopify's adjustment history; a coalesced call names the
+ * orders whose quantities it sets (the first few, sorted, then how many more) under its key. Only
+ * the sent events count, so the same key always comes with the same variables.
+ */
+export function referenceDocumentUri(orderIds: readonly number[], idempotencyKey: string): string {
+  const distinct = [...new Set(orderIds)].sort((a, b) => a - b);
+  if (distinct.length === 1) return `gid://order-intake/Order/${distinct[0]}`;
+  const shown = distinct.slice(0, MAX_ORDERS_IN_URI).join(',');
+  const more = distinct.length > MAX_ORDERS_IN_URI ? `&more=${distinct.length - MAX_ORDERS_IN_URI}` : '';
+  return `gid://order-intake/InventorySync/${idempotencyKey}?orders=${shown}${more}`;
+}
+
+/**
+ * Pure: the inventorySetQuantities request of SPEC.md section 6 setting each event's inventory item
+ * at its location to the event's availableAfter. One event per inventory item (coalesced before).
+ */
+export function buildInventorySetQuantities(latest: ReadonlyArray<InventoryEvent>): GraphqlRequest {
+  if (latest.length === 0) throw new RangeError('at least one event is needed');
+  const idempotencyKey = idempotencyKeyFor(latest);
+  return {
+    query: INVENTORY_SET_QUANTITIES,
+    variables: {
+      input: {
+        name: 'available',
+        reason: 'correction',
+        referenceDocumentUri: referenceDocumentUri(
+          latest.map((e) => e.orderId),
+          idempotencyKey,
+        ),
+        quantities: latest.map((e) => ({
+          inventoryItemId: `gid://shopify/InventoryItem/${e.inventoryItemId}`,
+          locationId: `gid://shopify/Location/${e.locationId}`,
+          quantity: e.availableAfter,
+          changeFromQuantity: null,
+        })),
+      },
+      idempotencyKey,
+    },
+  };
+}

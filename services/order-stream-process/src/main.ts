@@ -1,0 +1,50 @@
+import { createLogger, exitOnStartupError, parseConfig, serve } from '@oms/common';
+import { createApp } from './app.js';
+import { createKafka } from './clients/kafka.js';
+import { createShopifyClient } from './clients/shopify.js';
+import { configSchema, SERVICE } from './config.js';
+import { createStreamMetrics } from './metrics.js';
+import { createInventoryProcessor } from './processor.js';
+
+async function main(): Promise<void> {
+  const config = parseConfig(SERVICE, configSchema);
+  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, secrets: [config.SHOPIFY_ACCESS_TOKEN] });
+  const metrics = createStreamMetrics();
+  const shopify = createShopifyClient({
+    baseUrl: config.SHOPIFY_ADMIN_BASE_URL,
+    apiVersion: config.SHOPIFY_API_VERSION,
+    accessToken: config.SHOPIFY_ACCESS_TOKEN,
+    timeoutMs: config.SHOPIFY_TIMEOUT_MS,
+    maxAttempts: config.SHOPIFY_MAX_ATTEMPTS,
+    baseDelayMs: config.SHOPIFY_RETRY_BASE_DELAY_MS,
+    logger,
+    metrics: metrics.shopify,
+  });
+  const processor = createInventoryProcessor({
+    kafka: createKafka(config.KAFKA_BROKERS, logger),
+    topic: config.INVENTORY_TOPIC,
+    dlqTopic: config.DLQ_TOPIC,
+    groupId: config.CONSUMER_GROUP,
+    shopify,
+    logger,
+    metrics,
+  });
+  const state = { shuttingDown: false };
+  const app = createApp({
+    logger,
+    metrics,
+    checks: { kafka: () => processor.checkKafka(), shopify: () => shopify.ping() },
+    state,
+  });
+  await processor.start();
+  await serve({
+    app,
+    port: config.PORT,
+    logger,
+    state,
+    closers: [{ name: 'kafka consumer and producer', close: () => processor.stop() }],
+    shutdownTimeoutMs: 15_000,
+  });
+}
+
+main().catch((err: unknown) => exitOnStartupError(SERVICE, err));

@@ -1,0 +1,294 @@
+import { CORRELATION_HEADER, type Logger } from '@oms/common';
+import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { ShopifyGaveUpError, type ShopifyClient } from './clients/shopify.js';
+import { chunk, coalesce, MAX_QUANTITIES_PER_CALL, partitionByLastSet, type CoalescedItem, type LastSet } from './domain/coalesce.js';
+import { parseInventoryEvent, type InventoryEvent } from './domain/event.js';
+import { buildInventorySetQuantities } from './domain/mutation.js';
+import type { DlqReason, EventResult, StreamMetrics } from './metrics.js';
+
+export const DLQ_REASON_HEADER = 'x-dlq-reason';
+export const DLQ_SOURCE_HEADER = 'x-dlq-source';
+
+export interface ProcessorDeps {
+  kafka: Kafka;
+  topic: string;
+  dlqTopic: string;
+  groupId: string;
+  shopify: ShopifyClient;
+  logger: Logger;
+  metrics: StreamMetrics;
+  /** A group without committed offsets starts at the oldest event, so none is skipped (default true). */
+  fromBeginning?: boolean;
+  maxQuantitiesPerCall?: number;
+  /** How often a long Shopify call (retries, rate-limit waits) heartbeats the group (default 3000). */
+  heartbeatIntervalMs?: number;
+  sessionTimeoutMs?: number;
+}
+
+export interface InventoryProcessor {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Readiness: the consumer is in its group and a broker answers a metadata request. */
+  checkKafka(): Promise<void>;
+}
+
+interface Received extends InventoryEvent {
+  message: KafkaMessage;
+  correlationId: string;
+}
+
+interface DeadLetter {
+  message: KafkaMessage;
+  correlationId: string;
+  reason: string;
+}
+
+const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function headerText(value: IHeaders[string]): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+function correlationOf(message: KafkaMessage): string | undefined {
+  const value = headerText(message.headers?.[CORRELATION_HEADER]);
+  return value && SAFE_ID.test(value) ? value : undefined;
+}
+
+/** Header values must stay printable and bounded; a reason quoting a huge payload is cut. */
+function headerSafe(text: string, max = 1000): string {
+  const flat = text.replace(/[\r\n]+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcessor {
+  const { kafka, topic, dlqTopic, groupId, shopify, logger, metrics } = deps;
+  const maxPerCall = deps.maxQuantitiesPerCall ?? MAX_QUANTITIES_PER_CALL;
+  const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 3_000;
+
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: deps.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: Math.min(3_000, heartbeatIntervalMs),
+    maxWaitTimeInMs: 1_000,
+    allowAutoTopicCreation: false,
+  });
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  let admin: Admin | undefined;
+  const stopping = new AbortController();
+  let inGroup = false;
+  let started = false;
+
+  // The newest version set in Shopify per inventory item, so a late older event is never sent.
+  const lastSet = new Map<string, LastSet>();
+
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    inGroup = true;
+  });
+  for (const lost of [consumer.events.STOP, consumer.events.DISCONNECT]) {
+    consumer.on(lost, () => {
+      inGroup = false;
+    });
+  }
+  consumer.on(consumer.events.CRASH, (event) => {
+    inGroup = false;
+    const { error, restart } = event.payload;
+    logger.error(`consumer crashed${restart ? ', restarting' : ''}: ${error.message}`, { event: 'kafka.consumer.crash', restart });
+  });
+
+  async function sendToDlq(letters: DeadLetter[], kind: DlqReason, source: { topic: string; partition: number }): Promise<void> {
+    if (letters.length === 0) return;
+    const messages: Message[] = letters.map(({ message, correlationId, reason }) => ({
+      key: message.key,
+      value: message.value,
+      headers: {
+        ...message.headers,
+        [DLQ_REASON_HEADER]: headerSafe(reason),
+        [CORRELATION_HEADER]: correlationId,
+        [DLQ_SOURCE_HEADER]: `${source.topic}/${source.partition}/${message.offset}`,
+      },
+    }));
+    await producer.send({ topic: dlqTopic, messages });
+    metrics.countDlq(kind, letters.length);
+  }
+
+  function logUpdated(event: Received, result: EventResult, quantity: number, meta: Record<string, unknown>): void {
+    metrics.countEvents(result);
+    const how =
+      result === 'updated'
+        ? `set to ${quantity}`
+        : `holds ${quantity} from a newer event (version ${String(meta.heldVersion)})`;
+    logger.info(`SUCCESS Shopify inventory for product ${event.productId} ${how}`, {
+      event: 'shopify.inventory.updated',
+      orderId: event.orderId,
+      correlationId: event.correlationId,
+      productId: event.productId,
+      inventoryItemId: event.inventoryItemId,
+      locationId: event.locationId,
+      quantity,
+      availableAfter: event.availableAfter,
+      inventoryVersion: event.inventoryVersion,
+      eventId: event.eventId,
+      result,
+      ...meta,
+    });
+  }
+
+  async function withHeartbeat<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+    const timer = setInterval(() => {
+      heartbeat().catch((err: unknown) =>
+        logger.debug(`heartbeat failed: ${err instanceof Error ? err.message : String(err)}`, { event: 'kafka.heartbeat' }),
+      );
+    }, heartbeatIntervalMs);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  async function sync(items: CoalescedItem<Received>[], payload: EachBatchPayload): Promise<'done' | 'abandoned'> {
+    const source = { topic: payload.batch.topic, partition: payload.batch.partition };
+    for (const group of chunk(items, maxPerCall)) {
+      if (!payload.isRunning() || payload.isStale()) return 'abandoned';
+      const request = buildInventorySetQuantities(group.map((item) => item.latest));
+      const { idempotencyKey } = request.variables;
+      const covered = group.flatMap((item) => item.covered);
+      const correlationIds = [...new Set(covered.map((e) => e.correlationId))];
+      const logMeta = { idempotencyKey, quantities: group.length, correlationIds: correlationIds.slice(0, 20) };
+      try {
+        const result = await withHeartbeat(payload.heartbeat, () =>
+          shopify.setInventoryQuantities(request, { signal: stopping.signal, logMeta }),
+        );
+        for (const item of group) {
+          const { latest } = item;
+          lastSet.set(item.key, { inventoryVersion: latest.inventoryVersion, quantity: latest.availableAfter });
+          for (const event of item.covered) {
+            const result_ = event === latest ? 'updated' : 'superseded';
+            logUpdated(event, result_, latest.availableAfter, {
+              idempotencyKey,
+              attempts: result.attempts,
+              ...(event === latest ? {} : { heldVersion: latest.inventoryVersion, supersededBy: latest.eventId }),
+            });
+          }
+        }
+      } catch (err) {
+        if (!(err instanceof ShopifyGaveUpError)) throw err;
+        const reason = `shopify_failed: ${err.message}`;
+        await sendToDlq(
+          covered.map((e) => ({ message: e.message, correlationId: e.correlationId, reason })),
+          'shopify_failed',
+          source,
+        );
+        metrics.countEvents('dlq', covered.length);
+        for (const event of covered) {
+          logger.error(`Shopify inventory for product ${event.productId} not set; event sent to ${dlqTopic}: ${err.message}`, {
+            event: 'shopify.inventory.failed',
+            orderId: event.orderId,
+            correlationId: event.correlationId,
+            productId: event.productId,
+            inventoryItemId: event.inventoryItemId,
+            eventId: event.eventId,
+            idempotencyKey,
+            outcome: err.last.outcome,
+            attempts: err.attempts,
+          });
+        }
+      }
+      await payload.heartbeat();
+    }
+    return 'done';
+  }
+
+  /**
+   * At least once: the batch's offsets are resolved and committed only after each of its events
+   * is held by Shopify or sits in the DLQ. A crash before that replays the batch, harmlessly: the
+   * quantities are absolute and a replayed call carries the same idempotency key.
+   */
+  async function handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const last = batch.messages.at(-1);
+    if (!last) return;
+    metrics.setLag(batch.topic, batch.partition, Number(batch.offsetLagLow()));
+
+    const valid: Received[] = [];
+    const invalid: DeadLetter[] = [];
+    for (const message of batch.messages) {
+      const parsed = parseInventoryEvent(message.value);
+      const header = correlationOf(message);
+      if (parsed.ok) {
+        valid.push({ ...parsed.event, message, correlationId: header ?? parsed.event.eventId });
+        continue;
+      }
+      const correlationId = header ?? `${batch.topic}-${batch.partition}-${message.offset}`;
+      invalid.push({ message, correlationId, reason: parsed.reason });
+      logger.warn(`unprocessable message at ${batch.topic}/${batch.partition}/${message.offset} sent to ${dlqTopic}: ${parsed.reason}`, {
+        event: 'inventory.event.invalid',
+        correlationId,
+        offset: message.offset,
+        partition: batch.partition,
+      });
+    }
+    await sendToDlq(invalid, 'invalid_event', { topic: batch.topic, partition: batch.partition });
+    metrics.countEvents('dlq', invalid.length);
+
+    const { toSend, alreadyHeld } = partitionByLastSet(coalesce(valid), lastSet);
+    for (const item of alreadyHeld) {
+      for (const event of item.covered) {
+        logUpdated(event, 'already_held', item.held.quantity, { heldVersion: item.held.inventoryVersion });
+      }
+    }
+    if ((await sync(toSend, payload)) === 'abandoned') return;
+
+    payload.resolveOffset(last.offset);
+    await payload.commitOffsetsIfNecessary();
+    metrics.setLag(batch.topic, batch.partition, Number(batch.offsetLag()));
+  }
+
+  async function connectAdmin(): Promise<Admin> {
+    if (!admin) {
+      const fresh = kafka.admin({ retry: { retries: 0 } });
+      await fresh.connect();
+      admin = fresh;
+    }
+    return admin;
+  }
+
+  return {
+    async start() {
+      started = true;
+      await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: deps.fromBeginning ?? true });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        autoCommit: true,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: handleBatch,
+      });
+      logger.info(`consuming ${topic} as group ${groupId}`, { event: 'kafka.consumer.started', topic, groupId });
+    },
+
+    async stop() {
+      stopping.abort(new Error('processor stopping'));
+      if (started) {
+        await consumer.disconnect();
+        await producer.disconnect();
+      }
+      await admin?.disconnect().catch(() => undefined);
+      admin = undefined;
+    },
+
+    async checkKafka() {
+      if (!inGroup) throw new Error('the consumer is not in its group');
+      try {
+        await (await connectAdmin()).describeCluster();
+      } catch (err) {
+        const current = admin;
+        admin = undefined;
+        await current?.disconnect().catch(() => undefined);
+        throw err;
+      }
+    },
+  };
+}
