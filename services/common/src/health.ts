@@ -21,17 +21,28 @@ async function runCheck(check: HealthCheck): Promise<{ status: 'up' | 'down'; er
   }
 }
 
-/** `/health/live` says the process runs; `/health/ready` is 200 only when every dependency answers. */
-export function healthRouter(checks: Record<string, HealthCheck>, isShuttingDown: () => boolean = () => false): Router {
+/**
+ * `/health/live` says the process runs; `/health/ready` is 200 only when every dependency in
+ * `checks` answers. `degradable` dependencies are reported but do not gate readiness: the service
+ * keeps working without them (a fail-open cache, say), so taking it out of rotation would hurt.
+ */
+export function healthRouter(
+  checks: Record<string, HealthCheck>,
+  isShuttingDown: () => boolean = () => false,
+  degradable: Record<string, HealthCheck> = {},
+): Router {
   const router = express.Router();
   router.get('/health/live', (_req, res) => {
     res.json({ status: 'up' });
   });
   router.get('/health/ready', async (_req, res) => {
-    const names = Object.keys(checks);
-    const results = await Promise.all(names.map((name) => runCheck(checks[name]!)));
-    const dependencies = Object.fromEntries(names.map((name, i) => [name, results[i]]));
-    const ready = !isShuttingDown() && results.every((r) => r.status === 'up');
+    const all = { ...checks, ...degradable };
+    const names = Object.keys(all);
+    const results = await Promise.all(names.map((name) => runCheck(all[name]!)));
+    const dependencies = Object.fromEntries(
+      names.map((name, i) => [name, name in degradable ? { ...results[i], critical: false } : results[i]]),
+    );
+    const ready = !isShuttingDown() && names.every((name, i) => name in degradable || results[i]!.status === 'up');
     res.status(ready ? 200 : 503).json({ status: ready ? 'up' : 'down', shuttingDown: isShuttingDown(), dependencies });
   });
   return router;

@@ -1,0 +1,47 @@
+import { correlationMiddleware, healthRouter, type Logger, problemHandler, sendProblem } from '@oms/common';
+import express, { type Express } from 'express';
+import type { Redis } from 'ioredis';
+import type { DataApiClient } from './clients/data-api.js';
+import type { WmsHold } from './clients/redis.js';
+import type { WmsClient } from './clients/wms.js';
+import { type ApiMetrics, createApiMetrics } from './metrics.js';
+import { webhookRouter } from './routes/webhook.js';
+
+export interface AppDeps {
+  logger: Logger;
+  dataApi: DataApiClient;
+  wms: WmsClient;
+  wmsHold: WmsHold;
+  /** Only for readiness; the hold itself goes through `wmsHold`. */
+  redis: Redis;
+  webhookSecret: string;
+  metrics?: ApiMetrics;
+  state?: { shuttingDown: boolean };
+}
+
+/**
+ * Readiness gates on the data-api only: without it no order can be accepted. Redis is reported
+ * but fails open (the hold is a protection, not a requirement). The WMS is an outside system whose
+ * outage the hold policy answers with 503 + Retry-After; gating on it would take every replica out
+ * of rotation and let the probes hammer the very system the hold protects.
+ */
+export function createApp(deps: AppDeps): Express {
+  const { logger, redis, dataApi, state = { shuttingDown: false } } = deps;
+  const metrics = deps.metrics ?? createApiMetrics();
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(correlationMiddleware);
+  app.use(metrics.httpMiddleware);
+  app.use(
+    healthRouter(
+      { 'order-manage-data-api': () => dataApi.ping() },
+      () => state.shuttingDown,
+      { redis: () => redis.ping() },
+    ),
+  );
+  app.use(metrics.router());
+  app.use(webhookRouter({ ...deps, metrics }));
+  app.use((_req, res) => sendProblem(res, { status: 404, code: 'NOT_FOUND', detail: 'No such endpoint.' }));
+  app.use(problemHandler(logger));
+  return app;
+}

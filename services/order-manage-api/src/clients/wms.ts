@@ -1,0 +1,118 @@
+import { fetchWithTimeout, isTimeout } from '@oms/common';
+import pRetry, { AbortError } from 'p-retry';
+
+export interface WmsInventory {
+  productId: number;
+  availableQuantity: number;
+}
+
+/** The WMS could not answer a check within its attempts (timeout, connection error or 5xx). */
+export class WmsUnavailableError extends Error {
+  constructor(
+    readonly productId: number,
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(`WMS check of product ${productId} failed ${attempts} attempts: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'WmsUnavailableError';
+  }
+}
+
+export type WmsCallOutcome = 'ok' | 'not_found' | 'server_error' | 'timeout' | 'connection_error' | 'bad_response';
+
+export interface WmsClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs: number;
+  /** Total attempts per check, SPEC.md section 3: 3. */
+  attempts?: number;
+  /** First backoff; doubles after each failure. Short: Shopify waits at most 5 s for the whole webhook. */
+  backoffMs?: number;
+  /** Called once per HTTP attempt, for metrics. */
+  onCall?: (outcome: WmsCallOutcome, seconds: number) => void;
+}
+
+export interface WmsClient {
+  /** The product's stock as the WMS sees it; null when the WMS does not know the product. */
+  checkInventory(productId: number): Promise<WmsInventory | null>;
+}
+
+class TransientWmsError extends Error {
+  constructor(
+    message: string,
+    readonly outcome: WmsCallOutcome,
+  ) {
+    super(message);
+    this.name = 'TransientWmsError';
+  }
+}
+
+export function createWmsClient(options: WmsClientOptions): WmsClient {
+  const { baseUrl, apiKey, timeoutMs, attempts = 3, backoffMs = 50, onCall = () => undefined } = options;
+  const base = baseUrl.replace(/\/+$/, '');
+
+  async function attempt(productId: number): Promise<WmsInventory | null> {
+    const started = performance.now();
+    const done = (outcome: WmsCallOutcome) => onCall(outcome, (performance.now() - started) / 1000);
+    let response: Response;
+    try {
+      response = await fetchWithTimeout(`${base}/api/v1/products/${productId}/inventory`, {
+        headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
+        timeoutMs,
+      });
+    } catch (err) {
+      const outcome = isTimeout(err) ? 'timeout' : 'connection_error';
+      done(outcome);
+      throw new TransientWmsError(outcome === 'timeout' ? `no answer within ${timeoutMs} ms` : 'cannot connect', outcome);
+    }
+    if (response.status === 404) {
+      await response.body?.cancel();
+      done('not_found');
+      return null;
+    }
+    if (response.status >= 500) {
+      await response.body?.cancel();
+      done('server_error');
+      throw new TransientWmsError(`answered ${response.status}`, 'server_error');
+    }
+    let body: unknown;
+    try {
+      body = response.ok ? await response.json() : undefined;
+    } catch (err) {
+      // A body cut off by the timeout is as transient as no answer at all.
+      if (isTimeout(err)) {
+        done('timeout');
+        throw new TransientWmsError(`no answer within ${timeoutMs} ms`, 'timeout');
+      }
+    }
+    const available = (body as { availableQuantity?: unknown } | undefined)?.availableQuantity;
+    if (!response.ok || typeof available !== 'number' || !Number.isInteger(available)) {
+      done('bad_response');
+      // A 4xx other than 404 (our key refused, say) or a malformed body will not heal on a retry.
+      throw new AbortError(`WMS answered ${response.status} without a usable availableQuantity for product ${productId}`);
+    }
+    done('ok');
+    return { productId, availableQuantity: available };
+  }
+
+  return {
+    async checkInventory(productId) {
+      let made = 0;
+      try {
+        return await pRetry((n) => {
+          made = n;
+          return attempt(productId);
+        }, {
+          retries: attempts - 1,
+          minTimeout: backoffMs,
+          factor: 2,
+          randomize: true,
+        });
+      } catch (err) {
+        throw new WmsUnavailableError(productId, made, err);
+      }
+    },
+  };
+}

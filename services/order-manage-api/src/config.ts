@@ -1,0 +1,20 @@
+import { logLevel, port, positiveInt, secret, url } from '@oms/common';
+import { z } from 'zod';
+
+export const SERVICE = 'order-manage-api';
+
+export const configSchema = z.object({
+  PORT: port(8080),
+  LOG_LEVEL: logLevel(),
+  DATA_API_URL: url(),
+  DATA_API_TIMEOUT_MS: positiveInt(4000),
+  INTERNAL_API_TOKEN: secret(),
+  REDIS_URL: url(),
+  WMS_BASE_URL: url(),
+  WMS_API_KEY: z.string().min(1),
+  WMS_TIMEOUT_MS: positiveInt(2000),
+  WMS_HOLD_TTL_SECONDS: positiveInt(60),
+  SHOPIFY_WEBHOOK_SECRET: secret(),
+});
+
+export type Config = z.infer<typeof configSchema>;
