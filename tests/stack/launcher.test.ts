@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parseConfig } from '@oms/common';
+import { configSchema as apiSchema } from '../../services/order-manage-api/src/config.js';
+import { configSchema as dataApiSchema } from '../../services/order-manage-data-api/src/config.js';
+import { configSchema as streamSchema } from '../../services/order-stream-process/src/config.js';
+import { serviceEnv } from '../../stack/components/services.js';
+import { SERVICES } from '../../stack/components/types.js';
+import { writeStackEnv } from '../../stack/envfile.js';
+import { loadSettings } from '../../stack/settings.js';
+import { parseCounts } from '../../stack/test-command.js';
+import { parseEnvFile } from '../support/stack-env.js';
+
+const SCHEMAS = {
+  'order-manage-api': apiSchema,
+  'order-manage-data-api': dataApiSchema,
+  'order-stream-process': streamSchema,
+} as const;
+
+describe('the local stack launcher', () => {
+  it("uses SPEC.md's ports and database unless told otherwise", () => {
+    const s = loadSettings({});
+    assert.deepEqual(
+      [s.kafkaPort, s.kafkaControllerPort, s.wiremockPort, s.orderApiPort, s.dataApiPort, s.streamProcessPort],
+      [9092, 9093, 8089, 8080, 8081, 8082],
+    );
+    assert.equal(s.databaseUrl, 'postgres://postgres@127.0.0.1:5432/orders');
+    assert.equal(path.basename(s.stackDir), '.stack');
+  });
+
+  it('takes every port from the environment, and refuses a port that is not one', () => {
+    const s = loadSettings({ KAFKA_PORT: '19092', WIREMOCK_PORT: '18089', ORDER_API_PORT: '18080', STACK_DIR: '/tmp/other' });
+    assert.equal(s.kafkaPort, 19092);
+    assert.equal(s.wiremockPort, 18089);
+    assert.equal(s.orderApiPort, 18080);
+    assert.equal(s.stackDir, '/tmp/other');
+    assert.throws(() => loadSettings({ DATA_API_PORT: 'eighty' }), /DATA_API_PORT must be a port number/);
+  });
+
+  for (const service of SERVICES) {
+    it(`starts ${service} with variables its configSchema accepts`, () => {
+      const settings = loadSettings({ DATA_API_PORT: '18081', KAFKA_PORT: '19092' });
+      const env = serviceEnv(settings, service);
+      const config = parseConfig(service, SCHEMAS[service], env) as Record<string, unknown>;
+      assert.equal(config.PORT, Number(env.PORT));
+    });
+  }
+
+  it('points the api at the data-api and both Kafka clients at the stack broker', () => {
+    const settings = loadSettings({ DATA_API_PORT: '18081', KAFKA_PORT: '19092' });
+    assert.equal(serviceEnv(settings, 'order-manage-api').DATA_API_URL, 'http://127.0.0.1:18081');
+    assert.equal(serviceEnv(settings, 'order-manage-data-api').KAFKA_BROKERS, '127.0.0.1:19092');
+    assert.equal(serviceEnv(settings, 'order-stream-process').KAFKA_BROKERS, '127.0.0.1:19092');
+  });
+
+  it('writes .stack/env in the KEY=value form tests read back', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stack-env-'));
+    const file = writeStackEnv(loadSettings({ STACK_DIR: dir, WIREMOCK_PORT: '18089' }));
+    const env = parseEnvFile(readFileSync(file, 'utf8'));
+    assert.equal(env.WIREMOCK_URL, 'http://127.0.0.1:18089');
+    assert.equal(env.WMS_BASE_URL, 'http://127.0.0.1:18089');
+    assert.equal(env.SHOPIFY_WEBHOOK_SECRET, 'local-webhook-secret');
+    assert.equal(env.INTERNAL_API_TOKEN, 'local-internal-token');
+  });
+
+  it("reads the closing counts of node's test runner and of Playwright", () => {
+    assert.deepEqual(parseCounts('ℹ tests 14\nℹ suites 3\nℹ pass 12\nℹ fail 2\nℹ cancelled 0\n'), { passed: 12, failed: 2, counted: true });
+    assert.deepEqual(parseCounts('# tests 3\n# pass 3\n# fail 0\n'), { passed: 3, failed: 0, counted: true });
+    assert.deepEqual(parseCounts('Running 9 tests using 1 worker\n\n  1 failed\n  1 flaky\n  7 passed (12.3s)\n'), {
+      passed: 8,
+      failed: 1,
+      counted: true,
+    });
+    assert.deepEqual(parseCounts('Error: No tests found\n'), { passed: 0, failed: 0, counted: false });
+  });
+});
