@@ -52,11 +52,11 @@ export interface DataApiUnderTest {
 }
 
 /** The data-api built in-process on a free port, against the stack's PostgreSQL and Kafka. */
-export async function startDataApi(options: { topic: string; brokers?: string[] }): Promise<DataApiUnderTest> {
+export async function startDataApi(options: { topic: string; brokers?: string[]; applicationName?: string }): Promise<DataApiUnderTest> {
   const env = stackEnv();
   const { logger, lines } = capturingLogger();
   const metrics = createDataApiMetrics();
-  const pool = createPool({ databaseUrl: env.DATABASE_URL, max: 25, logger });
+  const pool = createPool({ databaseUrl: env.DATABASE_URL, max: 25, logger, applicationName: options.applicationName });
   const kafka = createKafka({ brokers: options.brokers ?? env.KAFKA_BROKERS.split(','), logger });
   const kafkaHealth = createKafkaHealthCheck(kafka);
   const app = createApp({ pool, logger, metrics, internalApiToken: TOKEN, inventoryTopic: options.topic, kafkaCheck: kafkaHealth.check });
@@ -82,10 +82,17 @@ export async function startDataApi(options: { topic: string; brokers?: string[] 
 }
 
 /** A relay as main.ts runs it, for one topic, against the given brokers. */
-export function startRelay(options: { topic: string; brokers?: string[]; logger?: Logger; metrics?: DataApiMetrics; pollIntervalMs?: number }) {
+export function startRelay(options: {
+  topic: string;
+  brokers?: string[];
+  logger?: Logger;
+  metrics?: DataApiMetrics;
+  pollIntervalMs?: number;
+  applicationName?: string;
+}) {
   const env = stackEnv();
   const logger = options.logger ?? capturingLogger().logger;
-  const pool = createPool({ databaseUrl: env.DATABASE_URL, max: 3, logger });
+  const pool = createPool({ databaseUrl: env.DATABASE_URL, max: 3, logger, applicationName: options.applicationName });
   const relay = new OutboxRelay({
     pool,
     databaseUrl: env.DATABASE_URL,
@@ -96,6 +103,7 @@ export function startRelay(options: { topic: string; brokers?: string[]; logger?
     pollIntervalMs: options.pollIntervalMs ?? 500,
     maxBackoffMs: 1_000,
     sendTimeoutMs: 5_000,
+    listenerApplicationName: options.applicationName,
   });
   relay.start();
   return {

@@ -5,6 +5,8 @@ export interface PoolOptions {
   databaseUrl: string;
   max?: number;
   statementTimeoutMs?: number;
+  /** Names our sessions in pg_stat_activity. */
+  applicationName?: string;
   logger: Logger;
 }
 
@@ -20,7 +22,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     connectionTimeoutMillis: 2_000,
     idleTimeoutMillis: 30_000,
     statement_timeout: options.statementTimeoutMs ?? 3_000,
-    application_name: 'order-manage-data-api',
+    application_name: options.applicationName ?? 'order-manage-data-api',
   });
   const onError = (err: Error) =>
     options.logger.warn(`PostgreSQL connection error: ${err.message}`, { event: 'db.connection.error' });

@@ -8,6 +8,7 @@ export interface OutboxListenerOptions {
   logger: Logger;
   onNotify: () => void;
   maxReconnectDelayMs?: number;
+  applicationName?: string;
 }
 
 /**
@@ -41,7 +42,7 @@ export class OutboxListener {
       connectionString: this.options.databaseUrl,
       connectionTimeoutMillis: 3_000,
       keepAlive: true,
-      application_name: 'order-manage-data-api-outbox-listener',
+      application_name: this.options.applicationName ?? 'order-manage-data-api-outbox-listener',
     });
     let lost = false;
     const onLost = (err?: Error) => {

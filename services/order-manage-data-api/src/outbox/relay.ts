@@ -20,6 +20,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   sendTimeoutMs?: number;
   maxBackoffMs?: number;
+  /** application_name of the LISTEN session. */
+  listenerApplicationName?: string;
 }
 
 interface OutboxRow {
@@ -61,7 +63,12 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 100;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
-    this.listener = new OutboxListener({ databaseUrl: options.databaseUrl, logger: options.logger, onNotify: () => this.wake() });
+    this.listener = new OutboxListener({
+      databaseUrl: options.databaseUrl,
+      logger: options.logger,
+      onNotify: () => this.wake(),
+      applicationName: options.listenerApplicationName,
+    });
     options.metrics?.setBacklogSource(() => this.backlog());
   }
 
