@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { closeDb, countOutboxRows, createTestProduct, readInventory, readOrder, readOrderDetails } from '../support/db.js';
+import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
+import { stubWmsInventory, wmsRequestsFor } from '../support/wiremock.js';
+import { closedPort, type DataApiHandle, type IntakeHandle, startDataApi, startIntake, WMS_KEY_HEADER } from './intake-harness.js';
+
+let dataApi: DataApiHandle;
+let intake: IntakeHandle;
+const stubs: Array<() => Promise<void>> = [];
+
+before(async () => {
+  dataApi = await startDataApi();
+  intake = await startIntake({ dataApiUrl: dataApi.url });
+});
+
+after(async () => {
+  await Promise.all(stubs.map((remove) => remove()));
+  await intake.stop();
+  await dataApi.stop();
+  await closeDb();
+});
+
+/** A product in our inventory that the WMS also stocks. */
+async function stockedProduct(db: number, wms: number = db) {
+  const product = await createTestProduct({ availableQuantity: db, price: '24.90' });
+  stubs.push(await stubWmsInventory(product.productId, { availableQuantity: wms }));
+  return product;
+}
+
+const accepted = (orderId: number) => ({ status: 'success', message: 'Order received and processed', order_id: orderId });
+
+describe('order intake: accepted orders', () => {
+  it('accepts a valid order: 201, order and detail rows, stock decremented, one outbox event, SUCCESS log line', async () => {
+    const product = await stockedProduct(10);
+    const orderId = randomOrderId();
+    const webhookId = randomUUID();
+    const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 2, price: '24.90' }] }), {
+      'x-shopify-webhook-id': webhookId,
+    });
+    assert.equal(res.status, 201);
+    assert.deepEqual(res.json, accepted(orderId));
+    assert.equal(res.headers.get('idempotent-replayed'), null);
+    assert.equal(res.headers.get('x-correlation-id'), webhookId);
+
+    const order = await readOrder(orderId);
+    assert.equal(order?.webhookId, webhookId);
+    assert.equal(order?.totalPrice, '49.80');
+    assert.deepEqual(
+      (await readOrderDetails(orderId)).map((d) => [d.productId, d.quantity, d.price]),
+      [[product.productId, 2, '24.90']],
+    );
+    assert.equal((await readInventory(product.productId))!.availableQuantity, 8);
+    assert.equal(await countOutboxRows(orderId), 1);
+
+    const success = intake.lines.find((l) => l.event === 'order.accepted' && l.orderId === orderId);
+    assert.ok(success, 'an order.accepted line for the order');
+    assert.match(success.msg, /^SUCCESS/);
+    assert.equal(success.correlationId, webhookId);
+    assert.ok(
+      dataApi.lines.some((l) => l.event === 'order.committed' && l.correlationId === webhookId),
+      'the data-api logged the commit under the same correlation id',
+    );
+
+    const wmsCalls = await wmsRequestsFor(product.productId);
+    assert.equal(wmsCalls.length, 1);
+    assert.equal(wmsCalls[0]!.headers.Authorization, WMS_KEY_HEADER);
+  });
+
+  it('accepts a guest checkout (customer null) with an empty sku', async () => {
+    const product = await stockedProduct(3);
+    const orderId = randomOrderId();
+    const res = await intake.post(buildShopifyOrder({ orderId, customer: null, lines: [{ productId: product.productId, quantity: 1, sku: '' }] }));
+    assert.equal(res.status, 201);
+    assert.equal((await readOrder(orderId))?.customerId, null);
+    assert.equal((await readInventory(product.productId))!.availableQuantity, 2);
+  });
+
+  it('sums two line items of one product into one demand: one detail row, one WMS check', async () => {
+    const product = await stockedProduct(10);
+    const orderId = randomOrderId();
+    const res = await intake.post(
+      buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 2 }, { productId: product.productId, quantity: 3 }] }),
+    );
+    assert.equal(res.status, 201);
+    assert.deepEqual((await readOrderDetails(orderId)).map((d) => [d.productId, d.quantity]), [[product.productId, 5]]);
+    assert.equal((await readInventory(product.productId))!.availableQuantity, 5);
+    assert.equal((await wmsRequestsFor(product.productId)).length, 1);
+  });
+});
+
+describe('order intake: redelivery and duplicates', () => {
+  it('answers a redelivery (same webhook id) with the original 201 and Idempotent-Replayed, writing nothing twice', async () => {
+    const product = await stockedProduct(10);
+    const orderId = randomOrderId();
+    const body = buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 4 }] });
+    const webhookId = randomUUID();
+    const first = await intake.post(body, { 'x-shopify-webhook-id': webhookId });
+    assert.equal(first.status, 201);
+
+    const again = await intake.post(body, { 'x-shopify-webhook-id': webhookId });
+    assert.equal(again.status, 201);
+    assert.deepEqual(again.json, accepted(orderId));
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.equal((await readInventory(product.productId))!.availableQuantity, 6);
+    assert.equal((await readOrderDetails(orderId)).length, 1);
+    assert.equal(await countOutboxRows(orderId), 1);
+    assert.equal((await wmsRequestsFor(product.productId)).length, 1, 'the replay did not call the WMS');
+    assert.equal(intake.lines.filter((l) => l.event === 'order.accepted' && l.orderId === orderId).length, 1);
+  });
+
+  it('refuses the same order id from another delivery with 409 ORDER_ALREADY_EXISTS', async () => {
+    const product = await stockedProduct(10);
+    const orderId = randomOrderId();
+    const body = buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 1 }] });
+    assert.equal((await intake.post(body)).status, 201);
+    const res = await intake.post(body);
+    assert.equal(res.status, 409);
+    assert.equal(res.json.code, 'ORDER_ALREADY_EXISTS');
+    assert.equal(res.json.orderId, orderId);
+    assert.equal((await readInventory(product.productId))!.availableQuantity, 9);
+    assert.equal(await countOutboxRows(orderId), 1);
+  });
+});
+
+describe('order intake: validation over HTTP', () => {
+  const rules: Array<[string, (body: Record<string, unknown>) => void, string]> = [
+    ['id not a positive integer', (b) => (b.id = -3), 'id'],
+    ['no line items', (b) => (b.line_items = []), 'line_items'],
+    ['quantity 0', (b) => ((b.line_items as Array<Record<string, unknown>>)[0]!.quantity = 0), 'line_items[0].quantity'],
+    ['quantity 1.5', (b) => ((b.line_items as Array<Record<string, unknown>>)[0]!.quantity = 1.5), 'line_items[0].quantity'],
+    ['product_id missing', (b) => delete (b.line_items as Array<Record<string, unknown>>)[0]!.product_id, 'line_items[0].product_id'],
+  ];
+  for (const [name, mutate, path] of rules) {
+    it(`refuses an order with ${name}: 400 INVALID_PAYLOAD naming ${path}`, async () => {
+      const body = buildShopifyOrder({ lines: [{ productId: 8_000_000_000_002, quantity: 1 }] });
+      mutate(body);
+      const res = await intake.post(body);
+      assert.equal(res.status, 400);
+      assert.equal(res.json.code, 'INVALID_PAYLOAD');
+      assert.deepEqual((res.json.errors as Array<{ path: string }>).map((e) => e.path), [path]);
+      const warning = intake.lines.find((l) => l.level === 'warn' && l.code === 'INVALID_PAYLOAD' && String(l.msg).includes(path));
+      assert.ok(warning, 'a warn line with the code');
+    });
+  }
+});
+
+describe('order intake: products and stock', () => {
+  it('refuses products missing from inventory with 422 PRODUCT_NOT_FOUND listing them, before asking the WMS', async () => {
+    const known = await stockedProduct(10);
+    const unknownId = known.productId + 1;
+    const orderId = randomOrderId();
+    const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: known.productId, quantity: 1 }, { productId: unknownId, quantity: 1 }] }));
+    assert.equal(res.status, 422);
+    assert.equal(res.json.code, 'PRODUCT_NOT_FOUND');
+    assert.deepEqual(res.json.productIds, [unknownId]);
+    assert.equal(res.json.orderId, orderId);
+    assert.equal(await readOrder(orderId), null);
+    assert.equal((await readInventory(known.productId))!.availableQuantity, 10);
+    assert.equal((await wmsRequestsFor(known.productId)).length, 0);
+  });
+
+  it('refuses a product the WMS does not know (404) with 422 PRODUCT_NOT_FOUND', async () => {
+    const product = await createTestProduct({ availableQuantity: 10 });
+    stubs.push(await stubWmsInventory(product.productId, { status: 404 }));
+    const orderId = randomOrderId();
+    const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 1 }] }));
+    assert.equal(res.status, 422);
+    assert.equal(res.json.code, 'PRODUCT_NOT_FOUND');
+    assert.deepEqual(res.json.productIds, [product.productId]);
+    assert.equal((await wmsRequestsFor(product.productId)).length, 1, '404 is an answer, not a failure: no retry');
+    assert.equal(await readOrder(orderId), null);
+  });
+
+  it('refuses more than the database holds with 422 INSUFFICIENT_INVENTORY items[]', async () => {
+    const product = await stockedProduct(2, 50);
+    const orderId = randomOrderId();
+    const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 3 }] }));
+    assert.equal(res.status, 422);
+    assert.equal(res.json.code, 'INSUFFICIENT_INVENTORY');
+    assert.deepEqual(res.json.items, [{ productId: product.productId, requested: 3, available: 2 }]);
+    assert.equal((await readInventory(product.productId))!.availableQuantity, 2);
+  });
+
+  it('refuses more than the WMS holds with 422 INSUFFICIENT_INVENTORY giving the WMS figure', async () => {
+    const plenty = await stockedProduct(50);
+    const short = await stockedProduct(50, 1);
+    const orderId = randomOrderId();
+    const res = await intake.post(
+      buildShopifyOrder({ orderId, lines: [{ productId: plenty.productId, quantity: 2 }, { productId: short.productId, quantity: 2 }] }),
+    );
+    assert.equal(res.status, 422);
+    assert.equal(res.json.code, 'INSUFFICIENT_INVENTORY');
+    assert.deepEqual(res.json.items, [{ productId: short.productId, requested: 2, available: 1 }]);
+    assert.equal(await readOrder(orderId), null);
+    assert.equal((await readInventory(plenty.productId))!.availableQuantity, 50);
+    assert.equal(await countOutboxRows(orderId), 0);
+  });
+
+  it('sells the last 5 units exactly once across 20 concurrent orders', async () => {
+    const product = await stockedProduct(5, 1_000);
+    const orderIds = Array.from({ length: 20 }, () => randomOrderId());
+    const results = await Promise.all(
+      orderIds.map((orderId) => intake.post(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 1 }] }))),
+    );
+    const statuses = results.map((r) => r.status);
+    assert.equal(statuses.filter((s) => s === 201).length, 5, `statuses: ${statuses.join(',')}`);
+    assert.equal(statuses.filter((s) => s === 422).length, 15, `statuses: ${statuses.join(',')}`);
+    assert.ok(results.filter((r) => r.status === 422).every((r) => r.json.code === 'INSUFFICIENT_INVENTORY'));
+    assert.equal((await readInventory(product.productId))!.availableQuantity, 0);
+    const committed = await Promise.all(orderIds.map((id) => readOrder(id)));
+    assert.equal(committed.filter(Boolean).length, 5);
+  });
+});
+
+describe('order intake: data-api unreachable', () => {
+  it('answers 503 DATA_API_UNAVAILABLE when order-manage-data-api cannot be reached', async () => {
+    const offline = await startIntake({ dataApiUrl: `http://127.0.0.1:${await closedPort()}` });
+    try {
+      const orderId = randomOrderId();
+      const res = await offline.post(buildShopifyOrder({ orderId, lines: [{ productId: 8_000_000_000_003, quantity: 1 }] }));
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      assert.equal(res.json.code, 'DATA_API_UNAVAILABLE');
+      assert.equal(res.json.orderId, orderId);
+    } finally {
+      await offline.stop();
+    }
+  });
+});
