@@ -1,0 +1,145 @@
+/**
+ * No Docker engine runs where these tests run, so docker-compose.yml is checked as data: every
+ * service gets a configuration its own configSchema accepts, and every URL points at a service
+ * and port that exist.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parseConfig } from '@oms/common';
+import { parse } from 'yaml';
+import { configSchema as apiSchema } from '../../services/order-manage-api/src/config.js';
+import { configSchema as dataApiSchema } from '../../services/order-manage-data-api/src/config.js';
+import { configSchema as streamSchema } from '../../services/order-stream-process/src/config.js';
+import { REPO_ROOT } from '../support/stack-env.js';
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; args?: Record<string, string> };
+  command?: string[] | string;
+  environment?: Record<string, string | number>;
+  ports?: string[];
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  restart?: string;
+}
+
+const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+const services = compose.services;
+
+const SCHEMAS = {
+  'order-manage-api': apiSchema,
+  'order-manage-data-api': dataApiSchema,
+  'order-stream-process': streamSchema,
+} as const;
+type AppService = keyof typeof SCHEMAS;
+const APP_SERVICES = Object.keys(SCHEMAS) as AppService[];
+
+/** What `docker compose` hands the container: `${VAR:-default}` resolved with an empty environment. */
+function resolvedEnv(name: string): Record<string, string> {
+  const env = services[name]?.environment ?? {};
+  return Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, (_m, fallback: string) => fallback)]),
+  );
+}
+
+/** The container port a service publishes first ("host:container"). */
+function containerPort(name: string): number {
+  const mapping = services[name]?.ports?.[0];
+  assert.ok(mapping, `${name} publishes a port`);
+  return Number(mapping.split(':').pop());
+}
+
+function hostAndPort(url: string): [string, number] {
+  const u = new URL(url);
+  return [u.hostname, Number(u.port)];
+}
+
+describe('docker-compose.yml', () => {
+  for (const name of APP_SERVICES) {
+    it(`${name} gets an environment its configSchema accepts, and runs its own main`, () => {
+      const env = resolvedEnv(name);
+      const config = parseConfig(name, SCHEMAS[name], env) as { PORT: number };
+      assert.equal(config.PORT, containerPort(name), 'it listens on the port it publishes');
+      assert.equal(services[name]?.build?.args?.SERVICE, name, 'the image is built for this service');
+    });
+  }
+
+  it('publishes the ports SPEC.md names', () => {
+    const published = Object.fromEntries(Object.entries(services).flatMap(([n, s]) => (s.ports ?? []).map((p) => [n, p.split(':')[0]])));
+    assert.deepEqual(published, {
+      postgres: '5432',
+      redis: '6379',
+      kafka: '9092',
+      wiremock: '8089',
+      'order-manage-data-api': '8081',
+      'order-manage-api': '8080',
+      'order-stream-process': '8082',
+    });
+  });
+
+  it('points the api at the data-api, with the same internal token on both sides', () => {
+    const api = resolvedEnv('order-manage-api');
+    const dataApi = resolvedEnv('order-manage-data-api');
+    assert.deepEqual(hostAndPort(api.DATA_API_URL!), ['order-manage-data-api', Number(dataApi.PORT)]);
+    assert.equal(api.INTERNAL_API_TOKEN, dataApi.INTERNAL_API_TOKEN);
+  });
+
+  it('points both outside systems at WireMock, which serves the committed mappings', () => {
+    const wiremockPort = containerPort('wiremock');
+    assert.deepEqual(hostAndPort(resolvedEnv('order-manage-api').WMS_BASE_URL!), ['wiremock', wiremockPort]);
+    assert.deepEqual(hostAndPort(resolvedEnv('order-stream-process').SHOPIFY_ADMIN_BASE_URL!), ['wiremock', wiremockPort]);
+    assert.ok(services.wiremock?.volumes?.some((v) => v.startsWith('./wiremock/mappings:/home/wiremock/mappings')));
+  });
+
+  it('gives both Kafka clients a listener the broker advertises to containers', () => {
+    const advertised = String(services.kafka?.environment?.KAFKA_ADVERTISED_LISTENERS).split(',').map((l) => l.split('://')[1]);
+    for (const name of ['order-manage-data-api', 'order-stream-process']) {
+      assert.ok(advertised.includes(resolvedEnv(name).KAFKA_BROKERS), `${name} uses an advertised listener`);
+    }
+    assert.equal(resolvedEnv('order-manage-data-api').INVENTORY_TOPIC, resolvedEnv('order-stream-process').INVENTORY_TOPIC);
+  });
+
+  it('creates both topics with 3 partitions before a Kafka client starts', () => {
+    const script = ([] as string[]).concat(services['kafka-init']?.command ?? []).join('\n');
+    assert.match(script, /for topic in inventory-updates inventory-updates\.dlq;/);
+    assert.match(script, /--partitions 3/);
+    assert.match(script, /--bootstrap-server kafka:29092/);
+  });
+
+  it('seeds the same database the data-api uses, and the api reaches the same Redis', () => {
+    const db = new URL(resolvedEnv('order-manage-data-api').DATABASE_URL!);
+    assert.equal(resolvedEnv('seed').DATABASE_URL, db.toString());
+    assert.equal(db.hostname, 'postgres');
+    assert.equal(db.pathname, `/${services.postgres?.environment?.POSTGRES_DB}`);
+    assert.equal(new URL(resolvedEnv('order-manage-api').REDIS_URL!).hostname, 'redis');
+  });
+
+  it('starts each service only after what it depends on is healthy or done', () => {
+    for (const [name, service] of Object.entries(services)) {
+      for (const [dep, { condition }] of Object.entries(service.depends_on ?? {})) {
+        const target = services[dep];
+        assert.ok(target, `${name} depends on ${dep}, which exists`);
+        if (condition === 'service_healthy') assert.ok(target.healthcheck, `${dep} has a healthcheck (${name} waits for it)`);
+        else assert.equal(condition, 'service_completed_successfully', `${name} → ${dep}`);
+        if (condition === 'service_completed_successfully') assert.equal(target.restart, 'no', `${dep} is a one-shot job`);
+      }
+    }
+    assert.deepEqual(Object.keys(services['order-manage-data-api']?.depends_on ?? {}).sort(), ['kafka', 'kafka-init', 'postgres', 'seed']);
+    assert.ok(services['order-manage-api']?.depends_on?.['order-manage-data-api']);
+    for (const name of APP_SERVICES) assert.ok(services[name]?.healthcheck?.test.join(' ').includes('/health/ready'));
+  });
+
+  it('builds from a Dockerfile that runs the chosen service on Node 24 as a non-root user', () => {
+    const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    assert.match(dockerfile, /^FROM node:24-slim AS deps$/m);
+    assert.match(dockerfile, /^FROM node:24-slim AS runtime$/m);
+    assert.match(dockerfile, /^RUN npm ci\b/m);
+    assert.match(dockerfile, /^USER node$/m);
+    assert.match(dockerfile, /^CMD .*services\/\$\{SERVICE\}\/src\/main\.ts/m);
+  });
+});
