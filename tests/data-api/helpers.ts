@@ -52,14 +52,27 @@ export interface DataApiUnderTest {
 }
 
 /** The data-api built in-process on a free port, against the stack's PostgreSQL and Kafka. */
-export async function startDataApi(options: { topic: string; brokers?: string[]; applicationName?: string }): Promise<DataApiUnderTest> {
+export async function startDataApi(options: {
+  topic: string;
+  brokers?: string[];
+  applicationName?: string;
+  kafkaGatesReadiness?: boolean;
+}): Promise<DataApiUnderTest> {
   const env = stackEnv();
   const { logger, lines } = capturingLogger();
   const metrics = createDataApiMetrics();
   const pool = createPool({ databaseUrl: env.DATABASE_URL, max: 25, logger, applicationName: options.applicationName });
   const kafka = createKafka({ brokers: options.brokers ?? env.KAFKA_BROKERS.split(','), logger });
   const kafkaHealth = createKafkaHealthCheck(kafka);
-  const app = createApp({ pool, logger, metrics, internalApiToken: TOKEN, inventoryTopic: options.topic, kafkaCheck: kafkaHealth.check });
+  const app = createApp({
+    pool,
+    logger,
+    metrics,
+    internalApiToken: TOKEN,
+    inventoryTopic: options.topic,
+    kafkaCheck: kafkaHealth.check,
+    kafkaGatesReadiness: options.kafkaGatesReadiness,
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { closeDb, createTestProduct, dbPool, randomOrderId } from '../support/db.js';
+import { closeDb, countOutboxRows, createTestProduct, dbPool, randomOrderId } from '../support/db.js';
 import { uniqueTopic } from '../support/kafka.js';
 import { call, commitBody, startDataApi, type DataApiUnderTest } from './helpers.js';
 
@@ -47,24 +47,37 @@ describe('order-manage-data-api: access, health and reads', () => {
     assert.equal(live.status, 200);
     const ready = await call(api, 'GET', '/health/ready', { token: null });
     assert.equal(ready.status, 200);
-    assert.deepEqual(ready.body.dependencies, {
-      postgres: { status: 'up', gatesReadiness: true },
-      kafka: { status: 'up', gatesReadiness: false },
-    });
+    assert.deepEqual(ready.body.dependencies, { postgres: { status: 'up' }, kafka: { status: 'up' } });
     const metrics = await fetch(`${api.url}/metrics`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(metrics.status, 200);
     assert.match(await metrics.text(), /^http_request_duration_seconds_count\{/m);
   });
 
-  it('stays ready while Kafka is unreachable (orders must still commit) and says so in the body', async () => {
-    const degraded = await startDataApi({ topic, brokers: ['127.0.0.1:1'] });
+  it('reports not ready while Kafka is unreachable, yet still commits orders (their events wait in the outbox)', async () => {
+    const kafkaDown = await startDataApi({ topic, brokers: ['127.0.0.1:1'] });
     try {
-      const ready = await call(degraded, 'GET', '/health/ready', { token: null });
-      assert.equal(ready.status, 200);
-      assert.equal(ready.body.status, 'degraded');
-      assert.equal((ready.body.dependencies as { kafka: { status: string } }).kafka.status, 'down');
+      const ready = await call(kafkaDown, 'GET', '/health/ready', { token: null });
+      assert.equal(ready.status, 503);
+      const deps = ready.body.dependencies as Record<string, { status: string }>;
+      assert.deepEqual([deps.postgres?.status, deps.kafka?.status], ['up', 'down']);
+
+      const product = await createTestProduct({ availableQuantity: 2 });
+      const body = commitBody([{ product, quantity: 1 }]);
+      assert.equal((await call(kafkaDown, 'POST', '/internal/orders', { body })).status, 201);
+      assert.equal(await countOutboxRows(body.order.orderId, { unpublishedOnly: true }), 1);
     } finally {
-      await degraded.close();
+      await kafkaDown.close();
+    }
+  });
+
+  it('can be told that Kafka must not gate readiness, and then stays ready, reporting Kafka down', async () => {
+    const kafkaDown = await startDataApi({ topic, brokers: ['127.0.0.1:1'], kafkaGatesReadiness: false });
+    try {
+      const ready = await call(kafkaDown, 'GET', '/health/ready', { token: null });
+      assert.equal(ready.status, 200);
+      assert.equal((ready.body.dependencies as Record<string, { status: string; critical?: boolean }>).kafka?.status, 'down');
+    } finally {
+      await kafkaDown.close();
     }
   });
 

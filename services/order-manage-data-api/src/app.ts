@@ -1,10 +1,17 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type pg from 'pg';
-import { correlationMiddleware, problemHandler, ProblemError, sendProblem, type HealthCheck, type Logger } from '@oms/common';
+import {
+  correlationMiddleware,
+  healthRouter,
+  problemHandler,
+  ProblemError,
+  sendProblem,
+  type HealthCheck,
+  type Logger,
+} from '@oms/common';
 import { isDatabaseUnavailable } from './db/pool.js';
 import type { DataApiMetrics } from './metrics.js';
 import { bearerAuth } from './routes/auth.js';
-import { dataApiHealthRouter } from './routes/health.js';
 import { internalRouter } from './routes/internal.js';
 
 export { createDataApiMetrics, type DataApiMetrics } from './metrics.js';
@@ -17,8 +24,15 @@ export interface AppDeps {
   internalApiToken: string;
   /** Topic written into each outbox row; the relay publishes the row there. */
   inventoryTopic: string;
-  /** Reported by /health/ready without gating it (see routes/health.ts). */
   kafkaCheck?: HealthCheck;
+  /**
+   * SPEC.md section 1: readiness is 200 only when the service's own dependencies answer, and Kafka
+   * is one, so by default a Kafka outage makes /health/ready 503. Orders still commit meanwhile
+   * (nothing in the api or the stack routes on our readiness; the outbox holds the events). A
+   * deployment whose orchestrator does route on readiness sets this false, so Kafka is reported
+   * but does not take the data-api out of rotation and turn a Kafka outage into refused orders.
+   */
+  kafkaGatesReadiness?: boolean;
   state?: { shuttingDown: boolean };
   /** Request body limit, 1 MiB by default. */
   bodyLimit?: string;
@@ -33,11 +47,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(correlationMiddleware);
   app.use(metrics.httpMiddleware);
 
+  const kafka: Record<string, HealthCheck> = deps.kafkaCheck ? { kafka: deps.kafkaCheck } : {};
+  const gatesReadiness = deps.kafkaGatesReadiness ?? true;
   app.use(
-    dataApiHealthRouter(
-      { postgres: () => pool.query('SELECT 1') },
-      deps.kafkaCheck ? { kafka: deps.kafkaCheck } : {},
+    healthRouter(
+      { postgres: () => pool.query('SELECT 1'), ...(gatesReadiness ? kafka : {}) },
       () => state.shuttingDown,
+      gatesReadiness ? {} : kafka,
     ),
   );
   app.use(metrics.router());

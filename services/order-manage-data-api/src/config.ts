@@ -18,6 +18,8 @@ export const configSchema = z.object({
   DB_STATEMENT_TIMEOUT_MS: positiveInt(3000),
   OUTBOX_POLL_INTERVAL_MS: positiveInt(1500),
   OUTBOX_BATCH_SIZE: positiveInt(100),
+  /** See AppDeps.kafkaGatesReadiness. */
+  READINESS_REQUIRES_KAFKA: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     internalApiToken: config.INTERNAL_API_TOKEN,
     inventoryTopic: config.INVENTORY_TOPIC,
     kafkaCheck: kafkaHealth.check,
+    kafkaGatesReadiness: config.READINESS_REQUIRES_KAFKA,
     state,
   });
   relay.start();

@@ -43,6 +43,7 @@ export const orderIdParam = z.string().regex(/^[1-9]\d{0,15}$/, 'must be a posit
 
 export type CommitBody = z.infer<typeof commitSchema>;
 
-export function validationErrors(error: z.ZodError): Array<{ path: string; message: string }> {
-  return error.issues.map((issue) => ({ path: issue.path.join('.') || '(body)', message: issue.message }));
+/** The same `errors[]` shape as the webhook's 400: each field path and the reason. */
+export function validationErrors(error: z.ZodError): Array<{ path: string; reason: string }> {
+  return error.issues.map((issue) => ({ path: issue.path.join('.') || '(body)', reason: issue.message }));
 }
