@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { closeDb, createTestProduct, readInventory, readOrder } from '../support/db.js';
+import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
+import { stackEnv } from '../support/stack-env.js';
+import { stubWmsInventory, wiremock, wmsRequestsFor } from '../support/wiremock.js';
+import { closedPort, type DataApiHandle, startDataApi, startIntake } from './intake-harness.js';
+
+let dataApi: DataApiHandle;
+let redis: Redis;
+
+before(async () => {
+  dataApi = await startDataApi();
+  redis = new Redis(stackEnv().REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+});
+
+after(async () => {
+  redis.disconnect();
+  await dataApi.stop();
+  await closeDb();
+});
+
+describe('WMS failure policy', () => {
+  it('after 3 failed attempts answers 503 with Retry-After, sets the hold, and then refuses at once without calling the WMS', async () => {
+    const failing = await createTestProduct({ availableQuantity: 10 });
+    const healthy = await createTestProduct({ availableQuantity: 10 });
+    const removers = [await stubWmsInventory(failing.productId, { status: 500 }), await stubWmsInventory(healthy.productId, { availableQuantity: 10 })];
+    const intake = await startIntake({ dataApiUrl: dataApi.url, holdTtlSeconds: 45 });
+    try {
+      const orderId = randomOrderId();
+      const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: failing.productId, quantity: 1 }] }));
+      assert.equal(res.status, 503);
+      assert.equal(res.json.code, 'WMS_UNAVAILABLE');
+      assert.equal(res.json.orderId, orderId);
+      assert.equal(res.headers.get('retry-after'), '45');
+      assert.equal((await wmsRequestsFor(failing.productId)).length, 3, 'exactly 3 attempts');
+      const ttl = await redis.ttl(intake.holdKey);
+      assert.ok(ttl > 0 && ttl <= 45, `hold TTL ${ttl}`);
+      assert.equal(await readOrder(orderId), null);
+      assert.equal((await readInventory(failing.productId))!.availableQuantity, 10);
+
+      const next = await intake.post(buildShopifyOrder({ lines: [{ productId: healthy.productId, quantity: 1 }] }));
+      assert.equal(next.status, 503);
+      assert.equal(next.json.code, 'WMS_UNAVAILABLE');
+      const retryAfter = Number(next.headers.get('retry-after'));
+      assert.ok(retryAfter >= 1 && retryAfter <= 45, `Retry-After ${retryAfter} is the hold's remaining TTL`);
+      assert.equal((await wmsRequestsFor(healthy.productId)).length, 0, 'no WMS call while the hold is set');
+      assert.ok(intake.lines.some((l) => l.level === 'warn' && l.event === 'order.rejected' && l.code === 'WMS_UNAVAILABLE'));
+
+      await redis.del(intake.holdKey);
+      const afterHold = await intake.post(buildShopifyOrder({ lines: [{ productId: healthy.productId, quantity: 1 }] }));
+      assert.equal(afterHold.status, 201, 'the hold gone, orders flow again');
+    } finally {
+      await Promise.all(removers.map((remove) => remove()));
+      await intake.stop();
+    }
+  });
+
+  it('treats a WMS answer slower than WMS_TIMEOUT_MS as a failure: 3 attempts, then 503 and the hold', async () => {
+    const slow = await createTestProduct({ availableQuantity: 10 });
+    const remove = await stubWmsInventory(slow.productId, { availableQuantity: 10, delayMs: 1_500 });
+    const intake = await startIntake({ dataApiUrl: dataApi.url, wmsTimeoutMs: 150 });
+    try {
+      const orderId = randomOrderId();
+      const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: slow.productId, quantity: 1 }] }));
+      assert.equal(res.status, 503);
+      assert.equal(res.json.code, 'WMS_UNAVAILABLE');
+      assert.equal(res.headers.get('retry-after'), '60');
+      assert.equal((await wmsRequestsFor(slow.productId)).length, 3);
+      assert.ok((await redis.ttl(intake.holdKey)) > 0);
+      assert.equal(await readOrder(orderId), null);
+    } finally {
+      await remove();
+      await intake.stop();
+    }
+  });
+
+  it('recovers within the 3 attempts when the WMS fails once and then answers', async () => {
+    const product = await createTestProduct({ availableQuantity: 10 });
+    const mock = wiremock();
+    const endpoint = `/api/v1/products/${product.productId}/inventory`;
+    const scenarioName = `wms-recovers-${product.productId}`;
+    const failed = await mock.register(
+      { method: 'GET', endpoint },
+      { status: 503 },
+      { stubPriority: 1, scenario: { scenarioName, requiredScenarioState: 'Started', newScenarioState: 'recovered' } },
+    );
+    const recovered = await mock.register(
+      { method: 'GET', endpoint },
+      { status: 200, body: { productId: product.productId, availableQuantity: 10 } },
+      { stubPriority: 1, scenario: { scenarioName, requiredScenarioState: 'recovered' } },
+    );
+    const intake = await startIntake({ dataApiUrl: dataApi.url });
+    try {
+      const res = await intake.post(buildShopifyOrder({ lines: [{ productId: product.productId, quantity: 1 }] }));
+      assert.equal(res.status, 201);
+      assert.equal((await wmsRequestsFor(product.productId)).length, 2);
+      assert.equal(await redis.exists(intake.holdKey), 0, 'no hold after a recovered check');
+    } finally {
+      await Promise.all([failed, recovered].map((m) => mock.deleteMapping((m as { id: string }).id)));
+      await intake.stop();
+    }
+  });
+});
+
+describe('Redis unreachable (fail open)', () => {
+  it('still accepts orders and logs a warning when Redis cannot be reached', async () => {
+    const product = await createTestProduct({ availableQuantity: 10 });
+    const remove = await stubWmsInventory(product.productId, { availableQuantity: 10 });
+    const intake = await startIntake({ dataApiUrl: dataApi.url, redisUrl: `redis://127.0.0.1:${await closedPort()}` });
+    try {
+      const orderId = randomOrderId();
+      const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 1 }] }));
+      assert.equal(res.status, 201);
+      assert.ok(await readOrder(orderId));
+      assert.ok(
+        intake.lines.some((l) => l.level === 'warn' && l.event === 'wms.hold.redis_unavailable'),
+        'a warning that the hold could not be read',
+      );
+    } finally {
+      await remove();
+      await intake.stop();
+    }
+  });
+
+  it('answers a failing WMS with 503 even when the hold cannot be set', async () => {
+    const product = await createTestProduct({ availableQuantity: 10 });
+    const remove = await stubWmsInventory(product.productId, { status: 502 });
+    const intake = await startIntake({ dataApiUrl: dataApi.url, redisUrl: `redis://127.0.0.1:${await closedPort()}`, holdTtlSeconds: 30 });
+    try {
+      const res = await intake.post(buildShopifyOrder({ lines: [{ productId: product.productId, quantity: 1 }] }));
+      assert.equal(res.status, 503);
+      assert.equal(res.json.code, 'WMS_UNAVAILABLE');
+      assert.equal(res.headers.get('retry-after'), '30');
+      assert.ok(intake.lines.some((l) => l.level === 'warn' && /setting the WMS hold/.test(l.msg)));
+    } finally {
+      await remove();
+      await intake.stop();
+    }
+  });
+});
