@@ -53,6 +53,7 @@ export class OutboxRelay {
   private producerReady: Promise<Producer> | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
+  private abandon = new AbortController();
   private wakeRequested = false;
   private wakeUp: (() => void) | undefined;
   private failures = 0;
@@ -75,13 +76,19 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.stopping = false;
+    this.abandon = new AbortController();
     this.listener.start();
     this.running = this.loop();
   }
 
-  /** Finishes the batch in flight (so no acked event stays unmarked), then disconnects. */
+  /**
+   * Stops claiming. A send still waiting for Kafka is abandoned, so shutdown is not held up by an
+   * outage: its rows roll back and stay unpublished (if Kafka acked after all, the next relay
+   * publishes them again; consumers dedupe on eventId).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.abandon.abort();
     this.wake();
     await this.listener.stop();
     await this.running;
@@ -112,6 +119,7 @@ export class OutboxRelay {
         }
         this.failures = 0;
       } catch (err) {
+        if (this.stopping) break;
         this.failures += 1;
         this.options.metrics?.outboxPublishFailures.inc();
         await this.dropProducer();
@@ -184,8 +192,12 @@ export class OutboxRelay {
       byTopic.set(row.topic, messages);
     }
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`Kafka did not acknowledge within ${this.sendTimeoutMs} ms`)), this.sendTimeoutMs);
+      onAbort = () => reject(new Error('relay stopping'));
+      if (this.abandon.signal.aborted) onAbort();
+      else this.abandon.signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
       const producer = await Promise.race([this.producer(), deadline]);
@@ -195,6 +207,7 @@ export class OutboxRelay {
       ]);
     } finally {
       clearTimeout(timer);
+      if (onAbort) this.abandon.signal.removeEventListener('abort', onAbort);
     }
   }
 
