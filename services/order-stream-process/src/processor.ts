@@ -50,7 +50,7 @@ function headerText(value: IHeaders[string]): string | undefined {
   return first === undefined ? undefined : first.toString();
 }
 
-function correlationOf(message: KafkaMessage): string | undefined {
+export function correlationOf(message: KafkaMessage): string | undefined {
   const value = headerText(message.headers?.[CORRELATION_HEADER]);
   return value && SAFE_ID.test(value) ? value : undefined;
 }
