@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { chunk, coalesce, itemKey, partitionByLastSet } from '../../services/order-stream-process/src/domain/coalesce.js';
 import { parseInventoryEvent, type InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
 import {
+  blamedQuantityIndexes,
   buildInventorySetQuantities,
   idempotencyKeyFor,
   referenceDocumentUri,
@@ -160,6 +161,17 @@ describe('the inventorySetQuantities request', () => {
   it('computes RFC 9562 version 5 UUIDs', () => {
     // The RFC's DNS namespace example: uuid5(NAMESPACE_DNS, "www.example.com").
     assert.equal(uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8'), '2ed6657d-e927-568b-95e1-2665a8aea6a2');
+  });
+
+  it("finds the quantities Shopify's userErrors blame", () => {
+    const errors = [
+      { field: ['input', 'quantities', '2', 'inventoryItemId'] },
+      { field: ['input', 'quantities', '9', 'locationId'] },
+      { field: ['input', 'reason'] },
+      { field: null },
+    ];
+    assert.deepEqual([...blamedQuantityIndexes(errors, 3)], [2]);
+    assert.equal(blamedQuantityIndexes([{ field: ['input', 'name'] }], 3).size, 0);
   });
 
   it('names the order, or the orders of a coalesced call', () => {

@@ -130,6 +130,46 @@ describe('Shopify failures are retried, then dead-lettered', () => {
   });
 });
 
+describe('one bad item in a coalesced call', () => {
+  it('dead-letters only the item its userErrors blame and sets the others in a call of their own', async (t) => {
+    const bad = randomItem();
+    const good = randomItem();
+    const badStub = await stubShopify(
+      [bad.inventoryItemId],
+      shopifyReplies.userErrors([
+        { code: 'INVALID_LOCATION', field: ['input', 'quantities', '0', 'locationId'], message: 'The specified location could not be found.' },
+      ]),
+    );
+    const goodStub = await stubShopify([good.inventoryItemId], shopifyReplies.ok(), { priority: 2 });
+    const bench = await createBench({ start: false, maxAttempts: 2 });
+    t.after(async () => {
+      await bench.close();
+      await badStub.remove();
+      await goodStub.remove();
+      await removeShopifyRequests([bad.inventoryItemId, good.inventoryItemId]);
+    });
+
+    const badEvent = makeEvent(bad);
+    const goodEvent = makeEvent(good, { availableAfter: 21 });
+    await bench.produce([badEvent, goodEvent], { partition: 0 });
+    await bench.processor.start();
+
+    await eventually(() => assert.ok(bench.successLines().some((l) => l.eventId === goodEvent.eventId)));
+    const dead = await bench.dlq();
+    assert.deepEqual(dead.map((m) => JSON.parse(m.value!.toString()).eventId), [badEvent.eventId]);
+    assert.match(header(dead[0]!, DLQ_REASON_HEADER) ?? '', /INVALID_LOCATION/);
+
+    const calls = await shopifyRequests([good.inventoryItemId]);
+    assert.deepEqual(
+      calls.map((c) => c.body.variables.input.quantities.length),
+      [2, 2, 1],
+      'two attempts of the coalesced call, then the good item alone',
+    );
+    assert.notEqual(calls[2]!.body.variables.idempotencyKey, calls[0]!.body.variables.idempotencyKey);
+    assert.ok(!bench.successLines().some((l) => l.eventId === badEvent.eventId));
+  });
+});
+
 describe('unusable messages', () => {
   it('sends a poison message (bad JSON, missing fields) to the DLQ with its reason and goes on', async (t) => {
     const { item, ids, bench } = await setUp(t, shopifyReplies.ok());

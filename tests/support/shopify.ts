@@ -143,7 +143,7 @@ async function adminCall(method: string, path: string, body?: unknown): Promise<
 export async function stubShopify(
   inventoryItemIds: readonly number[],
   replies: ShopifyReply | ShopifyReply[],
-  options: { apiVersion?: string } = {},
+  options: { apiVersion?: string; /** 1 (default) wins over 2 when a call names items of both stubs. */ priority?: number } = {},
 ): Promise<ShopifyStub> {
   const sequence = Array.isArray(replies) ? replies : [replies];
   const scenarioName = `shopify-${randomUUID()}`;
@@ -159,7 +159,7 @@ export async function stubShopify(
             ...(i < sequence.length - 1 ? { newScenarioState: `reply-${i + 1}` } : {}),
           };
     const mapping = (await adminCall('POST', '/mappings', {
-      priority: 1,
+      priority: options.priority ?? 1,
       request,
       response: responseOf(reply),
       ...scenario,

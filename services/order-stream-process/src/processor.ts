@@ -3,7 +3,7 @@ import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, 
 import { ShopifyGaveUpError, type ShopifyClient } from './clients/shopify.js';
 import { chunk, coalesce, MAX_QUANTITIES_PER_CALL, partitionByLastSet, type CoalescedItem, type LastSet } from './domain/coalesce.js';
 import { parseInventoryEvent, type InventoryEvent } from './domain/event.js';
-import { buildInventorySetQuantities } from './domain/mutation.js';
+import { blamedQuantityIndexes, buildInventorySetQuantities } from './domain/mutation.js';
 import type { DlqReason, EventResult, StreamMetrics } from './metrics.js';
 
 export const DLQ_REASON_HEADER = 'x-dlq-reason';
@@ -42,6 +42,8 @@ interface DeadLetter {
   correlationId: string;
   reason: string;
 }
+
+type Source = { topic: string; partition: number };
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -96,7 +98,7 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
     logger.error(`consumer crashed${restart ? ', restarting' : ''}: ${error.message}`, { event: 'kafka.consumer.crash', restart });
   });
 
-  async function sendToDlq(letters: DeadLetter[], kind: DlqReason, source: { topic: string; partition: number }): Promise<void> {
+  async function sendToDlq(letters: DeadLetter[], kind: DlqReason, source: Source): Promise<void> {
     if (letters.length === 0) return;
     const messages: Message[] = letters.map(({ message, correlationId, reason }) => ({
       key: message.key,
@@ -147,9 +149,48 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
     }
   }
 
+  async function deadLetter(events: Received[], failure: ShopifyGaveUpError, idempotencyKey: string, source: Source): Promise<void> {
+    const reason = `shopify_failed: ${failure.message}`;
+    await sendToDlq(
+      events.map((e) => ({ message: e.message, correlationId: e.correlationId, reason })),
+      'shopify_failed',
+      source,
+    );
+    metrics.countEvents('dlq', events.length);
+    for (const event of events) {
+      logger.error(`Shopify inventory for product ${event.productId} not set; event sent to ${dlqTopic}: ${failure.message}`, {
+        event: 'shopify.inventory.failed',
+        orderId: event.orderId,
+        correlationId: event.correlationId,
+        productId: event.productId,
+        inventoryItemId: event.inventoryItemId,
+        eventId: event.eventId,
+        idempotencyKey,
+        outcome: failure.last.outcome,
+        attempts: failure.attempts,
+      });
+    }
+  }
+
+  function recordSuccess(group: CoalescedItem<Received>[], idempotencyKey: string, attempts: number): void {
+    for (const item of group) {
+      const { latest } = item;
+      lastSet.set(item.key, { inventoryVersion: latest.inventoryVersion, quantity: latest.availableAfter });
+      for (const event of item.covered) {
+        const superseded = event !== latest;
+        logUpdated(event, superseded ? 'superseded' : 'updated', latest.availableAfter, {
+          idempotencyKey,
+          attempts,
+          ...(superseded ? { heldVersion: latest.inventoryVersion, supersededBy: latest.eventId } : {}),
+        });
+      }
+    }
+  }
+
   async function sync(items: CoalescedItem<Received>[], payload: EachBatchPayload): Promise<'done' | 'abandoned'> {
     const source = { topic: payload.batch.topic, partition: payload.batch.partition };
-    for (const group of chunk(items, maxPerCall)) {
+    const queue = chunk(items, maxPerCall);
+    for (let group = queue.shift(); group; group = queue.shift()) {
       if (!payload.isRunning() || payload.isStale()) return 'abandoned';
       const request = buildInventorySetQuantities(group.map((item) => item.latest));
       const { idempotencyKey } = request.variables;
@@ -160,39 +201,17 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
         const result = await withHeartbeat(payload.heartbeat, () =>
           shopify.setInventoryQuantities(request, { signal: stopping.signal, logMeta }),
         );
-        for (const item of group) {
-          const { latest } = item;
-          lastSet.set(item.key, { inventoryVersion: latest.inventoryVersion, quantity: latest.availableAfter });
-          for (const event of item.covered) {
-            const result_ = event === latest ? 'updated' : 'superseded';
-            logUpdated(event, result_, latest.availableAfter, {
-              idempotencyKey,
-              attempts: result.attempts,
-              ...(event === latest ? {} : { heldVersion: latest.inventoryVersion, supersededBy: latest.eventId }),
-            });
-          }
-        }
+        recordSuccess(group, idempotencyKey, result.attempts);
       } catch (err) {
         if (!(err instanceof ShopifyGaveUpError)) throw err;
-        const reason = `shopify_failed: ${err.message}`;
-        await sendToDlq(
-          covered.map((e) => ({ message: e.message, correlationId: e.correlationId, reason })),
-          'shopify_failed',
-          source,
-        );
-        metrics.countEvents('dlq', covered.length);
-        for (const event of covered) {
-          logger.error(`Shopify inventory for product ${event.productId} not set; event sent to ${dlqTopic}: ${err.message}`, {
-            event: 'shopify.inventory.failed',
-            orderId: event.orderId,
-            correlationId: event.correlationId,
-            productId: event.productId,
-            inventoryItemId: event.inventoryItemId,
-            eventId: event.eventId,
-            idempotencyKey,
-            outcome: err.last.outcome,
-            attempts: err.attempts,
-          });
+        // userErrors naming some quantities condemn only those: the others go again on their own call.
+        const blamed = blamedQuantityIndexes(err.last.userErrors, group.length);
+        if (blamed.size > 0 && blamed.size < group.length) {
+          const condemned = group.filter((_, i) => blamed.has(i));
+          await deadLetter(condemned.flatMap((item) => item.covered), err, idempotencyKey, source);
+          queue.unshift(group.filter((_, i) => !blamed.has(i)));
+        } else {
+          await deadLetter(covered, err, idempotencyKey, source);
         }
       }
       await payload.heartbeat();

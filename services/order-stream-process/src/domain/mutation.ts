@@ -109,3 +109,20 @@ export function buildInventorySetQuantities(latest: ReadonlyArray<InventoryEvent
     },
   };
 }
+
+/**
+ * Pure: which quantities of a call Shopify's userErrors blame, from their field paths
+ * (`["input", "quantities", "3", "inventoryItemId"]`). Empty when no error points at one.
+ */
+export function blamedQuantityIndexes(
+  userErrors: ReadonlyArray<{ field: readonly string[] | null }>,
+  quantityCount: number,
+): Set<number> {
+  const blamed = new Set<number>();
+  for (const { field } of userErrors) {
+    const at = field?.indexOf('quantities') ?? -1;
+    const index = at >= 0 ? Number(field![at + 1]) : NaN;
+    if (Number.isInteger(index) && index >= 0 && index < quantityCount) blamed.add(index);
+  }
+  return blamed;
+}
