@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { closeDb, createTestProduct, dbPool } from '../support/db.js';
 import { createTopic, deleteTopics, readEvents, uniqueTopic } from '../support/kafka.js';
+import { stackEnv } from '../support/stack-env.js';
 import { call, capturingLogger, commitBody, eventually, startDataApi, startRelay } from './helpers.js';
 
 /**
@@ -51,6 +52,26 @@ describe('order-manage-data-api: losing its PostgreSQL connections', () => {
       assert.equal((await call(api, 'GET', '/health/ready', { token: null })).status, 200);
     } finally {
       await relay.stop();
+      await api.close();
+    }
+  });
+
+  it('answers 503 DATABASE_UNAVAILABLE with Retry-After, and not ready, while PostgreSQL cannot be reached', async () => {
+    const unreachable = new URL(stackEnv().DATABASE_URL);
+    unreachable.port = '1';
+    const api = await startDataApi({ topic, databaseUrl: unreachable.toString() });
+    try {
+      const product = await createTestProduct({ availableQuantity: 3 });
+      const res = await call(api, 'POST', '/internal/orders', { body: commitBody([{ product, quantity: 1 }]) });
+      assert.equal(res.status, 503);
+      assert.equal(res.body.code, 'DATABASE_UNAVAILABLE');
+      assert.equal(res.headers.get('retry-after'), '1');
+      const lookup = await call(api, 'POST', '/internal/products/lookup', { body: { productIds: [product.productId] } });
+      assert.equal(lookup.status, 503);
+      const ready = await call(api, 'GET', '/health/ready', { token: null });
+      assert.equal(ready.status, 503);
+      assert.equal((ready.body.dependencies as Record<string, { status: string }>).postgres?.status, 'down');
+    } finally {
       await api.close();
     }
   });

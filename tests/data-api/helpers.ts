@@ -57,11 +57,17 @@ export async function startDataApi(options: {
   brokers?: string[];
   applicationName?: string;
   kafkaGatesReadiness?: boolean;
+  databaseUrl?: string;
 }): Promise<DataApiUnderTest> {
   const env = stackEnv();
   const { logger, lines } = capturingLogger();
   const metrics = createDataApiMetrics();
-  const pool = createPool({ databaseUrl: env.DATABASE_URL, max: 25, logger, applicationName: options.applicationName });
+  const pool = createPool({
+    databaseUrl: options.databaseUrl ?? env.DATABASE_URL,
+    max: 25,
+    logger,
+    applicationName: options.applicationName,
+  });
   const kafka = createKafka({ brokers: options.brokers ?? env.KAFKA_BROKERS.split(','), logger });
   const kafkaHealth = createKafkaHealthCheck(kafka);
   const app = createApp({

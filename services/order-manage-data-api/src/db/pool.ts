@@ -70,7 +70,8 @@ export class Rollback<T> {
 
 /**
  * Runs `fn` in a transaction on its own client: COMMIT when it returns, ROLLBACK when it returns a
- * `Rollback` or throws. A client whose connection failed is destroyed, not returned to the pool.
+ * `Rollback` or throws. A client whose connection failed (BEGIN, COMMIT or ROLLBACK could not run)
+ * is destroyed rather than returned to the pool.
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
@@ -78,26 +79,29 @@ export async function inTransaction<T>(
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  const control = async (sql: string) => {
+    try {
+      await client.query(sql);
+    } catch (err) {
+      if (sqlState(err) === undefined) broken = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    }
+  };
   try {
-    await client.query('BEGIN');
+    await control('BEGIN');
     let result: T | Rollback<T>;
     try {
       result = await fn(client);
     } catch (err) {
-      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
-        broken = rollbackErr;
-      });
+      await control('ROLLBACK').catch(() => undefined);
       throw err;
     }
     if (result instanceof Rollback) {
-      await client.query('ROLLBACK');
+      await control('ROLLBACK');
       return result.value;
     }
-    await client.query('COMMIT');
+    await control('COMMIT');
     return result;
-  } catch (err) {
-    if (sqlState(err) === undefined) broken = err instanceof Error ? err : new Error(String(err));
-    throw err;
   } finally {
     client.release(broken ?? false);
   }
