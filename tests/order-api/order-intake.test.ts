@@ -146,6 +146,20 @@ describe('order intake: validation over HTTP', () => {
   }
 });
 
+describe('order intake: delivery headers', () => {
+  it('refuses a delivery without X-Shopify-Webhook-Id, which redelivery detection needs', async () => {
+    const res = await intake.post(buildShopifyOrder({ lines: [{ productId: 8_000_000_000_002, quantity: 1 }] }), { 'x-shopify-webhook-id': '' });
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.json.errors, [{ path: 'headers.x-shopify-webhook-id', reason: 'is required' }]);
+  });
+
+  it('refuses a delivery of another topic', async () => {
+    const res = await intake.post(buildShopifyOrder({ lines: [{ productId: 8_000_000_000_002, quantity: 1 }] }), { 'x-shopify-topic': 'orders/updated' });
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.json.errors, [{ path: 'headers.x-shopify-topic', reason: 'must be orders/create' }]);
+  });
+});
+
 describe('order intake: products and stock', () => {
   it('refuses products missing from inventory with 422 PRODUCT_NOT_FOUND listing them, before asking the WMS', async () => {
     const known = await stockedProduct(10);

@@ -87,6 +87,15 @@ describe('webhook signature (X-Shopify-Hmac-Sha256)', () => {
 });
 
 describe('webhook body', () => {
+  it('reads a signed body sent without Content-Type: the signature covers bytes, not headers', async () => {
+    const raw = '["not an order"]';
+    const { 'content-type': _omitted, ...headers } = shopifyHeaders(raw, WEBHOOK_SECRET);
+    const res = await postRaw(Buffer.from(raw), headers);
+    assert.equal(res.status, 400);
+    assert.equal(res.json.code, 'INVALID_PAYLOAD');
+  });
+
+
   it('refuses a signed body that is not JSON with 400 INVALID_PAYLOAD', async () => {
     const raw = '{"id": 1, "line_items": [';
     const res = await postRaw(raw, shopifyHeaders(raw, WEBHOOK_SECRET));

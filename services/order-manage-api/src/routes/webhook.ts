@@ -33,7 +33,9 @@ class Rejection extends Error {
 export function webhookRouter(deps: WebhookDeps): Router {
   const { logger, metrics, dataApi, wms, wmsHold, webhookSecret } = deps;
   const router = express.Router();
-  const raw = express.raw({ type: '*/*', limit: MAX_BODY_BYTES });
+  // Every body is read as bytes whatever its Content-Type (even none): the signature covers the bytes,
+  // and a signed delivery with an odd header should fail on its content, not look unsigned.
+  const raw = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
 
   function reject(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
     metrics.countOrder(problem.code);
