@@ -38,7 +38,8 @@ function componentArg(arg: string | undefined): ComponentName {
 async function printSummary(stack: Stack): Promise<void> {
   const p = paths(stack.settings);
   console.log(`\n${await stack.statusTable()}\n`);
-  console.log(dim(`settings: ${path.relative(REPO_ROOT, p.env) || p.env}    logs: ${path.relative(REPO_ROOT, p.logs) || p.logs}/<component>.log`));
+  const show = (file: string) => (file.startsWith(`${REPO_ROOT}${path.sep}`) ? path.relative(REPO_ROOT, file) : file);
+  console.log(dim(`settings: ${show(p.env)}    logs: ${show(p.logs)}/<component>.log`));
 }
 
 /** Stays up until Ctrl-C or SIGTERM; says so when a process the stack runs dies meanwhile. */

@@ -115,8 +115,9 @@ export class Stack {
   }
 
   private async awaitReady(c: Component, startedPid: number | undefined): Promise<void> {
-    const line = new StatusLine(c.name).begin('waiting until ready');
+    const line = new StatusLine(c.name);
     try {
+      if (startedPid !== undefined || !(await c.ready())) line.begin('waiting until ready');
       const pid = startedPid ?? c.pid();
       await waitUntil(c.name, () => c.ready(), {
         deadlineMs: c.deadlineMs,

@@ -25,7 +25,7 @@ describe('a service with a bad configuration refuses to start and names the vari
       const run = spawnService(service, env);
       const { code } = await exitWithin(run, 30_000);
       assert.equal(code, 78, run.output().stderr);
-      assert.match(run.output().stderr, new RegExp(`${invalid[0]}[:\\s]`));
+      assert.match(run.output().stderr, new RegExp(`- ${invalid[0]}\\b`));
       assert.doesNotMatch(run.output().stderr, new RegExp(env.INTERNAL_API_TOKEN ?? '\\0never'), 'no secret is printed');
     });
   }
