@@ -137,4 +137,27 @@ describe('inventory events reach Shopify', () => {
     assert.equal(received.length, 1);
     assert.equal(received[0]!.body.variables.input.quantities[0]!.quantity, 5);
   });
+
+  it('logs one SUCCESS line and makes one call for an event delivered twice', async (t) => {
+    const item = randomItem();
+    const sentinel = randomItem();
+    const ids = [item.inventoryItemId, sentinel.inventoryItemId];
+    const stub = await stubShopify(ids, shopifyReplies.ok());
+    const bench = await createBench();
+    t.after(async () => {
+      await bench.close();
+      await stub.remove();
+      await removeShopifyRequests(ids);
+    });
+
+    const event = makeEvent(item, { availableAfter: 9 });
+    await bench.produce([event, event], { partition: 1 });
+    await eventually(() => assert.ok(bench.successLines().some((l) => l.eventId === event.eventId)));
+    const after = makeEvent(sentinel);
+    await bench.produce([event, after], { partition: 1 });
+    await eventually(() => assert.ok(bench.successLines().some((l) => l.eventId === after.eventId)));
+
+    assert.equal(bench.successLines().filter((l) => l.eventId === event.eventId).length, 1);
+    assert.equal((await shopifyRequests([item.inventoryItemId])).length, 1);
+  });
 });

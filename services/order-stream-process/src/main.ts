@@ -28,6 +28,10 @@ async function main(): Promise<void> {
     shopify,
     logger,
     metrics,
+    onFatalError: () => {
+      // A consumer KafkaJS gave up on consumes nothing more: exit so the supervisor restarts us.
+      process.exit(1);
+    },
   });
   const state = { shuttingDown: false };
   const app = createApp({

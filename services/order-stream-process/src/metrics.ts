@@ -2,7 +2,7 @@ import { createMetrics, prom } from '@oms/common';
 import type { ShopifyCallOutcome, ShopifyClientMetrics } from './clients/shopify.js';
 import { SERVICE } from './config.js';
 
-export type EventResult = 'updated' | 'superseded' | 'already_held' | 'dlq';
+export type EventResult = 'updated' | 'superseded' | 'already_held' | 'duplicate' | 'dlq';
 export type DlqReason = 'invalid_event' | 'shopify_failed';
 
 export function createStreamMetrics() {
@@ -16,7 +16,7 @@ export function createStreamMetrics() {
   });
   const events = new prom.Counter({
     name: 'inventory_events_processed_total',
-    help: 'Inventory events consumed, by result: updated, superseded (a newer event of the batch was set), already_held, dlq',
+    help: 'Inventory events consumed, by result: updated, superseded (a newer event of the batch was set), already_held, duplicate, dlq',
     labelNames: ['result'] as const,
     registers,
   });

@@ -23,6 +23,8 @@ export interface ProcessorDeps {
   /** How often a long Shopify call (retries, rate-limit waits) heartbeats the group (default 3000). */
   heartbeatIntervalMs?: number;
   sessionTimeoutMs?: number;
+  /** Called when the consumer crashed for good (KafkaJS will not restart it): main exits then. */
+  onFatalError?: (error: Error) => void;
 }
 
 export interface InventoryProcessor {
@@ -44,6 +46,8 @@ interface DeadLetter {
 }
 
 type Source = { topic: string; partition: number };
+
+const MAX_REMEMBERED_EVENTS = 50_000;
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -83,6 +87,13 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
 
   // The newest version set in Shopify per inventory item, so a late older event is never sent.
   const lastSet = new Map<string, LastSet>();
+  // Event ids already held by Shopify: a redelivered event (the relay publishes at least once)
+  // must not log a second SUCCESS line. Bounded, oldest forgotten first.
+  const succeeded = new Set<string>();
+  const rememberSucceeded = (eventId: string) => {
+    succeeded.add(eventId);
+    if (succeeded.size > MAX_REMEMBERED_EVENTS) succeeded.delete(succeeded.values().next().value!);
+  };
 
   consumer.on(consumer.events.GROUP_JOIN, () => {
     inGroup = true;
@@ -96,6 +107,7 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
     inGroup = false;
     const { error, restart } = event.payload;
     logger.error(`consumer crashed${restart ? ', restarting' : ''}: ${error.message}`, { event: 'kafka.consumer.crash', restart });
+    if (!restart) deps.onFatalError?.(error);
   });
 
   async function sendToDlq(letters: DeadLetter[], kind: DlqReason, source: Source): Promise<void> {
@@ -116,6 +128,7 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
 
   function logUpdated(event: Received, result: EventResult, quantity: number, meta: Record<string, unknown>): void {
     metrics.countEvents(result);
+    rememberSucceeded(event.eventId);
     const how =
       result === 'updated'
         ? `set to ${quantity}`
@@ -232,10 +245,21 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
 
     const valid: Received[] = [];
     const invalid: DeadLetter[] = [];
+    const inBatch = new Set<string>();
     for (const message of batch.messages) {
       const parsed = parseInventoryEvent(message.value);
       const header = correlationOf(message);
+      if (parsed.ok && (succeeded.has(parsed.event.eventId) || inBatch.has(parsed.event.eventId))) {
+        metrics.countEvents('duplicate');
+        logger.debug(`event ${parsed.event.eventId} already handled: redelivery ignored`, {
+          event: 'inventory.event.duplicate',
+          orderId: parsed.event.orderId,
+          correlationId: header ?? parsed.event.eventId,
+        });
+        continue;
+      }
       if (parsed.ok) {
+        inBatch.add(parsed.event.eventId);
         valid.push({ ...parsed.event, message, correlationId: header ?? parsed.event.eventId });
         continue;
       }
