@@ -136,7 +136,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
     }
     if (failures.length > 0) {
       throw new Rejection(
-        { status: 503, code: 'WMS_UNAVAILABLE', detail: `The WMS failed 3 attempts; retry in ${retryAfter} s.`, orderId },
+        { status: 503, code: 'WMS_UNAVAILABLE', detail: `The WMS could not confirm stock (${failures.map((f) => (f as Error).message).join('; ')}); retry in ${retryAfter} s.`, orderId },
         { 'Retry-After': String(retryAfter) },
       );
     }
