@@ -1,0 +1,302 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { MatchersV3, PactV4 } from '@pact-foundation/pact';
+import { runWithCorrelation } from '@oms/common';
+import { createDataApiClient, DataApiUnavailableError, type CommitRequest } from '../../services/order-manage-api/src/clients/data-api.js';
+import { CONSUMER_TOKEN, DATA_API, EXAMPLE, ORDER_API, PACT_DIR, removePact } from './pact-support.js';
+
+/**
+ * What order-manage-api relies on from order-manage-data-api, recorded by driving the api's real
+ * data-api client against Pact's mock server. Ids come from the provider states at verification
+ * (fromProviderState), so the provider creates fresh rows each run; the examples only make the
+ * pact readable.
+ */
+const { eachLike, fromProviderState, integer, iso8601DateTimeWithMillis, regex, string } = MatchersV3;
+
+const provider = new PactV4({ consumer: ORDER_API, provider: DATA_API, dir: PACT_DIR, logLevel: 'warn' });
+
+const JSON_TYPE = regex('^application/json(;.*)?$', 'application/json; charset=utf-8');
+const PROBLEM_TYPE = regex('^application/problem\\+json(;.*)?$', 'application/problem+json; charset=utf-8');
+const CORRELATION_ID = EXAMPLE.correlationId;
+
+const requestHeaders = (token = CONSUMER_TOKEN, withBody = false) => ({
+  authorization: regex(/^Bearer \S+$/, `Bearer ${token}`),
+  'x-correlation-id': regex(/^[A-Za-z0-9._:-]{1,128}$/, CORRELATION_ID),
+  ...(withBody ? { 'Content-Type': regex('^application/json(;.*)?$', 'application/json') } : {}),
+});
+
+const client = (baseUrl: string, token = CONSUMER_TOKEN) => createDataApiClient({ baseUrl, token, timeoutMs: 4_000 });
+const asCaller = <T>(fn: () => Promise<T>) => runWithCorrelation(CORRELATION_ID, fn);
+
+const orderIdFromState = () => fromProviderState('${orderId}', EXAMPLE.orderId);
+const productIdFromState = () => fromProviderState('${productId}', EXAMPLE.productId);
+
+/** A commit body as the webhook route builds it, with ids from the provider state. */
+function commitBody(options: { productId: unknown; quantity: number; webhookId?: string }) {
+  return {
+    order: {
+      orderId: orderIdFromState(),
+      orderNumber: 1001,
+      name: '#1001',
+      customerId: null,
+      currency: 'USD',
+      totalPrice: '49.80',
+      financialStatus: 'paid',
+      createdAt: '2026-11-24T08:00:00-05:00',
+      webhookId: options.webhookId ?? 'f0b1c2d3-0000-4000-8000-000000000001',
+      eventId: '0d6c1f62-8f57-4a8a-9a55-000000000001',
+    },
+    lines: [{ productId: options.productId, sku: 'TSHIRT-BLK-M', title: 'Organic cotton T-shirt, black, M', quantity: options.quantity, price: '24.90' }],
+  };
+}
+
+/** The same body with the example values the client really sends in the consumer test. */
+function commitRequest(options: { productId: number; quantity: number; webhookId?: string }): CommitRequest {
+  return {
+    order: {
+      orderId: EXAMPLE.orderId,
+      orderNumber: 1001,
+      name: '#1001',
+      customerId: null,
+      currency: 'USD',
+      totalPrice: '49.80',
+      financialStatus: 'paid',
+      createdAt: '2026-11-24T08:00:00-05:00',
+      webhookId: options.webhookId ?? 'f0b1c2d3-0000-4000-8000-000000000001',
+      eventId: '0d6c1f62-8f57-4a8a-9a55-000000000001',
+    },
+    lines: [{ productId: options.productId, sku: 'TSHIRT-BLK-M', title: 'Organic cotton T-shirt, black, M', quantity: options.quantity, price: '24.90' }],
+  };
+}
+
+describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
+  before(() => removePact(ORDER_API, DATA_API));
+
+  test('reading an accepted order gives its webhook id, so a Shopify retry is told apart from a new delivery', async () => {
+    await provider
+      .addInteraction()
+      .given('an order exists')
+      .uponReceiving('a request for an existing order')
+      .withRequest('GET', fromProviderState('/internal/orders/${orderId}', `/internal/orders/${EXAMPLE.orderId}`), (b) =>
+        b.headers(requestHeaders()),
+      )
+      .willRespondWith(200, (b) =>
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
+          orderId: orderIdFromState(),
+          webhookId: fromProviderState('${webhookId}', EXAMPLE.webhookId),
+          status: regex(/^(committed|cancelled)$/, 'committed'),
+          receivedAt: iso8601DateTimeWithMillis('2026-11-24T08:00:01.250Z'),
+        }),
+      )
+      .executeTest(async (mock) => {
+        const order = await asCaller(() => client(mock.url).getOrder(EXAMPLE.orderId));
+        assert.equal(order?.orderId, EXAMPLE.orderId);
+        assert.equal(order?.webhookId, EXAMPLE.webhookId);
+      });
+  });
+
+  test('reading an order never accepted answers 404, which the api reads as "new order"', async () => {
+    await provider
+      .addInteraction()
+      .given('no order exists')
+      .uponReceiving('a request for an order that does not exist')
+      .withRequest('GET', fromProviderState('/internal/orders/${orderId}', `/internal/orders/${EXAMPLE.orderId}`), (b) =>
+        b.headers(requestHeaders()),
+      )
+      .willRespondWith(404, (b) =>
+        b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({ status: 404, code: 'ORDER_NOT_FOUND', detail: string('Order 6100000000001 does not exist.') }),
+      )
+      .executeTest(async (mock) => {
+        assert.equal(await asCaller(() => client(mock.url).getOrder(EXAMPLE.orderId)), null);
+      });
+  });
+
+  test('a wrong bearer token is refused with 401, which the api treats as the data-api being unavailable', async () => {
+    await provider
+      .addInteraction()
+      .given('no order exists')
+      .uponReceiving('a request with a wrong bearer token')
+      .withRequest('GET', fromProviderState('/internal/orders/${orderId}', `/internal/orders/${EXAMPLE.orderId}`), (b) =>
+        b.headers(requestHeaders('not-the-internal-token')),
+      )
+      .willRespondWith(401, (b) =>
+        b.headers({ 'Content-Type': PROBLEM_TYPE, 'www-authenticate': 'Bearer' }).jsonBody({ status: 401, code: 'UNAUTHORIZED', detail: string('A valid bearer token is required.') }),
+      )
+      .executeTest(async (mock) => {
+        await assert.rejects(asCaller(() => client(mock.url, 'not-the-internal-token').getOrder(EXAMPLE.orderId)), DataApiUnavailableError);
+      });
+  });
+
+  const productShape = (productId: unknown) => ({
+    productId,
+    sku: string('TSHIRT-BLK-M'),
+    title: string('Organic cotton T-shirt, black, M'),
+    price: regex(/^\d{1,10}\.\d{2}$/, '24.90'),
+    currency: regex(/^[A-Z]{3}$/, 'USD'),
+    availableQuantity: integer(120),
+  });
+
+  test('looking up known products gives each one its price and stock, and no missing id', async () => {
+    await provider
+      .addInteraction()
+      .given('two products exist')
+      .uponReceiving('a lookup of products that all exist')
+      .withRequest('POST', '/internal/products/lookup', (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({
+          productIds: [productIdFromState(), fromProviderState('${otherProductId}', EXAMPLE.otherProductId)],
+        }),
+      )
+      .willRespondWith(200, (b) =>
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
+          products: eachLike(productShape(integer(EXAMPLE.productId)), 2),
+          missingProductIds: [],
+        }),
+      )
+      .executeTest(async (mock) => {
+        const result = await asCaller(() => client(mock.url).lookupProducts([EXAMPLE.productId, EXAMPLE.otherProductId]));
+        assert.equal(result.products.length, 2);
+        assert.deepEqual(result.missingProductIds, []);
+        assert.equal(typeof result.products[0]!.availableQuantity, 'number');
+        assert.match(result.products[0]!.price, /^\d+\.\d{2}$/);
+      });
+  });
+
+  test('looking up products of which one is unknown names the missing id', async () => {
+    await provider
+      .addInteraction()
+      .given('one product exists and another does not')
+      .uponReceiving('a lookup of products of which one is missing')
+      .withRequest('POST', '/internal/products/lookup', (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({
+          productIds: [productIdFromState(), fromProviderState('${missingProductId}', EXAMPLE.missingProductId)],
+        }),
+      )
+      .willRespondWith(200, (b) =>
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
+          products: eachLike(productShape(productIdFromState())),
+          missingProductIds: [fromProviderState('${missingProductId}', EXAMPLE.missingProductId)],
+        }),
+      )
+      .executeTest(async (mock) => {
+        const result = await asCaller(() => client(mock.url).lookupProducts([EXAMPLE.productId, EXAMPLE.missingProductId]));
+        assert.deepEqual(result.missingProductIds, [EXAMPLE.missingProductId]);
+        assert.deepEqual(result.products.map((p) => p.productId), [EXAMPLE.productId]);
+      });
+  });
+
+  test('committing a new order with enough stock answers 201 with each product’s stock after the order', async () => {
+    await provider
+      .addInteraction()
+      .given('a new order for a product with enough stock')
+      .uponReceiving('a commit of a new order')
+      .withRequest('POST', '/internal/orders', (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody(commitBody({ productId: productIdFromState(), quantity: 2 })),
+      )
+      .willRespondWith(201, (b) =>
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
+          orderId: orderIdFromState(),
+          status: 'committed',
+          items: eachLike({ productId: productIdFromState(), availableAfter: integer(118), inventoryVersion: integer(2) }),
+        }),
+      )
+      .executeTest(async (mock) => {
+        const result = await asCaller(() => client(mock.url).commitOrder(commitRequest({ productId: EXAMPLE.productId, quantity: 2 })));
+        assert.deepEqual(result, { outcome: 'committed', items: [{ productId: EXAMPLE.productId, availableAfter: 118, inventoryVersion: 2 }] });
+      });
+  });
+
+  test('committing an order id already accepted answers 409 with the webhook id it was accepted from', async () => {
+    await provider
+      .addInteraction()
+      .given('an order exists')
+      .uponReceiving('a commit of an order id that was already accepted')
+      .withRequest('POST', '/internal/orders', (b) =>
+        b
+          .headers(requestHeaders(CONSUMER_TOKEN, true))
+          .jsonBody(commitBody({ productId: productIdFromState(), quantity: 1, webhookId: 'a-different-delivery' })),
+      )
+      .willRespondWith(409, (b) =>
+        b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({
+          status: 409,
+          code: 'ORDER_ALREADY_EXISTS',
+          orderId: orderIdFromState(),
+          existingWebhookId: fromProviderState('${webhookId}', EXAMPLE.webhookId),
+        }),
+      )
+      .executeTest(async (mock) => {
+        const result = await asCaller(() =>
+          client(mock.url).commitOrder(commitRequest({ productId: EXAMPLE.productId, quantity: 1, webhookId: 'a-different-delivery' })),
+        );
+        assert.deepEqual(result, { outcome: 'already_exists', existingWebhookId: EXAMPLE.webhookId });
+      });
+  });
+
+  test('committing more than the stock answers 422 INSUFFICIENT_INVENTORY with requested and available per product', async () => {
+    await provider
+      .addInteraction()
+      .given('a new order for a product with less stock than ordered')
+      .uponReceiving('a commit of an order with too little stock')
+      .withRequest('POST', '/internal/orders', (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody(commitBody({ productId: productIdFromState(), quantity: 5 })),
+      )
+      .willRespondWith(422, (b) =>
+        b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({
+          status: 422,
+          code: 'INSUFFICIENT_INVENTORY',
+          orderId: orderIdFromState(),
+          items: eachLike({ productId: productIdFromState(), requested: integer(5), available: integer(1) }),
+        }),
+      )
+      .executeTest(async (mock) => {
+        const result = await asCaller(() => client(mock.url).commitOrder(commitRequest({ productId: EXAMPLE.productId, quantity: 5 })));
+        assert.deepEqual(result, { outcome: 'insufficient_inventory', items: [{ productId: EXAMPLE.productId, requested: 5, available: 1 }] });
+      });
+  });
+
+  test('committing an order naming an unknown product answers 422 PRODUCT_NOT_FOUND with the product ids', async () => {
+    await provider
+      .addInteraction()
+      .given('a new order for a product that does not exist')
+      .uponReceiving('a commit of an order naming an unknown product')
+      .withRequest('POST', '/internal/orders', (b) =>
+        b
+          .headers(requestHeaders(CONSUMER_TOKEN, true))
+          .jsonBody(commitBody({ productId: fromProviderState('${missingProductId}', EXAMPLE.missingProductId), quantity: 1 })),
+      )
+      .willRespondWith(422, (b) =>
+        b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({
+          status: 422,
+          code: 'PRODUCT_NOT_FOUND',
+          productIds: [fromProviderState('${missingProductId}', EXAMPLE.missingProductId)],
+        }),
+      )
+      .executeTest(async (mock) => {
+        const result = await asCaller(() => client(mock.url).commitOrder(commitRequest({ productId: EXAMPLE.missingProductId, quantity: 1 })));
+        assert.deepEqual(result, { outcome: 'product_not_found', productIds: [EXAMPLE.missingProductId] });
+      });
+  });
+
+  test('a commit the data-api finds invalid answers 400 INVALID_PAYLOAD listing each field', async () => {
+    await provider
+      .addInteraction()
+      .given('a new order for a product with enough stock')
+      .uponReceiving('a commit with a quantity above what the data-api accepts')
+      .withRequest('POST', '/internal/orders', (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody(commitBody({ productId: productIdFromState(), quantity: 2_000_000 })),
+      )
+      .willRespondWith(400, (b) =>
+        b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({
+          status: 400,
+          code: 'INVALID_PAYLOAD',
+          errors: eachLike({ path: string('lines.0.quantity'), reason: string('Too big: expected number to be <=1000000') }),
+        }),
+      )
+      .executeTest(async (mock) => {
+        const result = await asCaller(() => client(mock.url).commitOrder(commitRequest({ productId: EXAMPLE.productId, quantity: 2_000_000 })));
+        assert.equal(result.outcome, 'invalid_payload');
+        assert.deepEqual(result.outcome === 'invalid_payload' && result.errors, [
+          { path: 'lines.0.quantity', reason: 'Too big: expected number to be <=1000000' },
+        ]);
+      });
+  });
+});

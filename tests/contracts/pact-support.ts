@@ -1,0 +1,38 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../support/stack-env.js';
+
+/** Where consumer tests write pacts and provider verifications read them. */
+export const PACT_DIR = path.join(REPO_ROOT, 'contracts', 'pacts');
+
+export const DATA_API = 'order-manage-data-api';
+export const ORDER_API = 'order-manage-api';
+export const STREAM_PROCESS = 'order-stream-process';
+
+export const pactFile = (consumer: string, provider: string) => path.join(PACT_DIR, `${consumer}-${provider}.json`);
+
+/**
+ * Pact merges new interactions into an existing file, so an interaction a consumer no longer
+ * declares would linger and keep being verified: each consumer run starts from no file.
+ */
+export function removePact(consumer: string, provider: string): void {
+  rmSync(pactFile(consumer, provider), { force: true });
+}
+
+/**
+ * The consumer's test token. The provider verification's request filter swaps exactly this value
+ * for the provider's real token, and leaves any other (a wrong token) as the consumer sent it.
+ */
+export const CONSUMER_TOKEN = 'pact-consumer-token';
+
+/** Examples that make the pact readable; the provider states supply the real ids at verification. */
+export const EXAMPLE = {
+  orderId: 6_100_000_000_001,
+  webhookId: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
+  productId: 8_100_000_000_001,
+  otherProductId: 8_100_000_000_002,
+  missingProductId: 8_100_000_000_099,
+  inventoryItemId: 46_100_000_000_001,
+  locationId: 70_100_000_001,
+  correlationId: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
+} as const;
