@@ -42,23 +42,39 @@ export async function ensureDatabase(url: string = databaseUrl()): Promise<void>
     try {
       await client.query(`CREATE DATABASE ${quoted}`);
     } catch (err) {
-      // Another process (a parallel seed) created it between our check and our CREATE.
-      if ((err as { code?: string }).code !== '42P04') throw err;
+      // Another process (a parallel seed) created it between our check and our CREATE; depending
+      // on timing PostgreSQL says so as duplicate_database or as a unique violation in pg_database.
+      const code = (err as { code?: string }).code;
+      if (code !== '42P04' && code !== '23505') throw err;
     }
   } finally {
     await client.end();
   }
 }
 
-/** Creates the database if needed and applies pending migrations; returns the names applied. */
+// Any constant shared by every migrating process; pg advisory locks are keyed by a bigint.
+const MIGRATION_LOCK_KEY = 7_523_456_000_001n;
+
+/**
+ * Creates the database if needed and applies pending migrations; returns the names applied.
+ * Runs under an advisory lock: two seeds started together (the stack and a developer, say)
+ * take turns instead of both creating the same tables.
+ */
 export async function migrate(url: string = databaseUrl()): Promise<string[]> {
   await ensureDatabase(url);
-  const dataSource = createDataSource(url);
-  await dataSource.initialize();
+  const lock = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  await lock.connect();
   try {
-    const applied = await dataSource.runMigrations({ transaction: 'all' });
-    return applied.map((m) => m.name);
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+    const dataSource = createDataSource(url);
+    await dataSource.initialize();
+    try {
+      const applied = await dataSource.runMigrations({ transaction: 'all' });
+      return applied.map((m) => m.name);
+    } finally {
+      await dataSource.destroy();
+    }
   } finally {
-    await dataSource.destroy();
+    await lock.end();
   }
 }
