@@ -70,7 +70,9 @@ export interface Bench {
   logs: LogLine[];
   metrics: StreamMetrics;
   shopify: ShopifyClient;
-  processor: InventoryProcessor;
+  readonly processor: InventoryProcessor;
+  /** Stops the processor and starts a new one in the same group, as a restarted process would. */
+  restart(): Promise<void>;
   /** Produces events keyed by product id with an x-correlation-id header (one per event unless given). */
   produce(events: InventoryEvent[], options?: { partition?: number; correlationId?: string }): Promise<string[]>;
   produceRaw(message: { key: string; value: string; headers?: IHeaders; partition?: number }): Promise<void>;
@@ -129,16 +131,18 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
     logger,
     metrics: metrics.shopify,
   });
-  const processor = createInventoryProcessor({
-    kafka,
-    topic,
-    dlqTopic,
-    groupId,
-    shopify,
-    logger,
-    metrics,
-    heartbeatIntervalMs: 500,
-  });
+  const build = () =>
+    createInventoryProcessor({
+      kafka,
+      topic,
+      dlqTopic,
+      groupId,
+      shopify,
+      logger,
+      metrics,
+      heartbeatIntervalMs: 500,
+    });
+  let processor = build();
   if (options.start ?? true) await processor.start();
 
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -161,7 +165,14 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
     logs,
     metrics,
     shopify,
-    processor,
+    get processor() {
+      return processor;
+    },
+    async restart() {
+      await processor.stop();
+      processor = build();
+      await processor.start();
+    },
     async produce(events, produceOptions = {}) {
       const correlationIds = events.map(() => produceOptions.correlationId ?? `test-${randomUUID()}`);
       await producer.send({

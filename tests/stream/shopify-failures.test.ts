@@ -130,6 +130,35 @@ describe('Shopify failures are retried, then dead-lettered', () => {
   });
 });
 
+describe('at least once across a restart', () => {
+  it('commits nothing while Shopify fails; after a restart the same call, same idempotency key, succeeds', async (t) => {
+    const item = randomItem();
+    const ids = [item.inventoryItemId];
+    let stub = await stubShopify(ids, shopifyReplies.serverError());
+    const bench = await createBench({ maxAttempts: 1_000 });
+    t.after(async () => {
+      await bench.close();
+      await stub.remove();
+      await removeShopifyRequests(ids);
+    });
+
+    const event = makeEvent(item, { availableAfter: 17 });
+    await bench.produce([event], { partition: 2 });
+    await eventually(async () => assert.ok((await shopifyRequests(ids)).length >= 2));
+    await bench.processor.stop();
+    assert.ok([undefined, '-1'].includes(await committedOffset(bench.groupId, bench.topic, 2)), 'nothing committed');
+    assert.deepEqual(await bench.dlq(), []);
+
+    await stub.remove();
+    stub = await stubShopify(ids, shopifyReplies.ok());
+    await bench.restart();
+    await eventually(() => assert.ok(bench.successLines().some((l) => l.eventId === event.eventId)));
+    await eventually(async () => assert.equal(await committedOffset(bench.groupId, bench.topic, 2), '1'));
+    const received = await shopifyRequests(ids);
+    assert.equal(new Set(received.map((r) => r.body.variables.idempotencyKey)).size, 1, 'one key before and after the restart');
+  });
+});
+
 describe('one bad item in a coalesced call', () => {
   it('dead-letters only the item its userErrors blame and sets the others in a call of their own', async (t) => {
     const bad = randomItem();
