@@ -63,6 +63,20 @@ describe('database: migrations, seed and reset', () => {
     assert.deepEqual(await migrate(url.toString()), []);
   });
 
+  it('lets two migrations started together on a new database both succeed, applying each migration once', async () => {
+    const other = new URL(url);
+    other.pathname = `/${name}_race`;
+    try {
+      const results = await Promise.all([migrate(other.toString()), migrate(other.toString())]);
+      assert.deepEqual(results.flat().sort(), ['CreateOrderTables1764000000000', 'CreateOutboxEvent1764000000001']);
+    } finally {
+      const admin = new pg.Client({ connectionString: adminUrl.toString() });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${name}_race WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+
   it('stores money as numeric(12,2) and Shopify ids as bigint', async () => {
     const { rows } = await client.query<{ column: string; type: string }>(
       `SELECT table_name || '.' || column_name AS column,
