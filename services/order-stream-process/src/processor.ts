@@ -132,7 +132,7 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
     const how =
       result === 'updated'
         ? `set to ${quantity}`
-        : `holds ${quantity} from a newer event (version ${String(meta.heldVersion)})`;
+        : `holds ${quantity} from an event at least as new (version ${String(meta.heldVersion)})`;
     logger.info(`SUCCESS Shopify inventory for product ${event.productId} ${how}`, {
       event: 'shopify.inventory.updated',
       orderId: event.orderId,
