@@ -86,6 +86,7 @@ export interface IntakeOptions {
   holdKey?: string;
   redisUrl?: string;
   dataApiTimeoutMs?: number;
+  wmsBaseUrl?: string;
 }
 
 export interface IntakeHandle {
@@ -109,7 +110,7 @@ export async function startIntake(options: IntakeOptions): Promise<IntakeHandle>
     webhookSecret: WEBHOOK_SECRET,
     dataApi: createDataApiClient({ baseUrl: options.dataApiUrl, token: INTERNAL_TOKEN, timeoutMs: options.dataApiTimeoutMs ?? 4000 }),
     wms: createWmsClient({
-      baseUrl: stackEnv().WMS_BASE_URL,
+      baseUrl: options.wmsBaseUrl ?? stackEnv().WMS_BASE_URL,
       apiKey: WMS_API_KEY,
       timeoutMs: options.wmsTimeoutMs ?? 2000,
       onCall: metrics.observeWmsCall,

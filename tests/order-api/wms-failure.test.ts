@@ -76,6 +76,42 @@ describe('WMS failure policy', () => {
     }
   });
 
+  it('treats a WMS that refuses connections as a failure: 503 and the hold', async () => {
+    const product = await createTestProduct({ availableQuantity: 10 });
+    const intake = await startIntake({ dataApiUrl: dataApi.url, wmsBaseUrl: `http://127.0.0.1:${await closedPort()}` });
+    try {
+      const orderId = randomOrderId();
+      const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 1 }] }));
+      assert.equal(res.status, 503);
+      assert.equal(res.json.code, 'WMS_UNAVAILABLE');
+      assert.ok((await redis.ttl(intake.holdKey)) > 0);
+      assert.equal(await readOrder(orderId), null);
+      assert.equal((await readInventory(product.productId))!.availableQuantity, 10);
+    } finally {
+      await intake.stop();
+    }
+  });
+
+  it('answers a definite WMS refusal (unknown product) over a failure of another product, and still sets the hold', async () => {
+    const unknownToWms = await createTestProduct({ availableQuantity: 10 });
+    const failing = await createTestProduct({ availableQuantity: 10 });
+    const removers = [await stubWmsInventory(unknownToWms.productId, { status: 404 }), await stubWmsInventory(failing.productId, { status: 500 })];
+    const intake = await startIntake({ dataApiUrl: dataApi.url });
+    try {
+      const res = await intake.post(
+        buildShopifyOrder({ lines: [{ productId: unknownToWms.productId, quantity: 1 }, { productId: failing.productId, quantity: 1 }] }),
+      );
+      assert.equal(res.status, 422, 'a retry could never fix this order, so Shopify should not be asked to retry it');
+      assert.equal(res.json.code, 'PRODUCT_NOT_FOUND');
+      assert.deepEqual(res.json.productIds, [unknownToWms.productId]);
+      assert.equal((await wmsRequestsFor(failing.productId)).length, 3);
+      assert.ok((await redis.ttl(intake.holdKey)) > 0);
+    } finally {
+      await Promise.all(removers.map((remove) => remove()));
+      await intake.stop();
+    }
+  });
+
   it('recovers within the 3 attempts when the WMS fails once and then answers', async () => {
     const product = await createTestProduct({ availableQuantity: 10 });
     const mock = wiremock();
