@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, parseConfig } from '@oms/common';
+import { configSchema } from '../../services/order-stream-process/src/config.js';
+
+const required = {
+  KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.1:9094',
+  SHOPIFY_ADMIN_BASE_URL: 'http://127.0.0.1:8089',
+  SHOPIFY_ACCESS_TOKEN: 'shpat_local_access_token',
+};
+
+describe('order-stream-process configuration', () => {
+  it('applies the design defaults', () => {
+    const config = parseConfig('order-stream-process', configSchema, required);
+    assert.deepEqual(config, {
+      PORT: 8082,
+      LOG_LEVEL: 'info',
+      KAFKA_BROKERS: ['127.0.0.1:9092', '127.0.0.1:9094'],
+      SHOPIFY_ADMIN_BASE_URL: 'http://127.0.0.1:8089',
+      SHOPIFY_API_VERSION: '2026-10',
+      SHOPIFY_ACCESS_TOKEN: 'shpat_local_access_token',
+      SHOPIFY_TIMEOUT_MS: 5000,
+      SHOPIFY_MAX_ATTEMPTS: 5,
+      SHOPIFY_RETRY_BASE_DELAY_MS: 500,
+      INVENTORY_TOPIC: 'inventory-updates',
+      DLQ_TOPIC: 'inventory-updates.dlq',
+      CONSUMER_GROUP: 'order-stream-process',
+    });
+  });
+
+  it('names every bad variable without echoing the access token', () => {
+    assert.throws(
+      () =>
+        parseConfig('order-stream-process', configSchema, {
+          KAFKA_BROKERS: 'kafka',
+          SHOPIFY_API_VERSION: 'latest',
+          SHOPIFY_ACCESS_TOKEN: 'short',
+          SHOPIFY_TIMEOUT_MS: '0',
+        }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        for (const name of ['KAFKA_BROKERS', 'SHOPIFY_ADMIN_BASE_URL is required', 'SHOPIFY_API_VERSION', 'SHOPIFY_ACCESS_TOKEN', 'SHOPIFY_TIMEOUT_MS']) {
+          assert.match(err.message, new RegExp(name));
+        }
+        assert.doesNotMatch(err.message, /short/);
+        return true;
+      },
+    );
+  });
+});
