@@ -231,6 +231,16 @@ describe('order-manage-data-api: committing an order', () => {
     assert.equal((await readInventory(product.productId))?.availableQuantity, 5);
   });
 
+  it('stores a line without a sku (Shopify sends null) with an empty sku', async () => {
+    const product = await createTestProduct({ availableQuantity: 5 });
+    const body = commitBody([{ product, quantity: 1 }]) as unknown as { order: { orderId: number }; lines: Array<Record<string, unknown>> };
+    body.lines[0]!.sku = null;
+
+    assert.equal((await call(api, 'POST', '/internal/orders', { body })).status, 201);
+
+    assert.deepEqual((await readOrderDetails(body.order.orderId)).map((d) => d.sku), ['']);
+  });
+
   it('rejects the same product listed twice (the api sums duplicates before calling)', async () => {
     const product = await createTestProduct({ availableQuantity: 5 });
     const res = await call(api, 'POST', '/internal/orders', {

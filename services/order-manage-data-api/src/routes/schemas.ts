@@ -18,7 +18,12 @@ const orderSchema = z.object({
 
 const lineSchema = z.object({
   productId: id,
-  sku: z.string().max(255).default(''),
+  // Shopify sends an empty or null sku for products without one.
+  sku: z
+    .string()
+    .max(255)
+    .nullish()
+    .transform((sku) => sku ?? ''),
   title: z.string().max(1000),
   quantity: z.number().int().min(1).max(1_000_000),
   price: money,
