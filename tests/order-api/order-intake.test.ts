@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { closeDb, countOutboxRows, createTestProduct, readInventory, readOrder, readOrderDetails } from '../support/db.js';
+import { closeDb, countOutboxRows, createTestProduct, dbPool, readInventory, readOrder, readOrderDetails } from '../support/db.js';
 import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
 import { stubWmsInventory, wmsRequestsFor } from '../support/wiremock.js';
 import { closedPort, type DataApiHandle, type IntakeHandle, startDataApi, startIntake, WMS_KEY_HEADER } from './intake-harness.js';
@@ -228,7 +228,38 @@ describe('order intake: products and stock', () => {
   });
 });
 
-describe('order intake: data-api unreachable', () => {
+describe('order intake: data-api unreachable or slow', () => {
+  it('answers 503 when the commit outlasts DATA_API_TIMEOUT_MS, and the redelivery gets the replayed 201 once the commit landed', async () => {
+    const product = await stockedProduct(10);
+    const impatient = await startIntake({ dataApiUrl: dataApi.url, dataApiTimeoutMs: 300 });
+    const locker = await dbPool().connect();
+    try {
+      // Another transaction holds the product's row, so the data-api's commit waits on its lock.
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM inventory WHERE product_id = $1 FOR UPDATE', [String(product.productId)]);
+      const orderId = randomOrderId();
+      const body = buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 1 }] });
+      const webhookId = randomUUID();
+      const res = await impatient.post(body, { 'x-shopify-webhook-id': webhookId });
+      assert.equal(res.status, 503);
+      assert.equal(res.json.code, 'DATA_API_UNAVAILABLE');
+      assert.equal(res.json.orderId, orderId);
+
+      await locker.query('COMMIT');
+      for (let i = 0; i < 100 && !(await readOrder(orderId)); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(await readOrder(orderId), 'the commit finished after the api stopped waiting');
+
+      const redelivery = await impatient.post(body, { 'x-shopify-webhook-id': webhookId });
+      assert.equal(redelivery.status, 201);
+      assert.equal(redelivery.headers.get('idempotent-replayed'), 'true');
+      assert.equal((await readInventory(product.productId))!.availableQuantity, 9);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      locker.release();
+      await impatient.stop();
+    }
+  });
+
   it('answers 503 DATA_API_UNAVAILABLE when order-manage-data-api cannot be reached', async () => {
     const offline = await startIntake({ dataApiUrl: `http://127.0.0.1:${await closedPort()}` });
     try {
