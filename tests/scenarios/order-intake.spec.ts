@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { type APIRequestContext, type APIResponse, expect, test } from '@playwright/test';
+import { Redis } from 'ioredis';
 import { closeDb, countOutboxRows, createTestProduct, readInventory, readOrder, readOrderDetails, type TestProduct } from '../support/db.js';
 import { buildShopifyOrder, type OrderLine, randomOrderId } from '../support/orders.js';
 import { shopifyHeaders } from '../support/sign.js';
@@ -14,6 +15,21 @@ import { stubWmsInventory } from '../support/wiremock.js';
 
 const WEBHOOK_PATH = '/api/shopify/webhooks/orders';
 const removers: Array<() => Promise<void>> = [];
+
+/**
+ * A fault test that made the stack's WMS fail leaves `wms:hold` set for up to a minute, and every
+ * order meanwhile answers 503: say so plainly instead of failing seven scenarios obscurely.
+ */
+test.beforeAll(async () => {
+  const redis = new Redis(stackEnv().REDIS_URL, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const ttl = await redis.ttl('wms:hold');
+    expect(ttl, `wms:hold is set in Redis for ${ttl} s more: orders answer 503 WMS_UNAVAILABLE until it expires`).toBe(-2);
+  } finally {
+    redis.disconnect();
+  }
+});
 
 test.afterEach(async () => {
   await Promise.all(removers.splice(0).map((remove) => remove()));
