@@ -123,6 +123,12 @@ describe('order-manage-data-api: committing an order', () => {
     assert.equal(await countOutboxRows(body.order.orderId), 0);
     const [a, b] = [await readInventory(plenty.productId), await readInventory(scarce.productId)];
     assert.deepEqual([a?.availableQuantity, a?.version, b?.availableQuantity, b?.version], [50, 1, 2, 1]);
+    const logged = api.logs.filter((l) => l.orderId === body.order.orderId);
+    assert.deepEqual(
+      logged.map((l) => [l.event, l.code]),
+      [['order.rejected', 'INSUFFICIENT_INVENTORY']],
+    );
+    assert.doesNotMatch(logged[0]!.msg, /^SUCCESS/);
   });
 
   it('refuses an order naming an unknown product with 422 PRODUCT_NOT_FOUND and writes nothing', async () => {

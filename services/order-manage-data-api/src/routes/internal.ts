@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Router } from 'express';
 import type pg from 'pg';
-import { currentContext, ProblemError, setContextOrderId, type Logger } from '@oms/common';
+import { currentContext, ProblemError, setContextOrderId, type Logger, type Problem } from '@oms/common';
 import { commitOrder, findOrder, lookupProducts } from '../db/orders.js';
 import type { DataApiMetrics } from '../metrics.js';
 import { commitSchema, lookupSchema, orderIdParam, validationErrors } from './schemas.js';
@@ -26,6 +26,13 @@ function invalid(error: z.ZodError): ProblemError {
 export function internalRouter(deps: InternalRoutesDeps): Router {
   const { pool, logger, metrics, inventoryTopic } = deps;
   const router = express.Router();
+
+  /** A refused commit wrote nothing; it is counted and logged (without SUCCESS) for the operator. */
+  const rejected = (problem: Problem): ProblemError => {
+    metrics.ordersRejected.inc({ code: problem.code });
+    logger.info(`order not committed: ${problem.detail}`, { event: 'order.rejected', code: problem.code });
+    return new ProblemError(problem);
+  };
 
   router.get('/orders/:orderId', async (req, res) => {
     const parsed = orderIdParam.safeParse(req.params.orderId);
@@ -68,8 +75,7 @@ export function internalRouter(deps: InternalRoutesDeps): Router {
         res.status(201).json({ orderId: order.orderId, status: 'committed', items: outcome.items });
         return;
       case 'duplicate':
-        metrics.ordersRejected.inc({ code: 'ORDER_ALREADY_EXISTS' });
-        throw new ProblemError({
+        throw rejected({
           status: 409,
           code: 'ORDER_ALREADY_EXISTS',
           detail: `Order ${order.orderId} was already accepted.`,
@@ -77,8 +83,7 @@ export function internalRouter(deps: InternalRoutesDeps): Router {
           existingWebhookId: outcome.existingWebhookId,
         });
       case 'not_found':
-        metrics.ordersRejected.inc({ code: 'PRODUCT_NOT_FOUND' });
-        throw new ProblemError({
+        throw rejected({
           status: 422,
           code: 'PRODUCT_NOT_FOUND',
           detail: `Unknown product(s): ${outcome.productIds.join(', ')}.`,
@@ -86,8 +91,7 @@ export function internalRouter(deps: InternalRoutesDeps): Router {
           productIds: outcome.productIds,
         });
       case 'insufficient':
-        metrics.ordersRejected.inc({ code: 'INSUFFICIENT_INVENTORY' });
-        throw new ProblemError({
+        throw rejected({
           status: 422,
           code: 'INSUFFICIENT_INVENTORY',
           detail: `Not enough stock for product(s): ${outcome.items.map((i) => i.productId).join(', ')}.`,
