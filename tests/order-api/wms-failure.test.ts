@@ -112,6 +112,21 @@ describe('WMS failure policy', () => {
     }
   });
 
+  it('does not retry an answer that cannot heal (401: our key refused) but still answers 503', async () => {
+    const product = await createTestProduct({ availableQuantity: 10 });
+    const remove = await stubWmsInventory(product.productId, { status: 401 });
+    const intake = await startIntake({ dataApiUrl: dataApi.url });
+    try {
+      const res = await intake.post(buildShopifyOrder({ lines: [{ productId: product.productId, quantity: 1 }] }));
+      assert.equal(res.status, 503);
+      assert.equal(res.json.code, 'WMS_UNAVAILABLE');
+      assert.equal((await wmsRequestsFor(product.productId)).length, 1);
+    } finally {
+      await remove();
+      await intake.stop();
+    }
+  });
+
   it('recovers within the 3 attempts when the WMS fails once and then answers', async () => {
     const product = await createTestProduct({ availableQuantity: 10 });
     const mock = wiremock();

@@ -6,7 +6,7 @@ export interface WmsInventory {
   availableQuantity: number;
 }
 
-/** The WMS could not answer a check within its attempts (timeout, connection error or 5xx). */
+/** The WMS could not answer a check: its attempts failed (timeout, connection error, 5xx), or its answer was unusable. */
 export class WmsUnavailableError extends Error {
   constructor(
     readonly productId: number,
@@ -72,14 +72,21 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
       done('not_found');
       return null;
     }
-    if (response.status >= 500) {
+    // 429 is the WMS shedding load: as transient as a 5xx.
+    if (response.status >= 500 || response.status === 429) {
       await response.body?.cancel();
       done('server_error');
       throw new TransientWmsError(`answered ${response.status}`, 'server_error');
     }
+    if (!response.ok) {
+      await response.body?.cancel();
+      done('bad_response');
+      // Any other 4xx (our key refused, say) will not heal on a retry.
+      throw new AbortError(`WMS answered ${response.status} for product ${productId}`);
+    }
     let body: unknown;
     try {
-      body = response.ok ? await response.json() : undefined;
+      body = await response.json();
     } catch (err) {
       // A body cut off by the timeout is as transient as no answer at all.
       if (isTimeout(err)) {
@@ -88,10 +95,9 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
       }
     }
     const available = (body as { availableQuantity?: unknown } | undefined)?.availableQuantity;
-    if (!response.ok || typeof available !== 'number' || !Number.isInteger(available)) {
+    if (typeof available !== 'number' || !Number.isInteger(available)) {
       done('bad_response');
-      // A 4xx other than 404 (our key refused, say) or a malformed body will not heal on a retry.
-      throw new AbortError(`WMS answered ${response.status} without a usable availableQuantity for product ${productId}`);
+      throw new AbortError(`WMS answered without a usable availableQuantity for product ${productId}`);
     }
     done('ok');
     return { productId, availableQuantity: available };
