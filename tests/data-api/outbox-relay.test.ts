@@ -58,10 +58,16 @@ describe('order-manage-data-api: outbox relay', () => {
         { product: b, quantity: 5 },
       ]);
       const correlationId = `corr-${randomUUID()}`;
+      const committedAfter = Date.now();
       assert.equal((await call(api, 'POST', '/internal/orders', { body, correlationId })).status, 201);
       const orderId = body.order.orderId;
 
-      const events = await readEvents<Record<string, unknown>>({ topic, predicate: (e) => e.value.orderId === orderId, count: 2 });
+      const events = await readEvents<Record<string, unknown>>({
+        topic,
+        predicate: (e) => e.value.orderId === orderId,
+        count: 2,
+        fromTimestamp: committedAfter,
+      });
 
       const eventA = events.find((e) => e.key === String(a.productId));
       assert.ok(eventA, 'an event keyed by product A');

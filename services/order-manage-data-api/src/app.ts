@@ -43,7 +43,6 @@ export function createApp(deps: AppDeps): Express {
   const state = deps.state ?? { shuttingDown: false };
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
   app.use(correlationMiddleware);
   app.use(metrics.httpMiddleware);
 
