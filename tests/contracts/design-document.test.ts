@@ -1,0 +1,343 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import type pg from 'pg';
+import { parse as parseYaml } from 'yaml';
+import { createLogger } from '@oms/common';
+import { createApp as createApiApp } from '../../services/order-manage-api/src/app.js';
+import { createDataApiClient } from '../../services/order-manage-api/src/clients/data-api.js';
+import { createRedis, createWmsHold } from '../../services/order-manage-api/src/clients/redis.js';
+import { createWmsClient } from '../../services/order-manage-api/src/clients/wms.js';
+import { validateOrder } from '../../services/order-manage-api/src/domain/order.js';
+import { createApp as createDataApiApp, createDataApiMetrics } from '../../services/order-manage-data-api/src/app.js';
+import { createPool } from '../../services/order-manage-data-api/src/db/pool.js';
+import { commitSchema, lookupSchema, orderIdParam } from '../../services/order-manage-data-api/src/routes/schemas.js';
+import { parseInventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
+import { buildInventorySetQuantities } from '../../services/order-stream-process/src/domain/mutation.js';
+import { closeDb, createTestProduct, dbPool, randomOrderId } from '../support/db.js';
+import { buildShopifyOrder } from '../support/orders.js';
+import { shopifyHeaders, signBody } from '../support/sign.js';
+import { REPO_ROOT, stackEnv } from '../support/stack-env.js';
+import { stubWmsInventory } from '../support/wiremock.js';
+
+/**
+ * contracts/api_request_response.json and contracts/openapi.yaml are documents people read; these
+ * tests keep them true: the examples pass the services' own schemas, the mapping names real
+ * columns, and real answers of both services (built in-process on the stack's PostgreSQL, Redis
+ * and WireMock) match the OpenAPI description.
+ */
+
+interface ExampleResponse {
+  status: number;
+  code?: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+interface ExampleCall {
+  request: { method: string; url: string; headers: Record<string, string>; body?: unknown };
+  responses: ExampleResponse[];
+}
+interface Examples {
+  webhook: ExampleCall;
+  dataApi: { getOrder: ExampleCall; lookupProducts: ExampleCall; commitOrder: ExampleCall };
+  wms: ExampleCall;
+  shopify: ExampleCall;
+  kafka: { topic: string; key: string; headers: Record<string, string>; value: Record<string, unknown> };
+  mapping: Record<string, string>;
+}
+
+const contracts = path.join(REPO_ROOT, 'contracts');
+const examples = JSON.parse(readFileSync(path.join(contracts, 'api_request_response.json'), 'utf8')) as Examples;
+const openapi = parseYaml(readFileSync(path.join(contracts, 'openapi.yaml'), 'utf8')) as {
+  paths: Record<string, Record<string, { responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }> }>>;
+  components: { schemas: Record<string, unknown>; responses: Record<string, { content: Record<string, { schema: unknown }> }> };
+};
+
+/** OpenAPI refs point into components; as JSON Schema 2020-12 they become $defs of each checked schema. */
+function asJsonSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(asJsonSchema);
+  if (node && typeof node === 'object') {
+    return Object.fromEntries(
+      Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', '#/$defs/') : asJsonSchema(v)]),
+    );
+  }
+  return node;
+}
+
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+addFormats.default(ajv);
+const $defs = asJsonSchema(openapi.components.schemas) as Record<string, unknown>;
+const validators = new Map<string, ValidateFunction>();
+
+/** Checks one answer against the OpenAPI operation's response for its status and content type. */
+function assertMatchesOpenApi(route: string, method: string, answer: { status: number; contentType: string; body: unknown }): void {
+  const operation = openapi.paths[route]?.[method.toLowerCase()];
+  assert.ok(operation, `openapi.yaml has no ${method} ${route}`);
+  let response = operation.responses[String(answer.status)];
+  assert.ok(response, `openapi.yaml has no ${answer.status} answer for ${method} ${route}`);
+  if (response.$ref) response = openapi.components.responses[response.$ref.split('/').pop()!]!;
+  const mediaType = answer.contentType.split(';')[0]!.trim();
+  const content = response.content?.[mediaType];
+  assert.ok(content, `openapi.yaml has no ${mediaType} body for ${answer.status} of ${method} ${route}`);
+  const key = `${method} ${route} ${answer.status} ${mediaType}`;
+  const validate = validators.get(key) ?? ajv.compile({ $defs, ...(asJsonSchema(content.schema) as object) });
+  validators.set(key, validate);
+  assert.ok(
+    validate(answer.body),
+    `${method} ${route} ${answer.status} does not match openapi.yaml: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(answer.body)}`,
+  );
+}
+
+const WEBHOOK = '/api/shopify/webhooks/orders';
+
+describe('the documented examples are ones the services accept', () => {
+  test('the webhook example body passes order-manage-api validation and its signature matches the body', () => {
+    const { body, headers } = examples.webhook.request;
+    const result = validateOrder(body);
+    assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.errors));
+    assert.equal(headers['X-Shopify-Hmac-Sha256'], signBody(JSON.stringify(body), 'local-webhook-secret'));
+  });
+
+  test('the data-api example requests pass the data-api request schemas', () => {
+    const orderId = examples.dataApi.getOrder.request.url.split('/').pop()!;
+    assert.ok(orderIdParam.safeParse(orderId).success);
+    const lookup = lookupSchema.safeParse(examples.dataApi.lookupProducts.request.body);
+    assert.ok(lookup.success, lookup.error?.message);
+    const commit = commitSchema.safeParse(examples.dataApi.commitOrder.request.body);
+    assert.ok(commit.success, commit.error?.message);
+  });
+
+  test('the Kafka example event passes the stream processor’s event schema and yields the documented Shopify mutation', () => {
+    const parsed = parseInventoryEvent(JSON.stringify(examples.kafka.value));
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
+    assert.equal(examples.kafka.key, String(parsed.event.productId));
+    assert.deepEqual(examples.shopify.request.body, buildInventorySetQuantities([parsed.event]));
+  });
+
+  test('every documented webhook and data-api response matches openapi.yaml', () => {
+    const calls: Array<[string, string, ExampleCall]> = [
+      [WEBHOOK, 'POST', examples.webhook],
+      ['/internal/orders/{orderId}', 'GET', examples.dataApi.getOrder],
+      ['/internal/products/lookup', 'POST', examples.dataApi.lookupProducts],
+      ['/internal/orders', 'POST', examples.dataApi.commitOrder],
+    ];
+    for (const [route, method, call] of calls) {
+      for (const r of call.responses) {
+        assertMatchesOpenApi(route, method, { status: r.status, contentType: r.headers['Content-Type']!, body: r.body });
+      }
+    }
+  });
+
+  test('the webhook examples cover every status and code of SPEC.md section 2', () => {
+    const seen = new Set(examples.webhook.responses.map((r) => `${r.status} ${r.code ?? ''}`.trim()));
+    for (const expected of [
+      '201',
+      '401 INVALID_SIGNATURE',
+      '413 PAYLOAD_TOO_LARGE',
+      '400 INVALID_PAYLOAD',
+      '409 ORDER_ALREADY_EXISTS',
+      '422 PRODUCT_NOT_FOUND',
+      '422 INSUFFICIENT_INVENTORY',
+      '503 WMS_UNAVAILABLE',
+      '503 DATA_API_UNAVAILABLE',
+    ]) {
+      assert.ok(seen.has(expected), `no example for ${expected}`);
+    }
+  });
+
+  test('every column the webhook mapping names exists in the migrated database', async () => {
+    const { rows } = await dbPool().query<{ name: string }>(
+      `SELECT table_name || '.' || column_name AS name FROM information_schema.columns WHERE table_schema = current_schema()`,
+    );
+    const columns = new Set(rows.map((r) => r.name));
+    const missing = Object.entries(examples.mapping).filter(([, column]) => !columns.has(column));
+    assert.deepEqual(missing, []);
+    assert.ok(Object.keys(examples.mapping).length >= 13);
+  });
+});
+
+const logger = createLogger({ service: 'design-document-test', level: 'error' });
+// The refusals these tests provoke are logged as errors by design; the answers are what is checked.
+for (const transport of logger.transports) transport.silent = true;
+
+async function listen(handler: RequestListener): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}
+
+interface Answer {
+  status: number;
+  contentType: string;
+  headers: Headers;
+  body: unknown;
+}
+
+async function call(url: string, init: RequestInit = {}): Promise<Answer> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  const text = await response.text();
+  return { status: response.status, contentType: response.headers.get('content-type') ?? '', headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+describe('real answers match openapi.yaml', () => {
+  const TOKEN = `design-doc-${randomUUID()}`;
+  const TOPIC = `design-doc-${randomUUID()}`;
+  const SECRET = 'design-doc-webhook-secret';
+  const createdOrders = new Set<number>();
+  const createdProducts = new Set<number>();
+  const cleanups: Array<() => Promise<void>> = [];
+  let pool: pg.Pool;
+  let dataApi: { server: Server; url: string };
+
+  const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+
+  async function product(availableQuantity: number): Promise<number> {
+    const p = await createTestProduct({ availableQuantity, price: '24.90' });
+    createdProducts.add(p.productId);
+    return p.productId;
+  }
+
+  function orderId(): number {
+    const id = randomOrderId();
+    createdOrders.add(id);
+    return id;
+  }
+
+  const commitBody = (id: number, productId: number, quantity: number, webhookId = randomUUID()) => ({
+    order: {
+      orderId: id,
+      orderNumber: 1042,
+      name: '#1042',
+      customerId: null,
+      currency: 'USD',
+      totalPrice: '24.90',
+      financialStatus: 'paid',
+      createdAt: '2026-11-24T03:00:00-05:00',
+      webhookId,
+      eventId: null,
+    },
+    lines: [{ productId, sku: `TEST-${productId}`, title: 'Test product', quantity, price: '24.90' }],
+  });
+
+  before(async () => {
+    pool = createPool({ databaseUrl: stackEnv().DATABASE_URL, max: 5, logger, applicationName: 'design-document-test' });
+    dataApi = await listen(createDataApiApp({ pool, logger, metrics: createDataApiMetrics(), internalApiToken: TOKEN, inventoryTopic: TOPIC }));
+  });
+
+  after(async () => {
+    for (const cleanup of cleanups) await cleanup();
+    const orders = [...createdOrders].map(String);
+    await dbPool().query('DELETE FROM outbox_event WHERE order_id = ANY($1::bigint[])', [orders]);
+    await dbPool().query('DELETE FROM orders WHERE order_id = ANY($1::bigint[])', [orders]);
+    await dbPool().query('DELETE FROM inventory WHERE product_id = ANY($1::bigint[])', [[...createdProducts].map(String)]);
+    await closeServer(dataApi.server);
+    await pool.end();
+    await closeDb();
+  });
+
+  test('order-manage-data-api answers every internal endpoint as openapi.yaml describes', async () => {
+    const plenty = await product(50);
+    const scarce = await product(1);
+    const unknown = 8_990_000_000_000 + Math.floor(Math.random() * 1e9);
+    const id = orderId();
+    const webhookId = randomUUID();
+    const post = (route: string, body: unknown, headers: Record<string, string> = auth) =>
+      call(`${dataApi.url}${route}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const get = (route: string, headers: Record<string, string> = auth) => call(`${dataApi.url}${route}`, { headers });
+
+    const answers: Array<[string, string, Answer, number]> = [
+      ['/internal/orders/{orderId}', 'GET', await get(`/internal/orders/${id}`), 404],
+      ['/internal/orders/{orderId}', 'GET', await get('/internal/orders/abc'), 400],
+      ['/internal/orders/{orderId}', 'GET', await get(`/internal/orders/${id}`, {}), 401],
+      ['/internal/products/lookup', 'POST', await post('/internal/products/lookup', { productIds: [plenty, unknown] }), 200],
+      ['/internal/products/lookup', 'POST', await post('/internal/products/lookup', { productIds: [] }), 400],
+      ['/internal/orders', 'POST', await post('/internal/orders', commitBody(id, plenty, 2, webhookId)), 201],
+      ['/internal/orders/{orderId}', 'GET', await get(`/internal/orders/${id}`), 200],
+      ['/internal/orders', 'POST', await post('/internal/orders', commitBody(id, plenty, 1)), 409],
+      ['/internal/orders', 'POST', await post('/internal/orders', commitBody(orderId(), scarce, 5)), 422],
+      ['/internal/orders', 'POST', await post('/internal/orders', commitBody(orderId(), unknown, 1)), 422],
+      ['/internal/orders', 'POST', await post('/internal/orders', commitBody(orderId(), plenty, 2_000_000)), 400],
+      ['/internal/orders', 'POST', await post('/internal/orders', commitBody(orderId(), plenty, 1), {}), 401],
+    ];
+    for (const [route, method, answer, expected] of answers) {
+      assert.equal(answer.status, expected, `${method} ${route}: ${JSON.stringify(answer.body)}`);
+      assertMatchesOpenApi(route, method, answer);
+    }
+    assert.equal(answers[2]![2].headers.get('www-authenticate'), 'Bearer');
+  });
+
+  test('order-manage-api answers the webhook as openapi.yaml describes, for every status of SPEC.md section 2', async () => {
+    const env = stackEnv();
+    const redis = createRedis(env.REDIS_URL, logger);
+    const holdKey = `wms:hold:design-doc-${randomUUID()}`;
+    cleanups.push(async () => {
+      await redis.del(holdKey).catch(() => undefined);
+      redis.disconnect();
+    });
+    const closed = await listen(() => undefined);
+    const closedUrl = closed.url;
+    await closeServer(closed.server);
+    const buildApi = (dataApiUrl: string) =>
+      createApiApp({
+        logger,
+        dataApi: createDataApiClient({ baseUrl: dataApiUrl, token: TOKEN, timeoutMs: 4_000 }),
+        wms: createWmsClient({ baseUrl: env.WMS_BASE_URL, apiKey: 'local-wms-key', timeoutMs: 2_000, backoffMs: 10 }),
+        wmsHold: createWmsHold({ redis, logger, ttlSeconds: 30, key: holdKey }),
+        redis,
+        webhookSecret: SECRET,
+      });
+    const api = await listen(buildApi(dataApi.url));
+    const apiWithoutDataApi = await listen(buildApi(closedUrl));
+    cleanups.push(() => closeServer(api.server), () => closeServer(apiWithoutDataApi.server));
+
+    const inStock = await product(50);
+    const scarce = await product(1);
+    const wmsFailing = await product(50);
+    for (const [productId, stub] of [
+      [inStock, { availableQuantity: 50 }],
+      [scarce, { availableQuantity: 1 }],
+      [wmsFailing, { status: 500 }],
+    ] as const) {
+      cleanups.push(await stubWmsInventory(productId, stub));
+    }
+
+    const deliver = (base: string, order: Record<string, unknown>, overrides: Record<string, string | undefined> = {}) => {
+      const raw = JSON.stringify(order);
+      return call(`${base}${WEBHOOK}`, { method: 'POST', headers: shopifyHeaders(raw, SECRET, overrides), body: raw });
+    };
+    const order = (lines: Array<{ productId: number; quantity: number }>, id = orderId()) => buildShopifyOrder({ orderId: id, lines });
+
+    const accepted = order([{ productId: inStock, quantity: 1 }]);
+    const webhookId = randomUUID();
+    const answers: Array<[Answer, number, string?]> = [
+      [await deliver(api.url, accepted, { 'x-shopify-webhook-id': webhookId }), 201],
+      [await deliver(api.url, accepted, { 'x-shopify-webhook-id': webhookId }), 201],
+      [await deliver(api.url, accepted), 409, 'ORDER_ALREADY_EXISTS'],
+      [await deliver(api.url, order([{ productId: inStock, quantity: 1 }]), { 'x-shopify-hmac-sha256': 'bm90IHRoZSBzaWduYXR1cmU=' }), 401, 'INVALID_SIGNATURE'],
+      [await deliver(api.url, { ...order([{ productId: inStock, quantity: 1 }]), note: 'x'.repeat(1024 * 1024) }), 413, 'PAYLOAD_TOO_LARGE'],
+      [await deliver(api.url, order([{ productId: inStock, quantity: 0 }])), 400, 'INVALID_PAYLOAD'],
+      [await deliver(api.url, order([{ productId: inStock, quantity: 1 }, { productId: 8_990_000_000_000 + Math.floor(Math.random() * 1e9), quantity: 1 }])), 422, 'PRODUCT_NOT_FOUND'],
+      [await deliver(api.url, order([{ productId: scarce, quantity: 3 }])), 422, 'INSUFFICIENT_INVENTORY'],
+      [await deliver(api.url, order([{ productId: wmsFailing, quantity: 1 }])), 503, 'WMS_UNAVAILABLE'],
+      [await deliver(apiWithoutDataApi.url, order([{ productId: inStock, quantity: 1 }])), 503, 'DATA_API_UNAVAILABLE'],
+    ];
+    for (const [answer, status, code] of answers) {
+      assert.equal(answer.status, status, JSON.stringify(answer.body));
+      if (code) assert.equal((answer.body as { code?: string }).code, code);
+      assertMatchesOpenApi(WEBHOOK, 'POST', answer);
+    }
+    assert.equal(answers[1]![0].headers.get('idempotent-replayed'), 'true');
+    assert.match(answers[8]![0].headers.get('retry-after') ?? '', /^\d+$/);
+  });
+});
