@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { findShortages, sumDemands, validateOrder } from '../../services/order-manage-api/src/domain/order.js';
 import { buildShopifyOrder } from '../support/orders.js';
 
@@ -105,6 +106,23 @@ describe('sumDemands', () => {
       { productId: 2, quantity: 4, sku: 'B-1', title: 'B', price: '5.00' },
       { productId: 1, quantity: 2, sku: 'A-1', title: 'A', price: '3.00' },
     ]);
+  });
+
+  it('keeps every product and its total quantity, one demand per product, whatever the line items', () => {
+    const lines = fc.array(
+      fc.record({ productId: fc.integer({ min: 1, max: 5 }), quantity: fc.integer({ min: 1, max: 1000 }), title: fc.constant('t'), price: fc.constant('1.00') }),
+      { minLength: 1, maxLength: 20 },
+    );
+    fc.assert(
+      fc.property(lines, (items) => {
+        const demands = sumDemands(items);
+        assert.equal(new Set(demands.map((d) => d.productId)).size, demands.length);
+        for (const d of demands) {
+          assert.equal(d.quantity, items.filter((l) => l.productId === d.productId).reduce((sum, l) => sum + l.quantity, 0));
+        }
+        assert.deepEqual(demands.map((d) => d.productId).sort(), [...new Set(items.map((l) => l.productId))].sort());
+      }),
+    );
   });
 
   it('gives a validated order with two line items of one product a single summed demand', () => {
