@@ -31,41 +31,38 @@ const asCaller = <T>(fn: () => Promise<T>) => runWithCorrelation(CORRELATION_ID,
 const orderIdFromState = () => fromProviderState('${orderId}', EXAMPLE.orderId);
 const productIdFromState = () => fromProviderState('${productId}', EXAMPLE.productId);
 
-/** A commit body as the webhook route builds it, with ids from the provider state. */
-function commitBody(options: { productId: unknown; quantity: number; webhookId?: string }) {
+const ORDER_FIELDS = {
+  orderNumber: 1001,
+  name: '#1001',
+  customerId: null,
+  currency: 'USD',
+  totalPrice: '49.80',
+  financialStatus: 'paid',
+  createdAt: '2026-11-24T08:00:00-05:00',
+  eventId: '0d6c1f62-8f57-4a8a-9a55-000000000001',
+};
+const LINE_FIELDS = { sku: 'TSHIRT-BLK-M', title: 'Organic cotton T-shirt, black, M', price: '24.90' };
+const DELIVERY = 'f0b1c2d3-0000-4000-8000-000000000001';
+
+interface CommitOptions<Id> {
+  productId: Id;
+  quantity: number;
+  webhookId?: string;
+}
+
+/** A commit body as the webhook route builds it, recorded with ids the provider state supplies. */
+function commitBody(options: CommitOptions<unknown>) {
   return {
-    order: {
-      orderId: orderIdFromState(),
-      orderNumber: 1001,
-      name: '#1001',
-      customerId: null,
-      currency: 'USD',
-      totalPrice: '49.80',
-      financialStatus: 'paid',
-      createdAt: '2026-11-24T08:00:00-05:00',
-      webhookId: options.webhookId ?? 'f0b1c2d3-0000-4000-8000-000000000001',
-      eventId: '0d6c1f62-8f57-4a8a-9a55-000000000001',
-    },
-    lines: [{ productId: options.productId, sku: 'TSHIRT-BLK-M', title: 'Organic cotton T-shirt, black, M', quantity: options.quantity, price: '24.90' }],
+    order: { ...ORDER_FIELDS, orderId: orderIdFromState(), webhookId: options.webhookId ?? DELIVERY },
+    lines: [{ ...LINE_FIELDS, productId: options.productId, quantity: options.quantity }],
   };
 }
 
-/** The same body with the example values the client really sends in the consumer test. */
-function commitRequest(options: { productId: number; quantity: number; webhookId?: string }): CommitRequest {
+/** The same body with the example ids, as the client sends it in the consumer test. */
+function commitRequest(options: CommitOptions<number>): CommitRequest {
   return {
-    order: {
-      orderId: EXAMPLE.orderId,
-      orderNumber: 1001,
-      name: '#1001',
-      customerId: null,
-      currency: 'USD',
-      totalPrice: '49.80',
-      financialStatus: 'paid',
-      createdAt: '2026-11-24T08:00:00-05:00',
-      webhookId: options.webhookId ?? 'f0b1c2d3-0000-4000-8000-000000000001',
-      eventId: '0d6c1f62-8f57-4a8a-9a55-000000000001',
-    },
-    lines: [{ productId: options.productId, sku: 'TSHIRT-BLK-M', title: 'Organic cotton T-shirt, black, M', quantity: options.quantity, price: '24.90' }],
+    order: { ...ORDER_FIELDS, orderId: EXAMPLE.orderId, webhookId: options.webhookId ?? DELIVERY },
+    lines: [{ ...LINE_FIELDS, productId: options.productId, quantity: options.quantity }],
   };
 }
 
