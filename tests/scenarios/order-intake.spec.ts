@@ -1,6 +1,9 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { type APIRequestContext, type APIResponse, expect, test } from '@playwright/test';
 import { Redis } from 'ioredis';
+import { readEvents } from '../support/kafka.js';
+import { successMarkers } from '../support/logs.js';
+import { inventoryItemGid, lastQuantities, shopifyRequests } from '../support/shopify.js';
 import { closeDb, countOutboxRows, createTestProduct, readInventory, readOrder, readOrderDetails, type TestProduct } from '../support/db.js';
 import { buildShopifyOrder, type OrderLine, randomOrderId } from '../support/orders.js';
 import { shopifyHeaders } from '../support/sign.js';
@@ -74,7 +77,7 @@ async function expectRejected(response: APIResponse, status: number, code: strin
 }
 
 /** The database side of an accepted order: one order row, one detail row and one outbox event per product, stock decremented. */
-async function expectOrderCommitted(orderId: number, webhookId: string, ordered: Array<{ product: TestProduct; quantity: number }>): Promise<void> {
+async function expectOrderCommitted(orderId: number, webhookId: string, ordered: Ordered): Promise<void> {
   const order = await readOrder(orderId);
   expect(order, `order ${orderId} is stored`).not.toBeNull();
   expect(order!.webhookId).toBe(webhookId);
@@ -99,10 +102,70 @@ async function expectNothingChanged(orderId: number, products: TestProduct[]): P
   }
 }
 
-/** Success scenarios share this shape; the Kafka event and Shopify update checks extend it. */
-async function acceptedScenario(request: APIRequestContext, ordered: Array<{ product: TestProduct; quantity: number }>): Promise<void> {
+interface InventoryEvent {
+  eventId: string;
+  orderId: number;
+  productId: number;
+  sku: string;
+  inventoryItemId: number;
+  locationId: number;
+  quantityOrdered: number;
+  availableAfter: number;
+  inventoryVersion: number;
+  occurredAt: string;
+}
+
+/** One event per product on `inventory-updates`, keyed by product id, carrying the delivery's correlation id. */
+async function expectInventoryEvents(orderId: number, webhookId: string, ordered: Ordered, since: number): Promise<void> {
+  const events = await readEvents<InventoryEvent>({
+    topic: 'inventory-updates',
+    brokers: stackEnv().KAFKA_BROKERS.split(','),
+    predicate: (event) => event.value.orderId === orderId,
+    count: ordered.length,
+    fromTimestamp: since,
+  });
+  const byProduct = new Map(events.map((event) => [event.value.productId, event]));
+  expect(byProduct.size).toBe(ordered.length);
+  for (const { product, quantity } of ordered) {
+    const event = byProduct.get(product.productId)!;
+    expect(event.key).toBe(String(product.productId));
+    expect(event.headers['x-correlation-id']).toBe(webhookId);
+    expect(event.value).toMatchObject({
+      orderId,
+      productId: product.productId,
+      sku: product.sku,
+      inventoryItemId: product.inventoryItemId,
+      locationId: product.locationId,
+      quantityOrdered: quantity,
+      availableAfter: product.availableQuantity - quantity,
+    });
+    expect(event.value.eventId).toMatch(/^[0-9a-f-]{36}$/);
+  }
+}
+
+/** Shopify ends up holding each product's new available quantity, set through inventorySetQuantities. */
+async function expectShopifyUpdated(ordered: Ordered): Promise<void> {
+  const itemIds = ordered.map(({ product }) => product.inventoryItemId);
+  await expect
+    .poll(async () => Object.fromEntries(lastQuantities(await shopifyRequests(itemIds))), { timeout: 20_000 })
+    .toEqual(
+      Object.fromEntries(ordered.map(({ product, quantity }) => [inventoryItemGid(product.inventoryItemId), product.availableQuantity - quantity])),
+    );
+  const [call] = await shopifyRequests(itemIds);
+  expect(call!.headers['x-shopify-access-token']).toBeTruthy();
+  expect(call!.body.query).toContain('inventorySetQuantities');
+  expect(call!.body.query).toContain('@idempotent');
+  expect(call!.body.variables.input).toMatchObject({ name: 'available', reason: 'correction' });
+  for (const quantity of call!.body.variables.input.quantities) expect(quantity.changeFromQuantity).toBeNull();
+}
+
+type Ordered = Array<{ product: TestProduct; quantity: number }>;
+
+/** Success scenarios prove the whole path: HTTP answer, database, Kafka event, Shopify update, and the log markers. */
+async function acceptedScenario(request: APIRequestContext, ordered: Ordered): Promise<void> {
   const orderId = randomOrderId();
   const webhookId = randomUUID();
+  const since = Date.now() - 1_000;
   const response = await test.step(`Shopify delivers order ${orderId} for ${ordered.length} product(s)`, () =>
     deliverOrder(request, buildShopifyOrder({ orderId, lines: ordered.map(({ product, quantity }) => line(product, quantity)) }), webhookId),
   );
@@ -110,6 +173,20 @@ async function acceptedScenario(request: APIRequestContext, ordered: Array<{ pro
   await test.step('the order is stored and each product’s stock goes down by what was ordered', () =>
     expectOrderCommitted(orderId, webhookId, ordered),
   );
+  await test.step('one inventory event per product is published to Kafka', () => expectInventoryEvents(orderId, webhookId, ordered, since));
+  await test.step('Shopify receives each product’s new available quantity', () => expectShopifyUpdated(ordered));
+  await test.step('every service logs its SUCCESS line for the order', async () => {
+    await expect
+      .poll(() => successMarkers(orderId).sort(), { timeout: 10_000 })
+      .toEqual(
+        [
+          'order-manage-api order.accepted',
+          'order-manage-data-api inventory.event.published',
+          'order-manage-data-api order.committed',
+          ...ordered.map(() => 'order-stream-process shopify.inventory.updated'),
+        ].sort(),
+      );
+  });
 }
 
 test.describe('Order intake scenarios (README section 3)', () => {

@@ -47,8 +47,17 @@ export function parseEnvFile(text: string): Record<string, string> {
  * Tests find the running stack through `.stack/env` (SPEC.md section 8); a variable set in the
  * process environment wins, and STACK_ENV_FILE points at another stack's file.
  */
+function stackEnvFile(): string {
+  return process.env.STACK_ENV_FILE ?? path.join(REPO_ROOT, '.stack', 'env');
+}
+
+/** Where the running stack's services write their logs: `logs/` beside its env file. */
+export function stackLogsDir(): string {
+  return path.join(path.dirname(stackEnvFile()), 'logs');
+}
+
 export function stackEnv(): StackEnv {
-  const file = process.env.STACK_ENV_FILE ?? path.join(REPO_ROOT, '.stack', 'env');
+  const file = stackEnvFile();
   const fromFile = existsSync(file) ? parseEnvFile(readFileSync(file, 'utf8')) : {};
   const merged: Record<string, string> = { ...DEFAULTS, ...fromFile };
   for (const key of Object.keys(merged)) {
