@@ -5,7 +5,7 @@ import { kafkaComponent } from './components/kafka.js';
 import { postgresComponent } from './components/postgres.js';
 import { redisComponent } from './components/redis.js';
 import { serviceComponent } from './components/services.js';
-import { COMPONENT_NAMES, type Component, type ComponentName } from './components/types.js';
+import { COMPONENT_NAMES, SERVICES, type Component, type ComponentName } from './components/types.js';
 import { wiremockComponent } from './components/wiremock.js';
 import { writeStackEnv } from './envfile.js';
 import { isAlive, removeFile, tail } from './proc.js';
@@ -183,6 +183,11 @@ export class Stack {
     const stopped = await this.stopAll();
     rmSync(paths(this.settings).env, { force: true });
     return stopped;
+  }
+
+  async anyServiceAnswers(): Promise<boolean> {
+    const answers = await Promise.all(SERVICES.map((name) => this.component(name).ready()));
+    return answers.some(Boolean);
   }
 
   async statusRows(): Promise<string[][]> {

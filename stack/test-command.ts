@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { paths, REPO_ROOT } from './settings.js';
 import type { Stack } from './stack.js';
@@ -93,6 +93,7 @@ export async function runTests(stack: Stack): Promise<number> {
     if (started.length) {
       console.log(bold(`\n▶ stack: stopping what this run started (${started.join(', ')})`));
       await stack.stopAll(started as Parameters<Stack['stopAll']>[0]);
+      if (!(await stack.anyServiceAnswers())) rmSync(paths(stack.settings).env, { force: true });
     }
   }
   let passed = 0;
