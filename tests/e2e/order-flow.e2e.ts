@@ -1,0 +1,217 @@
+/**
+ * End-to-end proofs against the whole running stack: the real `inventory-updates` topic, the
+ * stack's own relay and stream processor, WireMock as Shopify. Some tests stop components through
+ * the launcher, so this suite runs alone, after the other suites (`npm run test:e2e`).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { closeDb, readInventory, readOutboxRows } from '../support/db.js';
+import { readEvents } from '../support/kafka.js';
+import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
+import { inventoryItemGid, locationGid, shopifyGraphqlPath, shopifyRequests } from '../support/shopify.js';
+import { stackEnv } from '../support/stack-env.js';
+import {
+  availableNow,
+  launcherOk,
+  orderIntegrity,
+  pool,
+  postOrder,
+  Report,
+  serviceLogFile,
+  shopifyMatchesDatabase,
+  stockedProducts,
+  waitFor,
+} from './support.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const env = stackEnv();
+const topic = env.INVENTORY_TOPIC ?? 'inventory-updates';
+const report = new Report('e2e: whole stack');
+
+after(async () => {
+  report.print();
+  // Whatever failed above, the stack is left whole for the suites that follow.
+  await launcherOk('start', 'kafka').catch(() => undefined);
+  await launcherOk('start', 'order-stream-process').catch(() => undefined);
+  await closeDb();
+});
+
+describe('an order through the whole stack', () => {
+  it('an accepted order becomes one Kafka event per product and exactly the Shopify call the contract describes', async () => {
+    const { products, cleanup } = await stockedProducts(2, { availableQuantity: 40 });
+    const [shirt, mug] = products as [(typeof products)[0], (typeof products)[0]];
+    try {
+      const orderId = randomOrderId();
+      const webhookId = `e2e-${orderId}`;
+      const since = Date.now() - 1_000;
+      const res = await postOrder(
+        buildShopifyOrder({ orderId, lines: [{ productId: shirt.productId, quantity: 3 }, { productId: mug.productId, quantity: 1 }] }),
+        { 'x-shopify-webhook-id': webhookId },
+      );
+      assert.equal(res.status, 201, JSON.stringify(res.json));
+      assert.deepEqual(res.json, { status: 'success', message: 'Order received and processed', order_id: orderId });
+
+      const events = await readEvents({ topic, count: 2, fromTimestamp: since, predicate: (e) => e.value.orderId === orderId, timeoutMs: 30_000 });
+      const outbox = await readOutboxRows(orderId);
+      for (const [product, quantity] of [[shirt, 3], [mug, 1]] as const) {
+        const event = events.find((e) => e.key === String(product.productId));
+        assert.ok(event, `an event keyed by product ${product.productId}`);
+        const row = await readInventory(product.productId);
+        assert.equal(row!.availableQuantity, 40 - quantity);
+        const { eventId, occurredAt, ...fields } = event.value as Record<string, unknown>;
+        assert.match(String(eventId), UUID);
+        assert.ok(!Number.isNaN(Date.parse(String(occurredAt))), `occurredAt ${String(occurredAt)} is a date`);
+        assert.deepEqual(fields, {
+          orderId,
+          productId: product.productId,
+          sku: product.sku,
+          inventoryItemId: product.inventoryItemId,
+          locationId: product.locationId,
+          quantityOrdered: quantity,
+          availableAfter: 40 - quantity,
+          inventoryVersion: row!.version,
+        });
+        assert.equal(event.headers['x-correlation-id'], webhookId, 'the correlation id travels from the webhook id to Kafka');
+        assert.ok(outbox.some((o) => o.eventId === eventId && o.publishedAt !== null), 'the outbox row is marked published');
+      }
+
+      await shopifyMatchesDatabase(products);
+      for (const [product, quantity] of [[shirt, 3], [mug, 1]] as const) {
+        const calls = await shopifyRequests([product.inventoryItemId]);
+        assert.equal(calls.length, 1, 'one call sets the quantity');
+        const call = calls[0]!;
+        assert.equal(new URL(call.url, 'http://x').pathname, shopifyGraphqlPath());
+        assert.equal(call.headers['x-shopify-access-token'], env.SHOPIFY_ACCESS_TOKEN ?? 'shpat_local_access_token');
+        assert.match(call.body.query, /inventorySetQuantities\(input: \$input\) @idempotent\(key: \$idempotencyKey\)/);
+        assert.match(call.body.variables.idempotencyKey, UUID);
+        const { input } = call.body.variables;
+        assert.equal(input.name, 'available');
+        assert.equal(input.reason, 'correction');
+        assert.match(input.referenceDocumentUri, new RegExp(String(orderId)));
+        const mine = input.quantities.find((q) => q.inventoryItemId === inventoryItemGid(product.inventoryItemId));
+        assert.deepEqual(mine, {
+          inventoryItemId: inventoryItemGid(product.inventoryItemId),
+          locationId: locationGid(product.locationId),
+          quantity: 40 - quantity,
+          changeFromQuantity: null,
+        });
+      }
+      report.add({ scenario: 'one order: event + Shopify call', requests: 1, faults: '-', accepted: 1, refused: 0, lost: 0, oversold: 0 });
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('50 orders on 3 products: Shopify gets far fewer calls than there are events, and ends holding the database quantities', async () => {
+    const { products, cleanup } = await stockedProducts(3, { availableQuantity: 500 });
+    const orderIds: number[] = [];
+    try {
+      // Stopped, the processor finds the 50 orders' events waiting as one backlog: the case coalescing is for.
+      await launcherOk('stop', 'order-stream-process');
+      const answers = await pool(
+        Array.from({ length: 50 }, (_, i) => () => {
+          const orderId = randomOrderId();
+          orderIds.push(orderId);
+          const lines = products.filter((_, p) => (i + p) % 3 !== 0).map((p, n) => ({ productId: p.productId, quantity: 1 + ((i + n) % 3) }));
+          return postOrder(buildShopifyOrder({ orderId, lines }));
+        }),
+        10,
+      );
+      assert.deepEqual(answers.map((a) => a.status), Array(50).fill(201));
+      const events = await waitFor('every event published', async () => {
+        const state = await orderIntegrity(orderIds);
+        return state.unpublished === 0 ? state : undefined;
+      });
+      const eventCount = events.events;
+      await launcherOk('start', 'order-stream-process');
+      const calls = await shopifyMatchesDatabase(products);
+      assert.ok(calls.length * 5 <= eventCount, `${calls.length} Shopify calls for ${eventCount} events`);
+      const db = await availableNow(products.map((p) => p.productId));
+      for (const p of products) assert.equal(db.get(p.productId), 500 - (events.soldByProduct.get(p.productId) ?? 0));
+      report.add({
+        scenario: `50 orders, 3 products: ${eventCount} events -> ${calls.length} Shopify calls`,
+        requests: 50,
+        faults: 'processor stopped while orders arrive',
+        accepted: answers.filter((a) => a.status === 201).length,
+        refused: answers.filter((a) => a.status !== 201).length,
+        lost: 0,
+        oversold: 0,
+      });
+    } finally {
+      await launcherOk('start', 'order-stream-process');
+      await cleanup();
+    }
+  });
+
+  it('each service writes its SUCCESS line for the order id in its .stack/logs file', async () => {
+    const { products, cleanup } = await stockedProducts(1, { availableQuantity: 10 });
+    try {
+      const orderId = randomOrderId();
+      const res = await postOrder(buildShopifyOrder({ orderId, lines: [{ productId: products[0]!.productId, quantity: 1 }] }));
+      assert.equal(res.status, 201);
+      const markers: Array<[string, string]> = [
+        ['order-manage-api', 'order.accepted'],
+        ['order-manage-data-api', 'order.committed'],
+        ['order-manage-data-api', 'inventory.event.published'],
+        ['order-stream-process', 'shopify.inventory.updated'],
+      ];
+      for (const [service, event] of markers) {
+        const line = await waitFor(`${service} ${event} SUCCESS line for order ${orderId}`, async () =>
+          readFileSync(serviceLogFile(service), 'utf8')
+            .split('\n')
+            .filter((l) => l.startsWith('{') && l.includes(String(orderId)))
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
+            .find((l) => l.event === event && l.orderId === orderId && String(l.msg).startsWith('SUCCESS')),
+        30_000);
+        assert.equal(line.service, service);
+        assert.ok(typeof line.correlationId === 'string' && line.correlationId.length > 0, `${event} carries a correlation id`);
+        assert.ok(typeof line.time === 'string' && typeof line.level === 'string');
+      }
+      report.add({ scenario: 'SUCCESS markers of 4 events in logs', requests: 1, faults: '-', accepted: 1, refused: 0, lost: 0, oversold: 0 });
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('with Kafka stopped, orders are still accepted; once it is back every event is published and Shopify matches the database', async () => {
+    const { products, cleanup } = await stockedProducts(2, { availableQuantity: 100 });
+    const orderIds = Array.from({ length: 12 }, () => randomOrderId());
+    try {
+      await launcherOk('stop', 'kafka');
+      const answers = await pool(
+        orderIds.map((orderId, i) => () =>
+          postOrder(buildShopifyOrder({ orderId, lines: [{ productId: products[i % 2]!.productId, quantity: 1 + (i % 3) }] })),
+        ),
+        4,
+      );
+      assert.deepEqual(answers.map((a) => a.status), Array(orderIds.length).fill(201), JSON.stringify(answers.map((a) => a.json)));
+      const during = await orderIntegrity(orderIds);
+      assert.equal(during.orders, orderIds.length);
+      assert.ok(during.unpublished > 0, 'the events wait in the outbox while Kafka is down');
+
+      await launcherOk('start', 'kafka');
+      await waitFor('the outbox to drain', async () => ((await orderIntegrity(orderIds)).unpublished === 0 ? true : undefined), 120_000);
+      const events = await readEvents({
+        topic,
+        count: orderIds.length,
+        predicate: (e) => orderIds.includes(e.value.orderId as number),
+        timeoutMs: 60_000,
+      });
+      assert.equal(new Set(events.map((e) => e.value.orderId)).size, orderIds.length, 'an event for every order');
+      await shopifyMatchesDatabase(products, 120_000);
+      report.add({
+        scenario: 'orders while Kafka is stopped',
+        requests: orderIds.length,
+        faults: 'kafka stopped, then started',
+        accepted: answers.filter((a) => a.status === 201).length,
+        refused: answers.filter((a) => a.status !== 201).length,
+        lost: orderIds.length - new Set(events.map((e) => e.value.orderId)).size,
+        oversold: 0,
+      });
+    } finally {
+      await launcherOk('start', 'kafka');
+      await cleanup();
+    }
+  });
+});

@@ -1,0 +1,308 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { createTestProduct, dbPool, type TestProduct, type TestProductOptions } from '../support/db.js';
+import { lastQuantities, inventoryItemGid, shopifyRequests, type ReceivedShopifyRequest } from '../support/shopify.js';
+import { shopifyHeaders } from '../support/sign.js';
+import { REPO_ROOT, stackEnv } from '../support/stack-env.js';
+import { stubWmsInventory } from '../support/wiremock.js';
+
+/**
+ * Helpers for the suites that run against a whole running stack (e2e, reliability, bench). The
+ * stack is found only through its env file (tests/support/stack-env.ts); faults are injected only
+ * through the launcher, which needs the settings the stack was started with: they are read back
+ * from that env file and the stack directory beside it.
+ */
+
+export function stackEnvFile(): string {
+  return process.env.STACK_ENV_FILE ?? path.join(REPO_ROOT, '.stack', 'env');
+}
+
+/** The stack's state directory: the env file sits at its top (stack/settings.ts `paths`). */
+export function stackDir(): string {
+  return path.dirname(path.resolve(stackEnvFile()));
+}
+
+export const serviceLogFile = (component: string) => path.join(stackDir(), 'logs', `${component}.log`);
+
+const portOf = (url: string) => new URL(url.includes('://') ? url : `tcp://${url}`).port;
+
+/**
+ * The launcher's own settings variables (stack/settings.ts), rebuilt from the env file, so that
+ * `stop kafka` in a test addresses the stack the tests run against and no other. The controller
+ * port is not in the env file: the generated server.properties names it.
+ */
+export function launcherEnv(): NodeJS.ProcessEnv {
+  const env = stackEnv();
+  const props = path.join(stackDir(), 'kafka', 'server.properties');
+  const controller =
+    process.env.KAFKA_CONTROLLER_PORT ??
+    (existsSync(props) ? /controller\.quorum\.bootstrap\.servers=[^:\s]+:(\d+)/.exec(readFileSync(props, 'utf8'))?.[1] : undefined);
+  return {
+    ...process.env,
+    STACK_DIR: stackDir(),
+    DATABASE_URL: env.DATABASE_URL,
+    REDIS_URL: env.REDIS_URL,
+    KAFKA_PORT: portOf(env.KAFKA_BROKERS.split(',')[0]!),
+    ...(controller ? { KAFKA_CONTROLLER_PORT: controller } : {}),
+    WIREMOCK_PORT: portOf(env.WIREMOCK_URL),
+    ORDER_API_PORT: portOf(env.ORDER_API_URL),
+    DATA_API_PORT: portOf(env.DATA_API_URL),
+    STREAM_PROCESS_PORT: portOf(env.STREAM_PROCESS_URL),
+    ...(env.INTERNAL_API_TOKEN ? { INTERNAL_API_TOKEN: env.INTERNAL_API_TOKEN } : {}),
+    ...(env.WMS_API_KEY ? { WMS_API_KEY: env.WMS_API_KEY } : {}),
+    ...(env.SHOPIFY_ACCESS_TOKEN ? { SHOPIFY_ACCESS_TOKEN: env.SHOPIFY_ACCESS_TOKEN } : {}),
+    SHOPIFY_WEBHOOK_SECRET: env.SHOPIFY_WEBHOOK_SECRET,
+    SHOPIFY_API_VERSION: env.SHOPIFY_API_VERSION,
+  };
+}
+
+/** `npm run stack -- <args>` against this stack; resolves with its exit code and output. */
+export function launcher(...args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [path.join(REPO_ROOT, 'stack', 'cli.ts'), ...args], {
+      cwd: REPO_ROOT,
+      env: launcherEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+/** Runs the launcher and fails loudly, with its output, unless it succeeded. */
+export async function launcherOk(...args: string[]): Promise<string> {
+  const { code, output } = await launcher(...args);
+  if (code !== 0) throw new Error(`stack ${args.join(' ')} exited ${code}:\n${output}`);
+  return output;
+}
+
+/** The pid the launcher recorded for a component it started. */
+export function componentPid(component: string): number {
+  const file = path.join(stackDir(), 'pids', `${component}.pid`);
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid in ${file}`);
+  return pid;
+}
+
+/**
+ * The launcher has `stop` (SIGTERM, a clean drain) but no crash: a crash is SIGKILL to the pid it
+ * recorded; `start` then brings the component back as after any crash.
+ */
+export async function crash(component: string): Promise<void> {
+  const pid = componentPid(component);
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await sleep(50);
+  }
+  throw new Error(`${component} (pid ${pid}) still runs after SIGKILL`);
+}
+
+export interface WebhookAnswer {
+  status: number;
+  headers: Headers;
+  json: Record<string, unknown>;
+  ms: number;
+}
+
+/** Posts a signed orders/create delivery to the stack's order-manage-api, as Shopify would. */
+export async function postOrder(body: unknown, headers: Partial<Record<string, string>> = {}, baseUrl = stackEnv().ORDER_API_URL): Promise<WebhookAnswer> {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const started = performance.now();
+  const response = await fetch(`${baseUrl}/api/shopify/webhooks/orders`, {
+    method: 'POST',
+    headers: shopifyHeaders(raw, stackEnv().SHOPIFY_WEBHOOK_SECRET, headers),
+    body: raw,
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    json = { raw: text };
+  }
+  return { status: response.status, headers: response.headers, json, ms: performance.now() - started };
+}
+
+export interface StockedProducts {
+  products: TestProduct[];
+  /** Removes the WMS stubs (rows stay: other tests never see these random ids). */
+  cleanup(): Promise<void>;
+}
+
+/** Products in the database and in the WMS (a stub per product), each with `wmsQuantity` there. */
+export async function stockedProducts(count: number, options: TestProductOptions & { wmsQuantity?: number }): Promise<StockedProducts> {
+  const products = await Promise.all(Array.from({ length: count }, () => createTestProduct(options)));
+  const removers = await Promise.all(
+    products.map((p) => stubWmsInventory(p.productId, { availableQuantity: options.wmsQuantity ?? 1_000_000, sku: p.sku })),
+  );
+  return {
+    products,
+    async cleanup() {
+      await Promise.all(removers.map((remove) => remove()));
+    },
+  };
+}
+
+/** Runs `tasks` with at most `concurrency` at once; results in task order. */
+export async function pool<T>(tasks: Array<() => Promise<T>>, concurrency: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, tasks.length) }, async () => {
+      for (let i = next++; i < tasks.length; i = next++) results[i] = await tasks[i]!();
+    }),
+  );
+  return results;
+}
+
+export const shuffle = <T>(items: readonly T[]): T[] => {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+};
+
+/** Polls until `check` returns a value other than undefined; fails naming `what` and the last value seen. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+export async function availableNow(productIds: readonly number[]): Promise<Map<number, number>> {
+  const { rows } = await dbPool().query<{ product_id: string; available_quantity: number }>(
+    'SELECT product_id::text, available_quantity FROM inventory WHERE product_id = ANY($1::bigint[])',
+    [productIds.map(String)],
+  );
+  return new Map(rows.map((r) => [Number(r.product_id), r.available_quantity]));
+}
+
+/**
+ * Waits until the quantity Shopify (WireMock) last received for each product's inventory item is
+ * the database's, and returns the calls received. The last call per item is what Shopify holds.
+ */
+export async function shopifyMatchesDatabase(products: readonly TestProduct[], timeoutMs = 90_000): Promise<ReceivedShopifyRequest[]> {
+  const items = products.map((p) => p.inventoryItemId);
+  let last = '';
+  try {
+    return await waitFor(
+      'Shopify to hold the database quantity of every product',
+      async () => {
+        const db = await availableNow(products.map((p) => p.productId));
+        const requests = await shopifyRequests(items);
+        const held = lastQuantities(requests);
+        const diff = products.filter((p) => held.get(inventoryItemGid(p.inventoryItemId)) !== db.get(p.productId));
+        last = diff.map((p) => `${p.productId}: db ${db.get(p.productId)} shopify ${held.get(inventoryItemGid(p.inventoryItemId))}`).join(', ');
+        return diff.length === 0 ? requests : undefined;
+      },
+      timeoutMs,
+      500,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (${last})`);
+  }
+}
+
+/** What the database says about a set of orders: rows, details, outbox, for the "nothing half-written" checks. */
+export async function orderIntegrity(orderIds: readonly number[]): Promise<{
+  orders: number;
+  withoutDetails: number[];
+  detailsWithoutOutbox: number[];
+  unpublished: number;
+  /** Outbox rows (one event each) of these orders. */
+  events: number;
+  soldByProduct: Map<number, number>;
+}> {
+  const ids = orderIds.map(String);
+  const q = <R extends pg.QueryResultRow>(sql: string) => dbPool().query<R>(sql, [ids]);
+  const [orders, noDetails, noOutbox, unpublished, sold] = await Promise.all([
+    q<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE order_id = ANY($1::bigint[])'),
+    q<{ order_id: string }>(
+      `SELECT o.order_id::text FROM orders o WHERE o.order_id = ANY($1::bigint[])
+          AND NOT EXISTS (SELECT 1 FROM order_detail d WHERE d.order_id = o.order_id)`,
+    ),
+    q<{ order_id: string }>(
+      `SELECT d.order_id::text FROM order_detail d WHERE d.order_id = ANY($1::bigint[])
+          AND NOT EXISTS (SELECT 1 FROM outbox_event e WHERE e.order_id = d.order_id AND e.message_key = d.product_id::text)`,
+    ),
+    q<{ n: number; total: number }>(
+      'SELECT count(*) FILTER (WHERE published_at IS NULL)::int AS n, count(*)::int AS total FROM outbox_event WHERE order_id = ANY($1::bigint[])',
+    ),
+    q<{ product_id: string; sold: number }>(
+      'SELECT product_id::text, sum(quantity)::int AS sold FROM order_detail WHERE order_id = ANY($1::bigint[]) GROUP BY product_id',
+    ),
+  ]);
+  return {
+    orders: orders.rows[0]!.n,
+    withoutDetails: noDetails.rows.map((r) => Number(r.order_id)),
+    detailsWithoutOutbox: noOutbox.rows.map((r) => Number(r.order_id)),
+    unpublished: unpublished.rows[0]!.n,
+    events: unpublished.rows[0]!.total,
+    soldByProduct: new Map(sold.rows.map((r) => [Number(r.product_id), r.sold])),
+  };
+}
+
+export interface ReportRow {
+  scenario: string;
+  requests: number;
+  faults: string;
+  accepted: number;
+  refused: number;
+  lost: number;
+  oversold: number;
+}
+
+/** The small table each suite prints at its end: what was sent, what was injected, what came out. */
+export class Report {
+  private readonly rows: ReportRow[] = [];
+  constructor(private readonly title: string) {}
+
+  add(row: ReportRow): void {
+    this.rows.push(row);
+  }
+
+  print(): void {
+    const header = ['scenario', 'requests', 'faults injected', 'accepted', 'refused', 'lost', 'oversold'];
+    const body = this.rows.map((r) => [r.scenario, String(r.requests), r.faults, String(r.accepted), String(r.refused), String(r.lost), String(r.oversold)]);
+    const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+    const out = [
+      `\n${this.title}`,
+      line(header),
+      `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+      ...body.map(line),
+      '',
+    ].join('\n');
+    process.stdout.write(`${out}\n`);
+  }
+}
+
