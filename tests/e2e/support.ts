@@ -130,7 +130,7 @@ export async function postOrder(body: unknown, headers: Partial<Record<string, s
     signal: AbortSignal.timeout(30_000),
   });
   const text = await response.text();
-  let json: Record<string, unknown> = {};
+  let json: Record<string, unknown>;
   try {
     json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
   } catch {
@@ -228,7 +228,7 @@ export async function shopifyMatchesDatabase(products: readonly TestProduct[], t
       500,
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message} (${last})`);
+    throw new Error(`${(err as Error).message} (${last})`, { cause: err });
   }
 }
 
