@@ -13,6 +13,9 @@ const shopifyId = (what: string) =>
     .int(`${what} must be a positive integer`)
     .positive(`${what} must be a positive integer`);
 
+/** PostgreSQL text cannot hold U+0000: refused here, or the commit would fail on every redelivery. */
+const NUL_FREE = [(s: string) => !s.includes('\u0000'), 'must not contain a NUL character'] as const;
+
 /** order_detail.quantity is a PostgreSQL integer. */
 export const MAX_QUANTITY = 2_147_483_647;
 
@@ -23,8 +26,8 @@ const lineItem = z.object({
     .int('quantity must be an integer of at least 1')
     .min(1, 'quantity must be an integer of at least 1')
     .max(MAX_QUANTITY, `quantity must be at most ${MAX_QUANTITY}`),
-  sku: z.string().nullish(),
-  title: z.string({ error: 'title must be a string' }),
+  sku: z.string().refine(...NUL_FREE).nullish(),
+  title: z.string({ error: 'title must be a string' }).refine(...NUL_FREE),
   price: money,
 });
 
@@ -32,11 +35,11 @@ const lineItem = z.object({
 const shopifyOrder = z.object({
   id: shopifyId('id'),
   order_number: shopifyId('order_number'),
-  name: z.string({ error: 'name must be a string' }).min(1, 'name must not be empty'),
+  name: z.string({ error: 'name must be a string' }).min(1, 'name must not be empty').refine(...NUL_FREE),
   created_at: z.iso.datetime({ offset: true, error: 'created_at must be an ISO-8601 date-time' }),
   currency: z.string({ error: 'currency must be a 3-letter code' }).regex(/^[A-Z]{3}$/, 'currency must be a 3-letter code'),
   total_price: money,
-  financial_status: z.string().nullish(),
+  financial_status: z.string().refine(...NUL_FREE).nullish(),
   customer: z.object({ id: shopifyId('customer.id') }).nullish(),
   line_items: z.array(lineItem, { error: 'line_items must be an array' }).min(1, 'line_items must not be empty'),
 });

@@ -1,16 +1,19 @@
 import { z } from 'zod';
 
+/** PostgreSQL text cannot hold U+0000: a 400 here, not a failed INSERT answered 500. */
+const text = () => z.string().refine((s) => !s.includes('\u0000'), 'must not contain a NUL character');
+
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const money = z.string().regex(/^\d{1,10}(\.\d{1,2})?$/, 'must be a decimal string with at most 2 decimals, e.g. "24.90"');
 
 const orderSchema = z.object({
   orderId: id,
   orderNumber: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  name: z.string().min(1).max(255),
+  name: text().min(1).max(255),
   customerId: id.nullable().default(null),
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "USD"'),
   totalPrice: money,
-  financialStatus: z.string().max(64).nullable().default(null),
+  financialStatus: text().max(64).nullable().default(null),
   createdAt: z.iso.datetime({ offset: true }),
   webhookId: z.string().min(1).max(255),
   eventId: z.string().max(255).nullable().default(null),
@@ -19,12 +22,11 @@ const orderSchema = z.object({
 const lineSchema = z.object({
   productId: id,
   // Shopify sends an empty or null sku for products without one.
-  sku: z
-    .string()
+  sku: text()
     .max(255)
     .nullish()
     .transform((sku) => sku ?? ''),
-  title: z.string().max(1000),
+  title: text().max(1000),
   quantity: z.number().int().min(1).max(1_000_000),
   price: money,
 });
