@@ -99,9 +99,12 @@ export function removeFile(file: string): void {
   rmSync(file, { force: true });
 }
 
+/** The last lines of a log, from the latest start marker on: earlier runs are not this failure. */
 export function tail(file: string, lines: number): string {
   if (!existsSync(file)) return `(no log file at ${file})`;
-  const all = readFileSync(file, 'utf8').split('\n');
+  let all = readFileSync(file, 'utf8').split('\n');
+  const lastStart = all.findLastIndex((l) => l.startsWith('--- ') && l.includes(' starting '));
+  if (lastStart >= 0) all = all.slice(lastStart);
   while (all.length && all[all.length - 1] === '') all.pop();
   return all.slice(-lines).join('\n');
 }

@@ -68,8 +68,9 @@ function scripts(): Record<string, string> {
 }
 
 /**
- * `npm test`: brings the stack up if needed, runs every suite in turn (the fault tests, which stop
- * and start components, last and alone), stops what it started, and sums up honestly.
+ * `npm test`: brings the stack up if needed, runs every suite in turn (the fault, end-to-end and
+ * reliability tests, which stop and start components, last and alone), stops what it started, and
+ * sums up honestly.
  */
 export async function runTests(stack: Stack): Promise<number> {
   let started: string[] = [];
@@ -89,6 +90,9 @@ export async function runTests(stack: Stack): Promise<number> {
     }
     if (available['pact:verify']) results.push(await runStep('contracts (Pact)', npm, ['run', '--silent', 'pact:verify'], env));
     if (available['test:faults']) results.push(await runStep('fault tests', npm, ['run', '--silent', 'test:faults'], env));
+    // Whole-stack proofs that stop and kill components: after every other suite, one at a time.
+    if (available['test:e2e']) results.push(await runStep('end-to-end', npm, ['run', '--silent', 'test:e2e'], env));
+    if (available['test:reliability']) results.push(await runStep('reliability', npm, ['run', '--silent', 'test:reliability'], env));
   } finally {
     if (started.length) {
       console.log(bold(`\n▶ stack: stopping what this run started (${started.join(', ')})`));
