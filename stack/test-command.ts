@@ -62,6 +62,17 @@ function runStep(name: string, command: string, args: string[], env: NodeJS.Proc
   });
 }
 
+/**
+ * Further suites, each run when package.json defines it. The ones that stop components or load the
+ * stack come last, so they never run beside tests that need every component up.
+ */
+const OPTIONAL_STEPS: Array<[script: string, name: string]> = [
+  ['pact:verify', 'contracts (Pact)'],
+  ['test:e2e', 'end-to-end tests'],
+  ['test:reliability', 'reliability tests'],
+  ['test:faults', 'fault tests'],
+];
+
 function scripts(): Record<string, string> {
   const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
   return pkg.scripts ?? {};
@@ -88,8 +99,9 @@ export async function runTests(stack: Stack): Promise<number> {
     } else {
       console.log('no playwright.config.ts yet: scenario step not run');
     }
-    if (available['pact:verify']) results.push(await runStep('contracts (Pact)', npm, ['run', '--silent', 'pact:verify'], env));
-    if (available['test:faults']) results.push(await runStep('fault tests', npm, ['run', '--silent', 'test:faults'], env));
+    for (const [script, name] of OPTIONAL_STEPS) {
+      if (available[script]) results.push(await runStep(name, npm, ['run', '--silent', script], env));
+    }
     // Whole-stack proofs that stop and kill components: after every other suite, one at a time.
     if (available['test:e2e']) results.push(await runStep('end-to-end', npm, ['run', '--silent', 'test:e2e'], env));
     if (available['test:reliability']) results.push(await runStep('reliability', npm, ['run', '--silent', 'test:reliability'], env));
