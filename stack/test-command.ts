@@ -102,9 +102,6 @@ export async function runTests(stack: Stack): Promise<number> {
     for (const [script, name] of OPTIONAL_STEPS) {
       if (available[script]) results.push(await runStep(name, npm, ['run', '--silent', script], env));
     }
-    // Whole-stack proofs that stop and kill components: after every other suite, one at a time.
-    if (available['test:e2e']) results.push(await runStep('end-to-end', npm, ['run', '--silent', 'test:e2e'], env));
-    if (available['test:reliability']) results.push(await runStep('reliability', npm, ['run', '--silent', 'test:reliability'], env));
   } finally {
     if (started.length) {
       console.log(bold(`\n▶ stack: stopping what this run started (${started.join(', ')})`));
