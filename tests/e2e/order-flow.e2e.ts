@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { closeDb, readInventory, readOutboxRows } from '../support/db.js';
 import { readEvents } from '../support/kafka.js';
@@ -22,6 +23,7 @@ import {
   shopifyMatchesDatabase,
   stockedProducts,
   waitFor,
+  type WebhookAnswer,
 } from './support.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -174,21 +176,30 @@ describe('an order through the whole stack', () => {
     }
   });
 
-  it('with Kafka stopped, orders are still accepted; once it is back every event is published and Shopify matches the database', async () => {
+  it('Kafka stopped while orders arrive: all are accepted; once it is back every event is published and Shopify matches the database', async () => {
     const { products, cleanup } = await stockedProducts(2, { availableQuantity: 100 });
-    const orderIds = Array.from({ length: 12 }, () => randomOrderId());
+    const orderIds: number[] = [];
+    const send = (i: number) => {
+      const orderId = randomOrderId();
+      orderIds.push(orderId);
+      return postOrder(buildShopifyOrder({ orderId, lines: [{ productId: products[i % 2]!.productId, quantity: 1 + (i % 3) }] }));
+    };
     try {
-      await launcherOk('stop', 'kafka');
-      const answers = await pool(
-        orderIds.map((orderId, i) => () =>
-          postOrder(buildShopifyOrder({ orderId, lines: [{ productId: products[i % 2]!.productId, quantity: 1 + (i % 3) }] })),
-        ),
-        4,
-      );
+      // Orders keep coming, one every 200 ms, while the broker shuts down; then more while it is down.
+      let stopped = false;
+      const stopping = launcherOk('stop', 'kafka').finally(() => (stopped = true));
+      const answers: WebhookAnswer[] = [];
+      for (let i = 0; !stopped || i < 4; i++) {
+        answers.push(await send(i));
+        await sleep(200);
+      }
+      await stopping;
+      const whileDown = orderIds.length;
+      answers.push(...(await pool(Array.from({ length: 8 }, (_, i) => () => send(whileDown + i)), 4)));
       assert.deepEqual(answers.map((a) => a.status), Array(orderIds.length).fill(201), JSON.stringify(answers.map((a) => a.json)));
       const during = await orderIntegrity(orderIds);
       assert.equal(during.orders, orderIds.length);
-      assert.ok(during.unpublished > 0, 'the events wait in the outbox while Kafka is down');
+      assert.ok(during.unpublished >= 8, `the events of the orders taken while Kafka was down wait in the outbox (${during.unpublished})`);
 
       await launcherOk('start', 'kafka');
       await waitFor('the outbox to drain', async () => ((await orderIntegrity(orderIds)).unpublished === 0 ? true : undefined), 120_000);
@@ -201,7 +212,7 @@ describe('an order through the whole stack', () => {
       assert.equal(new Set(events.map((e) => e.value.orderId)).size, orderIds.length, 'an event for every order');
       await shopifyMatchesDatabase(products, 120_000);
       report.add({
-        scenario: 'orders while Kafka is stopped',
+        scenario: 'orders while Kafka stops and is down',
         requests: orderIds.length,
         faults: 'kafka stopped, then started',
         accepted: answers.filter((a) => a.status === 201).length,
