@@ -162,7 +162,7 @@ describe('an order through the whole stack', () => {
         const line = await waitFor(`${service} ${event} SUCCESS line for order ${orderId}`, async () =>
           readFileSync(serviceLogFile(service), 'utf8')
             .split('\n')
-            .filter((l) => l.startsWith('{') && l.includes(String(orderId)))
+            .filter((l) => l.startsWith('{') && l.endsWith('}') && l.includes(String(orderId)))
             .map((l) => JSON.parse(l) as Record<string, unknown>)
             .find((l) => l.event === event && l.orderId === orderId && String(l.msg).startsWith('SUCCESS')),
         30_000);

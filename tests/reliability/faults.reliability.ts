@@ -39,7 +39,8 @@ after(async () => {
 function successLinesFor(eventIds: Set<string>): Set<string> {
   const seen = new Set<string>();
   for (const line of readFileSync(serviceLogFile('order-stream-process'), 'utf8').split('\n')) {
-    if (!line.includes('shopify.inventory.updated')) continue;
+    // A process killed mid-write may leave a cut line: only whole JSON lines count.
+    if (!line.startsWith('{') || !line.endsWith('}') || !line.includes('shopify.inventory.updated')) continue;
     const parsed = JSON.parse(line) as { eventId?: string; msg?: string };
     if (parsed.eventId && eventIds.has(parsed.eventId) && parsed.msg?.startsWith('SUCCESS')) seen.add(parsed.eventId);
   }
