@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import { eventually } from '../stream/harness.js';
 import { createTestProduct, dbPool, type TestProduct, type TestProductOptions } from '../support/db.js';
 import { lastQuantities, inventoryItemGid, shopifyRequests, type ReceivedShopifyRequest } from '../support/shopify.js';
 import { shopifyHeaders } from '../support/sign.js';
@@ -184,22 +185,20 @@ export const shuffle = <T>(items: readonly T[]): T[] => {
   return out;
 };
 
-/** Polls until `check` returns a value other than undefined; fails naming `what` and the last value seen. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
+/**
+ * Polls until `check` returns a value other than undefined and returns it; fails naming `what`.
+ * The polling itself is the stream suite's `eventually`.
+ */
+export function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+  return eventually(
+    async () => {
       const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    }
-    await sleep(intervalMs);
-  }
+      if (value === undefined) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      return value;
+    },
+    timeoutMs,
+    intervalMs,
+  );
 }
 
 export async function availableNow(productIds: readonly number[]): Promise<Map<number, number>> {
