@@ -90,6 +90,13 @@ describe('order validation (webhook body rules)', () => {
     assert.deepEqual(errorsOf({ ...order(), total_price: '49.805' }).map((e) => e.path), ['total_price']);
   });
 
+  it('refuses text longer than the database keeps (a 100 KB title) before anything else is asked', () => {
+    const body = order();
+    const lineItems = body.line_items as Array<Record<string, unknown>>;
+    lineItems[0]!.title = 'x'.repeat(100_000);
+    assert.deepEqual(errorsOf(body), [{ path: 'line_items[0].title', reason: 'title must be at most 1000 characters' }]);
+  });
+
   it('refuses a body that is not an object', () => {
     for (const body of [null, [], 'order', 42]) assert.ok(errorsOf(body).length > 0);
   });

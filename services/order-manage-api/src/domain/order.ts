@@ -16,6 +16,10 @@ const shopifyId = (what: string) =>
 /** PostgreSQL text cannot hold U+0000: refused here, or the commit would fail on every redelivery. */
 const NUL_FREE = [(s: string) => !s.includes('\u0000'), 'must not contain a NUL character'] as const;
 
+/** The data-api's column limits, checked here too so an oversized order is refused before the WMS is asked. */
+const MAX_TITLE = 1000;
+const MAX_SHORT_TEXT = 255;
+
 /** order_detail.quantity is a PostgreSQL integer. */
 export const MAX_QUANTITY = 2_147_483_647;
 
@@ -26,8 +30,11 @@ const lineItem = z.object({
     .int('quantity must be an integer of at least 1')
     .min(1, 'quantity must be an integer of at least 1')
     .max(MAX_QUANTITY, `quantity must be at most ${MAX_QUANTITY}`),
-  sku: z.string().refine(...NUL_FREE).nullish(),
-  title: z.string({ error: 'title must be a string' }).refine(...NUL_FREE),
+  sku: z.string().max(MAX_SHORT_TEXT, `sku must be at most ${MAX_SHORT_TEXT} characters`).refine(...NUL_FREE).nullish(),
+  title: z
+    .string({ error: 'title must be a string' })
+    .max(MAX_TITLE, `title must be at most ${MAX_TITLE} characters`)
+    .refine(...NUL_FREE),
   price: money,
 });
 
@@ -35,7 +42,11 @@ const lineItem = z.object({
 const shopifyOrder = z.object({
   id: shopifyId('id'),
   order_number: shopifyId('order_number'),
-  name: z.string({ error: 'name must be a string' }).min(1, 'name must not be empty').refine(...NUL_FREE),
+  name: z
+    .string({ error: 'name must be a string' })
+    .min(1, 'name must not be empty')
+    .max(MAX_SHORT_TEXT, `name must be at most ${MAX_SHORT_TEXT} characters`)
+    .refine(...NUL_FREE),
   created_at: z.iso.datetime({ offset: true, error: 'created_at must be an ISO-8601 date-time' }),
   currency: z.string({ error: 'currency must be a 3-letter code' }).regex(/^[A-Z]{3}$/, 'currency must be a 3-letter code'),
   total_price: money,
