@@ -1,6 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { type APIRequestContext, type APIResponse, expect, test } from '@playwright/test';
 import { Redis } from 'ioredis';
+import type { InventoryEvent } from '../../services/order-manage-data-api/src/events.js';
 import { readEvents } from '../support/kafka.js';
 import { successMarkers } from '../support/logs.js';
 import { inventoryItemGid, lastQuantities, shopifyRequests } from '../support/shopify.js';
@@ -100,19 +101,6 @@ async function expectNothingChanged(orderId: number, products: TestProduct[]): P
   for (const product of products) {
     expect((await readInventory(product.productId))!.availableQuantity, `stock of ${product.sku}`).toBe(product.availableQuantity);
   }
-}
-
-interface InventoryEvent {
-  eventId: string;
-  orderId: number;
-  productId: number;
-  sku: string;
-  inventoryItemId: number;
-  locationId: number;
-  quantityOrdered: number;
-  availableAfter: number;
-  inventoryVersion: number;
-  occurredAt: string;
 }
 
 /** One event per product on `inventory-updates`, keyed by product id, carrying the delivery's correlation id. */

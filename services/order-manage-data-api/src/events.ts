@@ -12,18 +12,7 @@ export interface InventoryEvent {
   occurredAt: string;
 }
 
-export interface InventoryEventInput {
-  eventId: string;
-  orderId: number;
-  productId: number;
-  sku: string;
-  inventoryItemId: number;
-  locationId: number;
-  quantityOrdered: number;
-  availableAfter: number;
-  inventoryVersion: number;
-  occurredAt: Date;
-}
+export type InventoryEventInput = Omit<InventoryEvent, 'occurredAt'> & { occurredAt: Date };
 
 /** Pure: the same input always gives the same event, so the outbox row is the event. */
 export function buildInventoryEvent(input: InventoryEventInput): InventoryEvent {

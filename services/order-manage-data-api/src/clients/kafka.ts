@@ -1,5 +1,5 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
-import type { Logger } from '@oms/common';
+import { Kafka, logLevel } from 'kafkajs';
+import { kafkaLogCreator, type Logger } from '@oms/common';
 
 export interface KafkaOptions {
   brokers: string[];
@@ -7,10 +7,6 @@ export interface KafkaOptions {
   logger: Logger;
 }
 
-/**
- * KafkaJS logs every failed connection attempt at ERROR; while Kafka is down that would flood the
- * log. Its lines go to debug, and the relay logs one warning per outage itself.
- */
 export function createKafka(options: KafkaOptions): Kafka {
   const { logger } = options;
   return new Kafka({
@@ -20,12 +16,7 @@ export function createKafka(options: KafkaOptions): Kafka {
     requestTimeout: 5_000,
     retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
     logLevel: logLevel.WARN,
-    logCreator:
-      () =>
-      ({ namespace, log }: LogEntry) => {
-        const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
-        logger.debug(`kafkajs ${namespace}: ${message}`, { event: 'kafka.client', ...extra });
-      },
+    logCreator: kafkaLogCreator(logger),
   });
 }
 
