@@ -1,5 +1,5 @@
 import { CORRELATION_HEADER, currentContext, fetchWithTimeout, isTimeout } from '@oms/common';
-import type { FieldError, Shortage } from '../domain/order.js';
+import type { Demand, FieldError, OrderHeader, Shortage } from '../domain/order.js';
 
 /** order-manage-data-api could not be reached, timed out, or failed (5xx / an answer outside the contract). */
 export class DataApiUnavailableError extends Error {
@@ -26,19 +26,8 @@ export interface ProductInfo {
 }
 
 export interface CommitRequest {
-  order: {
-    orderId: number;
-    orderNumber: number;
-    name: string;
-    customerId: number | null;
-    currency: string;
-    totalPrice: string;
-    financialStatus: string | null;
-    createdAt: string;
-    webhookId: string;
-    eventId: string | null;
-  };
-  lines: Array<{ productId: number; sku: string; title: string; quantity: number; price: string }>;
+  order: OrderHeader & { webhookId: string; eventId: string | null };
+  lines: Demand[];
 }
 
 export interface CommittedItem {
