@@ -28,4 +28,4 @@ EXPOSE 8080 8081 8082
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=6 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/ready',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # exec: node is PID 1 and receives SIGTERM itself, so the service drains and exits cleanly.
-CMD ["sh", "-c", "exec node --import tsx services/${SERVICE}/src/main.ts"]
+CMD ["sh", "-c", "exec node --disable-warning=TimeoutNegativeWarning --import tsx services/${SERVICE}/src/main.ts"]

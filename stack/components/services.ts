@@ -81,7 +81,8 @@ export function serviceComponent(settings: Settings, service: ServiceName): Comp
       return startDetached({
         name: service,
         command: process.execPath,
-        args: ['--import', 'tsx', main],
+        // kafkajs 2.2.4 sets a negative timer while it polls, which Node 24 warns about on every poll.
+        args: ['--disable-warning=TimeoutNegativeWarning', '--import', 'tsx', main],
         cwd: REPO_ROOT,
         env: { ...process.env, ...serviceEnv(settings, service) },
         logFile,
