@@ -182,7 +182,14 @@ describe('signature edge cases not covered by the signature suite', () => {
     ['signed with an empty secret', (raw) => ({ body: raw, signature: signBody(raw, '') })],
     ['the signature of another order', (raw) => ({ body: raw, signature: signBody(JSON.stringify(order()), WEBHOOK_SECRET) })],
     ['HMAC-SHA1 instead of SHA-256', (raw) => ({ body: raw, signature: createHmac('sha1', WEBHOOK_SECRET).update(raw).digest('base64').padEnd(44, 'A') })],
-    ['base64url instead of base64', (raw) => ({ body: raw, signature: `${createHmac('sha256', WEBHOOK_SECRET).update(raw).digest('base64url')}=` })],
+    // A digest without '+' or '/' reads the same in both alphabets (a valid signature): trailing
+    // whitespace, still valid JSON, is added until the two differ.
+    ['base64url instead of base64', (raw) => {
+      const urlDigest = (body: string) => createHmac('sha256', WEBHOOK_SECRET).update(body).digest('base64url');
+      let body = raw;
+      while (!/[-_]/.test(urlDigest(body))) body += ' ';
+      return { body, signature: `${urlDigest(body)}=` };
+    }],
     ['the right digest with one character changed', (raw) => {
       const good = signBody(raw, WEBHOOK_SECRET);
       return { body: raw, signature: `${good[0] === 'A' ? 'B' : 'A'}${good.slice(1)}` };
