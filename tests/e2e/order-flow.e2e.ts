@@ -4,11 +4,11 @@
  * the launcher, so this suite runs alone, after the other suites (`npm run test:e2e`).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { closeDb, readInventory, readOutboxRows } from '../support/db.js';
 import { readEvents } from '../support/kafka.js';
+import { readServiceLog } from '../support/logs.js';
 import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
 import { inventoryItemGid, locationGid, shopifyGraphqlPath, shopifyRequests } from '../support/shopify.js';
 import { stackEnv } from '../support/stack-env.js';
@@ -19,7 +19,6 @@ import {
   pool,
   postOrder,
   Report,
-  serviceLogFile,
   shopifyMatchesDatabase,
   stockedProducts,
   waitFor,
@@ -160,11 +159,7 @@ describe('an order through the whole stack', () => {
       ];
       for (const [service, event] of markers) {
         const line = await waitFor(`${service} ${event} SUCCESS line for order ${orderId}`, async () =>
-          readFileSync(serviceLogFile(service), 'utf8')
-            .split('\n')
-            .filter((l) => l.startsWith('{') && l.endsWith('}') && l.includes(String(orderId)))
-            .map((l) => JSON.parse(l) as Record<string, unknown>)
-            .find((l) => l.event === event && l.orderId === orderId && String(l.msg).startsWith('SUCCESS')),
+          readServiceLog(service).find((l) => l.event === event && l.orderId === orderId && l.msg.startsWith('SUCCESS')),
         30_000);
         assert.equal(line.service, service);
         assert.ok(typeof line.correlationId === 'string' && line.correlationId.length > 0, `${event} carries a correlation id`);

@@ -7,7 +7,7 @@ import { eventually } from '../stream/harness.js';
 import { createTestProduct, dbPool, type TestProduct, type TestProductOptions } from '../support/db.js';
 import { lastQuantities, inventoryItemGid, shopifyRequests, type ReceivedShopifyRequest } from '../support/shopify.js';
 import { shopifyHeaders } from '../support/sign.js';
-import { REPO_ROOT, stackEnv } from '../support/stack-env.js';
+import { REPO_ROOT, stackDir, stackEnv } from '../support/stack-env.js';
 import { stubWmsInventory } from '../support/wiremock.js';
 
 /**
@@ -16,17 +16,6 @@ import { stubWmsInventory } from '../support/wiremock.js';
  * through the launcher, which needs the settings the stack was started with: they are read back
  * from that env file and the stack directory beside it.
  */
-
-export function stackEnvFile(): string {
-  return process.env.STACK_ENV_FILE ?? path.join(REPO_ROOT, '.stack', 'env');
-}
-
-/** The stack's state directory: the env file sits at its top (stack/settings.ts `paths`). */
-export function stackDir(): string {
-  return path.dirname(path.resolve(stackEnvFile()));
-}
-
-export const serviceLogFile = (component: string) => path.join(stackDir(), 'logs', `${component}.log`);
 
 const portOf = (url: string) => new URL(url.includes('://') ? url : `tcp://${url}`).port;
 

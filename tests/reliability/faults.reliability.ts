@@ -4,11 +4,11 @@
  * the other suites (`npm run test:reliability`).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { closeDb, dbPool, readInventory } from '../support/db.js';
 import { readEvents } from '../support/kafka.js';
+import { readServiceLog } from '../support/logs.js';
 import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
 import { shopifyReplies, shopifyRequests, stubShopify } from '../support/shopify.js';
 import { stackEnv } from '../support/stack-env.js';
@@ -19,7 +19,6 @@ import {
   orderIntegrity,
   postOrder,
   Report,
-  serviceLogFile,
   shopifyMatchesDatabase,
   stockedProducts,
   waitFor,
@@ -37,14 +36,12 @@ after(async () => {
 });
 
 function successLinesFor(eventIds: Set<string>): Set<string> {
-  const seen = new Set<string>();
-  for (const line of readFileSync(serviceLogFile('order-stream-process'), 'utf8').split('\n')) {
-    // A process killed mid-write may leave a cut line: only whole JSON lines count.
-    if (!line.startsWith('{') || !line.endsWith('}') || !line.includes('shopify.inventory.updated')) continue;
-    const parsed = JSON.parse(line) as { eventId?: string; msg?: string };
-    if (parsed.eventId && eventIds.has(parsed.eventId) && parsed.msg?.startsWith('SUCCESS')) seen.add(parsed.eventId);
-  }
-  return seen;
+  return new Set(
+    readServiceLog('order-stream-process')
+      .filter((line) => line.event === 'shopify.inventory.updated' && line.msg.startsWith('SUCCESS'))
+      .map((line) => String(line.eventId))
+      .filter((eventId) => eventIds.has(eventId)),
+  );
 }
 
 async function eventIdsOf(orderIds: number[]): Promise<Set<string>> {

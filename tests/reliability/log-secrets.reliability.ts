@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { Report, stackDir } from '../e2e/support.js';
+import { Report } from '../e2e/support.js';
+import { stackLogsDir } from '../support/stack-env.js';
 import { stackEnv } from '../support/stack-env.js';
 
 describe('secrets in the stack logs', () => {
@@ -20,7 +21,7 @@ describe('secrets in the stack logs', () => {
       WMS_API_KEY: env.WMS_API_KEY ?? 'local-wms-key',
       INTERNAL_API_TOKEN: env.INTERNAL_API_TOKEN,
     });
-    const dir = path.join(stackDir(), 'logs');
+    const dir = stackLogsDir();
     const files = readdirSync(dir).filter((f) => f.endsWith('.log'));
     for (const service of ['order-manage-api', 'order-manage-data-api', 'order-stream-process']) {
       assert.ok(files.includes(`${service}.log`), `${service}.log exists in ${dir}`);

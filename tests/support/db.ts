@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import pg from 'pg';
 import { stackEnv } from './stack-env.js';
+import type { CatalogueProduct } from '../../db/catalogue.js';
 
 /**
  * Database helpers for every engineer's tests. Tests share one database while running in
@@ -37,16 +38,8 @@ export function randomOrderId(): number {
   return ORDER_ID_BASE + randomSuffix();
 }
 
-export interface TestProduct {
-  productId: number;
-  sku: string;
-  title: string;
-  price: string;
-  currency: string;
-  availableQuantity: number;
-  inventoryItemId: number;
-  locationId: number;
-}
+/** A product a test creates: the same shape as a demo catalogue product. */
+export type TestProduct = CatalogueProduct;
 
 export interface TestProductOptions {
   availableQuantity: number;

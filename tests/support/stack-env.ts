@@ -47,13 +47,18 @@ export function parseEnvFile(text: string): Record<string, string> {
  * Tests find the running stack through `.stack/env` (SPEC.md section 8); a variable set in the
  * process environment wins, and STACK_ENV_FILE points at another stack's file.
  */
-function stackEnvFile(): string {
+export function stackEnvFile(): string {
   return process.env.STACK_ENV_FILE ?? path.join(REPO_ROOT, '.stack', 'env');
 }
 
-/** Where the running stack's services write their logs: `logs/` beside its env file. */
+/** The stack's state directory: the env file sits at its top (stack/settings.ts `paths`). */
+export function stackDir(): string {
+  return path.dirname(path.resolve(stackEnvFile()));
+}
+
+/** Where the running stack's services write their logs. */
 export function stackLogsDir(): string {
-  return path.join(path.dirname(stackEnvFile()), 'logs');
+  return path.join(stackDir(), 'logs');
 }
 
 export function stackEnv(): StackEnv {
