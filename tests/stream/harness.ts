@@ -8,6 +8,7 @@ import { SERVICE } from '../../services/order-stream-process/src/config.js';
 import type { InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
 import { createStreamMetrics, type StreamMetrics } from '../../services/order-stream-process/src/metrics.js';
 import { createInventoryProcessor, type InventoryProcessor } from '../../services/order-stream-process/src/processor.js';
+import { removeShopifyRequests, stubShopify, type ShopifyReply } from '../support/shopify.js';
 import { stackEnv } from '../support/stack-env.js';
 
 /**
@@ -207,6 +208,27 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
 }
 
 /** Polls until `check` stops throwing (its last error is thrown if it never does). */
+/**
+ * A bench whose Shopify answers `replies` for these items; the test's `after` closes the bench and
+ * removes its stubs and the requests WireMock logged for the items.
+ */
+export async function benchWithShopify(
+  t: { after: (fn: () => Promise<void>) => void },
+  items: TestItem[],
+  replies: ShopifyReply | ShopifyReply[],
+  options: BenchOptions = {},
+): Promise<{ ids: number[]; bench: Bench }> {
+  const ids = items.map((item) => item.inventoryItemId);
+  const stub = await stubShopify(ids, replies);
+  const bench = await createBench(options);
+  t.after(async () => {
+    await bench.close();
+    await stub.remove();
+    await removeShopifyRequests(ids);
+  });
+  return { ids, bench };
+}
+
 export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

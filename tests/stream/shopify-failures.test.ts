@@ -2,19 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DLQ_REASON_HEADER } from '../../services/order-stream-process/src/processor.js';
 import { removeShopifyRequests, shopifyReplies, shopifyRequests, stubShopify, type ShopifyReply } from '../support/shopify.js';
-import { createBench, eventually, header, kafka, makeEvent, randomItem, type Bench } from './harness.js';
+import { benchWithShopify, createBench, eventually, header, kafka, makeEvent, randomItem, type Bench } from './harness.js';
 
 async function setUp(t: { after: (fn: () => Promise<void>) => void }, replies: ShopifyReply | ShopifyReply[], options: { maxAttempts?: number } = {}) {
   const item = randomItem();
-  const ids = [item.inventoryItemId];
-  const stub = await stubShopify(ids, replies);
-  const bench = await createBench(options);
-  t.after(async () => {
-    await bench.close();
-    await stub.remove();
-    await removeShopifyRequests(ids);
-  });
-  return { item, ids, bench };
+  return { item, ...(await benchWithShopify(t, [item], replies, options)) };
 }
 
 async function metricValue(bench: Bench, name: string, labels: string): Promise<number> {

@@ -5,25 +5,16 @@ import {
   inventoryItemGid,
   lastQuantities,
   locationGid,
-  removeShopifyRequests,
   shopifyGraphqlPath,
   shopifyReplies,
   shopifyRequests,
-  stubShopify,
 } from '../support/shopify.js';
-import { ACCESS_TOKEN, createBench, eventually, makeEvent, randomItem } from './harness.js';
+import { ACCESS_TOKEN, benchWithShopify, eventually, makeEvent, randomItem } from './harness.js';
 
 describe('inventory events reach Shopify', () => {
   it("sets the product's available quantity with the exact inventorySetQuantities request, and logs SUCCESS", async (t) => {
     const item = randomItem();
-    const ids = [item.inventoryItemId];
-    const stub = await stubShopify(ids, shopifyReplies.ok());
-    const bench = await createBench();
-    t.after(async () => {
-      await bench.close();
-      await stub.remove();
-      await removeShopifyRequests(ids);
-    });
+    const { ids, bench } = await benchWithShopify(t, [item], shopifyReplies.ok());
 
     const event = makeEvent(item, { availableAfter: 37, inventoryVersion: 4 });
     const [correlationId] = await bench.produce([event]);
@@ -72,14 +63,7 @@ describe('inventory events reach Shopify', () => {
 
   it('coalesces 50 events on 3 items into far fewer calls, each item ending at its newest quantity', async (t) => {
     const items = [randomItem(), randomItem(), randomItem()];
-    const ids = items.map((i) => i.inventoryItemId);
-    const stub = await stubShopify(ids, shopifyReplies.ok());
-    const bench = await createBench({ start: false });
-    t.after(async () => {
-      await bench.close();
-      await stub.remove();
-      await removeShopifyRequests(ids);
-    });
+    const { ids, bench } = await benchWithShopify(t, items, shopifyReplies.ok(), { start: false });
 
     // Random event ids shuffle the versions within each item: the highest version wins, not the last offset.
     const events = Array.from({ length: 50 }, (_, i) => {
@@ -110,14 +94,7 @@ describe('inventory events reach Shopify', () => {
 
   it('never sends an older version that arrives after a newer one was set', async (t) => {
     const item = randomItem();
-    const ids = [item.inventoryItemId];
-    const stub = await stubShopify(ids, shopifyReplies.ok());
-    const bench = await createBench();
-    t.after(async () => {
-      await bench.close();
-      await stub.remove();
-      await removeShopifyRequests(ids);
-    });
+    const { ids, bench } = await benchWithShopify(t, [item], shopifyReplies.ok());
 
     const newer = makeEvent(item, { inventoryVersion: 5, availableAfter: 5 });
     await bench.produce([newer]);
@@ -141,14 +118,7 @@ describe('inventory events reach Shopify', () => {
   it('logs one SUCCESS line and makes one call for an event delivered twice', async (t) => {
     const item = randomItem();
     const sentinel = randomItem();
-    const ids = [item.inventoryItemId, sentinel.inventoryItemId];
-    const stub = await stubShopify(ids, shopifyReplies.ok());
-    const bench = await createBench();
-    t.after(async () => {
-      await bench.close();
-      await stub.remove();
-      await removeShopifyRequests(ids);
-    });
+    const { bench } = await benchWithShopify(t, [item, sentinel], shopifyReplies.ok());
 
     const event = makeEvent(item, { availableAfter: 9 });
     await bench.produce([event, event], { partition: 1 });
