@@ -92,6 +92,9 @@ function wmsUnknownProduct(): Mapping {
 
 const GRAPHQL_PATH = '/admin/api/[^/]+/graphql\\.json';
 
+/** The name wiremock/extension's ShopifyLeakyBucket registers under. */
+export const SHOPIFY_LEAKY_BUCKET = 'shopify-leaky-bucket';
+
 function shopifyInventorySet(): Mapping {
   return {
     id: mappingId('shopify-inventory-set-quantities'),
@@ -117,15 +120,10 @@ function shopifyInventorySet(): Mapping {
             userErrors: [],
           },
         },
-        extensions: {
-          cost: {
-            requestedQueryCost: 10,
-            actualQueryCost: 10,
-            throttleStatus: { maximumAvailable: 2000.0, currentlyAvailable: 1990, restoreRate: 100.0 },
-          },
-        },
       },
-      transformers: ['response-template'],
+      // The extension (wiremock/extension) spends the store's leaky bucket on each call and adds
+      // `extensions.cost` with the real figures, or answers THROTTLED once the bucket is dry.
+      transformers: ['response-template', SHOPIFY_LEAKY_BUCKET],
     },
   };
 }
