@@ -3,6 +3,7 @@ import pRetry from 'p-retry';
 import type { Logger } from '@oms/common';
 import type { GraphqlRequest } from '../domain/mutation.js';
 import {
+  afterSpending,
   DEFAULT_CALL_COST,
   delayBeforeCall,
   readCallCost,
@@ -124,13 +125,20 @@ export function createShopifyClient(options: ShopifyClientOptions): ShopifyClien
   let lastCost = DEFAULT_CALL_COST;
   let notBefore = 0;
 
+  /** Waits until the bucket can pay for the call, then counts the call as spent. */
   async function waitForCapacity(signal?: AbortSignal): Promise<void> {
-    const now = Date.now();
-    const wait = Math.max(delayBeforeCall(bucket, lastCost, now), notBefore - now);
-    if (wait <= 0) return;
-    metrics.addThrottleWait(wait / 1000);
-    logger.debug(`waiting ${wait} ms for Shopify's rate limit`, { event: 'shopify.throttle.wait', waitMs: wait });
-    await sleep(wait, undefined, { signal });
+    for (;;) {
+      const now = Date.now();
+      const wait = Math.max(delayBeforeCall(bucket, lastCost, now), notBefore - now);
+      if (wait <= 0) {
+        if (bucket) bucket = afterSpending(bucket, lastCost, now);
+        return;
+      }
+      metrics.addThrottleWait(wait / 1000);
+      logger.debug(`waiting ${wait} ms for Shopify's rate limit`, { event: 'shopify.throttle.wait', waitMs: wait });
+      // Another call of this client may spend the points meanwhile: the loop checks again.
+      await sleep(wait, undefined, { signal });
+    }
   }
 
   function observe(extensions: unknown): void {

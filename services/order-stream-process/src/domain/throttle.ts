@@ -33,6 +33,18 @@ export function delayBeforeCall(state: BucketState | undefined, cost: number, no
   return Math.ceil((missing / state.status.restoreRate) * 1000);
 }
 
+/**
+ * Pure: the bucket once a call of `cost` points is sent, before Shopify answers. Counting calls in
+ * flight keeps concurrent callers of one client from all spending the same points; Shopify's next
+ * throttleStatus replaces the estimate.
+ */
+export function afterSpending(state: BucketState, cost: number, now: number): BucketState {
+  return {
+    status: { ...state.status, currentlyAvailable: Math.max(0, availableAt(state, now) - cost) },
+    observedAt: now,
+  };
+}
+
 /** Pure: a throttleStatus from an untrusted response, or undefined when absent or malformed. */
 export function readThrottleStatus(extensions: unknown): ThrottleStatus | undefined {
   const status = (extensions as { cost?: { throttleStatus?: Record<string, unknown> } } | undefined)?.cost?.throttleStatus;
