@@ -1,0 +1,124 @@
+/**
+ * deploy/k8s's environment kept in line with each service's zod config schema, as
+ * tests/compose/compose.test.ts does for docker-compose.yml: what the kubelet would hand each
+ * container is parsed by the service's own parseConfig, and settings and secrets stay apart.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseConfig } from '@oms/common';
+import {
+  APP_SERVICES,
+  configMapData,
+  containerPort,
+  find,
+  mainContainer,
+  ofKind,
+  OVERLAYS,
+  plainEnv,
+  rendered,
+  resolvedEnv,
+  SCHEMAS,
+  SECRET_SETTINGS,
+  secretData,
+  type Workload,
+} from './manifests.js';
+
+for (const overlay of OVERLAYS) {
+  describe(`deploy/k8s ${overlay} overlay: configuration`, () => {
+    const objects = rendered(overlay);
+    const env = (service: (typeof APP_SERVICES)[number]) => resolvedEnv(objects, mainContainer(objects, service));
+
+    for (const service of APP_SERVICES) {
+      it(`${service}'s Deployment gives it an environment its config schema accepts, and runs its own main`, () => {
+        const resolved = env(service);
+        const config = parseConfig(service, SCHEMAS[service], plainEnv(resolved)) as { PORT: number };
+        const container = mainContainer(objects, service);
+        assert.equal(containerPort(container, 'http'), config.PORT, 'the container port is the one the service listens on');
+        assert.equal(resolved.SERVICE?.value, service, 'the shared image starts this service');
+      });
+
+      it(`${service} is given only settings its schema reads (a misspelt key would be silently ignored)`, () => {
+        const known = new Set([...Object.keys(SCHEMAS[service].shape), 'SERVICE']);
+        const unknown = Object.keys(env(service)).filter((k) => !known.has(k));
+        assert.deepEqual(unknown, []);
+      });
+    }
+
+    it('every credential reaches a service from the Secret, never from a ConfigMap or a literal', () => {
+      for (const service of APP_SERVICES) {
+        for (const [name, v] of Object.entries(env(service))) {
+          if (SECRET_SETTINGS.includes(name)) assert.equal(v.source, 'secret', `${service} ${name}`);
+        }
+      }
+      for (const job of ofKind<Workload>(objects, 'Job')) {
+        for (const container of job.spec.template.spec.containers) {
+          for (const [name, v] of Object.entries(resolvedEnv(objects, container))) {
+            if (SECRET_SETTINGS.includes(name)) assert.equal(v.source, 'secret', `Job ${job.metadata.name} ${name}`);
+          }
+        }
+      }
+    });
+
+    it('no Secret key or value appears in a ConfigMap, and no ConfigMap URL carries a password', () => {
+      const secrets = ofKind(objects, 'Secret').flatMap((s) => Object.entries(secretData(objects, s.metadata.name)));
+      for (const cm of ofKind(objects, 'ConfigMap')) {
+        for (const [key, value] of Object.entries(configMapData(objects, cm.metadata.name))) {
+          assert.ok(!SECRET_SETTINGS.includes(key), `ConfigMap ${cm.metadata.name} holds ${key}`);
+          for (const [secretKey, secretValue] of secrets) {
+            assert.ok(!value.includes(secretValue), `ConfigMap ${cm.metadata.name} ${key} contains Secret ${secretKey}'s value`);
+          }
+          if (/^[a-z][a-z0-9+.-]*:\/\//.test(value)) assert.equal(new URL(value).password, '', `${cm.metadata.name} ${key}`);
+        }
+      }
+    });
+
+    it('every Secret key is used by some workload, and each workload gets only the secrets it needs', () => {
+      const used = new Set<string>();
+      for (const w of ofKind<Workload>(objects, 'Deployment').concat(ofKind<Workload>(objects, 'Job'))) {
+        for (const container of w.spec.template.spec.containers) {
+          assert.ok(!container.envFrom?.some((f) => f.secretRef), `${w.metadata.name} picks secrets one by one, not the whole Secret`);
+          for (const e of container.env ?? []) if (e.valueFrom?.secretKeyRef) used.add(e.valueFrom.secretKeyRef.key);
+        }
+      }
+      for (const secret of ofKind(objects, 'Secret')) {
+        for (const key of Object.keys(secretData(objects, secret.metadata.name))) assert.ok(used.has(key), `Secret key ${key} is used`);
+      }
+      assert.deepEqual(Object.keys(env('order-stream-process')).filter((k) => SECRET_SETTINGS.includes(k)), ['SHOPIFY_ACCESS_TOKEN']);
+    });
+
+    it('points the api at the data-api Service and port, with the same internal token on both sides', () => {
+      const api = plainEnv(env('order-manage-api'));
+      const dataApi = plainEnv(env('order-manage-data-api'));
+      const url = new URL(api.DATA_API_URL!);
+      const service = find(objects, 'Service', url.hostname) as unknown as { spec: { ports: Array<{ port: number }> } };
+      assert.equal(url.hostname, 'order-manage-data-api');
+      assert.equal(service.spec.ports[0]!.port, Number(url.port));
+      assert.equal(Number(url.port), Number(dataApi.PORT));
+      assert.equal(api.INTERNAL_API_TOKEN, dataApi.INTERNAL_API_TOKEN);
+    });
+
+    it('both Kafka clients and the topic Job use the same brokers and topics', () => {
+      const dataApi = plainEnv(env('order-manage-data-api'));
+      const stream = plainEnv(env('order-stream-process'));
+      const topics = plainEnv(resolvedEnv(objects, find<Workload>(objects, 'Job', 'kafka-topics').spec.template.spec.containers[0]!));
+      assert.equal(dataApi.KAFKA_BROKERS, stream.KAFKA_BROKERS);
+      assert.equal(topics.KAFKA_BROKERS, stream.KAFKA_BROKERS);
+      assert.equal(dataApi.INVENTORY_TOPIC, stream.INVENTORY_TOPIC);
+      assert.equal(topics.INVENTORY_TOPIC, stream.INVENTORY_TOPIC);
+      assert.equal(topics.DLQ_TOPIC, stream.DLQ_TOPIC);
+    });
+
+    it('a Kafka outage cannot take the data-api out of its Service (the outbox holds the events)', () => {
+      const config = parseConfig('order-manage-data-api', SCHEMAS['order-manage-data-api'], plainEnv(env('order-manage-data-api')));
+      assert.equal(config.READINESS_REQUIRES_KAFKA, false);
+    });
+
+    it('the migration Job uses the database the data-api uses', () => {
+      const job = find<Workload>(objects, 'Job', 'db-migrate').spec.template.spec.containers[0]!;
+      const jobDb = job.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef;
+      const apiDb = mainContainer(objects, 'order-manage-data-api').env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef;
+      assert.ok(jobDb);
+      assert.deepEqual(jobDb, apiDb);
+    });
+  });
+}
