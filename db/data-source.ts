@@ -2,11 +2,12 @@ import pg from 'pg';
 import { DataSource } from '@oms/order-manage-data-api/typeorm';
 import { CreateOrderTables1764000000000 } from './migrations/1764000000000-CreateOrderTables.js';
 import { CreateOutboxEvent1764000000001 } from './migrations/1764000000001-CreateOutboxEvent.js';
+import { OrderDetailNonStockLines1764000000002 } from './migrations/1764000000002-OrderDetailNonStockLines.js';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/orders';
 
 /** Listed explicitly: a glob would depend on the working directory and on file extensions at run time. */
-export const MIGRATIONS = [CreateOrderTables1764000000000, CreateOutboxEvent1764000000001];
+export const MIGRATIONS = [CreateOrderTables1764000000000, CreateOutboxEvent1764000000001, OrderDetailNonStockLines1764000000002];
 
 export function databaseUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env.DATABASE_URL || DEFAULT_DATABASE_URL;

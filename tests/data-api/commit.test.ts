@@ -40,13 +40,13 @@ describe('order-manage-data-api: committing an order', () => {
     const res = await call(api, 'POST', '/internal/orders', { body, correlationId });
 
     assert.equal(res.status, 201);
-    const byId = (a: { productId: number }, b: { productId: number }) => a.productId - b.productId;
+    const byId = (a: { productId: number | string | null }, b: { productId: number | string | null }) => Number(a.productId) - Number(b.productId);
     assert.deepEqual(res.body, {
       orderId: body.order.orderId,
       status: 'committed',
       items: [
-        { productId: shirt.productId, availableAfter: 118, inventoryVersion: 2 },
-        { productId: mug.productId, availableAfter: 4, inventoryVersion: 2 },
+        { productId: String(shirt.productId), availableAfter: 118, inventoryVersion: 2 },
+        { productId: String(mug.productId), availableAfter: 4, inventoryVersion: 2 },
       ].sort(byId),
     });
     assert.equal((await readInventory(shirt.productId))?.availableQuantity, 118);
@@ -79,10 +79,10 @@ describe('order-manage-data-api: committing an order', () => {
     assert.deepEqual(shirtEvent.payload, {
       eventId: shirtEvent.eventId,
       orderId: body.order.orderId,
-      productId: shirt.productId,
+      productId: String(shirt.productId),
       sku: shirt.sku,
-      inventoryItemId: shirt.inventoryItemId,
-      locationId: shirt.locationId,
+      inventoryItemId: String(shirt.inventoryItemId),
+      locationId: String(shirt.locationId),
       quantityOrdered: 2,
       availableAfter: 118,
       inventoryVersion: 2,
@@ -117,7 +117,7 @@ describe('order-manage-data-api: committing an order', () => {
     assert.equal(res.status, 422);
     assert.equal(res.body.code, 'INSUFFICIENT_INVENTORY');
     assert.equal(res.body.orderId, body.order.orderId);
-    assert.deepEqual(res.body.items, [{ productId: scarce.productId, requested: 3, available: 2 }]);
+    assert.deepEqual(res.body.items, [{ productId: String(scarce.productId), requested: 3, available: 2 }]);
     assert.equal(await readOrder(body.order.orderId), null);
     assert.deepEqual(await readOrderDetails(body.order.orderId), []);
     assert.equal(await countOutboxRows(body.order.orderId), 0);
@@ -133,7 +133,7 @@ describe('order-manage-data-api: committing an order', () => {
 
   it('refuses an order naming an unknown product with 422 PRODUCT_NOT_FOUND and writes nothing', async () => {
     const known = await createTestProduct({ availableQuantity: 5 });
-    const unknownId = known.productId + 1;
+    const unknownId = String(known.productId + 1);
     const body = commitBody([{ product: known, quantity: 1 }]);
     body.lines.push({ ...body.lines[0]!, productId: unknownId, sku: 'NOPE' });
 
@@ -151,7 +151,7 @@ describe('order-manage-data-api: committing an order', () => {
     const product = await createTestProduct({ availableQuantity: 10 });
     const first = commitBody([{ product, quantity: 1 }]);
     assert.equal((await call(api, 'POST', '/internal/orders', { body: first })).status, 201);
-    const again = commitBody([{ product, quantity: 4 }], { orderId: first.order.orderId });
+    const again = commitBody([{ product, quantity: 4 }], { orderId: Number(first.order.orderId) });
 
     const res = await call(api, 'POST', '/internal/orders', { body: again });
 
@@ -239,7 +239,7 @@ describe('order-manage-data-api: committing an order', () => {
 
   it('stores a line without a sku (Shopify sends null) with an empty sku', async () => {
     const product = await createTestProduct({ availableQuantity: 5 });
-    const body = commitBody([{ product, quantity: 1 }]) as unknown as { order: { orderId: number }; lines: Array<Record<string, unknown>> };
+    const body = commitBody([{ product, quantity: 1 }]) as unknown as { order: { orderId: string }; lines: Array<Record<string, unknown>> };
     body.lines[0]!.sku = null;
 
     assert.equal((await call(api, 'POST', '/internal/orders', { body })).status, 201);
@@ -257,5 +257,34 @@ describe('order-manage-data-api: committing an order', () => {
     });
     assert.equal(res.status, 400);
     assert.equal(res.body.code, 'INVALID_PAYLOAD');
+  });
+
+  it('commits an order of lines that hold no stock (a tip, a gift card): details kept, no stock touched, no event', async () => {
+    const body = {
+      ...commitBody([]),
+      nonStockLines: [
+        { lineItemId: '10963008585921', sku: null, title: 'Tip', quantity: 1, price: '4.50' },
+        { lineItemId: '9223372036854775807', sku: 'GIFT-50', title: 'Gift card', quantity: 1, price: '50.00' },
+      ],
+    };
+
+    const res = await call(api, 'POST', '/internal/orders', { body });
+
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.deepEqual(res.body.items, []);
+    assert.deepEqual(
+      (await readOrderDetails(body.order.orderId)).map((d) => [d.productId, d.lineItemId, d.sku, d.title]),
+      [
+        [null, '10963008585921', '', 'Tip'],
+        [null, '9223372036854775807', 'GIFT-50', 'Gift card'],
+      ],
+    );
+    assert.equal(await countOutboxRows(body.order.orderId), 0);
+  });
+
+  it('refuses an order with no line at all with 400 INVALID_PAYLOAD', async () => {
+    const res = await call(api, 'POST', '/internal/orders', { body: commitBody([]) });
+    assert.equal(res.status, 400);
+    assert.deepEqual((res.body.errors as Array<{ path: string }>).map((e) => e.path), ['lines']);
   });
 });

@@ -66,7 +66,7 @@ describe('order-manage-data-api: losing its PostgreSQL connections', () => {
       assert.equal(res.status, 503);
       assert.equal(res.body.code, 'DATABASE_UNAVAILABLE');
       assert.equal(res.headers.get('retry-after'), '1');
-      const lookup = await call(api, 'POST', '/internal/products/lookup', { body: { productIds: [product.productId] } });
+      const lookup = await call(api, 'POST', '/internal/products/lookup', { body: { productIds: [String(product.productId)] } });
       assert.equal(lookup.status, 503);
       const ready = await call(api, 'GET', '/health/ready', { token: null });
       assert.equal(ready.status, 503);

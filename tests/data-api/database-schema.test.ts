@@ -42,7 +42,7 @@ describe('database: migrations, seed and reset', () => {
   before(async () => {
     // The command creates the database itself when it does not exist.
     const applied = await migrate(url.toString());
-    assert.deepEqual(applied, ['CreateOrderTables1764000000000', 'CreateOutboxEvent1764000000001']);
+    assert.deepEqual(applied, ['CreateOrderTables1764000000000', 'CreateOutboxEvent1764000000001', 'OrderDetailNonStockLines1764000000002']);
     client = new pg.Client({ connectionString: url.toString() });
     await client.connect();
   });
@@ -68,7 +68,7 @@ describe('database: migrations, seed and reset', () => {
     other.pathname = `/${name}_race`;
     try {
       const results = await Promise.all([migrate(other.toString()), migrate(other.toString())]);
-      assert.deepEqual(results.flat().sort(), ['CreateOrderTables1764000000000', 'CreateOutboxEvent1764000000001']);
+      assert.deepEqual(results.flat().sort(), ['CreateOrderTables1764000000000', 'CreateOutboxEvent1764000000001', 'OrderDetailNonStockLines1764000000002']);
     } finally {
       const admin = new pg.Client({ connectionString: adminUrl.toString() });
       await admin.connect();
@@ -85,7 +85,7 @@ describe('database: migrations, seed and reset', () => {
         WHERE table_schema = 'public'
           AND (table_name, column_name) IN (('orders','total_price'), ('order_detail','price'), ('inventory','price'),
                ('orders','order_id'), ('inventory','product_id'), ('inventory','shopify_inventory_item_id'),
-               ('inventory','shopify_location_id'), ('order_detail','product_id'))
+               ('inventory','shopify_location_id'), ('order_detail','product_id'), ('order_detail','line_item_id'))
         ORDER BY 1`,
     );
     assert.deepEqual(Object.fromEntries(rows.map((r) => [r.column, r.type])), {
@@ -93,6 +93,7 @@ describe('database: migrations, seed and reset', () => {
       'inventory.product_id': 'bigint',
       'inventory.shopify_inventory_item_id': 'bigint',
       'inventory.shopify_location_id': 'bigint',
+      'order_detail.line_item_id': 'bigint',
       'order_detail.price': 'numeric(12,2)',
       'order_detail.product_id': 'bigint',
       'orders.order_id': 'bigint',
@@ -137,6 +138,21 @@ describe('database: migrations, seed and reset', () => {
       assert.equal(
         (await violation(`INSERT INTO order_detail (order_id, product_id, title, quantity, price) VALUES (100, 1, 't', 2, '1.00')`))?.constraint,
         'order_detail_order_product_key',
+      );
+      assert.equal(
+        (await violation(`INSERT INTO order_detail (order_id, title, quantity, price) VALUES (100, 'neither a product nor a line item', 1, '1.00')`))
+          ?.constraint,
+        'order_detail_product_or_line_item_check',
+      );
+      assert.equal(
+        (await violation(`INSERT INTO order_detail (order_id, product_id, line_item_id, title, quantity, price) VALUES (100, 1, 7, 't', 1, '1.00')`))
+          ?.constraint,
+        'order_detail_product_or_line_item_check',
+      );
+      await client.query(`INSERT INTO order_detail (order_id, line_item_id, title, quantity, price) VALUES (100, 7, 'Tip', 1, '4.50')`);
+      assert.equal(
+        (await violation(`INSERT INTO order_detail (order_id, line_item_id, title, quantity, price) VALUES (100, 7, 'Tip', 1, '4.50')`))?.constraint,
+        'order_detail_order_line_item_key',
       );
       assert.equal(
         (

@@ -18,7 +18,7 @@ export const TOKEN = 'data-api-test-token';
 export interface LogLine {
   level: string;
   event: string;
-  orderId?: number;
+  orderId?: string;
   correlationId?: string;
   msg: string;
   [key: string]: unknown;
@@ -139,15 +139,16 @@ export interface LineSpec {
   quantity: number;
 }
 
+/** The internal commit request as order-manage-api sends it: ids as decimal strings. */
 export function commitBody(lines: LineSpec[], overrides: { orderId?: number; webhookId?: string } = {}) {
   const orderId = overrides.orderId ?? randomOrderId();
   const total = lines.reduce((sum, l) => sum + Math.round(Number(l.product.price) * 100) * l.quantity, 0);
   return {
     order: {
-      orderId,
+      orderId: String(orderId),
       orderNumber: 1000 + (orderId % 100_000),
       name: `#${orderId}`,
-      customerId: 207_119_551,
+      customerId: '207119551',
       currency: 'USD',
       totalPrice: (total / 100).toFixed(2),
       financialStatus: 'paid',
@@ -156,7 +157,7 @@ export function commitBody(lines: LineSpec[], overrides: { orderId?: number; web
       eventId: randomUUID(),
     },
     lines: lines.map((l) => ({
-      productId: l.product.productId,
+      productId: String(l.product.productId),
       sku: l.product.sku,
       title: l.product.title,
       quantity: l.quantity,

@@ -19,7 +19,7 @@ describe('order-manage-data-api: access, health and reads', () => {
 
   const endpoints: Array<[string, string, unknown?]> = [
     ['GET', '/internal/orders/1001'],
-    ['POST', '/internal/products/lookup', { productIds: [1] }],
+    ['POST', '/internal/products/lookup', { productIds: ['1'] }],
     ['POST', '/internal/orders', { order: {}, lines: [] }],
   ];
 
@@ -84,13 +84,13 @@ describe('order-manage-data-api: access, health and reads', () => {
   it('looks products up, listing the ones it does not know', async () => {
     const a = await createTestProduct({ availableQuantity: 7, price: '24.90' });
     const b = await createTestProduct({ availableQuantity: 0, price: '5.00' });
-    const unknown = randomOrderId();
+    const unknown = String(randomOrderId());
 
-    const res = await call(api, 'POST', '/internal/products/lookup', { body: { productIds: [b.productId, unknown, a.productId] } });
+    const res = await call(api, 'POST', '/internal/products/lookup', { body: { productIds: [String(b.productId), unknown, String(a.productId)] } });
 
     assert.equal(res.status, 200);
     const view = (p: typeof a) => ({
-      productId: p.productId,
+      productId: String(p.productId),
       sku: p.sku,
       title: p.title,
       price: p.price,
@@ -98,7 +98,7 @@ describe('order-manage-data-api: access, health and reads', () => {
       availableQuantity: p.availableQuantity,
     });
     assert.deepEqual(res.body, {
-      products: [view(a), view(b)].sort((x, y) => x.productId - y.productId),
+      products: [view(a), view(b)].sort((x, y) => Number(x.productId) - Number(y.productId)),
       missingProductIds: [unknown],
     });
   });
@@ -135,7 +135,7 @@ describe('order-manage-data-api: access, health and reads', () => {
     const big = await fetch(`${api.url}/internal/products/lookup`, {
       method: 'POST',
       headers: { authorization: 'Bearer data-api-test-token', 'content-type': 'application/json' },
-      body: JSON.stringify({ productIds: [1], pad: 'x'.repeat(1_100_000) }),
+      body: JSON.stringify({ productIds: ['1'], pad: 'x'.repeat(1_100_000) }),
       signal: AbortSignal.timeout(5_000),
     });
     assert.equal(big.status, 413);

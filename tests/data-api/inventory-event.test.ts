@@ -5,14 +5,14 @@ import { checkAvailability, lockOrder } from '../../services/order-manage-data-a
 import { buildInventoryEvent, inventoryEventKey } from '../../services/order-manage-data-api/src/events.js';
 
 describe('inventory event', () => {
-  it('has exactly the fields of the Kafka contract, ids as numbers and the time in ISO-8601', () => {
+  it('has exactly the fields of the Kafka contract, ids as exact decimal strings and the time in ISO-8601', () => {
     const event = buildInventoryEvent({
       eventId: '5b0e6a4c-1c4e-4f0e-9a59-0c1f7d3a2b11',
-      orderId: 1001,
-      productId: 7_523_456_789_001,
+      orderId: '820982911946154508',
+      productId: '7523456789001',
       sku: 'TSHIRT-BLK-M',
-      inventoryItemId: 44_123_456_780_001,
-      locationId: 65_432_109_876,
+      inventoryItemId: '44123456780001',
+      locationId: '65432109876',
       quantityOrdered: 2,
       availableAfter: 118,
       inventoryVersion: 2,
@@ -20,11 +20,11 @@ describe('inventory event', () => {
     });
     assert.deepEqual(JSON.parse(JSON.stringify(event)), {
       eventId: '5b0e6a4c-1c4e-4f0e-9a59-0c1f7d3a2b11',
-      orderId: 1001,
-      productId: 7523456789001,
+      orderId: '820982911946154508',
+      productId: '7523456789001',
       sku: 'TSHIRT-BLK-M',
-      inventoryItemId: 44123456780001,
-      locationId: 65432109876,
+      inventoryItemId: '44123456780001',
+      locationId: '65432109876',
       quantityOrdered: 2,
       availableAfter: 118,
       inventoryVersion: 2,
@@ -38,18 +38,18 @@ describe('availability under the lock', () => {
   it('reports unknown products before shortages', () => {
     const verdict = checkAvailability(
       [
-        { productId: 1, quantity: 5 },
-        { productId: 2, quantity: 1 },
+        { productId: '1', quantity: 5 },
+        { productId: '2', quantity: 1 },
       ],
-      [{ productId: 1, availableQuantity: 0 }],
+      [{ productId: '1', availableQuantity: 0 }],
     );
-    assert.deepEqual(verdict, { ok: false, code: 'PRODUCT_NOT_FOUND', productIds: [2] });
+    assert.deepEqual(verdict, { ok: false, code: 'PRODUCT_NOT_FOUND', productIds: ['2'] });
   });
 
   it('accepts exactly when every product has at least the requested quantity', () => {
     fc.assert(
       fc.property(
-        fc.uniqueArray(fc.record({ productId: fc.integer({ min: 1, max: 1e9 }), quantity: fc.integer({ min: 1, max: 50 }), available: fc.integer({ min: 0, max: 60 }) }), {
+        fc.uniqueArray(fc.record({ productId: fc.integer({ min: 1, max: 1e9 }).map(String), quantity: fc.integer({ min: 1, max: 50 }), available: fc.integer({ min: 0, max: 60 }) }), {
           minLength: 1,
           maxLength: 10,
           selector: (l) => l.productId,
@@ -72,10 +72,10 @@ describe('availability under the lock', () => {
     );
   });
 
-  it('orders lines by ascending product id for locking, whatever order they came in', () => {
+  it('orders lines by ascending product id for locking, whatever order they came in, ids above 2^53 included', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), { maxLength: 20 }), (ids) => {
-        const sorted = lockOrder(ids.map((productId) => ({ productId }))).map((l) => l.productId);
+      fc.property(fc.array(fc.bigInt({ min: 1n, max: 2n ** 63n - 1n }), { maxLength: 20 }), (ids) => {
+        const sorted = lockOrder(ids.map((id) => ({ productId: String(id) }))).map((l) => BigInt(l.productId));
         return sorted.every((id, i) => i === 0 || sorted[i - 1]! <= id) && sorted.length === ids.length;
       }),
     );

@@ -76,10 +76,10 @@ describe('order-manage-data-api: outbox relay', () => {
       assert.deepEqual(eventA.value, {
         eventId: rows.find((r) => r.messageKey === String(a.productId))!.eventId,
         orderId,
-        productId: a.productId,
+        productId: String(a.productId),
         sku: a.sku,
-        inventoryItemId: a.inventoryItemId,
-        locationId: a.locationId,
+        inventoryItemId: String(a.inventoryItemId),
+        locationId: String(a.locationId),
         quantityOrdered: 2,
         availableAfter: 8,
         inventoryVersion: 2,
@@ -119,7 +119,7 @@ describe('order-manage-data-api: outbox relay', () => {
     const up = startRelay({ topic });
     try {
       const ids = new Set(orders.map((o) => o.order.orderId));
-      const events = await readEvents<Record<string, unknown>>({ topic, predicate: (e) => ids.has(e.value.orderId as number), count: 2 });
+      const events = await readEvents<Record<string, unknown>>({ topic, predicate: (e) => ids.has(e.value.orderId as string), count: 2 });
       assert.deepEqual(events.map((e) => e.value.availableAfter).sort(), [7, 9]);
       await eventually('rows marked published', async () => {
         const left = await Promise.all(orders.map((o) => countOutboxRows(o.order.orderId, { unpublishedOnly: true })));
@@ -153,7 +153,7 @@ describe('order-manage-data-api: outbox relay', () => {
       });
 
       const idSet = new Set(ids);
-      const events = await readEvents<Record<string, unknown>>({ topic, predicate: (e) => idSet.has(e.value.orderId as number), untilEnd: true });
+      const events = await readEvents<Record<string, unknown>>({ topic, predicate: (e) => idSet.has(e.value.orderId as string), untilEnd: true });
       const eventIds = events.map((e) => e.value.eventId as string);
       assert.equal(eventIds.length, 24);
       assert.equal(new Set(eventIds).size, 24);

@@ -87,6 +87,7 @@ export interface IntakeOptions {
   redisUrl?: string;
   dataApiTimeoutMs?: number;
   wmsBaseUrl?: string;
+  deadlineMs?: number;
 }
 
 export interface IntakeHandle {
@@ -108,6 +109,7 @@ export async function startIntake(options: IntakeOptions): Promise<IntakeHandle>
     metrics,
     redis,
     webhookSecret: WEBHOOK_SECRET,
+    deadlineMs: options.deadlineMs,
     dataApi: createDataApiClient({ baseUrl: options.dataApiUrl, token: INTERNAL_TOKEN, timeoutMs: options.dataApiTimeoutMs ?? 4000 }),
     wms: createWmsClient({
       baseUrl: options.wmsBaseUrl ?? stackEnv().WMS_BASE_URL,

@@ -29,7 +29,7 @@ async function stockedProduct(db: number, wms: number = db) {
   return product;
 }
 
-const accepted = (orderId: number) => ({ status: 'success', message: 'Order received and processed', order_id: orderId });
+const accepted = (orderId: number) => ({ status: 'success', message: 'Order received and processed', order_id: String(orderId) });
 
 describe('order intake: accepted orders', () => {
   it('accepts a valid order: 201, order and detail rows, stock decremented, one outbox event, SUCCESS log line', async () => {
@@ -54,7 +54,7 @@ describe('order intake: accepted orders', () => {
     assert.equal((await readInventory(product.productId))!.availableQuantity, 8);
     assert.equal(await countOutboxRows(orderId), 1);
 
-    const success = intake.lines.find((l) => l.event === 'order.accepted' && l.orderId === orderId);
+    const success = intake.lines.find((l) => l.event === 'order.accepted' && l.orderId === String(orderId));
     assert.ok(success, 'an order.accepted line for the order');
     assert.match(success.msg, /^SUCCESS/);
     assert.equal(success.correlationId, webhookId);
@@ -75,6 +75,38 @@ describe('order intake: accepted orders', () => {
     assert.equal(res.status, 201);
     assert.equal((await readOrder(orderId))?.customerId, null);
     assert.equal((await readInventory(product.productId))!.availableQuantity, 2);
+  });
+
+  it('accepts a POS order with no customer and a custom line: the custom line is kept, never checked or reserved', async () => {
+    const product = await stockedProduct(5);
+    const orderId = randomOrderId();
+    const body = buildShopifyOrder({
+      orderId,
+      customer: null,
+      lines: [
+        { productId: product.productId, quantity: 2 },
+        { productId: 8_000_000_000_004, quantity: 1, title: 'Custom engraving', price: '7.50' },
+      ],
+    });
+    const custom = (body.line_items as Array<Record<string, unknown>>)[1]!;
+    custom.product_id = null;
+    custom.variant_id = null;
+    body.source_name = 'pos';
+
+    const res = await intake.post(body);
+
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    assert.equal((await readOrder(orderId))?.customerId, null);
+    assert.deepEqual(
+      (await readOrderDetails(orderId)).map((d) => [d.productId, d.lineItemId, d.title, d.quantity]),
+      [
+        [product.productId, null, product.title, 2],
+        [null, String(custom.id), 'Custom engraving', 1],
+      ],
+    );
+    assert.equal((await readInventory(product.productId))!.availableQuantity, 3);
+    assert.equal(await countOutboxRows(orderId), 1, 'one event, for the stocked product only');
+    assert.equal((await wmsRequestsFor(8_000_000_000_004)).length, 0);
   });
 
   it('sums two line items of one product into one demand: one detail row, one WMS check', async () => {
@@ -107,7 +139,7 @@ describe('order intake: redelivery and duplicates', () => {
     assert.equal((await readOrderDetails(orderId)).length, 1);
     assert.equal(await countOutboxRows(orderId), 1);
     assert.equal((await wmsRequestsFor(product.productId)).length, 1, 'the replay did not call the WMS');
-    assert.equal(intake.lines.filter((l) => l.event === 'order.accepted' && l.orderId === orderId).length, 1);
+    assert.equal(intake.lines.filter((l) => l.event === 'order.accepted' && l.orderId === String(orderId)).length, 1);
   });
 
   it('refuses the same order id from another delivery with 409 ORDER_ALREADY_EXISTS', async () => {
@@ -118,7 +150,7 @@ describe('order intake: redelivery and duplicates', () => {
     const res = await intake.post(body);
     assert.equal(res.status, 409);
     assert.equal(res.json.code, 'ORDER_ALREADY_EXISTS');
-    assert.equal(res.json.orderId, orderId);
+    assert.equal(res.json.orderId, String(orderId));
     assert.equal((await readInventory(product.productId))!.availableQuantity, 9);
     assert.equal(await countOutboxRows(orderId), 1);
   });
@@ -168,8 +200,8 @@ describe('order intake: products and stock', () => {
     const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: known.productId, quantity: 1 }, { productId: unknownId, quantity: 1 }] }));
     assert.equal(res.status, 422);
     assert.equal(res.json.code, 'PRODUCT_NOT_FOUND');
-    assert.deepEqual(res.json.productIds, [unknownId]);
-    assert.equal(res.json.orderId, orderId);
+    assert.deepEqual(res.json.productIds, [String(unknownId)]);
+    assert.equal(res.json.orderId, String(orderId));
     assert.equal(await readOrder(orderId), null);
     assert.equal((await readInventory(known.productId))!.availableQuantity, 10);
     assert.equal((await wmsRequestsFor(known.productId)).length, 0);
@@ -182,7 +214,7 @@ describe('order intake: products and stock', () => {
     const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 1 }] }));
     assert.equal(res.status, 422);
     assert.equal(res.json.code, 'PRODUCT_NOT_FOUND');
-    assert.deepEqual(res.json.productIds, [product.productId]);
+    assert.deepEqual(res.json.productIds, [String(product.productId)]);
     assert.equal((await wmsRequestsFor(product.productId)).length, 1, '404 is an answer, not a failure: no retry');
     assert.equal(await readOrder(orderId), null);
   });
@@ -193,7 +225,7 @@ describe('order intake: products and stock', () => {
     const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 3 }] }));
     assert.equal(res.status, 422);
     assert.equal(res.json.code, 'INSUFFICIENT_INVENTORY');
-    assert.deepEqual(res.json.items, [{ productId: product.productId, requested: 3, available: 2 }]);
+    assert.deepEqual(res.json.items, [{ productId: String(product.productId), requested: 3, available: 2 }]);
     assert.equal((await readInventory(product.productId))!.availableQuantity, 2);
   });
 
@@ -206,7 +238,7 @@ describe('order intake: products and stock', () => {
     );
     assert.equal(res.status, 422);
     assert.equal(res.json.code, 'INSUFFICIENT_INVENTORY');
-    assert.deepEqual(res.json.items, [{ productId: short.productId, requested: 2, available: 1 }]);
+    assert.deepEqual(res.json.items, [{ productId: String(short.productId), requested: 2, available: 1 }]);
     assert.equal(await readOrder(orderId), null);
     assert.equal((await readInventory(plenty.productId))!.availableQuantity, 50);
     assert.equal(await countOutboxRows(orderId), 0);
@@ -228,6 +260,33 @@ describe('order intake: products and stock', () => {
   });
 });
 
+describe('order intake: permanent refusals stay permanent', () => {
+  it('answers an order of 501 distinct products with 400 before asking anyone (both services hold 500 at most)', async () => {
+    const orderId = randomOrderId();
+    const lines = Array.from({ length: 501 }, (_, i) => ({ productId: 8_000_000_100_000 + i, quantity: 1 }));
+    const res = await intake.post(buildShopifyOrder({ orderId, lines }));
+    assert.equal(res.status, 400);
+    assert.equal(res.json.code, 'INVALID_PAYLOAD');
+    assert.deepEqual(res.json.errors, [{ path: 'line_items', reason: 'line_items must hold at most 500 lines' }]);
+    assert.equal((await wmsRequestsFor(8_000_000_100_000)).length, 0);
+  });
+
+  it('passes a refusal of order-manage-data-api on as the same 4xx, never a 503 Shopify would retry for hours', async () => {
+    const product = await stockedProduct(5);
+    const orderId = randomOrderId();
+    // The data-api keeps at most 255 characters of X-Shopify-Event-Id; the api leaves that rule to it.
+    const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 1 }] }), {
+      'x-shopify-event-id': 'e'.repeat(300),
+    });
+    assert.equal(res.status, 400, JSON.stringify(res.json));
+    assert.equal(res.json.code, 'INVALID_PAYLOAD');
+    assert.equal(res.json.orderId, String(orderId));
+    assert.deepEqual((res.json.errors as Array<{ path: string }>).map((e) => e.path), ['order.eventId']);
+    assert.equal(await readOrder(orderId), null);
+    assert.equal((await readInventory(product.productId))!.availableQuantity, 5);
+  });
+});
+
 describe('order intake: data-api unreachable or slow', () => {
   it('answers 503 when the commit outlasts DATA_API_TIMEOUT_MS, and the redelivery gets the replayed 201 once the commit landed', async () => {
     const product = await stockedProduct(10);
@@ -243,7 +302,7 @@ describe('order intake: data-api unreachable or slow', () => {
       const res = await impatient.post(body, { 'x-shopify-webhook-id': webhookId });
       assert.equal(res.status, 503);
       assert.equal(res.json.code, 'DATA_API_UNAVAILABLE');
-      assert.equal(res.json.orderId, orderId);
+      assert.equal(res.json.orderId, String(orderId));
 
       await locker.query('COMMIT');
       for (let i = 0; i < 100 && !(await readOrder(orderId)); i++) await new Promise((r) => setTimeout(r, 20));
@@ -268,7 +327,7 @@ describe('order intake: data-api unreachable or slow', () => {
       assert.equal(res.status, 503);
       assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
       assert.equal(res.json.code, 'DATA_API_UNAVAILABLE');
-      assert.equal(res.json.orderId, orderId);
+      assert.equal(res.json.orderId, String(orderId));
     } finally {
       await offline.stop();
     }

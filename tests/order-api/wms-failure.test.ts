@@ -32,7 +32,7 @@ describe('WMS failure policy', () => {
       const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: failing.productId, quantity: 1 }] }));
       assert.equal(res.status, 503);
       assert.equal(res.json.code, 'WMS_UNAVAILABLE');
-      assert.equal(res.json.orderId, orderId);
+      assert.equal(res.json.orderId, String(orderId));
       assert.equal(res.headers.get('retry-after'), '45');
       assert.equal((await wmsRequestsFor(failing.productId)).length, 3, 'exactly 3 attempts');
       const ttl = await redis.ttl(intake.holdKey);
@@ -76,6 +76,29 @@ describe('WMS failure policy', () => {
     }
   });
 
+  it('answers a WMS that fails slowly (500 after 1.9 s) with 503 inside WEBHOOK_DEADLINE_MS, before Shopify gives up at 5 s', async () => {
+    const product = await createTestProduct({ availableQuantity: 10 });
+    const remove = await stubWmsInventory(product.productId, { status: 500, delayMs: 1_900 });
+    // The defaults: WMS_TIMEOUT_MS 2000, WEBHOOK_DEADLINE_MS 4000.
+    const intake = await startIntake({ dataApiUrl: dataApi.url });
+    try {
+      const orderId = randomOrderId();
+      const started = performance.now();
+      const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 1 }] }));
+      const answeredAfterMs = performance.now() - started;
+      assert.equal(res.status, 503);
+      assert.equal(res.json.code, 'WMS_UNAVAILABLE');
+      assert.ok(Number(res.headers.get('retry-after')) >= 1, 'Retry-After tells Shopify when to come back');
+      assert.equal((await wmsRequestsFor(product.productId)).length, 2, 'the deadline left no time for a third attempt');
+      // Not a speed figure: Shopify counts an answer after 5 s as a failed delivery.
+      assert.ok(answeredAfterMs < 5_000, `answered after ${Math.round(answeredAfterMs)} ms`);
+      assert.equal(await readOrder(orderId), null);
+    } finally {
+      await remove();
+      await intake.stop();
+    }
+  });
+
   it('treats a WMS that refuses connections as a failure: 503 and the hold', async () => {
     const product = await createTestProduct({ availableQuantity: 10 });
     const intake = await startIntake({ dataApiUrl: dataApi.url, wmsBaseUrl: `http://127.0.0.1:${await closedPort()}` });
@@ -103,7 +126,7 @@ describe('WMS failure policy', () => {
       );
       assert.equal(res.status, 422, 'a retry could never fix this order, so Shopify should not be asked to retry it');
       assert.equal(res.json.code, 'PRODUCT_NOT_FOUND');
-      assert.deepEqual(res.json.productIds, [unknownToWms.productId]);
+      assert.deepEqual(res.json.productIds, [String(unknownToWms.productId)]);
       assert.equal((await wmsRequestsFor(failing.productId)).length, 3);
       assert.ok((await redis.ttl(intake.holdKey)) > 0);
     } finally {

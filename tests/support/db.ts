@@ -107,7 +107,7 @@ export interface OrderRow {
   receivedAt: Date;
 }
 
-export async function readOrder(orderId: number): Promise<OrderRow | null> {
+export async function readOrder(orderId: number | string): Promise<OrderRow | null> {
   const { rows } = await dbPool().query(
     `SELECT order_id::text, order_number::text, name, customer_id::text, currency, total_price::text, financial_status,
             status, webhook_id, event_id, created_at, received_at
@@ -134,7 +134,9 @@ export async function readOrder(orderId: number): Promise<OrderRow | null> {
 
 export interface OrderDetailRow {
   orderId: number;
-  productId: number;
+  /** null for a line that holds no stock (a tip, a custom item, a gift card). */
+  productId: number | null;
+  lineItemId: string | null;
   sku: string;
   title: string;
   quantity: number;
@@ -142,15 +144,16 @@ export interface OrderDetailRow {
 }
 
 /** The order's lines, by product id. */
-export async function readOrderDetails(orderId: number): Promise<OrderDetailRow[]> {
+export async function readOrderDetails(orderId: number | string): Promise<OrderDetailRow[]> {
   const { rows } = await dbPool().query(
-    `SELECT order_id::text, product_id::text, sku, title, quantity, price::text
-       FROM order_detail WHERE order_id = $1 ORDER BY product_id`,
+    `SELECT order_id::text, product_id::text, line_item_id::text, sku, title, quantity, price::text
+       FROM order_detail WHERE order_id = $1 ORDER BY product_id, line_item_id`,
     [String(orderId)],
   );
   return rows.map((r) => ({
     orderId: Number(r.order_id),
-    productId: Number(r.product_id),
+    productId: toNumber(r.product_id),
+    lineItemId: r.line_item_id,
     sku: r.sku,
     title: r.title,
     quantity: r.quantity,
@@ -171,7 +174,7 @@ export interface InventoryRow {
   updatedAt: Date;
 }
 
-export async function readInventory(productId: number): Promise<InventoryRow | null> {
+export async function readInventory(productId: number | string): Promise<InventoryRow | null> {
   const { rows } = await dbPool().query(
     `SELECT product_id::text, sku, title, price::text, currency, available_quantity,
             shopify_inventory_item_id::text, shopify_location_id::text, version, updated_at
@@ -194,7 +197,7 @@ export async function readInventory(productId: number): Promise<InventoryRow | n
   };
 }
 
-export async function countOutboxRows(orderId: number, options: { unpublishedOnly?: boolean } = {}): Promise<number> {
+export async function countOutboxRows(orderId: number | string, options: { unpublishedOnly?: boolean } = {}): Promise<number> {
   const { rows } = await dbPool().query<{ n: number }>(
     `SELECT count(*)::int AS n FROM outbox_event WHERE order_id = $1 AND ($2::boolean = false OR published_at IS NULL)`,
     [String(orderId), options.unpublishedOnly ?? false],
@@ -214,7 +217,7 @@ export interface OutboxRow {
   publishedAt: Date | null;
 }
 
-export async function readOutboxRows(orderId: number): Promise<OutboxRow[]> {
+export async function readOutboxRows(orderId: number | string): Promise<OutboxRow[]> {
   const { rows } = await dbPool().query(
     `SELECT id::text, event_id, topic, message_key, payload, headers, order_id::text, created_at, published_at
        FROM outbox_event WHERE order_id = $1 ORDER BY id`,

@@ -106,7 +106,7 @@ export const shopifyReplies = {
 };
 
 /** Matches a GraphQL body naming any of the inventory items (as Shopify gids). */
-function requestPattern(inventoryItemIds: readonly number[], apiVersion?: string) {
+function requestPattern(inventoryItemIds: ReadonlyArray<number | string>, apiVersion?: string) {
   if (inventoryItemIds.length === 0) throw new Error('give at least one inventory item id');
   return {
     method: 'POST',
@@ -141,7 +141,7 @@ async function adminCall(method: string, path: string, body?: unknown): Promise<
  * call; several are a WireMock scenario answered in order, the last repeating forever.
  */
 export async function stubShopify(
-  inventoryItemIds: readonly number[],
+  inventoryItemIds: ReadonlyArray<number | string>,
   replies: ShopifyReply | ShopifyReply[],
   options: { apiVersion?: string; /** 1 (default) wins over 2 when a call names items of both stubs. */ priority?: number } = {},
 ): Promise<ShopifyStub> {
@@ -179,7 +179,7 @@ const lowerKeys = (headers: Record<string, string> = {}) =>
 
 /** The GraphQL calls WireMock received naming any of these inventory items, oldest first. */
 export async function shopifyRequests(
-  inventoryItemIds: readonly number[],
+  inventoryItemIds: ReadonlyArray<number | string>,
   options: { apiVersion?: string } = {},
 ): Promise<ReceivedShopifyRequest[]> {
   const found = (await adminCall('POST', '/requests/find', requestPattern(inventoryItemIds, options.apiVersion))) as {
@@ -197,7 +197,7 @@ export async function shopifyRequests(
 }
 
 /** Forgets this test's requests in WireMock's journal (never anyone else's). */
-export async function removeShopifyRequests(inventoryItemIds: readonly number[], options: { apiVersion?: string } = {}): Promise<void> {
+export async function removeShopifyRequests(inventoryItemIds: ReadonlyArray<number | string>, options: { apiVersion?: string } = {}): Promise<void> {
   await adminCall('POST', '/requests/remove', requestPattern(inventoryItemIds, options.apiVersion));
 }
 
@@ -210,5 +210,5 @@ export function lastQuantities(requests: readonly ReceivedShopifyRequest[]): Map
   return last;
 }
 
-export const inventoryItemGid = (id: number) => `gid://shopify/InventoryItem/${id}`;
-export const locationGid = (id: number) => `gid://shopify/Location/${id}`;
+export const inventoryItemGid = (id: number | string) => `gid://shopify/InventoryItem/${id}`;
+export const locationGid = (id: number | string) => `gid://shopify/Location/${id}`;

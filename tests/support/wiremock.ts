@@ -11,13 +11,13 @@ export function wiremock(): WireMock {
 
 export type WmsStub = { availableQuantity: number; sku?: string; delayMs?: number } | { status: number; delayMs?: number } | { delayMs: number };
 
-const inventoryPath = (productId: number) => `/api/v1/products/${productId}/inventory`;
+const inventoryPath = (productId: number | string) => `/api/v1/products/${productId}/inventory`;
 
 /**
  * Programs the WMS answer for one product (above any default mapping) and returns its remover.
  * `{ delayMs }` alone answers plenty of stock, late.
  */
-export async function stubWmsInventory(productId: number, stub: WmsStub): Promise<() => Promise<void>> {
+export async function stubWmsInventory(productId: number | string, stub: WmsStub): Promise<() => Promise<void>> {
   const mock = wiremock();
   const status = 'status' in stub ? stub.status : 200;
   const available = 'availableQuantity' in stub ? stub.availableQuantity : 1_000;
@@ -55,7 +55,7 @@ export interface JournalRequest {
 }
 
 /** Requests WireMock received for this product's WMS inventory, oldest first. */
-export async function wmsRequestsFor(productId: number): Promise<JournalRequest[]> {
+export async function wmsRequestsFor(productId: number | string): Promise<JournalRequest[]> {
   const response = await fetch(`${stackEnv().WIREMOCK_URL}/__admin/requests/find`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

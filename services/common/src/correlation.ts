@@ -6,7 +6,7 @@ export const CORRELATION_HEADER = 'x-correlation-id';
 
 interface RequestContext {
   correlationId: string;
-  orderId?: string | number;
+  orderId?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -20,7 +20,7 @@ export function runWithCorrelation<T>(correlationId: string, fn: () => T): T {
 }
 
 /** Lets every later log line of this request carry the order id without passing it around. */
-export function setContextOrderId(orderId: string | number): void {
+export function setContextOrderId(orderId: string): void {
   const ctx = storage.getStore();
   if (ctx) ctx.orderId = orderId;
 }

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { DataApiClient } from './clients/data-api.js';
 import type { WmsHold } from './clients/redis.js';
 import type { WmsClient } from './clients/wms.js';
+import { DEFAULT_WEBHOOK_DEADLINE_MS } from './config.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { webhookRouter } from './routes/webhook.js';
 
@@ -15,6 +16,8 @@ export interface AppDeps {
   /** Only for readiness; the hold itself goes through `wmsHold`. */
   redis: Redis;
   webhookSecret: string;
+  /** WEBHOOK_DEADLINE_MS: every webhook answer leaves within this many ms of the request's arrival. */
+  deadlineMs?: number;
   metrics?: ApiMetrics;
   state?: { shuttingDown: boolean };
 }
@@ -40,7 +43,7 @@ export function createApp(deps: AppDeps): Express {
     ),
   );
   app.use(metrics.router());
-  app.use(webhookRouter({ ...deps, metrics }));
+  app.use(webhookRouter({ ...deps, metrics, deadlineMs: deps.deadlineMs ?? DEFAULT_WEBHOOK_DEADLINE_MS }));
   app.use((_req, res) => sendProblem(res, { status: 404, code: 'NOT_FOUND', detail: 'No such endpoint.' }));
   app.use(problemHandler(logger));
   return app;

@@ -3,6 +3,9 @@ import { z } from 'zod';
 
 export const SERVICE = 'order-manage-api';
 
+/** Shopify gives up on a delivery after 5 s; answering within 4 s leaves room for the network. */
+export const DEFAULT_WEBHOOK_DEADLINE_MS = 4000;
+
 export const configSchema = z.object({
   PORT: port(8080),
   LOG_LEVEL: logLevel(),
@@ -15,6 +18,7 @@ export const configSchema = z.object({
   WMS_TIMEOUT_MS: positiveInt(2000),
   WMS_HOLD_TTL_SECONDS: positiveInt(60),
   SHOPIFY_WEBHOOK_SECRET: secret(),
+  WEBHOOK_DEADLINE_MS: positiveInt(DEFAULT_WEBHOOK_DEADLINE_MS),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     redis,
     state,
     webhookSecret: config.SHOPIFY_WEBHOOK_SECRET,
+    deadlineMs: config.WEBHOOK_DEADLINE_MS,
     dataApi: createDataApiClient({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS }),
     wms: createWmsClient({
       baseUrl: config.WMS_BASE_URL,

@@ -1,11 +1,13 @@
-/** The Kafka event of SPEC.md section 5, one per product of a committed order. */
+import type { ShopifyId } from '@oms/common';
+
+/** The Kafka event of SPEC.md section 5, one per product of a committed order; ids are decimal strings. */
 export interface InventoryEvent {
   eventId: string;
-  orderId: number;
-  productId: number;
+  orderId: ShopifyId;
+  productId: ShopifyId;
   sku: string;
-  inventoryItemId: number;
-  locationId: number;
+  inventoryItemId: ShopifyId;
+  locationId: ShopifyId;
   quantityOrdered: number;
   availableAfter: number;
   inventoryVersion: number;
@@ -32,5 +34,5 @@ export function buildInventoryEvent(input: InventoryEventInput): InventoryEvent 
 
 /** Per-product ordering in Kafka: the key is the product id as a decimal string. */
 export function inventoryEventKey(event: Pick<InventoryEvent, 'productId'>): string {
-  return String(event.productId);
+  return event.productId;
 }

@@ -1,5 +1,5 @@
-import { CORRELATION_HEADER, currentContext, fetchWithTimeout, isTimeout } from '@oms/common';
-import type { Demand, FieldError, OrderHeader, Shortage } from '../domain/order.js';
+import { CORRELATION_HEADER, currentContext, type Deadline, fetchWithTimeout, isTimeout, type Problem, type ShopifyId } from '@oms/common';
+import type { Demand, FieldError, NonStockLine, OrderHeader, Shortage } from '../domain/order.js';
 
 /** order-manage-data-api could not be reached, timed out, or failed (5xx / an answer outside the contract). */
 export class DataApiUnavailableError extends Error {
@@ -9,15 +9,26 @@ export class DataApiUnavailableError extends Error {
   }
 }
 
+/**
+ * order-manage-data-api refused the request itself (a 4xx outside the commit outcomes): a permanent
+ * answer, which the webhook passes on as such so Shopify does not retry it for hours.
+ */
+export class DataApiRefusedError extends Error {
+  constructor(readonly problem: Problem) {
+    super(`order-manage-data-api refused the request: ${problem.status} ${problem.code}`);
+    this.name = 'DataApiRefusedError';
+  }
+}
+
 export interface ExistingOrder {
-  orderId: number;
+  orderId: ShopifyId;
   webhookId: string;
   status: string;
   receivedAt: string;
 }
 
 export interface ProductInfo {
-  productId: number;
+  productId: ShopifyId;
   sku: string;
   title: string;
   price: string;
@@ -28,10 +39,11 @@ export interface ProductInfo {
 export interface CommitRequest {
   order: OrderHeader & { webhookId: string; eventId: string | null };
   lines: Demand[];
+  nonStockLines: NonStockLine[];
 }
 
 export interface CommittedItem {
-  productId: number;
+  productId: ShopifyId;
   availableAfter: number;
   inventoryVersion: number;
 }
@@ -40,13 +52,18 @@ export type CommitResult =
   | { outcome: 'committed'; items: CommittedItem[] }
   | { outcome: 'already_exists'; existingWebhookId: string | null }
   | { outcome: 'insufficient_inventory'; items: Shortage[] }
-  | { outcome: 'product_not_found'; productIds: number[] }
+  | { outcome: 'product_not_found'; productIds: ShopifyId[] }
   | { outcome: 'invalid_payload'; errors: FieldError[] };
 
+/** Each call's timeout is the shorter of the client's own and what the webhook's answer deadline leaves. */
+export interface CallOptions {
+  deadline?: Deadline;
+}
+
 export interface DataApiClient {
-  getOrder(orderId: number): Promise<ExistingOrder | null>;
-  lookupProducts(productIds: number[]): Promise<{ products: ProductInfo[]; missingProductIds: number[] }>;
-  commitOrder(request: CommitRequest): Promise<CommitResult>;
+  getOrder(orderId: ShopifyId, options?: CallOptions): Promise<ExistingOrder | null>;
+  lookupProducts(productIds: ShopifyId[], options?: CallOptions): Promise<{ products: ProductInfo[]; missingProductIds: ShopifyId[] }>;
+  commitOrder(request: CommitRequest, options?: CallOptions): Promise<CommitResult>;
   /** For readiness: resolves when the data-api process answers. */
   ping(): Promise<void>;
 }
@@ -60,7 +77,14 @@ export interface DataApiClientOptions {
 export function createDataApiClient(options: DataApiClientOptions): DataApiClient {
   const base = options.baseUrl.replace(/\/+$/, '');
 
-  async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    { deadline }: CallOptions = {},
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
+    const timeoutMs = Math.min(options.timeoutMs, deadline?.remainingMs() ?? Infinity);
+    if (timeoutMs <= 0) throw new DataApiUnavailableError(`${method} ${path}: no time left before the answer deadline`);
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
     const correlationId = currentContext()?.correlationId;
     if (correlationId) headers[CORRELATION_HEADER] = correlationId;
@@ -70,7 +94,7 @@ export function createDataApiClient(options: DataApiClientOptions): DataApiClien
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        timeoutMs: options.timeoutMs,
+        timeoutMs,
       });
       const text = await response.text();
       if (response.status >= 500) throw new DataApiUnavailableError(`${method} ${path} answered ${response.status}`);
@@ -83,30 +107,42 @@ export function createDataApiClient(options: DataApiClientOptions): DataApiClien
       return { status: response.status, json };
     } catch (err) {
       if (err instanceof DataApiUnavailableError) throw err;
-      const reason = isTimeout(err) ? `no answer within ${options.timeoutMs} ms` : `cannot connect (${(err as Error).message})`;
+      const reason = isTimeout(err) ? `no answer within ${timeoutMs} ms` : `cannot connect (${(err as Error).message})`;
       throw new DataApiUnavailableError(`${method} ${path}: ${reason}`, { cause: err });
     }
   }
 
-  const unexpected = (what: string, status: number, json: Record<string, unknown>) =>
-    new DataApiUnavailableError(`${what} answered ${status} ${typeof json.code === 'string' ? json.code : ''}`.trim());
+  /** A 4xx is the data-api's own verdict on the request; anything else outside the contract is its failure. */
+  const unexpected = (what: string, status: number, json: Record<string, unknown>): Error => {
+    const code = typeof json.code === 'string' ? json.code : undefined;
+    if (status >= 400 && status < 500) {
+      const { type: _type, title: _title, status: _status, ...extensions } = json;
+      return new DataApiRefusedError({
+        ...extensions,
+        status,
+        code: code ?? 'INVALID_PAYLOAD',
+        detail: typeof json.detail === 'string' ? json.detail : `${what} answered ${status}.`,
+      });
+    }
+    return new DataApiUnavailableError(`${what} answered ${status} ${code ?? ''}`.trim());
+  };
 
   return {
-    async getOrder(orderId) {
-      const { status, json } = await call('GET', `/internal/orders/${orderId}`);
+    async getOrder(orderId, callOptions) {
+      const { status, json } = await call('GET', `/internal/orders/${orderId}`, undefined, callOptions);
       if (status === 404) return null;
       if (status !== 200) throw unexpected('GET /internal/orders', status, json);
       return json as unknown as ExistingOrder;
     },
 
-    async lookupProducts(productIds) {
-      const { status, json } = await call('POST', '/internal/products/lookup', { productIds });
+    async lookupProducts(productIds, callOptions) {
+      const { status, json } = await call('POST', '/internal/products/lookup', { productIds }, callOptions);
       if (status !== 200) throw unexpected('POST /internal/products/lookup', status, json);
-      return json as unknown as { products: ProductInfo[]; missingProductIds: number[] };
+      return json as unknown as { products: ProductInfo[]; missingProductIds: ShopifyId[] };
     },
 
-    async commitOrder(request) {
-      const { status, json } = await call('POST', '/internal/orders', request);
+    async commitOrder(request, callOptions) {
+      const { status, json } = await call('POST', '/internal/orders', request, callOptions);
       if (status === 201) {
         return { outcome: 'committed', items: Array.isArray(json.items) ? (json.items as CommittedItem[]) : [] };
       }
@@ -117,7 +153,7 @@ export function createDataApiClient(options: DataApiClientOptions): DataApiClien
         return { outcome: 'insufficient_inventory', items: (json.items as Shortage[]) ?? [] };
       }
       if (status === 422 && json.code === 'PRODUCT_NOT_FOUND') {
-        return { outcome: 'product_not_found', productIds: (json.productIds as number[]) ?? [] };
+        return { outcome: 'product_not_found', productIds: (json.productIds as ShopifyId[]) ?? [] };
       }
       if (status === 400 && json.code === 'INVALID_PAYLOAD') {
         return { outcome: 'invalid_payload', errors: (json.errors as FieldError[]) ?? [] };

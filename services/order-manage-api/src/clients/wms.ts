@@ -1,15 +1,15 @@
-import { fetchWithTimeout, isTimeout } from '@oms/common';
+import { type Deadline, fetchWithTimeout, isTimeout, type ShopifyId } from '@oms/common';
 import pRetry, { AbortError } from 'p-retry';
 
 export interface WmsInventory {
-  productId: number;
+  productId: ShopifyId;
   availableQuantity: number;
 }
 
 /** The WMS could not answer a check: its attempts failed (timeout, connection error, 5xx), or its answer was unusable. */
 export class WmsUnavailableError extends Error {
   constructor(
-    readonly productId: number,
+    readonly productId: ShopifyId,
     readonly attempts: number,
     cause: unknown,
   ) {
@@ -35,8 +35,11 @@ export interface WmsClientOptions {
 }
 
 export interface WmsClient {
-  /** The product's stock as the WMS sees it; null when the WMS does not know the product. */
-  checkInventory(productId: number): Promise<WmsInventory | null>;
+  /**
+   * The product's stock as the WMS sees it; null when the WMS does not know the product. With a
+   * deadline, attempts and backoff stop when it comes: each attempt's timeout is cut to what is left.
+   */
+  checkInventory(productId: ShopifyId, options?: { deadline?: Deadline }): Promise<WmsInventory | null>;
 }
 
 class TransientWmsError extends Error {
@@ -53,19 +56,19 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
   const { baseUrl, apiKey, timeoutMs, attempts = 3, backoffMs = 50, onCall = () => undefined } = options;
   const base = baseUrl.replace(/\/+$/, '');
 
-  async function attempt(productId: number): Promise<WmsInventory | null> {
+  async function attempt(productId: ShopifyId, attemptTimeoutMs: number): Promise<WmsInventory | null> {
     const started = performance.now();
     const done = (outcome: WmsCallOutcome) => onCall(outcome, (performance.now() - started) / 1000);
     let response: Response;
     try {
       response = await fetchWithTimeout(`${base}/api/v1/products/${productId}/inventory`, {
         headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
-        timeoutMs,
+        timeoutMs: attemptTimeoutMs,
       });
     } catch (err) {
       const outcome = isTimeout(err) ? 'timeout' : 'connection_error';
       done(outcome);
-      throw new TransientWmsError(outcome === 'timeout' ? `no answer within ${timeoutMs} ms` : 'cannot connect', outcome);
+      throw new TransientWmsError(outcome === 'timeout' ? `no answer within ${attemptTimeoutMs} ms` : 'cannot connect', outcome);
     }
     if (response.status === 404) {
       await response.body?.cancel();
@@ -91,7 +94,7 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
       // A body cut off by the timeout is as transient as no answer at all.
       if (isTimeout(err)) {
         done('timeout');
-        throw new TransientWmsError(`no answer within ${timeoutMs} ms`, 'timeout');
+        throw new TransientWmsError(`no answer within ${attemptTimeoutMs} ms`, 'timeout');
       }
     }
     const available = (body as { availableQuantity?: unknown } | undefined)?.availableQuantity;
@@ -104,12 +107,14 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
   }
 
   return {
-    async checkInventory(productId) {
+    async checkInventory(productId, { deadline } = {}) {
       let made = 0;
       try {
-        return await pRetry((n) => {
-          made = n;
-          return attempt(productId);
+        return await pRetry(() => {
+          const attemptTimeoutMs = Math.min(timeoutMs, deadline?.remainingMs() ?? Infinity);
+          if (attemptTimeoutMs <= 0) throw new AbortError('the answer deadline left no time for another attempt');
+          made++;
+          return attempt(productId, attemptTimeoutMs);
         }, {
           retries: attempts - 1,
           minTimeout: backoffMs,

@@ -1,6 +1,16 @@
-import { currentContext, type Logger, type Problem, sendProblem, setContextOrderId } from '@oms/common';
+import {
+  currentContext,
+  type Deadline,
+  deadlineIn,
+  type Logger,
+  parseJsonWithExactIds,
+  type Problem,
+  sendProblem,
+  setContextOrderId,
+  type ShopifyId,
+} from '@oms/common';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { type DataApiClient, DataApiUnavailableError } from '../clients/data-api.js';
+import { type DataApiClient, DataApiRefusedError, DataApiUnavailableError } from '../clients/data-api.js';
 import type { WmsHold } from '../clients/redis.js';
 import { type WmsClient, type WmsInventory, WmsUnavailableError } from '../clients/wms.js';
 import { type FieldError, findShortages, type OrderIntake, validateOrder } from '../domain/order.js';
@@ -17,9 +27,17 @@ export interface WebhookDeps {
   wms: WmsClient;
   wmsHold: WmsHold;
   webhookSecret: string;
+  /** Every answer leaves within this many ms of the request's arrival (Shopify gives up at 5 s). */
+  deadlineMs: number;
 }
 
-const acceptedBody = (orderId: number) => ({ status: 'success', message: 'Order received and processed', order_id: orderId });
+/**
+ * The WMS checks stop this long before the answer deadline, so a slow WMS still leaves the commit
+ * time to finish inside it.
+ */
+const MAX_COMMIT_RESERVE_MS = 500;
+
+const acceptedBody = (orderId: ShopifyId) => ({ status: 'success', message: 'Order received and processed', order_id: orderId });
 
 class Rejection extends Error {
   constructor(
@@ -31,7 +49,8 @@ class Rejection extends Error {
 }
 
 export function webhookRouter(deps: WebhookDeps): Router {
-  const { logger, metrics, dataApi, wms, wmsHold, webhookSecret } = deps;
+  const { logger, metrics, dataApi, wms, wmsHold, webhookSecret, deadlineMs } = deps;
+  const commitReserveMs = Math.min(MAX_COMMIT_RESERVE_MS, Math.floor(deadlineMs / 4));
   const router = express.Router();
   // Every body is read as bytes whatever its Content-Type (even none): the signature covers the bytes,
   // and a signed delivery with an odd header should fail on its content, not look unsigned.
@@ -43,7 +62,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       event: 'order.rejected',
       code: problem.code,
       status: problem.status,
-      ...(typeof problem.orderId === 'number' ? { orderId: problem.orderId } : {}),
+      ...(typeof problem.orderId === 'string' ? { orderId: problem.orderId } : {}),
     });
     sendProblem(res, problem, headers);
   }
@@ -57,6 +76,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
    * unauthenticated sender from making us read more, so an oversized body answers 413 then.
    */
   function requireSignatureHeader(req: Request, res: Response, next: NextFunction): void {
+    res.locals.deadline = deadlineIn(deadlineMs);
     if (!isWellFormedSignature(req.header('x-shopify-hmac-sha256'))) return invalidSignature(res);
     next();
   }
@@ -79,7 +99,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
     }
     let json: unknown;
     try {
-      json = JSON.parse(body.toString('utf8'));
+      json = parseJsonWithExactIds(body.toString('utf8'));
     } catch {
       throw new Rejection({ status: 400, code: 'INVALID_PAYLOAD', detail: 'The request body is not valid JSON.', errors: [] });
     }
@@ -101,13 +121,13 @@ export function webhookRouter(deps: WebhookDeps): Router {
     return result.intake;
   }
 
-  function replay(res: Response, orderId: number): void {
+  function replay(res: Response, orderId: ShopifyId): void {
     metrics.countOrder('replayed');
     logger.info(`order ${orderId} redelivered by the same webhook: answering the original 201`, { event: 'order.replayed', orderId });
     res.status(201).setHeader('Idempotent-Replayed', 'true').json(acceptedBody(orderId));
   }
 
-  async function checkWms(intake: OrderIntake): Promise<void> {
+  async function checkWms(intake: OrderIntake, deadline: Deadline): Promise<void> {
     const { orderId } = intake.order;
     const held = await wmsHold.remainingSeconds();
     if (held !== null) {
@@ -116,7 +136,8 @@ export function webhookRouter(deps: WebhookDeps): Router {
         { 'Retry-After': String(held) },
       );
     }
-    const results = await Promise.allSettled(intake.demands.map((d) => wms.checkInventory(d.productId)));
+    const wmsDeadline: Deadline = { remainingMs: () => Math.max(0, deadline.remainingMs() - commitReserveMs) };
+    const results = await Promise.allSettled(intake.demands.map((d) => wms.checkInventory(d.productId, { deadline: wmsDeadline })));
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     const answers = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ demand: intake.demands[i]!, inventory: r.value }] : []));
     const retryAfter = failures.length > 0 ? await wmsHold.start() : 0;
@@ -143,40 +164,29 @@ export function webhookRouter(deps: WebhookDeps): Router {
   }
 
   async function handle(req: Request, res: Response): Promise<void> {
+    const deadline = res.locals.deadline as Deadline;
     const intake = parse(req);
     const { orderId } = intake.order;
     setContextOrderId(orderId);
     const webhookId = req.header('x-shopify-webhook-id')!;
 
-    const existing = await dataApi.getOrder(orderId);
+    const existing = await dataApi.getOrder(orderId, { deadline });
     if (existing) {
       if (existing.webhookId === webhookId) return replay(res, orderId);
       throw new Rejection({ status: 409, code: 'ORDER_ALREADY_EXISTS', detail: `Order ${orderId} was already accepted from another delivery.`, orderId });
     }
 
-    const productIds = intake.demands.map((d) => d.productId);
-    const { products, missingProductIds } = await dataApi.lookupProducts(productIds);
-    if (missingProductIds.length > 0) {
-      throw new Rejection({
-        status: 422,
-        code: 'PRODUCT_NOT_FOUND',
-        detail: `Product(s) ${missingProductIds.join(', ')} are not in inventory.`,
-        orderId,
-        productIds: missingProductIds,
-      });
-    }
-    // Our own stock is checked first: it costs the WMS nothing and already rules out most shortages.
-    const shortages = findShortages(intake.demands, new Map(products.map((p) => [p.productId, p.availableQuantity])));
-    if (shortages.length > 0) {
-      throw new Rejection({ status: 422, code: 'INSUFFICIENT_INVENTORY', detail: 'There is less stock than ordered.', orderId, items: shortages });
-    }
+    // An order of tips, custom items or gift cards only draws on no stock: nothing to look up or ask.
+    if (intake.demands.length > 0) await checkStock(intake, deadline);
 
-    await checkWms(intake);
-
-    const result = await dataApi.commitOrder({
-      order: { ...intake.order, webhookId, eventId: req.header('x-shopify-event-id') ?? null },
-      lines: intake.demands,
-    });
+    const result = await dataApi.commitOrder(
+      {
+        order: { ...intake.order, webhookId, eventId: req.header('x-shopify-event-id') ?? null },
+        lines: intake.demands,
+        nonStockLines: intake.nonStockLines,
+      },
+      { deadline },
+    );
     switch (result.outcome) {
       case 'committed':
         metrics.countOrder('accepted');
@@ -184,6 +194,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
           event: 'order.accepted',
           orderId,
           products: intake.demands.length,
+          nonStockLines: intake.nonStockLines.length,
         });
         res.status(201).json(acceptedBody(orderId));
         return;
@@ -206,11 +217,47 @@ export function webhookRouter(deps: WebhookDeps): Router {
     }
   }
 
+  async function checkStock(intake: OrderIntake, deadline: Deadline): Promise<void> {
+    const { orderId } = intake.order;
+    const productIds = intake.demands.map((d) => d.productId);
+    const { products, missingProductIds } = await dataApi.lookupProducts(productIds, { deadline });
+    if (missingProductIds.length > 0) {
+      throw new Rejection({
+        status: 422,
+        code: 'PRODUCT_NOT_FOUND',
+        detail: `Product(s) ${missingProductIds.join(', ')} are not in inventory.`,
+        orderId,
+        productIds: missingProductIds,
+      });
+    }
+    // Our own stock is checked first: it costs the WMS nothing and already rules out most shortages.
+    const shortages = findShortages(intake.demands, new Map(products.map((p) => [p.productId, p.availableQuantity])));
+    if (shortages.length > 0) {
+      throw new Rejection({ status: 422, code: 'INSUFFICIENT_INVENTORY', detail: 'There is less stock than ordered.', orderId, items: shortages });
+    }
+
+    await checkWms(intake, deadline);
+  }
+
+  /**
+   * The data-api's refusal is permanent, so the webhook's answer is too (a 503 would have Shopify
+   * retry it for hours). Only a refused internal token is ours to fix, not the order's: a 500.
+   */
+  function refusalAtWebhook(problem: Problem): Problem {
+    const orderId = currentContext()?.orderId;
+    if (problem.status === 401 || problem.status === 403) {
+      logger.error(`order-manage-data-api refused our credentials (${problem.status}): check INTERNAL_API_TOKEN`, { event: 'data_api.refused' });
+      return { status: 500, code: 'INTERNAL_ERROR', detail: 'The order store refused this service; the operator has been told.' };
+    }
+    return { ...problem, ...(orderId !== undefined ? { orderId } : {}) };
+  }
+
   router.post(WEBHOOK_PATH, requireSignatureHeader, readRawBody, async (req, res, next) => {
     try {
       await handle(req, res);
     } catch (err) {
       if (err instanceof Rejection) return reject(res, err.problem, err.headers);
+      if (err instanceof DataApiRefusedError) return reject(res, refusalAtWebhook(err.problem));
       if (err instanceof DataApiUnavailableError) {
         logger.error(`order-manage-data-api unavailable: ${err.message}`, { event: 'data_api.unavailable' });
         const orderId = currentContext()?.orderId;

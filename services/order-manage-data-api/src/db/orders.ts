@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ShopifyId } from '@oms/common';
 import type pg from 'pg';
 import { checkAvailability, lockOrder, type Shortage } from '../domain/commit.js';
 import { buildInventoryEvent, inventoryEventKey, type InventoryEvent } from '../events.js';
-import { toSafeInteger } from './convert.js';
 import { Rollback, constraintOf, inTransaction, isRetryableTransactionError, sqlState } from './pool.js';
 
+/** pg reads a bigint as its decimal string: ids stay exact from the column to the JSON. */
 export interface ProductView {
-  productId: number;
+  productId: ShopifyId;
   sku: string;
   title: string;
   price: string;
@@ -15,7 +16,7 @@ export interface ProductView {
   availableQuantity: number;
 }
 
-export async function lookupProducts(pool: pg.Pool, productIds: number[]): Promise<ProductView[]> {
+export async function lookupProducts(pool: pg.Pool, productIds: ShopifyId[]): Promise<ProductView[]> {
   const { rows } = await pool.query<{
     product_id: string;
     sku: string;
@@ -26,10 +27,10 @@ export async function lookupProducts(pool: pg.Pool, productIds: number[]): Promi
   }>(
     `SELECT product_id, sku, title, price::text AS price, currency, available_quantity
        FROM inventory WHERE product_id = ANY($1::bigint[]) ORDER BY product_id`,
-    [productIds.map(String)],
+    [productIds],
   );
   return rows.map((r) => ({
-    productId: toSafeInteger(r.product_id, 'product_id'),
+    productId: r.product_id,
     sku: r.sku,
     title: r.title,
     price: r.price,
@@ -39,28 +40,28 @@ export async function lookupProducts(pool: pg.Pool, productIds: number[]): Promi
 }
 
 export interface OrderView {
-  orderId: number;
+  orderId: ShopifyId;
   webhookId: string;
   status: string;
   receivedAt: string;
 }
 
-export async function findOrder(pool: pg.Pool | pg.PoolClient, orderId: number): Promise<OrderView | null> {
+export async function findOrder(pool: pg.Pool | pg.PoolClient, orderId: ShopifyId): Promise<OrderView | null> {
   const { rows } = await pool.query<{ order_id: string; webhook_id: string; status: string; received_at: Date }>(
     'SELECT order_id, webhook_id, status, received_at FROM orders WHERE order_id = $1',
-    [String(orderId)],
+    [orderId],
   );
   const r = rows[0];
   return r
-    ? { orderId: toSafeInteger(r.order_id, 'order_id'), webhookId: r.webhook_id, status: r.status, receivedAt: r.received_at.toISOString() }
+    ? { orderId: r.order_id, webhookId: r.webhook_id, status: r.status, receivedAt: r.received_at.toISOString() }
     : null;
 }
 
 export interface NewOrder {
-  orderId: number;
+  orderId: ShopifyId;
   orderNumber: number;
   name: string;
-  customerId: number | null;
+  customerId: ShopifyId | null;
   currency: string;
   totalPrice: string;
   financialStatus: string | null;
@@ -70,7 +71,16 @@ export interface NewOrder {
 }
 
 export interface NewOrderLine {
-  productId: number;
+  productId: ShopifyId;
+  sku: string;
+  title: string;
+  quantity: number;
+  price: string;
+}
+
+/** A line that holds no stock (tip, custom item, gift card): an order_detail row without a product. */
+export interface NewNonStockLine {
+  lineItemId: ShopifyId;
   sku: string;
   title: string;
   quantity: number;
@@ -80,12 +90,13 @@ export interface NewOrderLine {
 export interface CommitRequest {
   order: NewOrder;
   lines: NewOrderLine[];
+  nonStockLines?: NewNonStockLine[];
   correlationId: string;
   topic: string;
 }
 
 export interface CommittedItem {
-  productId: number;
+  productId: ShopifyId;
   availableAfter: number;
   inventoryVersion: number;
 }
@@ -93,7 +104,7 @@ export interface CommittedItem {
 export type CommitOutcome =
   | { kind: 'committed'; items: CommittedItem[]; events: InventoryEvent[] }
   | { kind: 'duplicate'; existingWebhookId: string | null }
-  | { kind: 'not_found'; productIds: number[] }
+  | { kind: 'not_found'; productIds: ShopifyId[] }
   | { kind: 'insufficient'; items: Shortage[] };
 
 interface LockedRow {
@@ -114,9 +125,9 @@ interface UpdatedRow {
 class DuplicateOrder extends Error {}
 
 async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<CommitOutcome> {
-  const { order, correlationId, topic } = request;
+  const { order, correlationId, topic, nonStockLines = [] } = request;
   const lines = lockOrder(request.lines);
-  const productIds = lines.map((l) => String(l.productId));
+  const productIds = lines.map((l) => l.productId);
   return inTransaction<CommitOutcome>(pool, async (client) => {
     try {
       await client.query(
@@ -124,10 +135,10 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
                              status, webhook_id, event_id, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'committed', $8, $9, $10)`,
         [
-          String(order.orderId),
-          String(order.orderNumber),
+          order.orderId,
+          order.orderNumber,
           order.name,
-          order.customerId === null ? null : String(order.customerId),
+          order.customerId,
           order.currency,
           order.totalPrice,
           order.financialStatus,
@@ -149,7 +160,7 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
     );
     const verdict = checkAvailability(
       lines,
-      locked.rows.map((r) => ({ productId: toSafeInteger(r.product_id, 'product_id'), availableQuantity: r.available_quantity })),
+      locked.rows.map((r) => ({ productId: r.product_id, availableQuantity: r.available_quantity })),
     );
     if (!verdict.ok) {
       return new Rollback<CommitOutcome>(
@@ -168,19 +179,27 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
                   i.shopify_location_id, i.updated_at`,
       [productIds, lines.map((l) => l.quantity)],
     );
-    const after = new Map(updated.rows.map((r) => [toSafeInteger(r.product_id, 'product_id'), r]));
+    const after = new Map(updated.rows.map((r) => [r.product_id, r]));
 
+    // A stock line is one row per product; a line that holds no stock keeps its Shopify line item id
+    // instead of a product, so the order's details still add up to what the customer paid for.
+    const details = [
+      ...lines.map((l) => ({ ...l, lineItemId: null })),
+      ...nonStockLines.map((l) => ({ ...l, productId: null })),
+    ];
     await client.query(
-      `INSERT INTO order_detail (order_id, product_id, sku, title, quantity, price)
-       SELECT $1, d.product_id, d.sku, d.title, d.quantity, d.price
-         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::numeric[]) AS d(product_id, sku, title, quantity, price)`,
+      `INSERT INTO order_detail (order_id, product_id, line_item_id, sku, title, quantity, price)
+       SELECT $1, d.product_id, d.line_item_id, d.sku, d.title, d.quantity, d.price
+         FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::numeric[])
+              AS d(product_id, line_item_id, sku, title, quantity, price)`,
       [
-        String(order.orderId),
-        productIds,
-        lines.map((l) => l.sku),
-        lines.map((l) => l.title),
-        lines.map((l) => l.quantity),
-        lines.map((l) => l.price),
+        order.orderId,
+        details.map((d) => d.productId),
+        details.map((d) => d.lineItemId),
+        details.map((d) => d.sku),
+        details.map((d) => d.title),
+        details.map((d) => d.quantity),
+        details.map((d) => d.price),
       ],
     );
 
@@ -191,8 +210,8 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
         orderId: order.orderId,
         productId: line.productId,
         sku: row.sku,
-        inventoryItemId: toSafeInteger(row.shopify_inventory_item_id, 'shopify_inventory_item_id'),
-        locationId: toSafeInteger(row.shopify_location_id, 'shopify_location_id'),
+        inventoryItemId: row.shopify_inventory_item_id,
+        locationId: row.shopify_location_id,
         quantityOrdered: line.quantity,
         availableAfter: row.available_quantity,
         inventoryVersion: row.version,
@@ -211,10 +230,10 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
         events.map(inventoryEventKey),
         events.map((e) => JSON.stringify(e)),
         JSON.stringify({ 'x-correlation-id': correlationId }),
-        String(order.orderId),
+        order.orderId,
       ],
     );
-    await client.query(`SELECT pg_notify('outbox_event', '')`);
+    if (events.length > 0) await client.query(`SELECT pg_notify('outbox_event', '')`);
 
     return {
       kind: 'committed',

@@ -1,24 +1,25 @@
 /** The availability rule applied under the row locks; pure so it is tested without a database. */
+import { compareShopifyIds, type ShopifyId } from '@oms/common';
 
 export interface RequestedLine {
-  productId: number;
+  productId: ShopifyId;
   quantity: number;
 }
 
 export interface StockRow {
-  productId: number;
+  productId: ShopifyId;
   availableQuantity: number;
 }
 
 export interface Shortage {
-  productId: number;
+  productId: ShopifyId;
   requested: number;
   available: number;
 }
 
 export type AvailabilityVerdict =
   | { ok: true }
-  | { ok: false; code: 'PRODUCT_NOT_FOUND'; productIds: number[] }
+  | { ok: false; code: 'PRODUCT_NOT_FOUND'; productIds: ShopifyId[] }
   | { ok: false; code: 'INSUFFICIENT_INVENTORY'; items: Shortage[] };
 
 /** Unknown products are reported before shortages, as the webhook's checks are ordered. */
@@ -34,6 +35,6 @@ export function checkAvailability(lines: RequestedLine[], stock: StockRow[]): Av
 }
 
 /** Locks are always taken in ascending product id order: two orders can then never deadlock. */
-export function lockOrder<T extends { productId: number }>(lines: T[]): T[] {
-  return [...lines].sort((a, b) => a.productId - b.productId);
+export function lockOrder<T extends { productId: ShopifyId }>(lines: T[]): T[] {
+  return [...lines].sort((a, b) => compareShopifyIds(a.productId, b.productId));
 }

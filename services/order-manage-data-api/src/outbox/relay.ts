@@ -2,7 +2,6 @@ import type { Kafka, Message, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type pg from 'pg';
 import type { Logger } from '@oms/common';
-import { toSafeInteger } from '../db/convert.js';
 import { inTransaction } from '../db/pool.js';
 import type { DataApiMetrics } from '../metrics.js';
 import { OutboxListener } from './listener.js';
@@ -253,13 +252,12 @@ export class OutboxRelay {
       );
       for (const { order_id } of done) {
         const mine = rows.filter((r) => r.order_id === order_id);
-        const orderId = toSafeInteger(order_id, 'order_id');
-        this.options.logger.info(`SUCCESS inventory events of order ${orderId} published to Kafka`, {
+        this.options.logger.info(`SUCCESS inventory events of order ${order_id} published to Kafka`, {
           event: 'inventory.event.published',
-          orderId,
+          orderId: order_id,
           correlationId: mine[0]?.headers['x-correlation-id'],
           topic: mine[0]?.topic,
-          productIds: mine.map((r) => toSafeInteger(r.message_key, 'message_key')),
+          productIds: mine.map((r) => r.message_key),
         });
       }
     } catch (err) {

@@ -56,11 +56,12 @@ export function internalRouter(deps: InternalRoutesDeps): Router {
   router.post('/orders', async (req, res) => {
     const parsed = commitSchema.safeParse(req.body);
     if (!parsed.success) throw invalid(parsed.error);
-    const { order, lines } = parsed.data;
+    const { order, lines, nonStockLines } = parsed.data;
     setContextOrderId(order.orderId);
     const outcome = await commitOrder(pool, {
       order,
       lines,
+      nonStockLines,
       correlationId: currentContext()?.correlationId ?? randomUUID(),
       topic: inventoryTopic,
     });

@@ -1,54 +1,66 @@
+import { isShopifyId, money, ORDER_LIMITS, orderText, quantity, SHOPIFY_ID_RULE, shopifyIdString } from '@oms/common';
 import { z } from 'zod';
 
-/** PostgreSQL text cannot hold U+0000: a 400 here, not a failed INSERT answered 500. */
-const text = () => z.string().refine((s) => !s.includes('\u0000'), 'must not contain a NUL character');
+const { maxLines, maxShortTextLength, maxTitleLength, maxFinancialStatusLength } = ORDER_LIMITS;
 
-const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const money = z.string().regex(/^\d{1,10}(\.\d{1,2})?$/, 'must be a decimal string with at most 2 decimals, e.g. "24.90"');
+// Shopify sends an empty or null sku for products without one.
+const sku = orderText('sku', maxShortTextLength)
+  .nullish()
+  .transform((value) => value ?? '');
 
 const orderSchema = z.object({
-  orderId: id,
+  orderId: shopifyIdString('orderId'),
   orderNumber: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  name: text().min(1).max(255),
-  customerId: id.nullable().default(null),
+  name: orderText('name', maxShortTextLength).min(1),
+  customerId: shopifyIdString('customerId').nullable().default(null),
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "USD"'),
-  totalPrice: money,
-  financialStatus: text().max(64).nullable().default(null),
+  totalPrice: money('totalPrice'),
+  financialStatus: orderText('financialStatus', maxFinancialStatusLength).nullable().default(null),
   createdAt: z.iso.datetime({ offset: true }),
-  webhookId: z.string().min(1).max(255),
-  eventId: z.string().max(255).nullable().default(null),
+  webhookId: z.string().min(1).max(maxShortTextLength),
+  eventId: z.string().max(maxShortTextLength).nullable().default(null),
 });
 
 const lineSchema = z.object({
-  productId: id,
-  // Shopify sends an empty or null sku for products without one.
-  sku: text()
-    .max(255)
-    .nullish()
-    .transform((sku) => sku ?? ''),
-  title: text().max(1000),
-  quantity: z.number().int().min(1).max(1_000_000),
-  price: money,
+  productId: shopifyIdString('productId'),
+  sku,
+  title: orderText('title', maxTitleLength),
+  quantity: quantity('quantity'),
+  price: money('price'),
 });
 
-export const commitSchema = z.object({
-  order: orderSchema,
-  lines: z
-    .array(lineSchema)
-    .min(1)
-    .max(500)
-    .refine((lines) => new Set(lines.map((l) => l.productId)).size === lines.length, {
-      message: 'each product must appear once (sum the quantities of repeated products)',
-    }),
+/** A tip, custom item or gift card: kept with the order, never reserved. */
+const nonStockLineSchema = z.object({
+  lineItemId: shopifyIdString('lineItemId'),
+  sku,
+  title: orderText('title', maxTitleLength),
+  quantity: quantity('quantity'),
+  price: money('price'),
 });
+
+export const commitSchema = z
+  .object({
+    order: orderSchema,
+    lines: z
+      .array(lineSchema)
+      .max(maxLines)
+      .refine((lines) => new Set(lines.map((l) => l.productId)).size === lines.length, {
+        message: 'each product must appear once (sum the quantities of repeated products)',
+      }),
+    nonStockLines: z
+      .array(nonStockLineSchema)
+      .max(maxLines)
+      .default([])
+      .refine((lines) => new Set(lines.map((l) => l.lineItemId)).size === lines.length, { message: 'each line item must appear once' }),
+  })
+  .refine((body) => body.lines.length + body.nonStockLines.length >= 1, { message: 'an order needs at least one line', path: ['lines'] })
+  .refine((body) => body.lines.length + body.nonStockLines.length <= maxLines, { message: `an order holds at most ${maxLines} lines`, path: ['lines'] });
 
 export const lookupSchema = z.object({
-  productIds: z.array(id).min(1).max(500),
+  productIds: z.array(shopifyIdString('productId')).min(1).max(maxLines),
 });
 
-export const orderIdParam = z.string().regex(/^[1-9]\d{0,15}$/, 'must be a positive integer').transform(Number).pipe(id);
-
-export type CommitBody = z.infer<typeof commitSchema>;
+export const orderIdParam = z.string().refine(isShopifyId, SHOPIFY_ID_RULE);
 
 /** The same `errors[]` shape as the webhook's 400: each field path and the reason. */
 export function validationErrors(error: z.ZodError): Array<{ path: string; reason: string }> {

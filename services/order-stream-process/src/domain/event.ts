@@ -1,12 +1,13 @@
+import { isShopifyId, SHOPIFY_ID_RULE } from '@oms/common';
 import { z } from 'zod';
 
 /**
- * Shopify ids are 64-bit integers kept below 2^53 by Shopify; a producer serialising a PostgreSQL
- * bigint may send them as decimal strings, so both spellings are accepted and normalised.
+ * Ids travel as decimal strings, so ids above 2^53 stay exact. Events written before that change
+ * carry them as JSON numbers; those are taken only while they are exact.
  */
 const shopifyId = z
-  .union([z.number(), z.string().regex(/^[1-9]\d*$/, 'must be a positive integer').transform(Number)])
-  .pipe(z.number().int().positive().refine(Number.isSafeInteger, 'must be below 2^53'));
+  .union([z.string(), z.number().int().refine(Number.isSafeInteger).transform(String)])
+  .refine(isShopifyId, SHOPIFY_ID_RULE);
 
 export const inventoryEventSchema = z.object({
   eventId: z.uuid(),

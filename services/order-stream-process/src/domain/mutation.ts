@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { compareShopifyIds } from '@oms/common';
 import type { InventoryEvent } from './event.js';
 
 export const INVENTORY_SET_QUANTITIES = `mutation InventorySetQuantities($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
@@ -73,8 +74,8 @@ const MAX_ORDERS_IN_URI = 20;
  * orders whose quantities it sets (the first few, sorted, then how many more) under its key. Only
  * the sent events count, so the same key always comes with the same variables.
  */
-export function referenceDocumentUri(orderIds: readonly number[], idempotencyKey: string): string {
-  const distinct = [...new Set(orderIds)].sort((a, b) => a - b);
+export function referenceDocumentUri(orderIds: readonly string[], idempotencyKey: string): string {
+  const distinct = [...new Set(orderIds)].sort(compareShopifyIds);
   if (distinct.length === 1) return `gid://order-intake/Order/${distinct[0]}`;
   const shown = distinct.slice(0, MAX_ORDERS_IN_URI).join(',');
   const more = distinct.length > MAX_ORDERS_IN_URI ? `&more=${distinct.length - MAX_ORDERS_IN_URI}` : '';
