@@ -51,9 +51,9 @@ describe('an order through the whole stack', () => {
         { 'x-shopify-webhook-id': webhookId },
       );
       assert.equal(res.status, 201, JSON.stringify(res.json));
-      assert.deepEqual(res.json, { status: 'success', message: 'Order received and processed', order_id: orderId });
+      assert.deepEqual(res.json, { status: 'success', message: 'Order received and processed', order_id: String(orderId) });
 
-      const events = await readEvents({ topic, count: 2, fromTimestamp: since, predicate: (e) => e.value.orderId === orderId, timeoutMs: 30_000 });
+      const events = await readEvents({ topic, count: 2, fromTimestamp: since, predicate: (e) => e.value.orderId === String(orderId), timeoutMs: 30_000 });
       const outbox = await readOutboxRows(orderId);
       for (const [product, quantity] of [[shirt, 3], [mug, 1]] as const) {
         const event = events.find((e) => e.key === String(product.productId));
@@ -64,11 +64,11 @@ describe('an order through the whole stack', () => {
         assert.match(String(eventId), UUID);
         assert.ok(!Number.isNaN(Date.parse(String(occurredAt))), `occurredAt ${String(occurredAt)} is a date`);
         assert.deepEqual(fields, {
-          orderId,
-          productId: product.productId,
+          orderId: String(orderId),
+          productId: String(product.productId),
           sku: product.sku,
-          inventoryItemId: product.inventoryItemId,
-          locationId: product.locationId,
+          inventoryItemId: String(product.inventoryItemId),
+          locationId: String(product.locationId),
           quantityOrdered: quantity,
           availableAfter: 40 - quantity,
           inventoryVersion: row!.version,
@@ -159,7 +159,7 @@ describe('an order through the whole stack', () => {
       ];
       for (const [service, event] of markers) {
         const line = await waitFor(`${service} ${event} SUCCESS line for order ${orderId}`, async () =>
-          readServiceLog(service).find((l) => l.event === event && l.orderId === orderId && l.msg.startsWith('SUCCESS')),
+          readServiceLog(service).find((l) => l.event === event && l.orderId === String(orderId) && l.msg.startsWith('SUCCESS')),
         30_000);
         assert.equal(line.service, service);
         assert.ok(typeof line.correlationId === 'string' && line.correlationId.length > 0, `${event} carries a correlation id`);
@@ -201,7 +201,7 @@ describe('an order through the whole stack', () => {
       const events = await readEvents({
         topic,
         count: orderIds.length,
-        predicate: (e) => orderIds.includes(e.value.orderId as number),
+        predicate: (e) => orderIds.map(String).includes(e.value.orderId as string),
         timeoutMs: 60_000,
       });
       assert.equal(new Set(events.map((e) => e.value.orderId)).size, orderIds.length, 'an event for every order');

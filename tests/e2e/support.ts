@@ -244,6 +244,7 @@ export async function orderIntegrity(orderIds: readonly number[]): Promise<{
     ),
     q<{ order_id: string }>(
       `SELECT d.order_id::text FROM order_detail d WHERE d.order_id = ANY($1::bigint[])
+          AND d.product_id IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM outbox_event e WHERE e.order_id = d.order_id AND e.message_key = d.product_id::text)`,
     ),
     q<{ n: number; total: number }>(

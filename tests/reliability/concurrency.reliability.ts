@@ -82,7 +82,7 @@ describe('orders racing for the same stock', () => {
       assert.deepEqual(statuses, [201, ...Array(9).fill(409)], JSON.stringify(answers.map((a) => a.json)));
       for (const a of answers.filter((x) => x.status === 409)) {
         assert.equal(a.json.code, 'ORDER_ALREADY_EXISTS');
-        assert.equal(a.json.orderId, order.id);
+        assert.equal(a.json.orderId, String(order.id));
       }
       const winner = answers.findIndex((a) => a.status === 201);
       assert.equal((await readOrder(order.id))!.webhookId, `dup-${order.id}-${winner}`);
@@ -102,7 +102,7 @@ describe('orders racing for the same stock', () => {
       const webhookId = `same-${order.id}`;
       const answers = await Promise.all(Array.from({ length: 10 }, () => postOrder(order, { 'x-shopify-webhook-id': webhookId })));
       assert.deepEqual(answers.map((a) => a.status), Array(10).fill(201), JSON.stringify(answers.map((a) => a.json)));
-      for (const a of answers) assert.deepEqual(a.json, { status: 'success', message: 'Order received and processed', order_id: order.id });
+      for (const a of answers) assert.deepEqual(a.json, { status: 'success', message: 'Order received and processed', order_id: String(order.id) });
       const replayed = answers.filter((a) => a.headers.get('idempotent-replayed') === 'true').length;
       assert.equal(replayed, 9, 'nine answers are replays of the one commit');
       assert.equal((await availableNow([products[0]!.productId])).get(products[0]!.productId), 97, 'stock taken once');

@@ -216,7 +216,7 @@ describe('Shopify failing', () => {
       const [dead] = await readEvents({
         topic: env.DLQ_TOPIC ?? 'inventory-updates.dlq',
         fromTimestamp: since,
-        predicate: (e) => e.value.orderId === orderId,
+        predicate: (e) => e.value.orderId === String(orderId),
         timeoutMs: 60_000,
       });
       assert.equal(dead!.key, String(doomed.productId));

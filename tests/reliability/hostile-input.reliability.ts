@@ -275,7 +275,7 @@ describe('hostile strings', () => {
 describe("the running stack's data-api and its bearer token", () => {
   const endpoints: Array<[string, string, unknown?]> = [
     ['GET', '/internal/orders/1001'],
-    ['POST', '/internal/products/lookup', { productIds: [1] }],
+    ['POST', '/internal/products/lookup', { productIds: ['1'] }],
     ['POST', '/internal/orders', { order: {}, lines: [] }],
     ['GET', '/internal/no-such-endpoint'],
   ];
@@ -301,8 +301,8 @@ describe("the running stack's data-api and its bearer token", () => {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${stackEnv().INTERNAL_API_TOKEN}` },
       body: JSON.stringify({
-        order: { orderId, orderNumber: 1, name: '#1', customerId: null, currency: 'USD', totalPrice: '10.00', financialStatus: 'paid', createdAt: '2026-11-24T08:00:00Z', webhookId: `nul-${orderId}`, eventId: null },
-        lines: [{ productId: product.productId, sku: product.sku, title: 'nul\u0000byte', quantity: 1, price: '10.00' }],
+        order: { orderId: String(orderId), orderNumber: 1, name: '#1', customerId: null, currency: 'USD', totalPrice: '10.00', financialStatus: 'paid', createdAt: '2026-11-24T08:00:00Z', webhookId: `nul-${orderId}`, eventId: null },
+        lines: [{ productId: String(product.productId), sku: product.sku, title: 'nul\u0000byte', quantity: 1, price: '10.00' }],
       }),
       signal: AbortSignal.timeout(5_000),
     });

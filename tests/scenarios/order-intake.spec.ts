@@ -66,7 +66,7 @@ const line = (product: TestProduct, quantity: number): OrderLine => ({ productId
 
 async function expectAccepted(response: APIResponse, orderId: number): Promise<void> {
   expect(response.status()).toBe(201);
-  expect(await response.json()).toEqual({ status: 'success', message: 'Order received and processed', order_id: orderId });
+  expect(await response.json()).toEqual({ status: 'success', message: 'Order received and processed', order_id: String(orderId) });
 }
 
 async function expectRejected(response: APIResponse, status: number, code: string): Promise<Record<string, unknown>> {
@@ -108,22 +108,22 @@ async function expectInventoryEvents(orderId: number, webhookId: string, ordered
   const events = await readEvents<InventoryEvent>({
     topic: 'inventory-updates',
     brokers: stackEnv().KAFKA_BROKERS.split(','),
-    predicate: (event) => event.value.orderId === orderId,
+    predicate: (event) => event.value.orderId === String(orderId),
     count: ordered.length,
     fromTimestamp: since,
   });
   const byProduct = new Map(events.map((event) => [event.value.productId, event]));
   expect(byProduct.size).toBe(ordered.length);
   for (const { product, quantity } of ordered) {
-    const event = byProduct.get(product.productId)!;
+    const event = byProduct.get(String(product.productId))!;
     expect(event.key).toBe(String(product.productId));
     expect(event.headers['x-correlation-id']).toBe(webhookId);
     expect(event.value).toMatchObject({
-      orderId,
-      productId: product.productId,
+      orderId: String(orderId),
+      productId: String(product.productId),
       sku: product.sku,
-      inventoryItemId: product.inventoryItemId,
-      locationId: product.locationId,
+      inventoryItemId: String(product.inventoryItemId),
+      locationId: String(product.locationId),
       quantityOrdered: quantity,
       availableAfter: product.availableQuantity - quantity,
     });
@@ -219,7 +219,7 @@ test.describe('Order intake scenarios (README section 3)', () => {
     });
     await test.step('another delivery carries the same order id: 409 ORDER_ALREADY_EXISTS', async () => {
       const problem = await expectRejected(await deliverOrder(request, order), 409, 'ORDER_ALREADY_EXISTS');
-      expect(problem.orderId).toBe(orderId);
+      expect(problem.orderId).toBe(String(orderId));
     });
     await test.step('the order exists once, from the first delivery, and stock went down only once', () =>
       expectOrderCommitted(orderId, firstWebhookId, [{ product, quantity: 2 }]),
@@ -236,8 +236,8 @@ test.describe('Order intake scenarios (README section 3)', () => {
     await test.step('Shopify delivers an order for it: 422 PRODUCT_NOT_FOUND names the product', async () => {
       const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [{ productId: missingId, quantity: 1 }] }));
       const problem = await expectRejected(response, 422, 'PRODUCT_NOT_FOUND');
-      expect(problem.productIds).toEqual([missingId]);
-      expect(problem.orderId).toBe(orderId);
+      expect(problem.productIds).toEqual([String(missingId)]);
+      expect(problem.orderId).toBe(String(orderId));
     });
     await test.step('no order, no event, and the product still does not exist', async () => {
       await expectNothingChanged(orderId, []);
@@ -252,7 +252,7 @@ test.describe('Order intake scenarios (README section 3)', () => {
     await test.step('Shopify delivers the order: 422 PRODUCT_NOT_FOUND names only the unknown product', async () => {
       const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [line(known, 1), { productId: missingId, quantity: 1 }] }));
       const problem = await expectRejected(response, 422, 'PRODUCT_NOT_FOUND');
-      expect(problem.productIds).toEqual([missingId]);
+      expect(problem.productIds).toEqual([String(missingId)]);
     });
     await test.step('no order, no event, and the known product keeps all 10', () => expectNothingChanged(orderId, [known]));
   });
@@ -265,7 +265,7 @@ test.describe('Order intake scenarios (README section 3)', () => {
     await test.step('Shopify delivers an order for 1 and 3 of them: 422 INSUFFICIENT_INVENTORY says what is short', async () => {
       const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [line(plenty!, 1), line(scarce!, 3)] }));
       const problem = await expectRejected(response, 422, 'INSUFFICIENT_INVENTORY');
-      expect(problem.items).toEqual([{ productId: scarce!.productId, requested: 3, available: 2 }]);
+      expect(problem.items).toEqual([{ productId: String(scarce!.productId), requested: 3, available: 2 }]);
     });
     await test.step('no order, no event, and both products keep their stock', () => expectNothingChanged(orderId, [plenty!, scarce!]));
   });

@@ -39,14 +39,15 @@ export function randomItem(): TestItem {
   return { productId: randomProductId(), inventoryItemId: randomInventoryItemId(), locationId: randomLocationId() };
 }
 
+/** An event as order-manage-data-api writes it: ids as decimal strings. */
 export function makeEvent(item: TestItem, fields: Partial<InventoryEvent> = {}): InventoryEvent {
   return {
     eventId: randomUUID(),
-    orderId: randomOrderId(),
-    productId: item.productId,
+    orderId: String(randomOrderId()),
+    productId: String(item.productId),
     sku: `TEST-${item.productId}`,
-    inventoryItemId: item.inventoryItemId,
-    locationId: item.locationId,
+    inventoryItemId: String(item.inventoryItemId),
+    locationId: String(item.locationId),
     quantityOrdered: 1,
     availableAfter: 10,
     inventoryVersion: 2,
@@ -59,7 +60,7 @@ export interface LogLine {
   level: string;
   event: string;
   msg: string;
-  orderId?: number;
+  orderId?: string;
   correlationId?: string;
   [key: string]: unknown;
 }

@@ -18,11 +18,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 function event(fields: Partial<InventoryEvent> = {}): InventoryEvent {
   return {
     eventId: randomUUID(),
-    orderId: 1001,
-    productId: 7523456789001,
+    orderId: '820982911946154508',
+    productId: '7523456789001',
     sku: 'TSHIRT-BLK-M',
-    inventoryItemId: 44123456780001,
-    locationId: 65432109876,
+    inventoryItemId: '44123456780001',
+    locationId: '65432109876',
     quantityOrdered: 2,
     availableAfter: 118,
     inventoryVersion: 2,
@@ -32,14 +32,21 @@ function event(fields: Partial<InventoryEvent> = {}): InventoryEvent {
 }
 
 describe('reading an inventory event from Kafka', () => {
-  it('accepts the event of the design, ids as numbers or decimal strings', () => {
+  it('accepts the event of the design with exact decimal-string ids, and an older event with ids as exact numbers', () => {
     const e = event();
     assert.deepEqual(parseInventoryEvent(Buffer.from(JSON.stringify(e))), { ok: true, event: e });
-    const stringIds = { ...e, orderId: '1001', inventoryItemId: '44123456780001' };
-    const parsed = parseInventoryEvent(JSON.stringify(stringIds));
+    const older = { ...e, orderId: 1001, inventoryItemId: 44123456780001 };
+    const parsed = parseInventoryEvent(JSON.stringify(older));
     assert.ok(parsed.ok);
-    assert.equal(parsed.event.inventoryItemId, 44123456780001);
-    assert.equal(parsed.event.orderId, 1001);
+    assert.equal(parsed.event.inventoryItemId, '44123456780001');
+    assert.equal(parsed.event.orderId, '1001');
+  });
+
+  it('refuses an id a double has already rounded, or one beyond 2^63, rather than set the wrong item', () => {
+    for (const inventoryItemId of [2 ** 53 + 2, '9223372036854775808', '0', '12.5']) {
+      const parsed = parseInventoryEvent(JSON.stringify({ ...event(), inventoryItemId }));
+      assert.ok(!parsed.ok && /inventoryItemId/.test(parsed.reason), String(inventoryItemId));
+    }
   });
 
   it('names why a message is unusable: bad JSON, empty value, missing or wrong fields', () => {
@@ -57,27 +64,27 @@ describe('reading an inventory event from Kafka', () => {
 
 describe('coalescing a batch of events', () => {
   it('keeps per inventory item only the highest inventoryVersion and lists every event it covers', () => {
-    const a1 = event({ inventoryItemId: 1, inventoryVersion: 3, availableAfter: 7 });
-    const a2 = event({ inventoryItemId: 1, inventoryVersion: 5, availableAfter: 5 });
-    const a3 = event({ inventoryItemId: 1, inventoryVersion: 4, availableAfter: 6 });
-    const b1 = event({ inventoryItemId: 2, inventoryVersion: 9, availableAfter: 0 });
+    const a1 = event({ inventoryItemId: '1', inventoryVersion: 3, availableAfter: 7 });
+    const a2 = event({ inventoryItemId: '1', inventoryVersion: 5, availableAfter: 5 });
+    const a3 = event({ inventoryItemId: '1', inventoryVersion: 4, availableAfter: 6 });
+    const b1 = event({ inventoryItemId: '2', inventoryVersion: 9, availableAfter: 0 });
     const items = coalesce([a1, b1, a2, a3]);
     assert.equal(items.length, 2);
-    const a = items.find((i) => i.latest.inventoryItemId === 1)!;
+    const a = items.find((i) => i.latest.inventoryItemId === '1')!;
     assert.equal(a.latest, a2);
     assert.deepEqual(a.covered, [a1, a2, a3]);
-    assert.equal(items.find((i) => i.latest.inventoryItemId === 2)!.latest, b1);
+    assert.equal(items.find((i) => i.latest.inventoryItemId === '2')!.latest, b1);
   });
 
   it('treats the same item at two locations as two quantities', () => {
-    const items = coalesce([event({ locationId: 1 }), event({ locationId: 2 })]);
+    const items = coalesce([event({ locationId: '1' }), event({ locationId: '2' })]);
     assert.equal(items.length, 2);
   });
 
   it('for any batch: one entry per item, holding its highest version, covering every event exactly once', () => {
     const arbEvent = fc.record({
-      inventoryItemId: fc.integer({ min: 1, max: 5 }),
-      locationId: fc.integer({ min: 1, max: 2 }),
+      inventoryItemId: fc.integer({ min: 1, max: 5 }).map(String),
+      locationId: fc.integer({ min: 1, max: 2 }).map(String),
       inventoryVersion: fc.integer({ min: 1, max: 50 }),
       availableAfter: fc.integer({ min: 0, max: 500 }),
     });
@@ -98,18 +105,18 @@ describe('coalescing a batch of events', () => {
 
   it('never sends an item whose last set version is as new or newer', () => {
     const items = coalesce([
-      event({ inventoryItemId: 1, inventoryVersion: 4 }),
-      event({ inventoryItemId: 2, inventoryVersion: 6 }),
-      event({ inventoryItemId: 3, inventoryVersion: 1 }),
+      event({ inventoryItemId: '1', inventoryVersion: 4 }),
+      event({ inventoryItemId: '2', inventoryVersion: 6 }),
+      event({ inventoryItemId: '3', inventoryVersion: 1 }),
     ]);
     const lastSet = new Map([
-      [itemKey({ inventoryItemId: 1, locationId: 65432109876 }), { inventoryVersion: 5, quantity: 3 }],
-      [itemKey({ inventoryItemId: 2, locationId: 65432109876 }), { inventoryVersion: 5, quantity: 3 }],
-      [itemKey({ inventoryItemId: 3, locationId: 65432109876 }), { inventoryVersion: 1, quantity: 9 }],
+      [itemKey({ inventoryItemId: '1', locationId: '65432109876' }), { inventoryVersion: 5, quantity: 3 }],
+      [itemKey({ inventoryItemId: '2', locationId: '65432109876' }), { inventoryVersion: 5, quantity: 3 }],
+      [itemKey({ inventoryItemId: '3', locationId: '65432109876' }), { inventoryVersion: 1, quantity: 9 }],
     ]);
     const { toSend, alreadyHeld } = partitionByLastSet(items, lastSet);
-    assert.deepEqual(toSend.map((i) => i.latest.inventoryItemId), [2]);
-    assert.deepEqual(alreadyHeld.map((i) => [i.latest.inventoryItemId, i.held.quantity]), [[1, 3], [3, 9]]);
+    assert.deepEqual(toSend.map((i) => i.latest.inventoryItemId), ['2']);
+    assert.deepEqual(alreadyHeld.map((i) => [i.latest.inventoryItemId, i.held.quantity]), [['1', 3], ['3', 9]]);
   });
 
   it('chunks at most 250 quantities per call', () => {
@@ -134,7 +141,7 @@ describe('the inventorySetQuantities request', () => {
       input: {
         name: 'available',
         reason: 'correction',
-        referenceDocumentUri: 'gid://order-intake/Order/1001',
+        referenceDocumentUri: 'gid://order-intake/Order/820982911946154508',
         quantities: [
           {
             inventoryItemId: 'gid://shopify/InventoryItem/44123456780001',
@@ -150,7 +157,7 @@ describe('the inventorySetQuantities request', () => {
 
   it('derives the idempotency key from the events alone: same events, same key, in any order', () => {
     const a = event();
-    const b = event({ inventoryItemId: 2 });
+    const b = event({ inventoryItemId: '2' });
     const key = idempotencyKeyFor([a, b]);
     assert.match(key, UUID);
     assert.equal(idempotencyKeyFor([b, a]), key);
@@ -175,9 +182,9 @@ describe('the inventorySetQuantities request', () => {
   });
 
   it('names the order, or the orders of a coalesced call', () => {
-    assert.equal(referenceDocumentUri([7, 7], 'k'), 'gid://order-intake/Order/7');
-    assert.equal(referenceDocumentUri([9, 3, 7], 'k'), 'gid://order-intake/InventorySync/k?orders=3,7,9');
-    const many = referenceDocumentUri(Array.from({ length: 25 }, (_, i) => i + 1), 'k');
+    assert.equal(referenceDocumentUri(['7', '7'], 'k'), 'gid://order-intake/Order/7');
+    assert.equal(referenceDocumentUri(['9', '820982911946154508', '7'], 'k'), 'gid://order-intake/InventorySync/k?orders=7,9,820982911946154508');
+    const many = referenceDocumentUri(Array.from({ length: 25 }, (_, i) => String(i + 1)), 'k');
     assert.match(many, /orders=1,2,.*,20&more=5$/);
   });
 });

@@ -56,7 +56,7 @@ describe('inventory events reach Shopify', () => {
     assert.equal(line.service, 'order-stream-process');
     assert.equal(line.orderId, event.orderId);
     assert.equal(line.correlationId, correlationId);
-    assert.equal(line.productId, item.productId);
+    assert.equal(line.productId, String(item.productId));
     assert.equal(line.quantity, 37);
     assert.ok(!JSON.stringify(bench.logs).includes(ACCESS_TOKEN), 'the access token must never be logged');
   });
@@ -87,7 +87,7 @@ describe('inventory events reach Shopify', () => {
     assert.ok(received.length <= 6, `expected far fewer calls than events, got ${received.length}`);
     const last = lastQuantities(received);
     for (const item of items) {
-      const newest = Math.max(...events.filter((e) => e.inventoryItemId === item.inventoryItemId).map((e) => e.inventoryVersion));
+      const newest = Math.max(...events.filter((e) => e.inventoryItemId === String(item.inventoryItemId)).map((e) => e.inventoryVersion));
       assert.equal(last.get(inventoryItemGid(item.inventoryItemId)), 1000 - newest);
     }
   });

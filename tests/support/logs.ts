@@ -32,7 +32,7 @@ export function readServiceLog(service: string): LogLine[] {
 }
 
 /** The SUCCESS markers (SPEC.md section 7) that every service wrote for one order, as `service event` strings. */
-export function successMarkers(orderId: number): string[] {
+export function successMarkers(orderId: number | string): string[] {
   return SERVICES.flatMap((service) =>
     readServiceLog(service)
       .filter((line) => String(line.orderId) === String(orderId) && line.msg.startsWith('SUCCESS'))
