@@ -19,5 +19,7 @@ export default defineConfig({
   use: {
     baseURL: stackEnv().ORDER_API_URL,
     extraHTTPHeaders: { accept: 'application/json' },
+    // An API trace records every request and response of a failed scenario, for the report.
+    trace: 'retain-on-failure',
   },
 });

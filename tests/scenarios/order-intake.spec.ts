@@ -50,14 +50,39 @@ async function stockedProduct(quantity: number, price = '19.90'): Promise<TestPr
   return product;
 }
 
-/** Posts the order exactly as Shopify would: raw JSON bytes, signed with the store's webhook secret. */
+const pretty = (value: unknown) => JSON.stringify(value, null, 2);
+
+/**
+ * Posts the order exactly as Shopify would: raw JSON bytes, signed with the store's webhook secret.
+ * The signed request and the answer are attached to the report, so a reader sees what was sent and
+ * what came back (the HMAC header, never the secret).
+ */
 async function deliverOrder(request: APIRequestContext, order: Record<string, unknown>, webhookId = randomUUID()): Promise<APIResponse> {
   const raw = JSON.stringify(order);
-  return request.post(WEBHOOK_PATH, {
-    headers: shopifyHeaders(raw, stackEnv().SHOPIFY_WEBHOOK_SECRET, { 'x-shopify-webhook-id': webhookId }),
-    data: raw,
+  const headers = shopifyHeaders(raw, stackEnv().SHOPIFY_WEBHOOK_SECRET, { 'x-shopify-webhook-id': webhookId });
+  const response = await request.post(WEBHOOK_PATH, { headers, data: raw });
+  const info = test.info();
+  const n = info.attachments.filter((a) => a.name.startsWith('signed request')).length + 1;
+  await info.attach(`signed request ${n}: POST ${WEBHOOK_PATH}`, {
+    contentType: 'application/json',
+    body: pretty({ method: 'POST', path: WEBHOOK_PATH, headers, body: order }),
   });
+  const contentType = response.headers()['content-type'] ?? '';
+  const body = await response.text();
+  await info.attach(`response ${n}: ${response.status()}${contentType.includes('problem+json') ? ' (problem)' : ''}`, {
+    contentType: 'application/json',
+    body: pretty({ status: response.status(), headers: response.headers(), body: body ? (JSON.parse(body) as unknown) : null }),
+  });
+  return response;
 }
+
+/** The report's annotations: which scenario of README section 3 and which SPEC.md sections a test proves. */
+const proves = (scenario: string, spec: string) => ({
+  annotation: [
+    { type: 'scenario', description: scenario },
+    { type: 'SPEC.md', description: spec },
+  ],
+});
 
 /** Far from createTestProduct's id range, so no test ever creates it. */
 const unknownProductId = () => 9_500_000_000_000 + randomInt(1, 2 ** 40);
@@ -178,12 +203,12 @@ async function acceptedScenario(request: APIRequestContext, ordered: Ordered): P
 }
 
 test.describe('Order intake scenarios (README section 3)', () => {
-  test('3.1 A customer buys one product and the order is accepted', async ({ request }) => {
+  test('3.1 A customer buys one product and the order is accepted', proves('3.1', '§2 webhook, §4 commit, §5 event, §6 Shopify, §7 SUCCESS logs, §9'), async ({ request }) => {
     const product = await test.step('the store has 10 of a T-shirt in stock, and the warehouse agrees', () => stockedProduct(10));
     await acceptedScenario(request, [{ product, quantity: 1 }]);
   });
 
-  test('3.2 A customer buys three products, each in stock, and the order is accepted', async ({ request }) => {
+  test('3.2 A customer buys three products, each in stock, and the order is accepted', proves('3.2', '§2 webhook, §4 commit, §5 event, §6 Shopify, §7 SUCCESS logs, §9'), async ({ request }) => {
     const products = await test.step('the store has three products, each with more stock than will be ordered', () =>
       Promise.all([stockedProduct(10), stockedProduct(5), stockedProduct(8)]),
     );
@@ -194,7 +219,7 @@ test.describe('Order intake scenarios (README section 3)', () => {
     ]);
   });
 
-  test('3.3 A customer buys five products, each in stock, and the order is accepted', async ({ request }) => {
+  test('3.3 A customer buys five products, each in stock, and the order is accepted', proves('3.3', '§2 webhook, §4 commit, §5 event, §6 Shopify, §7 SUCCESS logs, §9'), async ({ request }) => {
     const products = await test.step('the store has five products, each with more stock than will be ordered', () =>
       Promise.all([stockedProduct(20), stockedProduct(6), stockedProduct(9), stockedProduct(4), stockedProduct(15)]),
     );
@@ -204,7 +229,7 @@ test.describe('Order intake scenarios (README section 3)', () => {
     );
   });
 
-  test('3.4 The same order number arriving again from another delivery is refused and stock is taken only once', async ({ request }) => {
+  test('3.4 The same order number arriving again from another delivery is refused and stock is taken only once', proves('3.4', '§2 idempotent redelivery and ORDER_ALREADY_EXISTS, §4 primary key, §9'), async ({ request }) => {
     const product = await test.step('the store has 10 of a product in stock', () => stockedProduct(10));
     const orderId = randomOrderId();
     const order = buildShopifyOrder({ orderId, lines: [line(product, 2)] });
@@ -226,7 +251,7 @@ test.describe('Order intake scenarios (README section 3)', () => {
     );
   });
 
-  test('3.5 An order for a product the store does not carry is refused and nothing changes', async ({ request }) => {
+  test('3.5 An order for a product the store does not carry is refused and nothing changes', proves('3.5', '§2 PRODUCT_NOT_FOUND, a rejected order changes nothing, §9'), async ({ request }) => {
     const missingId = await test.step('a product id that is not in the inventory', async () => {
       const id = unknownProductId();
       expect(await readInventory(id)).toBeNull();
@@ -245,7 +270,7 @@ test.describe('Order intake scenarios (README section 3)', () => {
     });
   });
 
-  test('3.6 An order for two products, one of which the store does not carry, is refused and nothing changes', async ({ request }) => {
+  test('3.6 An order for two products, one of which the store does not carry, is refused and nothing changes', proves('3.6', '§2 PRODUCT_NOT_FOUND, a rejected order changes nothing, §9'), async ({ request }) => {
     const known = await test.step('the store has 10 of one product; the other product is unknown', () => stockedProduct(10));
     const missingId = unknownProductId();
     const orderId = randomOrderId();
@@ -257,7 +282,7 @@ test.describe('Order intake scenarios (README section 3)', () => {
     await test.step('no order, no event, and the known product keeps all 10', () => expectNothingChanged(orderId, [known]));
   });
 
-  test('3.7 An order for two products, one without enough stock, is refused and nothing changes', async ({ request }) => {
+  test('3.7 An order for two products, one without enough stock, is refused and nothing changes', proves('3.7', '§2 INSUFFICIENT_INVENTORY, a rejected order changes nothing, §9'), async ({ request }) => {
     const [plenty, scarce] = await test.step('the store has 10 of one product and only 2 of another', () =>
       Promise.all([stockedProduct(10), stockedProduct(2)]),
     );
