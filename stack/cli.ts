@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isComponentName, COMPONENT_NAMES, type ComponentName } from './components/types.js';
-import { ensureKafkaLibs, wiremockJar } from './install.js';
+import { ensureKafkaLibs, ensureWiremockExtension, wiremockJar } from './install.js';
 import { isAlive } from './proc.js';
 import { loadSettings, paths, REPO_ROOT } from './settings.js';
 import { ComponentFailed, Stack } from './stack.js';
@@ -16,7 +16,7 @@ process.on('warning', (warning) => {
 
 const USAGE = `usage: npm run stack -- <command>
 
-  install              fetch what the stack runs (Kafka's jars through Maven; WireMock comes with npm ci)
+  install              fetch and build what the stack runs (Kafka's jars and WireMock's Shopify rate-limit extension through Maven; WireMock comes with npm ci)
   up                   start every component in the background; returns once all are ready
   down                 stop everything the stack started
   start                up, then stay in the foreground until Ctrl-C, then down
@@ -85,6 +85,8 @@ async function main(args: string[]): Promise<number> {
       const kafka = ensureKafkaLibs(paths(settings).kafkaLibs);
       console.log(`Kafka jars: ${kafka} in ${paths(settings).kafkaLibs}`);
       console.log(`WireMock: ${wiremockJar()}`);
+      const extension = ensureWiremockExtension();
+      console.log(`WireMock's Shopify rate-limit extension: ${extension.state} ${extension.jar}`);
       return 0;
     }
     case 'up':

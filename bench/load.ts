@@ -1,0 +1,82 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pool, postOrder } from '../tests/e2e/support.js';
+import { buildShopifyOrder, randomOrderId } from '../tests/support/orders.js';
+import type { TestProduct } from '../tests/support/db.js';
+
+export interface LoadResult {
+  sent: number;
+  accepted: number;
+  statuses: Record<string, number>;
+  seconds: number;
+  /** Sorted latencies in ms; for an open loop measured from each order's scheduled time. */
+  latencies: number[];
+  lastAnsweredAt: number;
+}
+
+/**
+ * A 3-line order over `products`, the i-th of a run: lines rotate so every product is hit evenly.
+ * With `hot`, that product takes the first line of every order.
+ */
+export function threeLineOrder(products: readonly TestProduct[], i: number, hot?: TestProduct) {
+  const spread = [0, 1, 2].map((n) => products[(i * 3 + n) % products.length]!);
+  const lines = (hot ? [hot, spread[0]!, spread[1]!] : spread).map((p) => ({ productId: p.productId, quantity: 1 }));
+  return buildShopifyOrder({ orderId: randomOrderId(), lines });
+}
+
+async function send(body: unknown): Promise<{ status: string; answeredAt: number }> {
+  try {
+    const answer = await postOrder(body);
+    const code = typeof answer.json.code === 'string' ? ` ${answer.json.code}` : '';
+    return { status: `${answer.status}${code}`, answeredAt: performance.now() };
+  } catch (err) {
+    return { status: `network error (${(err as Error).name})`, answeredAt: performance.now() };
+  }
+}
+
+function summarise(results: Array<{ status: string; answeredAt: number; startedAt: number }>, seconds: number): LoadResult {
+  const statuses: Record<string, number> = {};
+  for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+  return {
+    sent: results.length,
+    accepted: statuses['201'] ?? 0,
+    statuses,
+    seconds,
+    latencies: results.map((r) => r.answeredAt - r.startedAt).sort((a, b) => a - b),
+    lastAnsweredAt: Math.max(...results.map((r) => r.answeredAt)),
+  };
+}
+
+/** `orders` orders with `concurrency` in flight: the most the stack accepts per second. */
+export async function closedLoop(orders: number, concurrency: number, order: (i: number) => unknown): Promise<LoadResult> {
+  const started = performance.now();
+  const results = await pool(
+    Array.from({ length: orders }, (_, i) => async () => {
+      const startedAt = performance.now();
+      return { ...(await send(order(i))), startedAt };
+    }),
+    concurrency,
+  );
+  return summarise(results, (performance.now() - started) / 1000);
+}
+
+/**
+ * Orders sent on a fixed schedule whatever the answers: latency counts from the scheduled send,
+ * so a stall shows as the queue it causes (no coordinated omission).
+ */
+export async function openLoop(ratePerSecond: number, seconds: number, order: (i: number) => unknown): Promise<LoadResult> {
+  const total = Math.round(ratePerSecond * seconds);
+  const intervalMs = 1000 / ratePerSecond;
+  const started = performance.now();
+  const inFlight: Array<Promise<{ status: string; answeredAt: number; startedAt: number }>> = [];
+  for (let i = 0; i < total; i++) {
+    const scheduledAt = started + i * intervalMs;
+    const wait = scheduledAt - performance.now();
+    if (wait > 1) await sleep(wait);
+    inFlight.push(send(order(i)).then((r) => ({ ...r, startedAt: scheduledAt })));
+  }
+  const results = await Promise.all(inFlight);
+  return summarise(results, (performance.now() - started) / 1000);
+}
+
+export const percentile = (sorted: readonly number[], p: number): number =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;

@@ -1,0 +1,300 @@
+/**
+ * `npm run bench`: measures the running stack (found through .stack/env) side by side in one run:
+ * pgbench on the commit transaction (the raw-database limit), a closed loop, a single hot product,
+ * open loops at fixed rates, CPU per accepted order of every component from /proc, RSS, Shopify
+ * calls, and commit → Shopify lag. It prints a table, writes bench/results/<time>.{json,md} and
+ * compares with the previous result. It asserts nothing: the machine is shared and noisy.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stockedProducts } from '../tests/e2e/support.js';
+import { closeDb, dbPool, type TestProduct } from '../tests/support/db.js';
+import { inventoryItemGid, lastQuantities, shopifyRequests } from '../tests/support/shopify.js';
+import { REPO_ROOT, stackDir, stackEnv } from '../tests/support/stack-env.js';
+import { closedLoop, type LoadResult, openLoop, percentile, threeLineOrder } from './load.js';
+import { runPgbench } from './pgbench.js';
+import { cpuDelta, cpuMsOf, type ProcessSelector, rssMb, selfCpuMs } from './proc.js';
+
+function setting(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+const CLOSED_ORDERS = setting('BENCH_ORDERS', 1000);
+const CONCURRENCY = setting('BENCH_CONCURRENCY', 20);
+const PRODUCTS = setting('BENCH_PRODUCTS', 30);
+const RATES = (process.env.BENCH_RATES ?? '50,100,200').split(',').map(Number);
+const OPEN_SECONDS = setting('BENCH_OPEN_SECONDS', 10);
+/** The 100 orders/s run that shows whether the stream stays inside Shopify's budget (issue: 60 s). */
+const BUDGET_SECONDS = setting('BENCH_BUDGET_SECONDS', 60);
+const PGBENCH_SECONDS = setting('BENCH_PGBENCH_SECONDS', 10);
+const CATCH_UP_TIMEOUT_MS = setting('BENCH_LAG_TIMEOUT_MS', 120_000);
+const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
+
+const SERVICES = ['order-manage-api', 'order-manage-data-api', 'order-stream-process'] as const;
+const PRODUCT_COMPONENTS = [...SERVICES, 'postgres', 'kafka'] as const;
+const FIXTURES = ['wiremock', 'bench client'] as const;
+
+const env = stackEnv();
+
+function pidOf(component: string): number | undefined {
+  try {
+    return Number(readFileSync(path.join(stackDir(), 'pids', `${component}.pid`), 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function selectors(): Record<string, ProcessSelector> {
+  const out: Record<string, ProcessSelector> = { postgres: { comm: 'postgres' } };
+  for (const name of [...SERVICES, 'kafka', 'wiremock']) {
+    const pid = pidOf(name);
+    if (pid) out[name] = { rootPid: pid };
+  }
+  return out;
+}
+
+function cpuNow(): Record<string, number> {
+  return { ...cpuMsOf(selectors()), 'bench client': selfCpuMs() };
+}
+
+async function streamCounters(): Promise<{ calls: number; throttled: number; events: number }> {
+  const text = await (await fetch(`${env.STREAM_PROCESS_URL}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+  const sum = (metric: string, label?: string) =>
+    [...text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} ([\\d.e+]+)$`, 'gm'))]
+      .filter((m) => label === undefined || m[1]!.includes(label))
+      .reduce((total, m) => total + Number(m[2]), 0);
+  return {
+    calls: sum('shopify_requests_total', 'outcome="success"'),
+    throttled: sum('shopify_requests_total', 'outcome="throttled"'),
+    events: sum('inventory_events_processed_total'),
+  };
+}
+
+/**
+ * Waits until Shopify (WireMock) holds the database quantity of every product, and returns, per
+ * product, the time from the commit of the last order that touched it to the call that set it.
+ */
+async function shopifyCaughtUp(products: readonly TestProduct[]): Promise<{ lags: number[]; caughtUpAt: number } | undefined> {
+  const ids = products.map((p) => String(p.productId));
+  const { rows: stock } = await dbPool().query<{ product_id: string; available_quantity: number }>(
+    'SELECT product_id::text, available_quantity FROM inventory WHERE product_id = ANY($1::bigint[])',
+    [ids],
+  );
+  const { rows: commits } = await dbPool().query<{ product_id: string; last_commit: Date }>(
+    `SELECT d.product_id::text, max(o.received_at) AS last_commit FROM order_detail d JOIN orders o ON o.order_id = d.order_id
+      WHERE d.product_id = ANY($1::bigint[]) GROUP BY d.product_id`,
+    [ids],
+  );
+  const want = new Map(stock.map((r) => [r.product_id, r.available_quantity]));
+  const lastCommit = new Map(commits.map((r) => [r.product_id, r.last_commit.getTime()]));
+  const deadline = Date.now() + CATCH_UP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const requests = await shopifyRequests(products.map((p) => p.inventoryItemId));
+    const held = lastQuantities(requests);
+    if (products.every((p) => held.get(inventoryItemGid(p.inventoryItemId)) === want.get(String(p.productId)))) {
+      const setAt = products.filter((p) => lastCommit.has(String(p.productId))).map((p) => {
+        const gid = inventoryItemGid(p.inventoryItemId);
+        const final = requests.findLast((r) => r.body.variables.input.quantities.some((q) => q.inventoryItemId === gid))!;
+        return { lag: Math.max(0, final.loggedAt - lastCommit.get(String(p.productId))!), at: final.loggedAt };
+      });
+      return { lags: setAt.map((s) => s.lag).sort((a, b) => a - b), caughtUpAt: Math.max(...setAt.map((s) => s.at)) };
+    }
+    await sleep(100);
+  }
+  return undefined;
+}
+
+interface Phase {
+  name: string;
+  load: LoadResult;
+  cpuMsPerOrder: Record<string, number>;
+  shopify: {
+    calls: number;
+    throttled: number;
+    events: number;
+    callsPerSecond: number;
+    /** Over the second half of the phase, once a full bucket's first 200 calls are spent. */
+    sustainedCallsPerSecond: number;
+    eventsPerCall: number;
+  };
+  lagMs?: { p50: number; p99: number; max: number };
+  /** From the last answered order to Shopify holding every quantity (epoch clocks of this machine). */
+  caughtUpAfterMs?: number;
+}
+
+async function phase(name: string, products: readonly TestProduct[], run: () => Promise<LoadResult>): Promise<Phase> {
+  const cpuBefore = cpuNow();
+  const shopifyBefore = await streamCounters();
+  const loadStartedAt = Date.now();
+  const samples: Array<{ at: number; calls: number }> = [];
+  const sampler = setInterval(() => {
+    streamCounters().then((c) => samples.push({ at: Date.now(), calls: c.calls }), () => undefined);
+  }, 1_000);
+  const load = await run();
+  const lastAnsweredEpoch = Date.now() - (performance.now() - load.lastAnsweredAt);
+  const caughtUp = await shopifyCaughtUp(products);
+  clearInterval(sampler);
+  const spent = cpuDelta(cpuBefore, cpuNow());
+  const shopifyAfter = await streamCounters();
+  const endedAt = Date.now();
+  const midway = samples.find((x) => x.at >= loadStartedAt + (endedAt - loadStartedAt) / 2);
+  const calls = shopifyAfter.calls - shopifyBefore.calls;
+  const events = shopifyAfter.events - shopifyBefore.events;
+  const activeSeconds = ((caughtUp?.caughtUpAt ?? Date.now()) - loadStartedAt) / 1000;
+  const result: Phase = {
+    name,
+    load,
+    cpuMsPerOrder: Object.fromEntries(Object.entries(spent).map(([component, ms]) => [component, ms / Math.max(1, load.accepted)])),
+    shopify: {
+      calls,
+      throttled: shopifyAfter.throttled - shopifyBefore.throttled,
+      events,
+      callsPerSecond: calls / activeSeconds,
+      sustainedCallsPerSecond: midway ? ((shopifyAfter.calls - midway.calls) * 1000) / Math.max(1, endedAt - midway.at) : NaN,
+      eventsPerCall: calls ? events / calls : 0,
+    },
+    ...(caughtUp
+      ? {
+          lagMs: { p50: percentile(caughtUp.lags, 50), p99: percentile(caughtUp.lags, 99), max: caughtUp.lags.at(-1) ?? NaN },
+          caughtUpAfterMs: Math.max(0, caughtUp.caughtUpAt - lastAnsweredEpoch),
+        }
+      : {}),
+  };
+  console.log(`  ${name}: ${load.accepted}/${load.sent} accepted in ${load.seconds.toFixed(1)} s, p99 ${percentile(load.latencies, 99).toFixed(1)} ms`);
+  return result;
+}
+
+/** The time one order, alone on a quiet stack, takes from its commit to Shopify. */
+async function loneOrderLagMs(product: TestProduct): Promise<number | undefined> {
+  await closedLoop(1, 1, () => threeLineOrder([product], 0));
+  return (await shopifyCaughtUp([product]))?.lags[0];
+}
+
+const fmt = (n: number | undefined, digits = 1) => (n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits));
+const sum = (values: Record<string, number>, keys: readonly string[]) => keys.reduce((total, k) => total + (values[k] ?? 0), 0);
+
+interface Result {
+  at: string;
+  settings: Record<string, unknown>;
+  pgbench: Awaited<ReturnType<typeof runPgbench>>;
+  phases: Phase[];
+  rssMb: Record<string, number | undefined>;
+  loneOrderLagMs: number | undefined;
+  headline: Record<string, number | undefined>;
+}
+
+function headline(r: Omit<Result, 'headline'>): Record<string, number | undefined> {
+  const closed = r.phases.find((p) => p.name === 'closed loop')!;
+  const hot = r.phases.find((p) => p.name === 'closed loop, one hot product');
+  const budget = r.phases.find((p) => p.name === 'open loop 100/s (budget)');
+  const throughput = closed.load.accepted / closed.load.seconds;
+  return {
+    'closed loop orders/s': throughput,
+    'pgbench tps (same transaction)': r.pgbench.tps,
+    'ratio to pgbench': throughput / r.pgbench.tps,
+    'hot product orders/s': hot ? hot.load.accepted / hot.load.seconds : undefined,
+    'CPU ms per order, three services': sum(closed.cpuMsPerOrder, SERVICES),
+    'CPU ms per order, postgres + kafka': sum(closed.cpuMsPerOrder, ['postgres', 'kafka']),
+    'CPU ms per order, fixtures (wiremock + bench client)': sum(closed.cpuMsPerOrder, FIXTURES),
+    ...Object.fromEntries(r.phases.filter((p) => p.name.startsWith('open loop')).map((p) => [`${p.name} p99 ms`, percentile(p.load.latencies, 99)])),
+    'Shopify calls/s at 100/s, whole phase': budget?.shopify.callsPerSecond,
+    'Shopify calls/s at 100/s, sustained (second half)': budget?.shopify.sustainedCallsPerSecond,
+    'Shopify THROTTLED at 100/s': budget?.shopify.throttled,
+    'events per Shopify call at 100/s': budget?.shopify.eventsPerCall,
+    'Shopify = database after last order, ms': budget?.caughtUpAfterMs,
+    'lone order commit → Shopify ms': r.loneOrderLagMs,
+    ...Object.fromEntries(SERVICES.map((s) => [`RSS MB ${s}`, r.rssMb[s]])),
+  };
+}
+
+function previousResult(): Result | undefined {
+  const files = readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.json')).sort();
+  const last = files.at(-1);
+  return last ? (JSON.parse(readFileSync(path.join(RESULTS_DIR, last), 'utf8')) as Result) : undefined;
+}
+
+function renderTable(result: Result, previous: Result | undefined): string {
+  const lines = ['| figure | this run | previous |', '|---|---:|---:|'];
+  for (const [name, value] of Object.entries(result.headline)) lines.push(`| ${name} | ${fmt(value, 2)} | ${fmt(previous?.headline[name], 2)} |`);
+  lines.push('', '| phase | sent | accepted | orders/s | p50 ms | p99 ms | Shopify calls | calls/s | sustained calls/s | events/call | THROTTLED | lag p50 / max ms |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const p of result.phases) {
+    lines.push(
+      `| ${p.name} | ${p.load.sent} | ${p.load.accepted} | ${fmt(p.load.accepted / p.load.seconds)} | ${fmt(percentile(p.load.latencies, 50))} | ${fmt(percentile(p.load.latencies, 99))} | ${p.shopify.calls} | ${fmt(p.shopify.callsPerSecond)} | ${fmt(p.shopify.sustainedCallsPerSecond)} | ${fmt(p.shopify.eventsPerCall)} | ${p.shopify.throttled} | ${fmt(p.lagMs?.p50, 0)} / ${fmt(p.lagMs?.max, 0)} |`,
+    );
+  }
+  const components = [...PRODUCT_COMPONENTS, ...FIXTURES];
+  lines.push('', `| CPU ms per accepted order | ${components.join(' | ')} |`, `|---|${components.map(() => '---:').join('|')}|`);
+  for (const p of result.phases) lines.push(`| ${p.name} | ${components.map((c) => fmt(p.cpuMsPerOrder[c], 2)).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const ready = await fetch(`${env.ORDER_API_URL}/health/ready`, { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
+  if (!ready?.ok) throw new Error(`order-manage-api is not ready at ${env.ORDER_API_URL}: start the stack (npm run stack:up)`);
+  const previous = previousResult();
+
+  console.log(`bench against ${env.ORDER_API_URL}: pgbench ${PGBENCH_SECONDS} s, closed loop ${CLOSED_ORDERS} orders at ${CONCURRENCY}, open loops ${RATES.join('/')} orders/s`);
+  const pgbench = await runPgbench(env.DATABASE_URL, { clients: CONCURRENCY, seconds: PGBENCH_SECONDS });
+  console.log(`  pgbench: ${pgbench.tps.toFixed(0)} tps`);
+
+  // A fresh journal, so WireMock's cost is the same at the start of every run.
+  await fetch(`${env.WIREMOCK_URL}/__admin/requests`, { method: 'DELETE', signal: AbortSignal.timeout(5_000) });
+  const { products, cleanup } = await stockedProducts(PRODUCTS, { availableQuantity: 1_000_000 });
+  const hot = await stockedProducts(1, { availableQuantity: 1_000_000 });
+  const lone = await stockedProducts(1, { availableQuantity: 1_000 });
+  try {
+    const phases: Phase[] = [];
+    phases.push(await phase('closed loop', products, () => closedLoop(CLOSED_ORDERS, CONCURRENCY, (i) => threeLineOrder(products, i))));
+    // A bestseller in every cart: each order's first line locks the same row.
+    phases.push(
+      await phase('closed loop, one hot product', [...hot.products, ...products], () =>
+        closedLoop(Math.ceil(CLOSED_ORDERS / 2), CONCURRENCY, (i) => threeLineOrder(products, i, hot.products[0])),
+      ),
+    );
+    for (const rate of RATES) {
+      const name = rate === 100 ? 'open loop 100/s (budget)' : `open loop ${rate}/s`;
+      const seconds = rate === 100 ? BUDGET_SECONDS : OPEN_SECONDS;
+      // Shopify's bucket refills at 100 points a second: a pause lets each phase start from a full one.
+      await sleep(5_000);
+      phases.push(await phase(name, products, () => openLoop(rate, seconds, (i) => threeLineOrder(products, i))));
+    }
+    await sleep(5_000);
+    const loneLag = await loneOrderLagMs(lone.products[0]!);
+    const rss = Object.fromEntries(SERVICES.map((s) => [s, (() => { const pid = pidOf(s); return pid ? rssMb(pid) : undefined; })()]));
+
+    const partial = {
+      at: new Date().toISOString(),
+      settings: { CLOSED_ORDERS, CONCURRENCY, PRODUCTS, RATES, OPEN_SECONDS, BUDGET_SECONDS, PGBENCH_SECONDS, cores: (await import('node:os')).availableParallelism() },
+      pgbench,
+      phases,
+      rssMb: rss,
+      loneOrderLagMs: loneLag,
+    };
+    const result: Result = { ...partial, headline: headline(partial) };
+    const table = renderTable(result, previous);
+    console.log(`\n${table}\n`);
+    const stamp = result.at.replace(/[:.]/g, '-');
+    // Latencies are summarised, not stored one by one: a result file stays small enough to commit.
+    const stored = { ...result, phases: result.phases.map((p) => ({ ...p, load: { ...p.load, latencies: undefined } })) };
+    writeFileSync(path.join(RESULTS_DIR, `${stamp}.json`), `${JSON.stringify(stored, null, 2)}\n`);
+    writeFileSync(path.join(RESULTS_DIR, `${stamp}.md`), `# Bench ${result.at}\n\n${table}\n`);
+    console.log(`written: bench/results/${stamp}.json and .md${previous ? ` (compared with ${previous.at})` : ''}`);
+  } finally {
+    await Promise.all([cleanup(), hot.cleanup(), lone.cleanup()]);
+    await closeDb();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);
