@@ -1,4 +1,4 @@
-import { CORRELATION_HEADER, currentContext, type Deadline, fetchWithTimeout, isTimeout, type Problem, type ShopifyId } from '@oms/common';
+import { CORRELATION_HEADER, currentContext, type Deadline, fetchWithTimeout, httpRequest, isTimeout, type Problem, type ShopifyId } from '@oms/common';
 import type { Demand, FieldError, NonStockLine, OrderHeader, Shortage } from '../domain/order.js';
 
 /** order-manage-data-api could not be reached, timed out, or failed (5xx / an answer outside the contract). */
@@ -90,17 +90,16 @@ export function createDataApiClient(options: DataApiClientOptions): DataApiClien
     if (correlationId) headers[CORRELATION_HEADER] = correlationId;
     if (body !== undefined) headers['content-type'] = 'application/json';
     try {
-      const response = await fetchWithTimeout(`${base}${path}`, {
+      const response = await httpRequest(`${base}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         timeoutMs,
       });
-      const text = await response.text();
       if (response.status >= 500) throw new DataApiUnavailableError(`${method} ${path} answered ${response.status}`);
       let json: Record<string, unknown> = {};
       try {
-        json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+        json = response.text ? (JSON.parse(response.text) as Record<string, unknown>) : {};
       } catch {
         throw new DataApiUnavailableError(`${method} ${path} answered ${response.status} with a body that is not JSON`);
       }

@@ -1,4 +1,4 @@
-import { type Deadline, fetchWithTimeout, isTimeout, type ShopifyId } from '@oms/common';
+import { type Deadline, type HttpAnswer, httpRequest, isTimeout, type ShopifyId } from '@oms/common';
 import pRetry, { AbortError } from 'p-retry';
 
 export interface WmsInventory {
@@ -59,10 +59,12 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
   async function attempt(productId: ShopifyId, attemptTimeoutMs: number): Promise<WmsInventory | null> {
     const started = performance.now();
     const done = (outcome: WmsCallOutcome) => onCall(outcome, (performance.now() - started) / 1000);
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await fetchWithTimeout(`${base}/api/v1/products/${productId}/inventory`, {
-        headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
+      // The body is read within the same timeout: one cut off by it is as transient as no answer.
+      response = await httpRequest(`${base}/api/v1/products/${productId}/inventory`, {
+        // A WMS answer is a few hundred bytes: compressing it costs both sides more CPU than it saves.
+        headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json', 'accept-encoding': 'identity' },
         timeoutMs: attemptTimeoutMs,
       });
     } catch (err) {
@@ -71,31 +73,24 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
       throw new TransientWmsError(outcome === 'timeout' ? `no answer within ${attemptTimeoutMs} ms` : 'cannot connect', outcome);
     }
     if (response.status === 404) {
-      await response.body?.cancel();
       done('not_found');
       return null;
     }
     // 429 is the WMS shedding load: as transient as a 5xx.
     if (response.status >= 500 || response.status === 429) {
-      await response.body?.cancel();
       done('server_error');
       throw new TransientWmsError(`answered ${response.status}`, 'server_error');
     }
-    if (!response.ok) {
-      await response.body?.cancel();
+    if (response.status < 200 || response.status >= 300) {
       done('bad_response');
       // Any other 4xx (our key refused, say) will not heal on a retry.
       throw new AbortError(`WMS answered ${response.status} for product ${productId}`);
     }
     let body: unknown;
     try {
-      body = await response.json();
-    } catch (err) {
-      // A body cut off by the timeout is as transient as no answer at all.
-      if (isTimeout(err)) {
-        done('timeout');
-        throw new TransientWmsError(`no answer within ${attemptTimeoutMs} ms`, 'timeout');
-      }
+      body = JSON.parse(response.text);
+    } catch {
+      body = undefined;
     }
     const available = (body as { availableQuantity?: unknown } | undefined)?.availableQuantity;
     if (typeof available !== 'number' || !Number.isInteger(available)) {
