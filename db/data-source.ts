@@ -3,11 +3,17 @@ import { DataSource } from '@oms/order-manage-data-api/typeorm';
 import { CreateOrderTables1764000000000 } from './migrations/1764000000000-CreateOrderTables.js';
 import { CreateOutboxEvent1764000000001 } from './migrations/1764000000001-CreateOutboxEvent.js';
 import { OrderDetailNonStockLines1764000000002 } from './migrations/1764000000002-OrderDetailNonStockLines.js';
+import { CreateOrderRejection1764000000003 } from './migrations/1764000000003-CreateOrderRejection.js';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/orders';
 
 /** Listed explicitly: a glob would depend on the working directory and on file extensions at run time. */
-export const MIGRATIONS = [CreateOrderTables1764000000000, CreateOutboxEvent1764000000001, OrderDetailNonStockLines1764000000002];
+export const MIGRATIONS = [
+  CreateOrderTables1764000000000,
+  CreateOutboxEvent1764000000001,
+  OrderDetailNonStockLines1764000000002,
+  CreateOrderRejection1764000000003,
+];
 
 export function databaseUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env.DATABASE_URL || DEFAULT_DATABASE_URL;

@@ -55,11 +55,11 @@ describe('database: migrations, seed and reset', () => {
     await admin.end();
   });
 
-  it('creates the four tables, and running migrate again applies nothing', async () => {
+  it('creates the four tables and the refused-orders ledger, and running migrate again applies nothing', async () => {
     const { rows } = await client.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'typeorm_migrations' ORDER BY 1`,
     );
-    assert.deepEqual(rows.map((r) => r.table_name), ['inventory', 'order_detail', 'orders', 'outbox_event']);
+    assert.deepEqual(rows.map((r) => r.table_name), ['inventory', 'order_detail', 'order_rejection', 'orders', 'outbox_event']);
     assert.deepEqual(await migrate(url.toString()), []);
   });
 

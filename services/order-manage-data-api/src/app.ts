@@ -13,6 +13,7 @@ import { isDatabaseUnavailable } from './db/pool.js';
 import type { DataApiMetrics } from './metrics.js';
 import { bearerAuth } from './routes/auth.js';
 import { internalRouter } from './routes/internal.js';
+import { operationsRouter } from './routes/operations.js';
 
 export { createDataApiMetrics, type DataApiMetrics } from './metrics.js';
 export { buildInventoryEvent, type InventoryEvent } from './events.js';
@@ -64,6 +65,8 @@ export function createApp(deps: AppDeps): Express {
     express.json({ limit: deps.bodyLimit ?? '1mb' }),
     internalRouter({ pool, logger, metrics, inventoryTopic: deps.inventoryTopic }),
   );
+  // SPEC.md section 1: every endpoint but health and metrics takes the internal token, the team's too.
+  app.use('/api', bearerAuth(deps.internalApiToken), operationsRouter({ pool }));
 
   app.use((req: Request, res: Response) => {
     sendProblem(res, { status: 404, code: 'NOT_FOUND', detail: `No route for ${req.method} ${req.path}.` });

@@ -19,6 +19,12 @@ export function createDataApiMetrics() {
     labelNames: ['code'] as const,
     registers,
   });
+  const rejectionsRecorded = new prom.Counter({
+    name: 'order_rejections_recorded_total',
+    help: 'Refusals of identifiable orders written to the order_rejection ledger (a redelivery counts again), by problem code',
+    labelNames: ['code'] as const,
+    registers,
+  });
   const outboxPublished = new prom.Counter({
     name: 'outbox_events_published_total',
     help: 'Outbox events acknowledged by Kafka',
@@ -53,6 +59,7 @@ export function createDataApiMetrics() {
     ...base,
     ordersCommitted,
     ordersRejected,
+    rejectionsRecorded,
     outboxPublished,
     outboxPublishFailures,
     outboxPublishLatency,

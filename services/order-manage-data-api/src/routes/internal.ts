@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import express, { type Router } from 'express';
 import type pg from 'pg';
 import { currentContext, ProblemError, setContextOrderId, type Logger, type Problem } from '@oms/common';
+import { listStock } from '../db/inventory.js';
 import { commitOrder, findOrder, lookupProducts } from '../db/orders.js';
+import { recordRejection } from '../db/rejections.js';
 import type { DataApiMetrics } from '../metrics.js';
-import { commitSchema, lookupSchema, orderIdParam, validationErrors } from './schemas.js';
+import { commitSchema, lookupSchema, orderIdParam, rejectionReportSchema, stockQuerySchema, validationErrors } from './schemas.js';
 import type { z } from 'zod';
 
 export interface InternalRoutesDeps {
@@ -14,7 +16,7 @@ export interface InternalRoutesDeps {
   inventoryTopic: string;
 }
 
-function invalid(error: z.ZodError): ProblemError {
+export function invalid(error: z.ZodError): ProblemError {
   return new ProblemError({
     status: 400,
     code: 'INVALID_PAYLOAD',
@@ -100,6 +102,32 @@ export function internalRouter(deps: InternalRoutesDeps): Router {
           items: outcome.items,
         });
     }
+  });
+
+  /** The api reports each refusal of an identifiable order here, after it has answered Shopify. */
+  router.post('/orders/rejections', async (req, res) => {
+    const parsed = rejectionReportSchema.safeParse(req.body);
+    if (!parsed.success) throw invalid(parsed.error);
+    const report = parsed.data;
+    setContextOrderId(report.orderId);
+    const rejection = await recordRejection(pool, report);
+    metrics.rejectionsRecorded.inc({ code: report.code });
+    logger.info(`refused order ${report.orderId} recorded (${report.code}, delivery ${rejection.deliveries})`, {
+      event: 'order.rejection.recorded',
+      orderId: report.orderId,
+      code: report.code,
+      status: report.status,
+      webhookId: report.webhookId,
+      deliveries: rejection.deliveries,
+    });
+    res.status(rejection.deliveries === 1 ? 201 : 200).json(rejection);
+  });
+
+  /** The stock Shopify should show, paged by product id: what reconciliation compares against. */
+  router.get('/inventory', async (req, res) => {
+    const parsed = stockQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw invalid(parsed.error);
+    res.json(await listStock(pool, parsed.data));
   });
 
   return router;

@@ -66,3 +66,38 @@ export const orderIdParam = z.string().refine(isShopifyId, SHOPIFY_ID_RULE);
 export function validationErrors(error: z.ZodError): Array<{ path: string; reason: string }> {
   return error.issues.map((issue) => ({ path: issue.path.join('.') || '(body)', reason: issue.message }));
 }
+
+/** The problem members the ledger keeps beside code and detail; the body limit bounds their size. */
+const problemExtensions = z.record(z.string(), z.unknown()).default({});
+
+export const rejectionReportSchema = z.object({
+  orderId: shopifyIdString('orderId'),
+  webhookId: z.string().min(1).max(maxShortTextLength).nullable().default(null),
+  code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a problem code such as PRODUCT_NOT_FOUND'),
+  status: z.union([z.literal(400), z.literal(409), z.literal(422)]),
+  detail: z.string().min(1).max(4000),
+  extensions: problemExtensions,
+});
+
+export const MAX_PAGE_SIZE = 500;
+
+const pageSize = (fallback: number) => z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(fallback);
+
+export const rejectionQuerySchema = z.object({
+  code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a problem code such as PRODUCT_NOT_FOUND').optional(),
+  orderId: shopifyIdString('orderId').optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  cursor: z.string().refine(isShopifyId, 'must be the nextCursor of a previous page').optional(),
+  limit: pageSize(50),
+});
+
+export const stockQuerySchema = z.object({
+  after: shopifyIdString('after').optional(),
+  productIds: z
+    .string()
+    .transform((list) => list.split(',').map((id) => id.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine(isShopifyId, SHOPIFY_ID_RULE)).min(1).max(MAX_PAGE_SIZE))
+    .optional(),
+  limit: pageSize(100),
+});
