@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { DataApiClient } from './clients/data-api.js';
 import type { WmsHold } from './clients/redis.js';
+import type { RejectionRecorder } from './clients/rejection-recorder.js';
 import type { WmsClient } from './clients/wms.js';
 import { DEFAULT_WEBHOOK_DEADLINE_MS } from './config.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
@@ -19,6 +20,8 @@ export interface AppDeps {
   /** WEBHOOK_DEADLINE_MS: every webhook answer leaves within this many ms of the request's arrival. */
   deadlineMs?: number;
   metrics?: ApiMetrics;
+  /** Where refusals of identifiable orders are reported (SPEC.md section 10). */
+  rejections?: RejectionRecorder;
   state?: { shuttingDown: boolean };
 }
 

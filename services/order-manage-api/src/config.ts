@@ -11,6 +11,8 @@ export const configSchema = z.object({
   LOG_LEVEL: logLevel(),
   DATA_API_URL: url(),
   DATA_API_TIMEOUT_MS: positiveInt(4000),
+  /** Reporting a refusal to the ledger happens after the answer, so it has a budget of its own. */
+  REJECTION_RECORD_TIMEOUT_MS: positiveInt(2000),
   INTERNAL_API_TOKEN: secret(),
   REDIS_URL: url(),
   WMS_BASE_URL: url(),

@@ -2,6 +2,7 @@ import { createLogger, exitOnStartupError, parseConfig, serve } from '@oms/commo
 import { createApp } from './app.js';
 import { createDataApiClient } from './clients/data-api.js';
 import { createRedis, createWmsHold } from './clients/redis.js';
+import { createRejectionRecorder } from './clients/rejection-recorder.js';
 import { createWmsClient } from './clients/wms.js';
 import { configSchema, SERVICE } from './config.js';
 import { createApiMetrics } from './metrics.js';
@@ -16,8 +17,16 @@ async function main(): Promise<void> {
   const metrics = createApiMetrics();
   // Redis being down at start is not fatal: the client reconnects in the background, the hold fails open.
   const redis = createRedis(config.REDIS_URL, logger);
+  const rejections = createRejectionRecorder({
+    baseUrl: config.DATA_API_URL,
+    token: config.INTERNAL_API_TOKEN,
+    timeoutMs: config.REJECTION_RECORD_TIMEOUT_MS,
+    logger,
+    onOutcome: metrics.countRejectionReport,
+  });
   const state = { shuttingDown: false };
   const app = createApp({
+    rejections,
     logger,
     metrics,
     redis,
@@ -38,7 +47,10 @@ async function main(): Promise<void> {
     port: config.PORT,
     logger,
     state,
-    closers: [{ name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) }],
+    closers: [
+      { name: 'rejection reports in flight', close: () => rejections.drain() },
+      { name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) },
+    ],
   });
 }
 

@@ -1,4 +1,5 @@
 import { createMetrics, prom } from '@oms/common';
+import type { RecordOutcome } from './clients/rejection-recorder.js';
 import type { WmsCallOutcome } from './clients/wms.js';
 import { SERVICE } from './config.js';
 
@@ -23,8 +24,15 @@ export function createApiMetrics() {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
     registers: [base.registry],
   });
+  const rejectionReports = new prom.Counter({
+    name: 'order_rejection_reports_total',
+    help: "Refusals of identifiable orders reported to the data-api's ledger, by outcome: recorded, failed, dropped",
+    labelNames: ['outcome'] as const,
+    registers: [base.registry],
+  });
   return {
     ...base,
+    countRejectionReport: (outcome: RecordOutcome) => rejectionReports.inc({ outcome }),
     countOrder: (outcome: string) => orders.inc({ outcome }),
     observeWmsCall: (outcome: WmsCallOutcome, seconds: number) => {
       wmsCalls.inc({ outcome });

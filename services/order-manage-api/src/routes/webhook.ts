@@ -12,6 +12,7 @@ import {
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { type DataApiClient, DataApiRefusedError, DataApiUnavailableError } from '../clients/data-api.js';
 import type { WmsHold } from '../clients/redis.js';
+import type { RejectionRecorder } from '../clients/rejection-recorder.js';
 import { type WmsClient, type WmsInventory, WmsUnavailableError } from '../clients/wms.js';
 import { type FieldError, findShortages, type OrderIntake, validateOrder } from '../domain/order.js';
 import { isWellFormedSignature, verifySignature } from '../domain/signature.js';
@@ -29,6 +30,8 @@ export interface WebhookDeps {
   webhookSecret: string;
   /** Every answer leaves within this many ms of the request's arrival (Shopify gives up at 5 s). */
   deadlineMs: number;
+  /** The refused-orders ledger; absent, a refusal is only logged and counted. */
+  rejections?: RejectionRecorder;
 }
 
 /**
@@ -65,6 +68,8 @@ export function webhookRouter(deps: WebhookDeps): Router {
       ...(typeof problem.orderId === 'string' ? { orderId: problem.orderId } : {}),
     });
     sendProblem(res, problem, headers);
+    // Only once the answer is on its way: the ledger never delays or changes what Shopify is told.
+    deps.rejections?.record(problem, res.req.header('x-shopify-webhook-id'));
   }
 
   const invalidSignature = (res: Response) =>
