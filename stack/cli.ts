@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { isComponentName, COMPONENT_NAMES, type ComponentName } from './components/types.js';
+import { COMPONENT_NAMES } from './components/types.js';
 import { ensureKafkaLibs, ensureWiremockExtension, wiremockJar } from './install.js';
 import { isAlive } from './proc.js';
-import { loadSettings, paths, REPO_ROOT } from './settings.js';
+import { loadSettings, parseReplicas, paths, REPO_ROOT } from './settings.js';
 import { ComponentFailed, Stack } from './stack.js';
 import { runTests } from './test-command.js';
 import { bold, dim, yellow } from './ui.js';
@@ -14,7 +14,7 @@ process.on('warning', (warning) => {
   if (warning.name !== 'TimeoutNegativeWarning') console.error(`${warning.name}: ${warning.message}`);
 });
 
-const USAGE = `usage: npm run stack -- <command>
+const USAGE = `usage: npm run stack -- <command> [--replicas N | --replicas api=N,data-api=N,stream=N]
 
   install              fetch and build what the stack runs (Kafka's jars and WireMock's Shopify rate-limit extension through Maven; WireMock comes with npm ci)
   up                   start every component in the background; returns once all are ready
@@ -25,16 +25,31 @@ const USAGE = `usage: npm run stack -- <command>
   status               each component's state and URL
   test                 up if needed, run every test suite, stop what it started
 
-components: ${COMPONENT_NAMES.join(', ')}
+components: ${COMPONENT_NAMES.join(', ')}; replica n > 1 of a service is <service>-n (order-manage-api-2)
+--replicas: how many replicas of each service "up" starts (default 1); the stack remembers them until "down"
 settings (environment): STACK_DIR, DATABASE_URL, REDIS_URL, KAFKA_PORT, KAFKA_CONTROLLER_PORT,
-  WIREMOCK_PORT, ORDER_API_PORT, DATA_API_PORT, STREAM_PROCESS_PORT, LOG_LEVEL`;
+  WIREMOCK_PORT, ORDER_API_PORT, DATA_API_PORT, STREAM_PROCESS_PORT, LOG_LEVEL,
+  STACK_REPLICAS (as --replicas), REPLICA_PORT_STEP (replica n listens on its port + step × (n − 1); 100)`;
 
-function componentArg(arg: string | undefined): ComponentName {
-  if (!arg || !isComponentName(arg)) {
-    console.error(`unknown component "${arg ?? ''}": one of ${COMPONENT_NAMES.join(', ')}`);
+function componentArg(stack: Stack, arg: string | undefined): string {
+  if (!arg || !stack.components.has(arg)) {
+    console.error(`unknown component "${arg ?? ''}": one of ${[...stack.components.keys()].join(', ')}`);
     process.exit(64);
   }
   return arg;
+}
+
+/** Takes `--replicas X` or `--replicas=X` out of the arguments. */
+function replicasFlag(args: string[]): { rest: string[]; replicas?: string } {
+  const rest: string[] = [];
+  let replicas: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--replicas') replicas = args[++i] ?? '';
+    else if (arg.startsWith('--replicas=')) replicas = arg.slice('--replicas='.length);
+    else rest.push(arg);
+  }
+  return { rest, replicas };
 }
 
 async function printSummary(stack: Stack): Promise<void> {
@@ -47,7 +62,7 @@ async function printSummary(stack: Stack): Promise<void> {
 /** Stays up until Ctrl-C or SIGTERM; says so when a process the stack runs dies meanwhile. */
 async function foreground(stack: Stack): Promise<void> {
   console.log(bold('\nThe stack is up. Ctrl-C stops it.'));
-  const watched = new Map<ComponentName, number>();
+  const watched = new Map<string, number>();
   for (const [name, c] of stack.components) {
     const pid = c.pid();
     if (pid !== undefined) watched.set(name, pid);
@@ -77,8 +92,11 @@ async function foreground(stack: Stack): Promise<void> {
 }
 
 async function main(args: string[]): Promise<number> {
-  const [command, arg] = args;
-  const stack = new Stack(loadSettings());
+  const { rest, replicas } = replicasFlag(args);
+  const [command, arg] = rest;
+  const settings = loadSettings();
+  if (replicas !== undefined) settings.replicas = parseReplicas(replicas);
+  const stack = new Stack(settings);
   switch (command) {
     case 'install': {
       const settings = stack.settings;
@@ -95,7 +113,7 @@ async function main(args: string[]): Promise<number> {
       return 0;
     case 'start':
       if (arg) {
-        await stack.startOne(componentArg(arg));
+        await stack.startOne(componentArg(stack, arg));
         return 0;
       }
       await stack.up();
@@ -103,7 +121,7 @@ async function main(args: string[]): Promise<number> {
       await foreground(stack);
       return 0;
     case 'stop': {
-      const name = componentArg(arg);
+      const name = componentArg(stack, arg);
       const outcome = await stack.stopOne(name);
       if (outcome === 'not-managed') console.log(`${name} is not managed by this stack (it was already running): left alone`);
       if (outcome === 'not-running') console.log(`${name} is not running`);

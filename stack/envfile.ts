@@ -1,8 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { serviceUrls } from './components/services.js';
 import { paths, urls, type Settings } from './settings.js';
 
-/** SPEC.md section 8: how tests, the benchmark and any tool find this stack. */
+/**
+ * SPEC.md section 8: how tests, the benchmark and any tool find this stack. The single-URL keys
+ * name replica 1; the `_URLS` keys list every replica, comma separated, for clients that spread.
+ */
 export function stackEnvValues(settings: Settings): Record<string, string> {
   const u = urls(settings);
   return {
@@ -17,6 +21,9 @@ export function stackEnvValues(settings: Settings): Record<string, string> {
     ORDER_API_URL: u.orderApi,
     DATA_API_URL: u.dataApi,
     STREAM_PROCESS_URL: u.streamProcess,
+    ORDER_API_URLS: serviceUrls(settings, 'order-manage-api').join(','),
+    DATA_API_URLS: serviceUrls(settings, 'order-manage-data-api').join(','),
+    STREAM_PROCESS_URLS: serviceUrls(settings, 'order-stream-process').join(','),
     INTERNAL_API_TOKEN: settings.internalApiToken,
     WMS_API_KEY: settings.wmsApiKey,
     SHOPIFY_ACCESS_TOKEN: settings.shopifyAccessToken,

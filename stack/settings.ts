@@ -1,4 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { SERVICE_ALIASES, SERVICES, type ReplicaCounts, type ServiceName } from './components/types.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -13,6 +15,10 @@ export interface Settings {
   orderApiPort: number;
   dataApiPort: number;
   streamProcessPort: number;
+  /** How many replicas of each service run; 1 each unless asked (`--replicas`, STACK_REPLICAS). */
+  replicas: ReplicaCounts;
+  /** Replica n of a service listens on its base port + step × (n − 1). */
+  replicaPortStep: number;
   logLevel: string;
   internalApiToken: string;
   wmsApiKey: string;
@@ -33,13 +39,54 @@ function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return value;
 }
 
+/** More replicas than this would only idle (the topic has 3 partitions) or starve a small machine. */
+export const MAX_REPLICAS = 9;
+
+const ONE_EACH: ReplicaCounts = { 'order-manage-api': 1, 'order-manage-data-api': 1, 'order-stream-process': 1 };
+
+/**
+ * `2` (every service) or `api=2,data-api=2,stream=3` (short or full service names; a service not
+ * named keeps one replica).
+ */
+export function parseReplicas(text: string): ReplicaCounts {
+  const count = (raw: string): number => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_REPLICAS) throw new Error(`replicas must be a whole number from 1 to ${MAX_REPLICAS}, got "${raw}"`);
+    return n;
+  };
+  if (!text.includes('=')) {
+    const n = count(text.trim());
+    return { 'order-manage-api': n, 'order-manage-data-api': n, 'order-stream-process': n };
+  }
+  const out = { ...ONE_EACH };
+  for (const part of text.split(',')) {
+    const [name = '', raw = ''] = part.split('=').map((x) => x.trim());
+    const service = SERVICE_ALIASES[name] ?? SERVICES.find((s) => s === name);
+    if (!service) throw new Error(`--replicas: unknown service "${name}" (api, data-api, stream or a full service name)`);
+    out[service] = count(raw);
+  }
+  return out;
+}
+
+export const formatReplicas = (r: ReplicaCounts): string => SERVICES.map((s: ServiceName) => `${s}=${r[s]}`).join(',');
+
+/**
+ * A stack brought up with replicas records their counts in its directory, so that later commands
+ * (`stop order-manage-api-2`, `down`, `status`) address every replica without being told again.
+ */
+function recordedReplicas(stackDir: string): ReplicaCounts | undefined {
+  const file = path.join(stackDir, 'replicas');
+  return existsSync(file) ? parseReplicas(readFileSync(file, 'utf8').trim()) : undefined;
+}
+
 /**
  * Every port, the state directory and the database are overridable so that a second stack can run
  * beside a developer's own (tests of the launcher itself do exactly that); the defaults are SPEC.md's.
  */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const stackDir = path.resolve(REPO_ROOT, env.STACK_DIR || '.stack');
   return {
-    stackDir: path.resolve(REPO_ROOT, env.STACK_DIR || '.stack'),
+    stackDir,
     host: '127.0.0.1',
     databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/orders',
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
@@ -49,6 +96,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     orderApiPort: portFrom(env, 'ORDER_API_PORT', 8080),
     dataApiPort: portFrom(env, 'DATA_API_PORT', 8081),
     streamProcessPort: portFrom(env, 'STREAM_PROCESS_PORT', 8082),
+    replicas: env.STACK_REPLICAS ? parseReplicas(env.STACK_REPLICAS) : (recordedReplicas(stackDir) ?? { ...ONE_EACH }),
+    replicaPortStep: portFrom(env, 'REPLICA_PORT_STEP', 100),
     logLevel: env.LOG_LEVEL || 'info',
     internalApiToken: env.INTERNAL_API_TOKEN || 'local-internal-token',
     wmsApiKey: env.WMS_API_KEY || 'local-wms-key',
@@ -64,6 +113,7 @@ export const paths = (s: Settings) => ({
   pids: path.join(s.stackDir, 'pids'),
   logs: path.join(s.stackDir, 'logs'),
   env: path.join(s.stackDir, 'env'),
+  replicas: path.join(s.stackDir, 'replicas'),
   kafka: path.join(s.stackDir, 'kafka'),
   kafkaLibs: path.join(s.stackDir, 'kafka', 'libs'),
   postgres: path.join(s.stackDir, 'postgres'),

@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { kafkaComponent } from './components/kafka.js';
 import { postgresComponent } from './components/postgres.js';
 import { redisComponent } from './components/redis.js';
 import { serviceComponent } from './components/services.js';
-import { COMPONENT_NAMES, SERVICES, type Component, type ComponentName } from './components/types.js';
+import { SERVICES, type Component, type ServiceName } from './components/types.js';
 import { wiremockComponent } from './components/wiremock.js';
 import { writeStackEnv } from './envfile.js';
 import { isAlive, removeFile, tail } from './proc.js';
-import { paths, REPO_ROOT, type Settings } from './settings.js';
+import { formatReplicas, paths, REPO_ROOT, type Settings } from './settings.js';
 import { dim, green, red, StatusLine, table, yellow } from './ui.js';
 import { waitUntil } from './wait.js';
 
@@ -40,46 +40,48 @@ function runLogged(command: string, args: string[], env: NodeJS.ProcessEnv, logF
 }
 
 export class Stack {
-  readonly components: Map<ComponentName, Component>;
+  /** In start order: infrastructure, then each service's replicas; stopped in the reverse order. */
+  readonly components: Map<string, Component>;
 
   constructor(readonly settings: Settings) {
-    this.components = new Map<ComponentName, Component>([
-      ['postgres', postgresComponent(settings)],
-      ['redis', redisComponent(settings)],
-      ['kafka', kafkaComponent(settings)],
-      ['wiremock', wiremockComponent(settings)],
-      ['order-manage-data-api', serviceComponent(settings, 'order-manage-data-api')],
-      ['order-manage-api', serviceComponent(settings, 'order-manage-api')],
-      ['order-stream-process', serviceComponent(settings, 'order-stream-process')],
-    ]);
+    const all = [
+      postgresComponent(settings),
+      redisComponent(settings),
+      kafkaComponent(settings),
+      wiremockComponent(settings),
+      ...SERVICES.flatMap((service) => Array.from({ length: settings.replicas[service] }, (_, i) => serviceComponent(settings, service, i + 1))),
+    ];
+    this.components = new Map(all.map((c) => [c.name, c]));
   }
 
-  component(name: ComponentName): Component {
-    return this.components.get(name)!;
+  component(name: string): Component {
+    const c = this.components.get(name);
+    if (!c) throw new Error(`unknown component "${name}": one of ${[...this.components.keys()].join(', ')}`);
+    return c;
+  }
+
+  /** Every replica of a service, replica 1 first. */
+  replicasOf(service: ServiceName): Component[] {
+    return Array.from({ length: this.settings.replicas[service] }, (_, i) => this.component(i === 0 ? service : `${service}-${i + 1}`));
   }
 
   /**
    * Brings every component up in dependency order, leaving alone whatever already answers.
    * Returns what this run started; when one component fails, what this run started is stopped again.
    */
-  async up(): Promise<ComponentName[]> {
-    const started: ComponentName[] = [];
+  async up(): Promise<string[]> {
+    const started: string[] = [];
     for (const dir of [paths(this.settings).pids, paths(this.settings).logs]) mkdirSync(dir, { recursive: true });
     try {
       for (const name of ['postgres', 'redis', 'kafka', 'wiremock'] as const) {
         if (await this.bringUp(this.component(name))) started.push(name);
       }
       await this.seed();
-      if (await this.bringUp(this.component('order-manage-data-api'))) started.push('order-manage-data-api');
-      // Neither depends on the other: both boot at once, then each is awaited.
-      const rest = (['order-manage-api', 'order-stream-process'] as const).map((n) => this.component(n));
-      const launched: Array<number | undefined> = [];
-      for (const c of rest) {
-        const pid = await this.launch(c);
-        if (pid !== undefined) started.push(c.name);
-        launched.push(pid);
-      }
-      for (const [i, c] of rest.entries()) await this.awaitReady(c, launched[i]);
+      // Records the counts before any replica starts, so a `down` after a failed start stops them all.
+      writeFileSync(paths(this.settings).replicas, `${formatReplicas(this.settings.replicas)}\n`);
+      started.push(...(await this.bringUpTogether(this.replicasOf('order-manage-data-api'))));
+      // The api and the stream processor do not depend on each other: all their replicas boot at once.
+      started.push(...(await this.bringUpTogether([...this.replicasOf('order-manage-api'), ...this.replicasOf('order-stream-process')])));
     } catch (err) {
       if (started.length) {
         console.log(yellow(`stopping what this run started: ${started.join(', ')}`));
@@ -96,6 +98,14 @@ export class Stack {
     const pid = await this.launch(c);
     await this.awaitReady(c, pid);
     return pid !== undefined;
+  }
+
+  /** Launches every component first, then awaits each; returns the names this call started. */
+  private async bringUpTogether(components: Component[]): Promise<string[]> {
+    const launched: Array<number | undefined> = [];
+    for (const c of components) launched.push(await this.launch(c));
+    for (const [i, c] of components.entries()) await this.awaitReady(c, launched[i]);
+    return components.filter((_, i) => launched[i] !== undefined).map((c) => c.name);
   }
 
   private async launch(c: Component): Promise<number | undefined> {
@@ -152,12 +162,12 @@ export class Stack {
     line.succeed(green('done'));
   }
 
-  async startOne(name: ComponentName): Promise<void> {
+  async startOne(name: string): Promise<void> {
     await this.bringUp(this.component(name));
   }
 
   /** Stops one component if this stack started it; says so, and touches nothing, otherwise. */
-  async stopOne(name: ComponentName): Promise<'stopped' | 'not-running' | 'not-managed'> {
+  async stopOne(name: string): Promise<'stopped' | 'not-running' | 'not-managed'> {
     const c = this.component(name);
     if (c.pid() === undefined) {
       return (await c.ready()) ? 'not-managed' : 'not-running';
@@ -170,9 +180,9 @@ export class Stack {
   }
 
   /** Services first, then what they depend on; only processes this stack started. */
-  async stopAll(names: readonly ComponentName[] = COMPONENT_NAMES): Promise<number> {
+  async stopAll(names: readonly string[] = [...this.components.keys()]): Promise<number> {
     let stopped = 0;
-    for (const name of [...COMPONENT_NAMES].reverse()) {
+    for (const name of [...this.components.keys()].reverse()) {
       if (!names.includes(name)) continue;
       if ((await this.stopOne(name)) === 'stopped') stopped++;
     }
@@ -182,11 +192,12 @@ export class Stack {
   async down(): Promise<number> {
     const stopped = await this.stopAll();
     rmSync(paths(this.settings).env, { force: true });
+    rmSync(paths(this.settings).replicas, { force: true });
     return stopped;
   }
 
   async anyServiceAnswers(): Promise<boolean> {
-    const answers = await Promise.all(SERVICES.map((name) => this.component(name).ready()));
+    const answers = await Promise.all(SERVICES.flatMap((service) => this.replicasOf(service)).map((c) => c.ready()));
     return answers.some(Boolean);
   }
 

@@ -71,6 +71,8 @@ const OPTIONAL_STEPS: Array<[script: string, name: string]> = [
   ['test:e2e', 'end-to-end tests'],
   ['test:reliability', 'reliability tests'],
   ['test:faults', 'fault tests'],
+  // Starts a second stack of its own with replicas on other ports, beside (never on) this one.
+  ['test:replicas', 'replica tests'],
 ];
 
 function scripts(): Record<string, string> {
@@ -105,7 +107,7 @@ export async function runTests(stack: Stack): Promise<number> {
   } finally {
     if (started.length) {
       console.log(bold(`\n▶ stack: stopping what this run started (${started.join(', ')})`));
-      await stack.stopAll(started as Parameters<Stack['stopAll']>[0]);
+      await stack.stopAll(started);
       if (!(await stack.anyServiceAnswers())) rmSync(paths(stack.settings).env, { force: true });
     }
   }

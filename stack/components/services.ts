@@ -3,13 +3,13 @@ import path from 'node:path';
 import { runningPid, startDetached, stopPid } from '../proc.js';
 import { paths, REPO_ROOT, urls, type Settings } from '../settings.js';
 import { httpOk } from '../wait.js';
-import type { Component, ServiceName } from './types.js';
+import { instanceName, type Component, type ServiceName } from './types.js';
 
 export function serviceMain(service: ServiceName): string {
   return path.join(REPO_ROOT, 'services', service, 'src', 'main.ts');
 }
 
-export function servicePort(settings: Settings, service: ServiceName): number {
+function basePort(settings: Settings, service: ServiceName): number {
   switch (service) {
     case 'order-manage-api':
       return settings.orderApiPort;
@@ -20,15 +20,33 @@ export function servicePort(settings: Settings, service: ServiceName): number {
   }
 }
 
-/** Each service's variables, named as in docs/design.md; the rest keep the services' defaults. */
-export function serviceEnv(settings: Settings, service: ServiceName): Record<string, string> {
+/** Replica `index` (from 1) listens on the service's port + REPLICA_PORT_STEP × (index − 1). */
+export function servicePort(settings: Settings, service: ServiceName, index = 1): number {
+  return basePort(settings, service) + settings.replicaPortStep * (index - 1);
+}
+
+export function serviceUrl(settings: Settings, service: ServiceName, index = 1): string {
+  return `http://${settings.host}:${servicePort(settings, service, index)}`;
+}
+
+/** Every replica's URL, replica 1 first. */
+export function serviceUrls(settings: Settings, service: ServiceName): string[] {
+  return Array.from({ length: settings.replicas[service] }, (_, i) => serviceUrl(settings, service, i + 1));
+}
+
+/**
+ * Each service's variables, named as in docs/design.md; the rest keep the services' defaults.
+ * Api replica n talks to data-api replica n (wrapping round when there are fewer data-apis), so
+ * with two of each both data-apis, and both their outbox relays, take orders.
+ */
+export function serviceEnv(settings: Settings, service: ServiceName, index = 1): Record<string, string> {
   const u = urls(settings);
-  const common = { PORT: String(servicePort(settings, service)), LOG_LEVEL: settings.logLevel };
+  const common = { PORT: String(servicePort(settings, service, index)), LOG_LEVEL: settings.logLevel };
   switch (service) {
     case 'order-manage-api':
       return {
         ...common,
-        DATA_API_URL: u.dataApi,
+        DATA_API_URL: serviceUrl(settings, 'order-manage-data-api', ((index - 1) % settings.replicas['order-manage-data-api']) + 1),
         INTERNAL_API_TOKEN: settings.internalApiToken,
         REDIS_URL: settings.redisUrl,
         WMS_BASE_URL: u.wiremock,
@@ -61,14 +79,15 @@ export function serviceEnv(settings: Settings, service: ServiceName): Record<str
  * Node with tsx as a loader, in one process: the pid in the pid file is the service itself, so a
  * SIGTERM reaches its graceful shutdown directly (tsx's CLI would put a relaying parent in between).
  */
-export function serviceComponent(settings: Settings, service: ServiceName): Component {
+export function serviceComponent(settings: Settings, service: ServiceName, index = 1): Component {
   const main = serviceMain(service);
-  const pidFile = path.join(paths(settings).pids, `${service}.pid`);
-  const logFile = path.join(paths(settings).logs, `${service}.log`);
-  const baseUrl = `http://${settings.host}:${servicePort(settings, service)}`;
+  const name = instanceName(service, index);
+  const pidFile = path.join(paths(settings).pids, `${name}.pid`);
+  const logFile = path.join(paths(settings).logs, `${name}.log`);
+  const baseUrl = serviceUrl(settings, service, index);
 
   return {
-    name: service,
+    name,
     url: baseUrl,
     logFile,
     deadlineMs: 90_000,
@@ -79,12 +98,12 @@ export function serviceComponent(settings: Settings, service: ServiceName): Comp
     },
     async start() {
       return startDetached({
-        name: service,
+        name,
         command: process.execPath,
         // kafkajs 2.2.4 sets a negative timer while it polls, which Node 24 warns about on every poll.
         args: ['--disable-warning=TimeoutNegativeWarning', '--import', 'tsx', main],
         cwd: REPO_ROOT,
-        env: { ...process.env, ...serviceEnv(settings, service) },
+        env: { ...process.env, ...serviceEnv(settings, service, index) },
         logFile,
         pidFile,
       });

@@ -6,12 +6,35 @@ export type ServiceName = (typeof SERVICES)[number];
 export type ComponentName = (typeof INFRA)[number] | ServiceName;
 export const COMPONENT_NAMES: readonly ComponentName[] = [...INFRA, ...SERVICES];
 
-export function isComponentName(name: string): name is ComponentName {
-  return (COMPONENT_NAMES as readonly string[]).includes(name);
+/** The short names `--replicas api=2,data-api=2,stream=3` accepts beside the full ones. */
+export const SERVICE_ALIASES: Record<string, ServiceName> = {
+  api: 'order-manage-api',
+  'data-api': 'order-manage-data-api',
+  stream: 'order-stream-process',
+};
+
+export type ReplicaCounts = Record<ServiceName, number>;
+
+/**
+ * Replica 1 keeps the service's own name, pid file and log file, so every tool written for one
+ * replica still finds it; replica n > 1 is `<service>-<n>`.
+ */
+export function instanceName(service: ServiceName, index: number): string {
+  return index === 1 ? service : `${service}-${index}`;
+}
+
+/** The service and replica index an instance name stands for, if it names one. */
+export function parseInstanceName(name: string): { service: ServiceName; index: number } | undefined {
+  const match = /^(.*?)(?:-(\d+))?$/.exec(name)!;
+  const service = SERVICES.find((s) => s === match[1]);
+  if (!service) return undefined;
+  const index = match[2] === undefined ? 1 : Number(match[2]);
+  return index >= 1 ? { service, index } : undefined;
 }
 
 export interface Component {
-  name: ComponentName;
+  /** A name of COMPONENT_NAMES, or a service replica's instance name (`order-manage-api-2`). */
+  name: string;
   /** Where it answers, as shown in the status table. */
   url: string;
   logFile: string;
