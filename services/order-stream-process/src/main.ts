@@ -2,13 +2,16 @@ import { createLogger, exitOnStartupError, parseConfig, serve } from '@oms/commo
 import { createApp } from './app.js';
 import { createKafka } from './clients/kafka.js';
 import { createShopifyClient } from './clients/shopify.js';
+import { createStockSource } from './clients/stock.js';
 import { configSchema, SERVICE } from './config.js';
 import { createStreamMetrics } from './metrics.js';
 import { createInventoryProcessor } from './processor.js';
+import { createReconciler } from './reconcile.js';
+import { type ReconcileInterval, startReconcileInterval } from './reconcile-interval.js';
 
 async function main(): Promise<void> {
   const config = parseConfig(SERVICE, configSchema);
-  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, secrets: [config.SHOPIFY_ACCESS_TOKEN] });
+  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, secrets: [config.SHOPIFY_ACCESS_TOKEN, config.INTERNAL_API_TOKEN] });
   const metrics = createStreamMetrics();
   const shopify = createShopifyClient({
     baseUrl: config.SHOPIFY_ADMIN_BASE_URL,
@@ -41,12 +44,29 @@ async function main(): Promise<void> {
     state,
   });
   await processor.start();
+  let reconciling: ReconcileInterval | undefined;
+  if (config.RECONCILE_INTERVAL_MS > 0 && config.DATA_API_URL && config.INTERNAL_API_TOKEN) {
+    reconciling = startReconcileInterval({
+      reconciler: createReconciler({
+        stock: createStockSource({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS }),
+        shopify,
+        logger,
+      }),
+      intervalMs: config.RECONCILE_INTERVAL_MS,
+      logger,
+      isDesignated: () => processor.consumes(0),
+      onRun: metrics.countReconcileRun,
+    });
+  }
   await serve({
     app,
     port: config.PORT,
     logger,
     state,
-    closers: [{ name: 'kafka consumer and producer', close: () => processor.stop() }],
+    closers: [
+      { name: 'reconciliation', close: async () => reconciling?.stop() },
+      { name: 'kafka consumer and producer', close: () => processor.stop() },
+    ],
     shutdownTimeoutMs: 15_000,
   });
 }

@@ -1,6 +1,7 @@
 import { createMetrics, prom } from '@oms/common';
 import type { ShopifyCallOutcome, ShopifyClientMetrics } from './clients/shopify.js';
 import { SERVICE } from './config.js';
+import type { ReconcileReport } from './reconcile.js';
 
 export type EventResult = 'updated' | 'superseded' | 'already_held' | 'duplicate' | 'dlq';
 export type DlqReason = 'invalid_event' | 'shopify_failed';
@@ -22,20 +23,20 @@ export function createStreamMetrics() {
   });
   const shopifyCalls = new prom.Counter({
     name: 'shopify_requests_total',
-    help: 'inventorySetQuantities attempts by outcome',
+    help: 'Admin GraphQL attempts (inventorySetQuantities, and reconciliation reads) by outcome',
     labelNames: ['outcome'] as const,
     registers,
   });
   const shopifyDuration = new prom.Histogram({
     name: 'shopify_request_duration_seconds',
-    help: 'Duration of one inventorySetQuantities attempt',
+    help: 'Duration of one Admin GraphQL attempt',
     labelNames: ['outcome'] as const,
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers,
   });
   const shopifyRetries = new prom.Counter({
     name: 'shopify_retries_total',
-    help: 'Retries of an inventorySetQuantities call, by the outcome that caused them',
+    help: 'Retries of an Admin GraphQL call, by the outcome that caused them',
     labelNames: ['outcome'] as const,
     registers,
   });
@@ -48,6 +49,24 @@ export function createStreamMetrics() {
     name: 'inventory_dlq_messages_total',
     help: 'Messages sent to the dead-letter topic, by reason',
     labelNames: ['reason'] as const,
+    registers,
+  });
+
+  const reconcileRuns = new prom.Counter({
+    name: 'inventory_reconcile_runs_total',
+    help: 'Scheduled reconciliations by result: completed, failed, skipped (another replica consumes partition 0)',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const reconcileDrift = new prom.Counter({
+    name: 'inventory_reconcile_drift_total',
+    help: "Items whose Shopify quantity differed from the database's, by action: repaired, skipped_changed, failed",
+    labelNames: ['action'] as const,
+    registers,
+  });
+  const reconcileUnmatched = new prom.Counter({
+    name: 'inventory_reconcile_unmatched_total',
+    help: 'Database items Shopify does not know or does not stock at their location',
     registers,
   });
 
@@ -66,6 +85,11 @@ export function createStreamMetrics() {
     setLag: (topic: string, partition: number, messages: number) => lag.set({ topic, partition: String(partition) }, messages),
     countEvents: (result: EventResult, n = 1) => events.inc({ result }, n),
     countDlq: (reason: DlqReason, n = 1) => dlq.inc({ reason }, n),
+    countReconcileRun: (result: 'completed' | 'failed' | 'skipped', report?: ReconcileReport) => {
+      reconcileRuns.inc({ result });
+      for (const drift of report?.drifts ?? []) reconcileDrift.inc({ action: drift.action });
+      if (report?.unmatched.length) reconcileUnmatched.inc(report.unmatched.length);
+    },
   };
 }
 

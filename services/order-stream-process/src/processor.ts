@@ -32,6 +32,8 @@ export interface InventoryProcessor {
   stop(): Promise<void>;
   /** Readiness: the consumer is in its group and a broker answers a metadata request. */
   checkKafka(): Promise<void>;
+  /** Whether the group gave this consumer that partition of the topic at its last join. */
+  consumes(partition: number): boolean;
 }
 
 interface Received extends InventoryEvent {
@@ -84,6 +86,7 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
   const stopping = new AbortController();
   let inGroup = false;
   let started = false;
+  let assigned: readonly number[] = [];
 
   // The newest version set in Shopify per inventory item, so a late older event is never sent.
   const lastSet = new Map<string, LastSet>();
@@ -95,8 +98,9 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
     if (succeeded.size > MAX_REMEMBERED_EVENTS) succeeded.delete(succeeded.values().next().value!);
   };
 
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
     inGroup = true;
+    assigned = event.payload.memberAssignment[topic] ?? [];
   });
   for (const lost of [consumer.events.STOP, consumer.events.DISCONNECT]) {
     consumer.on(lost, () => {
@@ -320,6 +324,10 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
       }
       await admin?.disconnect().catch(() => undefined);
       admin = undefined;
+    },
+
+    consumes(partition) {
+      return inGroup && assigned.includes(partition);
     },
 
     async checkKafka() {

@@ -91,12 +91,24 @@ export interface ShopifyClient {
   readonly endpoint: string;
   /** Sends the mutation, retrying failures with the same request (so the same idempotency key). */
   setInventoryQuantities(request: GraphqlRequest, options?: CallOptions): Promise<SetQuantitiesResult>;
+  /** Runs a query inside the same rate budget and retry policy; resolves to its `data`. */
+  query(request: GraphqlQuery, options?: CallOptions): Promise<unknown>;
   /** Readiness: the endpoint answers HTTP at all (any status under 500), without spending API cost. */
   ping(): Promise<void>;
 }
 
+/** A read: any query with its variables, answered by its `data`. */
+export interface GraphqlQuery {
+  query: string;
+  variables: Record<string, unknown>;
+}
+
+interface SetQuantitiesData {
+  inventorySetQuantities?: { inventoryAdjustmentGroup?: unknown; userErrors?: ShopifyUserError[] } | null;
+}
+
 interface GraphqlResponse {
-  data?: { inventorySetQuantities?: { inventoryAdjustmentGroup?: unknown; userErrors?: ShopifyUserError[] } | null } | null;
+  data?: unknown;
   errors?: Array<{ message?: string; extensions?: { code?: string } }>;
   extensions?: unknown;
 }
@@ -147,7 +159,12 @@ export function createShopifyClient(options: ShopifyClientOptions): ShopifyClien
     lastCost = readCallCost(extensions) ?? lastCost;
   }
 
-  async function attempt(request: GraphqlRequest, signal?: AbortSignal): Promise<{ inventoryAdjustmentGroup: unknown }> {
+  /** One HTTP exchange: the answer's GraphQL body, or the failure classified for the retry policy. */
+  async function exchange<T>(
+    request: GraphqlRequest | GraphqlQuery,
+    signal: AbortSignal | undefined,
+    readPayload: (body: GraphqlResponse) => T,
+  ): Promise<T> {
     await waitForCapacity(signal);
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
@@ -207,57 +224,85 @@ export function createShopifyClient(options: ShopifyClientOptions): ShopifyClien
           : new ShopifyCallError('graphql_errors', messages, false),
       );
     }
-    const payload = body.data?.inventorySetQuantities;
-    if (!payload) return fail(new ShopifyCallError('invalid_response', 'no inventorySetQuantities in the answer', true));
+    try {
+      const payload = readPayload(body);
+      metrics.observeShopifyCall('success', seconds());
+      return payload;
+    } catch (err) {
+      if (err instanceof ShopifyCallError) return fail(err);
+      throw err;
+    }
+  }
+
+  function readSetQuantities(body: GraphqlResponse): { inventoryAdjustmentGroup: unknown } {
+    const payload = (body.data as SetQuantitiesData | null | undefined)?.inventorySetQuantities;
+    if (!payload) throw new ShopifyCallError('invalid_response', 'no inventorySetQuantities in the answer', true);
     if (payload.userErrors?.length) {
       const messages = payload.userErrors.map((e) => `${e.code ?? 'ERROR'} ${JSON.stringify(e.field ?? [])}: ${e.message}`).join('; ');
-      return fail(new ShopifyCallError('user_errors', messages, true, payload.userErrors));
+      throw new ShopifyCallError('user_errors', messages, true, payload.userErrors);
     }
-    metrics.observeShopifyCall('success', seconds());
     return { inventoryAdjustmentGroup: payload.inventoryAdjustmentGroup ?? null };
+  }
+
+  /** Runs `attempt` until it succeeds, fails for good, or runs out of attempts; a retry sends the same request. */
+  async function withRetries<T>(attempt: () => Promise<T>, callOptions: CallOptions): Promise<{ result: T; attempts: number }> {
+    const { signal, logMeta = {} } = callOptions;
+    let attempts = 0;
+    let last: ShopifyCallError | undefined;
+    try {
+      const result = await pRetry(
+        async () => {
+          attempts += 1;
+          return attempt();
+        },
+        {
+          retries: maxAttempts - 1,
+          factor: 2,
+          minTimeout: baseDelayMs,
+          maxTimeout: maxDelayMs,
+          randomize: true,
+          signal,
+          shouldRetry: ({ error }) => error instanceof ShopifyCallError && error.retryable,
+          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            if (!(error instanceof ShopifyCallError)) return;
+            last = error;
+            const willRetry = error.retryable && retriesLeft > 0;
+            if (willRetry) metrics.countShopifyRetry(error.outcome);
+            logger.warn(`Shopify attempt ${attemptNumber} failed (${error.outcome}): ${error.message}`, {
+              event: 'shopify.call.failed',
+              outcome: error.outcome,
+              attempt: attemptNumber,
+              willRetry,
+              ...logMeta,
+            });
+          },
+        },
+      );
+      return { result, attempts };
+    } catch (err) {
+      if (err instanceof ShopifyCallError) throw new ShopifyGaveUpError(last ?? err, attempts);
+      throw err;
+    }
   }
 
   return {
     endpoint,
 
     async setInventoryQuantities(request, callOptions = {}) {
-      const { signal, logMeta = {} } = callOptions;
-      let attempts = 0;
-      let last: ShopifyCallError | undefined;
-      try {
-        const result = await pRetry(
-          async () => {
-            attempts += 1;
-            return attempt(request, signal);
-          },
-          {
-            retries: maxAttempts - 1,
-            factor: 2,
-            minTimeout: baseDelayMs,
-            maxTimeout: maxDelayMs,
-            randomize: true,
-            signal,
-            shouldRetry: ({ error }) => error instanceof ShopifyCallError && error.retryable,
-            onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-              if (!(error instanceof ShopifyCallError)) return;
-              last = error;
-              const willRetry = error.retryable && retriesLeft > 0;
-              if (willRetry) metrics.countShopifyRetry(error.outcome);
-              logger.warn(`Shopify attempt ${attemptNumber} failed (${error.outcome}): ${error.message}`, {
-                event: 'shopify.call.failed',
-                outcome: error.outcome,
-                attempt: attemptNumber,
-                willRetry,
-                ...logMeta,
-              });
-            },
-          },
-        );
-        return { ...result, attempts };
-      } catch (err) {
-        if (err instanceof ShopifyCallError) throw new ShopifyGaveUpError(last ?? err, attempts);
-        throw err;
-      }
+      const { result, attempts } = await withRetries(() => exchange(request, callOptions.signal, readSetQuantities), callOptions);
+      return { ...result, attempts };
+    },
+
+    async query(request, callOptions = {}) {
+      const { result } = await withRetries(
+        () =>
+          exchange(request, callOptions.signal, (b) => {
+            if (!b.data) throw new ShopifyCallError('invalid_response', 'no data in the answer', true);
+            return b.data;
+          }),
+        callOptions,
+      );
+      return result;
     },
 
     async ping() {

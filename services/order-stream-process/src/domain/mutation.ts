@@ -82,24 +82,25 @@ export function referenceDocumentUri(orderIds: readonly string[], idempotencyKey
   return `gid://order-intake/InventorySync/${idempotencyKey}?orders=${shown}${more}`;
 }
 
+/** One absolute quantity to set: what an event carries, or what a reconciliation repairs. */
+export type QuantityToSet = Pick<InventoryEvent, 'eventId' | 'inventoryItemId' | 'locationId' | 'availableAfter'>;
+
 /**
- * Pure: the inventorySetQuantities request of SPEC.md section 6 setting each event's inventory item
- * at its location to the event's availableAfter. One event per inventory item (coalesced before).
+ * Pure: the inventorySetQuantities request of SPEC.md section 6 setting each item at its location
+ * to its availableAfter, under the idempotency key of those ids; `reference` names, for Shopify's
+ * adjustment history, what the change is for. One entry per inventory item.
  */
-export function buildInventorySetQuantities(latest: ReadonlyArray<InventoryEvent>): GraphqlRequest {
-  if (latest.length === 0) throw new RangeError('at least one event is needed');
-  const idempotencyKey = idempotencyKeyFor(latest);
+export function buildSetQuantitiesRequest(items: ReadonlyArray<QuantityToSet>, reference: (idempotencyKey: string) => string): GraphqlRequest {
+  if (items.length === 0) throw new RangeError('at least one quantity is needed');
+  const idempotencyKey = idempotencyKeyFor(items);
   return {
     query: INVENTORY_SET_QUANTITIES,
     variables: {
       input: {
         name: 'available',
         reason: 'correction',
-        referenceDocumentUri: referenceDocumentUri(
-          latest.map((e) => e.orderId),
-          idempotencyKey,
-        ),
-        quantities: latest.map((e) => ({
+        referenceDocumentUri: reference(idempotencyKey),
+        quantities: items.map((e) => ({
           inventoryItemId: `gid://shopify/InventoryItem/${e.inventoryItemId}`,
           locationId: `gid://shopify/Location/${e.locationId}`,
           quantity: e.availableAfter,
@@ -109,6 +110,16 @@ export function buildInventorySetQuantities(latest: ReadonlyArray<InventoryEvent
       idempotencyKey,
     },
   };
+}
+
+/** Pure: the processor's write for the newest event of each item (coalesced before), naming their orders. */
+export function buildInventorySetQuantities(latest: ReadonlyArray<InventoryEvent>): GraphqlRequest {
+  return buildSetQuantitiesRequest(latest, (key) =>
+    referenceDocumentUri(
+      latest.map((e) => e.orderId),
+      key,
+    ),
+  );
 }
 
 /**
