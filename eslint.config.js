@@ -12,7 +12,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['stack/**/*.ts', 'wiremock/**/*.ts', 'bench/**/*.ts', 'db/cli.ts', 'tests/**/*.ts', 'contracts/**/*.ts'],
+    files: ['stack/**/*.ts', 'ops/**/*.ts', 'wiremock/**/*.ts', 'bench/**/*.ts', 'db/cli.ts', 'tests/**/*.ts', 'contracts/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
 );

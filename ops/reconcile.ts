@@ -1,0 +1,76 @@
+/**
+ * `npm run reconcile [-- --dry-run] [-- --product <id>[,<id>…]]`: compares Shopify's available
+ * quantity of every stocked item with the database and sets Shopify back where they differ
+ * (docs/operations.md). Exit code 0 when every drift was repaired (or reported, with --dry-run),
+ * 1 when a repair or the run failed, 64 on a usage mistake.
+ */
+import { createLogger, isShopifyId, SHOPIFY_ID_RULE } from '@oms/common';
+import { createShopifyClient } from '../services/order-stream-process/src/clients/shopify.js';
+import { createStockSource } from '../services/order-stream-process/src/clients/stock.js';
+import { createReconciler, type Drift, type Unmatched } from '../services/order-stream-process/src/reconcile.js';
+import { parseFlags, required, TOOL_LOG_LEVEL, toolEnv, UsageError } from './stack-env.js';
+
+const USAGE = 'usage: npm run reconcile [-- --dry-run] [--product <id>[,<id>…]] [--page-size <n>]';
+
+const arrow = (d: Drift) => (d.action === 'reported' ? 'would set' : d.action === 'repaired' ? 'set' : d.action === 'skipped_changed' ? 'skipped' : 'FAILED');
+
+function printDrift(d: Drift): void {
+  const why = d.action === 'skipped_changed' ? ' (an order changed it meanwhile; its own event updates Shopify)' : d.reason ? `: ${d.reason}` : '';
+  console.log(
+    `drift  product ${d.productId} ${d.sku}  item ${d.inventoryItemId} @ location ${d.locationId}: ` +
+      `Shopify ${d.shopify}, database ${d.database}  → ${arrow(d)} ${d.database}${why}`,
+  );
+}
+
+function printUnmatched(u: Unmatched): void {
+  const what = u.shopify === 'unknown_item' ? 'Shopify does not know this inventory item' : 'Shopify does not stock this item at this location';
+  console.log(`skip   product ${u.productId} ${u.sku}  item ${u.inventoryItemId} @ location ${u.locationId}: ${what} (database ${u.database})`);
+}
+
+async function main(args: string[]): Promise<number> {
+  const flags = parseFlags(args, { values: ['product', 'page-size'], switches: ['dry-run', 'help'] });
+  if (flags.switches.has('help')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const productIds = flags.values.get('product')?.flatMap((v) => v.split(',')).map((v) => v.trim());
+  for (const id of productIds ?? []) if (!isShopifyId(id)) throw new UsageError(`--product ${id}: ${SHOPIFY_ID_RULE}`);
+  const pageSize = Number(flags.values.get('page-size')?.[0] ?? 100);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 250) throw new UsageError('--page-size must be an integer from 1 to 250');
+  const dryRun = flags.switches.has('dry-run');
+
+  const env = toolEnv();
+  const accessToken = required(env, 'SHOPIFY_ACCESS_TOKEN');
+  const internalToken = required(env, 'INTERNAL_API_TOKEN');
+  const logger = createLogger({ service: 'reconcile', level: TOOL_LOG_LEVEL, secrets: [accessToken, internalToken] });
+  const shopify = createShopifyClient({
+    baseUrl: required(env, 'SHOPIFY_ADMIN_BASE_URL'),
+    apiVersion: required(env, 'SHOPIFY_API_VERSION'),
+    accessToken,
+    timeoutMs: 10_000,
+    logger,
+  });
+  const dataApiUrl = required(env, 'DATA_API_URL');
+  const reconciler = createReconciler({ stock: createStockSource({ baseUrl: dataApiUrl, token: internalToken, timeoutMs: 10_000 }), shopify, logger });
+
+  console.log(`reconcile${dryRun ? ' --dry-run (nothing is changed)' : ''}: database via ${dataApiUrl}, Shopify at ${shopify.endpoint}`);
+  const report = await reconciler.run({ dryRun, productIds, pageSize, onDrift: printDrift, onUnmatched: printUnmatched });
+  const count = (action: Drift['action']) => report.drifts.filter((d) => d.action === action).length;
+  const fixed = dryRun ? `${count('reported')} to repair` : `${count('repaired')} repaired, ${count('skipped_changed')} skipped, ${count('failed')} failed`;
+  console.log(
+    `${report.checked} checked, ${report.inSync} in sync, ${report.drifts.length} drifted (${fixed}), ` +
+      `${report.unmatched.length} not comparable, in ${(report.durationMs / 1000).toFixed(1)} s (run ${report.runId})`,
+  );
+  return count('failed') > 0 ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof UsageError) console.error(USAGE);
+    process.exitCode = err instanceof UsageError ? 64 : 1;
+  },
+);
