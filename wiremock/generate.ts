@@ -128,6 +128,40 @@ function shopifyInventorySet(): Mapping {
   };
 }
 
+/** The operation reconciliation sends (services/order-stream-process/src/reconcile.ts). */
+export const RECONCILE_QUERY_NAME = 'ReconcileAvailableQuantities';
+
+/**
+ * Shopify's available quantity of each asked inventory item, as the demo store holds it after
+ * `npm run db:seed`: the catalogue's figure for a catalogue item, and `null` (Shopify knows no such
+ * item) for any other. Answered in the order asked, as `nodes` does. Tests stub drift per item above it.
+ */
+function shopifyAvailableQuantities(): Mapping {
+  const node = (quantity: number) => `{"id":"{{id}}","inventoryLevel":{"quantities":[{"name":"available","quantity":${quantity} }]}}`;
+  const branches = DEMO_CATALOGUE.map(
+    (p, i) => `{{${i === 0 ? '#' : 'else '}eq id 'gid://shopify/InventoryItem/${p.inventoryItemId}'}}${node(p.availableQuantity)}`,
+  ).join('');
+  return {
+    id: mappingId('shopify-available-quantities'),
+    name: 'Shopify: available quantities of the demo catalogue (reconciliation)',
+    priority: PRIORITY.product,
+    request: {
+      method: 'POST',
+      urlPathPattern: GRAPHQL_PATH,
+      headers: { 'X-Shopify-Access-Token': { matches: '.+' } },
+      bodyPatterns: [{ contains: `query ${RECONCILE_QUERY_NAME}` }],
+    },
+    response: {
+      status: 200,
+      headers: { 'Content-Type': 'application/json' },
+      body:
+        `{"data":{"nodes":[{{#each (jsonPath request.body '$.variables.ids') as |id|}}{{#unless @first}},{{/unless}}` +
+        `${branches}{{else}}null{{/eq}}{{/each}}]}}`,
+      transformers: ['response-template', SHOPIFY_LEAKY_BUCKET],
+    },
+  };
+}
+
 function shopifyMissingToken(): Mapping {
   return {
     id: mappingId('shopify-missing-token'),
@@ -153,6 +187,7 @@ export function defaultMappings(): Map<string, Mapping> {
   files.set('wms-missing-auth.json', wmsMissingAuth());
   files.set('wms-unknown-product.json', wmsUnknownProduct());
   files.set('shopify-inventory-set-quantities.json', shopifyInventorySet());
+  files.set('shopify-available-quantities.json', shopifyAvailableQuantities());
   files.set('shopify-missing-token.json', shopifyMissingToken());
   return files;
 }
