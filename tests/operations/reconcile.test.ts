@@ -68,7 +68,7 @@ describe('npm run reconcile repairs drift between Shopify and the database (SPEC
 
     const real = await runTool('reconcile', ['--product', String(product.productId)]);
     assert.equal(real.code, 0, real.stderr);
-    assert.match(real.stdout, /Shopify 3, database 7  → set 7/);
+    assert.match(real.stdout, /Shopify 3, database 7 {2}→ set 7/);
     assert.match(real.stdout, /1 drifted \(1 repaired, 0 skipped, 0 failed\)/);
     const [write] = await eventually(async () => {
       const found = await writes();
