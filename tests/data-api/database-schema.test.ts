@@ -42,7 +42,12 @@ describe('database: migrations, seed and reset', () => {
   before(async () => {
     // The command creates the database itself when it does not exist.
     const applied = await migrate(url.toString());
-    assert.deepEqual(applied, ['CreateOrderTables1764000000000', 'CreateOutboxEvent1764000000001', 'OrderDetailNonStockLines1764000000002']);
+    assert.deepEqual(applied, [
+      'CreateOrderTables1764000000000',
+      'CreateOutboxEvent1764000000001',
+      'OrderDetailNonStockLines1764000000002',
+      'CreateOrderRejection1764000000003',
+    ]);
     client = new pg.Client({ connectionString: url.toString() });
     await client.connect();
   });
@@ -68,7 +73,12 @@ describe('database: migrations, seed and reset', () => {
     other.pathname = `/${name}_race`;
     try {
       const results = await Promise.all([migrate(other.toString()), migrate(other.toString())]);
-      assert.deepEqual(results.flat().sort(), ['CreateOrderTables1764000000000', 'CreateOutboxEvent1764000000001', 'OrderDetailNonStockLines1764000000002']);
+      assert.deepEqual(results.flat().sort(), [
+        'CreateOrderRejection1764000000003',
+        'CreateOrderTables1764000000000',
+        'CreateOutboxEvent1764000000001',
+        'OrderDetailNonStockLines1764000000002',
+      ]);
     } finally {
       const admin = new pg.Client({ connectionString: adminUrl.toString() });
       await admin.connect();
