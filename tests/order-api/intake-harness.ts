@@ -6,7 +6,8 @@ import { createApp as createDataApiApp, createDataApiMetrics } from '../../servi
 import { createPool } from '../../services/order-manage-data-api/src/db/pool.js';
 import { createApp } from '../../services/order-manage-api/src/app.js';
 import { createDataApiClient } from '../../services/order-manage-api/src/clients/data-api.js';
-import { createRedis, createWmsHold } from '../../services/order-manage-api/src/clients/redis.js';
+import { createRedis } from '../../services/order-manage-api/src/clients/redis.js';
+import { createWmsHold } from '../../services/order-manage-api/src/clients/wms-hold.js';
 import { createWmsClient } from '../../services/order-manage-api/src/clients/wms.js';
 import { createApiMetrics } from '../../services/order-manage-api/src/metrics.js';
 import { shopifyHeaders } from '../support/sign.js';

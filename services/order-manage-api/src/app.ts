@@ -2,12 +2,13 @@ import { correlationMiddleware, healthRouter, type Logger, problemHandler, sendP
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { DataApiClient } from './clients/data-api.js';
-import type { WmsHold } from './clients/redis.js';
+import type { WmsHold } from './clients/wms-hold.js';
 import type { RejectionRecorder } from './clients/rejection-recorder.js';
 import type { WmsClient } from './clients/wms.js';
 import { DEFAULT_WEBHOOK_DEADLINE_MS } from './config.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { webhookRouter } from './routes/webhook.js';
+import { createReceiveOrder } from './use-cases/receive-order.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -46,7 +47,16 @@ export function createApp(deps: AppDeps): Express {
     ),
   );
   app.use(metrics.router());
-  app.use(webhookRouter({ ...deps, metrics, deadlineMs: deps.deadlineMs ?? DEFAULT_WEBHOOK_DEADLINE_MS }));
+  app.use(
+    webhookRouter({
+      logger,
+      metrics,
+      receiveOrder: createReceiveOrder(deps),
+      webhookSecret: deps.webhookSecret,
+      deadlineMs: deps.deadlineMs ?? DEFAULT_WEBHOOK_DEADLINE_MS,
+      rejections: deps.rejections,
+    }),
+  );
   app.use((_req, res) => sendProblem(res, { status: 404, code: 'NOT_FOUND', detail: 'No such endpoint.' }));
   app.use(problemHandler(logger));
   return app;

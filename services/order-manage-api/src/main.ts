@@ -1,7 +1,8 @@
 import { createLogger, exitOnStartupError, parseConfig, serve } from '@oms/common';
 import { createApp } from './app.js';
 import { createDataApiClient } from './clients/data-api.js';
-import { createRedis, createWmsHold } from './clients/redis.js';
+import { createRedis } from './clients/redis.js';
+import { createWmsHold } from './clients/wms-hold.js';
 import { createRejectionRecorder } from './clients/rejection-recorder.js';
 import { createWmsClient } from './clients/wms.js';
 import { configSchema, SERVICE } from './config.js';

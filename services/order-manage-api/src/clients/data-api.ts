@@ -1,5 +1,6 @@
 import { CORRELATION_HEADER, currentContext, type Deadline, fetchWithTimeout, httpRequest, isTimeout, type Problem, type ShopifyId } from '@oms/common';
 import type { Demand, FieldError, NonStockLine, OrderHeader, Shortage } from '../domain/order.js';
+import { type CommitOutcome, insufficientInventory, productNotFound } from '../domain/outcome.js';
 
 /** order-manage-data-api could not be reached, timed out, or failed (5xx / an answer outside the contract). */
 export class DataApiUnavailableError extends Error {
@@ -42,19 +43,6 @@ export interface CommitRequest {
   nonStockLines: NonStockLine[];
 }
 
-export interface CommittedItem {
-  productId: ShopifyId;
-  availableAfter: number;
-  inventoryVersion: number;
-}
-
-export type CommitResult =
-  | { outcome: 'committed'; items: CommittedItem[] }
-  | { outcome: 'already_exists'; existingWebhookId: string | null }
-  | { outcome: 'insufficient_inventory'; items: Shortage[] }
-  | { outcome: 'product_not_found'; productIds: ShopifyId[] }
-  | { outcome: 'invalid_payload'; errors: FieldError[] };
-
 /** Each call's timeout is the shorter of the client's own and what the webhook's answer deadline leaves. */
 export interface CallOptions {
   deadline?: Deadline;
@@ -63,7 +51,7 @@ export interface CallOptions {
 export interface DataApiClient {
   getOrder(orderId: ShopifyId, options?: CallOptions): Promise<ExistingOrder | null>;
   lookupProducts(productIds: ShopifyId[], options?: CallOptions): Promise<{ products: ProductInfo[]; missingProductIds: ShopifyId[] }>;
-  commitOrder(request: CommitRequest, options?: CallOptions): Promise<CommitResult>;
+  commitOrder(request: CommitRequest, options?: CallOptions): Promise<CommitOutcome>;
   /** For readiness: resolves when the data-api process answers. */
   ping(): Promise<void>;
 }
@@ -142,20 +130,14 @@ export function createDataApiClient(options: DataApiClientOptions): DataApiClien
 
     async commitOrder(request, callOptions) {
       const { status, json } = await call('POST', '/internal/orders', request, callOptions);
-      if (status === 201) {
-        return { outcome: 'committed', items: Array.isArray(json.items) ? (json.items as CommittedItem[]) : [] };
-      }
+      if (status === 201) return { kind: 'committed' };
       if (status === 409) {
-        return { outcome: 'already_exists', existingWebhookId: typeof json.existingWebhookId === 'string' ? json.existingWebhookId : null };
+        return { kind: 'already_exists', existingWebhookId: typeof json.existingWebhookId === 'string' ? json.existingWebhookId : null };
       }
-      if (status === 422 && json.code === 'INSUFFICIENT_INVENTORY') {
-        return { outcome: 'insufficient_inventory', items: (json.items as Shortage[]) ?? [] };
-      }
-      if (status === 422 && json.code === 'PRODUCT_NOT_FOUND') {
-        return { outcome: 'product_not_found', productIds: (json.productIds as ShopifyId[]) ?? [] };
-      }
+      if (status === 422 && json.code === 'INSUFFICIENT_INVENTORY') return insufficientInventory((json.items as Shortage[]) ?? [], 'There is');
+      if (status === 422 && json.code === 'PRODUCT_NOT_FOUND') return productNotFound((json.productIds as ShopifyId[]) ?? [], 'in inventory');
       if (status === 400 && json.code === 'INVALID_PAYLOAD') {
-        return { outcome: 'invalid_payload', errors: (json.errors as FieldError[]) ?? [] };
+        return { kind: 'invalid_payload', errors: (json.errors as FieldError[]) ?? [], detail: 'The order failed validation.' };
       }
       throw unexpected('POST /internal/orders', status, json);
     },

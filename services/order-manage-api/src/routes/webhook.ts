@@ -1,5 +1,4 @@
 import {
-  currentContext,
   type Deadline,
   deadlineIn,
   type Logger,
@@ -10,13 +9,12 @@ import {
   type ShopifyId,
 } from '@oms/common';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { type DataApiClient, DataApiRefusedError, DataApiUnavailableError } from '../clients/data-api.js';
-import type { WmsHold } from '../clients/redis.js';
 import type { RejectionRecorder } from '../clients/rejection-recorder.js';
-import { type WmsClient, type WmsInventory, WmsUnavailableError } from '../clients/wms.js';
-import { type FieldError, findShortages, type OrderIntake, validateOrder } from '../domain/order.js';
+import { type FieldError, type OrderIntake, validateOrder } from '../domain/order.js';
+import type { IntakeOutcome } from '../domain/outcome.js';
 import { isWellFormedSignature, verifySignature } from '../domain/signature.js';
 import type { ApiMetrics } from '../metrics.js';
+import type { ReceiveOrder } from '../use-cases/receive-order.js';
 
 export const WEBHOOK_PATH = '/api/shopify/webhooks/orders';
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -24,9 +22,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export interface WebhookDeps {
   logger: Logger;
   metrics: ApiMetrics;
-  dataApi: DataApiClient;
-  wms: WmsClient;
-  wmsHold: WmsHold;
+  receiveOrder: ReceiveOrder;
   webhookSecret: string;
   /** Every answer leaves within this many ms of the request's arrival (Shopify gives up at 5 s). */
   deadlineMs: number;
@@ -34,26 +30,17 @@ export interface WebhookDeps {
   rejections?: RejectionRecorder;
 }
 
-/**
- * The WMS checks stop this long before the answer deadline, so a slow WMS still leaves the commit
- * time to finish inside it.
- */
-const MAX_COMMIT_RESERVE_MS = 500;
-
 const acceptedBody = (orderId: ShopifyId) => ({ status: 'success', message: 'Order received and processed', order_id: orderId });
 
+/** A delivery refused before the intake use case runs: its signature, its body, its headers. */
 class Rejection extends Error {
-  constructor(
-    readonly problem: Problem,
-    readonly headers: Record<string, string> = {},
-  ) {
+  constructor(readonly problem: Problem) {
     super(problem.code);
   }
 }
 
 export function webhookRouter(deps: WebhookDeps): Router {
-  const { logger, metrics, dataApi, wms, wmsHold, webhookSecret, deadlineMs } = deps;
-  const commitReserveMs = Math.min(MAX_COMMIT_RESERVE_MS, Math.floor(deadlineMs / 4));
+  const { logger, metrics, receiveOrder, webhookSecret, deadlineMs } = deps;
   const router = express.Router();
   // Every body is read as bytes whatever its Content-Type (even none): the signature covers the bytes,
   // and a signed delivery with an odd header should fail on its content, not look unsigned.
@@ -126,153 +113,77 @@ export function webhookRouter(deps: WebhookDeps): Router {
     return result.intake;
   }
 
-  function replay(res: Response, orderId: ShopifyId): void {
-    metrics.countOrder('replayed');
-    logger.info(`order ${orderId} redelivered by the same webhook: answering the original 201`, { event: 'order.replayed', orderId });
-    res.status(201).setHeader('Idempotent-Replayed', 'true').json(acceptedBody(orderId));
-  }
-
-  async function checkWms(intake: OrderIntake, deadline: Deadline): Promise<void> {
-    const { orderId } = intake.order;
-    const held = await wmsHold.remainingSeconds();
-    if (held !== null) {
-      throw new Rejection(
-        { status: 503, code: 'WMS_UNAVAILABLE', detail: `WMS calls are on hold after repeated failures; retry in ${held} s.`, orderId },
-        { 'Retry-After': String(held) },
-      );
-    }
-    const wmsDeadline: Deadline = { remainingMs: () => Math.max(0, deadline.remainingMs() - commitReserveMs) };
-    const results = await Promise.allSettled(intake.demands.map((d) => wms.checkInventory(d.productId, { deadline: wmsDeadline })));
-    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-    const answers = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ demand: intake.demands[i]!, inventory: r.value }] : []));
-    const retryAfter = failures.length > 0 ? await wmsHold.start() : 0;
-    for (const failure of failures) {
-      if (!(failure instanceof WmsUnavailableError)) throw failure;
-      logger.warn(failure.message, { event: 'wms.check.failed', orderId, productId: failure.productId });
-    }
-    // A definite answer (unknown product, too little stock) wins over a failure: a retry cannot fix the order.
-    const unknown = answers.filter((a) => a.inventory === null).map((a) => a.demand.productId);
-    if (unknown.length > 0) {
-      throw new Rejection({ status: 422, code: 'PRODUCT_NOT_FOUND', detail: `The WMS does not know product(s) ${unknown.join(', ')}.`, orderId, productIds: unknown });
-    }
-    const stock = new Map(answers.map((a) => [a.demand.productId, (a.inventory as WmsInventory).availableQuantity]));
-    const shortages = findShortages(answers.map((a) => a.demand), stock);
-    if (shortages.length > 0) {
-      throw new Rejection({ status: 422, code: 'INSUFFICIENT_INVENTORY', detail: 'The warehouse has less stock than ordered.', orderId, items: shortages });
-    }
-    if (failures.length > 0) {
-      throw new Rejection(
-        { status: 503, code: 'WMS_UNAVAILABLE', detail: `The WMS could not confirm stock (${failures.map((f) => (f as Error).message).join('; ')}); retry in ${retryAfter} s.`, orderId },
-        { 'Retry-After': String(retryAfter) },
-      );
-    }
-  }
-
-  async function handle(req: Request, res: Response): Promise<void> {
-    const deadline = res.locals.deadline as Deadline;
-    const intake = parse(req);
-    const { orderId } = intake.order;
-    setContextOrderId(orderId);
-    const webhookId = req.header('x-shopify-webhook-id')!;
-
-    const existing = await dataApi.getOrder(orderId, { deadline });
-    if (existing) {
-      if (existing.webhookId === webhookId) return replay(res, orderId);
-      throw new Rejection({ status: 409, code: 'ORDER_ALREADY_EXISTS', detail: `Order ${orderId} was already accepted from another delivery.`, orderId });
-    }
-
-    // An order of tips, custom items or gift cards only draws on no stock: nothing to look up or ask.
-    if (intake.demands.length > 0) await checkStock(intake, deadline);
-
-    const result = await dataApi.commitOrder(
-      {
-        order: { ...intake.order, webhookId, eventId: req.header('x-shopify-event-id') ?? null },
-        lines: intake.demands,
-        nonStockLines: intake.nonStockLines,
-      },
-      { deadline },
-    );
-    switch (result.outcome) {
-      case 'committed':
+  /** The one place an outcome becomes an HTTP answer (SPEC.md section 2). */
+  function answer(res: Response, outcome: IntakeOutcome): void {
+    const { orderId } = outcome;
+    switch (outcome.kind) {
+      case 'accepted':
         metrics.countOrder('accepted');
-        logger.info(`SUCCESS order ${orderId} accepted: ${intake.demands.length} product(s) committed`, {
+        logger.info(`SUCCESS order ${orderId} accepted: ${outcome.products} product(s) committed`, {
           event: 'order.accepted',
           orderId,
-          products: intake.demands.length,
-          nonStockLines: intake.nonStockLines.length,
+          products: outcome.products,
+          nonStockLines: outcome.nonStockLines,
         });
         res.status(201).json(acceptedBody(orderId));
         return;
+      case 'replayed':
+        metrics.countOrder('replayed');
+        logger.info(`order ${orderId} redelivered by the same webhook: answering the original 201`, { event: 'order.replayed', orderId });
+        res.status(201).setHeader('Idempotent-Replayed', 'true').json(acceptedBody(orderId));
+        return;
       case 'already_exists':
-        // A concurrent delivery of the same webhook committed first.
-        if (result.existingWebhookId === webhookId) return replay(res, orderId);
-        throw new Rejection({ status: 409, code: 'ORDER_ALREADY_EXISTS', detail: `Order ${orderId} was already accepted from another delivery.`, orderId });
-      case 'insufficient_inventory':
-        throw new Rejection({ status: 422, code: 'INSUFFICIENT_INVENTORY', detail: 'There is less stock than ordered.', orderId, items: result.items });
+        return reject(res, { status: 409, code: 'ORDER_ALREADY_EXISTS', detail: `Order ${orderId} was already accepted from another delivery.`, orderId });
       case 'product_not_found':
-        throw new Rejection({
-          status: 422,
-          code: 'PRODUCT_NOT_FOUND',
-          detail: `Product(s) ${result.productIds.join(', ')} are not in inventory.`,
-          orderId,
-          productIds: result.productIds,
-        });
+        return reject(res, { status: 422, code: 'PRODUCT_NOT_FOUND', detail: outcome.detail, orderId, productIds: outcome.productIds });
+      case 'insufficient_inventory':
+        return reject(res, { status: 422, code: 'INSUFFICIENT_INVENTORY', detail: outcome.detail, orderId, items: outcome.items });
       case 'invalid_payload':
-        throw new Rejection({ status: 400, code: 'INVALID_PAYLOAD', detail: 'The order failed validation.', orderId, errors: result.errors });
+        return reject(res, { status: 400, code: 'INVALID_PAYLOAD', detail: outcome.detail, orderId, errors: outcome.errors });
+      case 'wms_unavailable':
+        return reject(res, { status: 503, code: 'WMS_UNAVAILABLE', detail: outcome.detail, orderId }, { 'Retry-After': String(outcome.retryAfterSeconds) });
+      case 'data_api_unavailable':
+        logger.error(`order-manage-data-api unavailable: ${outcome.detail}`, { event: 'data_api.unavailable', orderId });
+        return reject(res, {
+          status: 503,
+          code: 'DATA_API_UNAVAILABLE',
+          detail: 'The order store cannot be reached or did not answer in time; retry later.',
+          orderId,
+        });
+      case 'refused_by_data_api':
+        return reject(res, refusalAtWebhook(outcome.problem, orderId));
     }
-  }
-
-  async function checkStock(intake: OrderIntake, deadline: Deadline): Promise<void> {
-    const { orderId } = intake.order;
-    const productIds = intake.demands.map((d) => d.productId);
-    const { products, missingProductIds } = await dataApi.lookupProducts(productIds, { deadline });
-    if (missingProductIds.length > 0) {
-      throw new Rejection({
-        status: 422,
-        code: 'PRODUCT_NOT_FOUND',
-        detail: `Product(s) ${missingProductIds.join(', ')} are not in inventory.`,
-        orderId,
-        productIds: missingProductIds,
-      });
-    }
-    // Our own stock is checked first: it costs the WMS nothing and already rules out most shortages.
-    const shortages = findShortages(intake.demands, new Map(products.map((p) => [p.productId, p.availableQuantity])));
-    if (shortages.length > 0) {
-      throw new Rejection({ status: 422, code: 'INSUFFICIENT_INVENTORY', detail: 'There is less stock than ordered.', orderId, items: shortages });
-    }
-
-    await checkWms(intake, deadline);
   }
 
   /**
    * The data-api's refusal is permanent, so the webhook's answer is too (a 503 would have Shopify
    * retry it for hours). Only a refused internal token is ours to fix, not the order's: a 500.
    */
-  function refusalAtWebhook(problem: Problem): Problem {
-    const orderId = currentContext()?.orderId;
+  function refusalAtWebhook(problem: Problem, orderId: ShopifyId): Problem {
     if (problem.status === 401 || problem.status === 403) {
-      logger.error(`order-manage-data-api refused our credentials (${problem.status}): check INTERNAL_API_TOKEN`, { event: 'data_api.refused' });
+      logger.error(`order-manage-data-api refused our credentials (${problem.status}): check INTERNAL_API_TOKEN`, { event: 'data_api.refused', orderId });
       return { status: 500, code: 'INTERNAL_ERROR', detail: 'The order store refused this service; the operator has been told.' };
     }
-    return { ...problem, ...(orderId !== undefined ? { orderId } : {}) };
+    return { ...problem, orderId };
   }
 
   router.post(WEBHOOK_PATH, requireSignatureHeader, readRawBody, async (req, res, next) => {
+    let intake: OrderIntake;
     try {
-      await handle(req, res);
+      intake = parse(req);
     } catch (err) {
-      if (err instanceof Rejection) return reject(res, err.problem, err.headers);
-      if (err instanceof DataApiRefusedError) return reject(res, refusalAtWebhook(err.problem));
-      if (err instanceof DataApiUnavailableError) {
-        logger.error(`order-manage-data-api unavailable: ${err.message}`, { event: 'data_api.unavailable' });
-        const orderId = currentContext()?.orderId;
-        return reject(res, {
-          status: 503,
-          code: 'DATA_API_UNAVAILABLE',
-          detail: 'The order store cannot be reached or did not answer in time; retry later.',
-          ...(orderId !== undefined ? { orderId } : {}),
-        });
-      }
+      if (err instanceof Rejection) return reject(res, err.problem);
+      return next(err);
+    }
+    setContextOrderId(intake.order.orderId);
+    try {
+      const outcome = await receiveOrder(intake, {
+        webhookId: req.header('x-shopify-webhook-id')!,
+        eventId: req.header('x-shopify-event-id') ?? null,
+        deadline: res.locals.deadline as Deadline,
+      });
+      answer(res, outcome);
+    } catch (err) {
       next(err);
     }
   });

@@ -1,0 +1,122 @@
+import type { Deadline, Logger } from '@oms/common';
+import { type DataApiClient, DataApiRefusedError, DataApiUnavailableError } from '../clients/data-api.js';
+import type { WmsClient } from '../clients/wms.js';
+import { WmsUnavailableError } from '../clients/wms.js';
+import type { WmsHold } from '../clients/wms-hold.js';
+import { findShortages, type OrderIntake } from '../domain/order.js';
+import {
+  type InsufficientInventory,
+  insufficientInventory,
+  type IntakeOutcome,
+  type IntakeResult,
+  type ProductNotFound,
+  productNotFound,
+  type WmsUnavailable,
+} from '../domain/outcome.js';
+
+export interface ReceiveOrderDeps {
+  logger: Logger;
+  dataApi: DataApiClient;
+  wms: WmsClient;
+  wmsHold: WmsHold;
+}
+
+export interface Delivery {
+  webhookId: string;
+  eventId: string | null;
+  /** Every step shares it: WMS attempts and data-api calls are cut to what is left. */
+  deadline: Deadline;
+}
+
+/**
+ * The WMS checks stop this long before the answer deadline, so a slow WMS still leaves the commit
+ * time to finish inside it.
+ */
+const MAX_COMMIT_RESERVE_MS = 500;
+
+/**
+ * SPEC.md section 2 after validation: a known order is replayed or refused; then our own stock, the
+ * WMS hold, the WMS, and the locked commit. Every answer is an outcome; only a bug throws.
+ */
+export function createReceiveOrder(deps: ReceiveOrderDeps) {
+  const { logger, dataApi, wms, wmsHold } = deps;
+
+  /** Our own stock first: it costs the WMS nothing and already rules out most refusals. */
+  async function checkOwnStock(intake: OrderIntake, deadline: Deadline): Promise<ProductNotFound | InsufficientInventory | undefined> {
+    const { products, missingProductIds } = await dataApi.lookupProducts(
+      intake.demands.map((d) => d.productId),
+      { deadline },
+    );
+    if (missingProductIds.length > 0) return productNotFound(missingProductIds, 'in inventory');
+    const shortages = findShortages(intake.demands, new Map(products.map((p) => [p.productId, p.availableQuantity])));
+    return shortages.length > 0 ? insufficientInventory(shortages, 'There is') : undefined;
+  }
+
+  async function checkWms(intake: OrderIntake, deadline: Deadline): Promise<ProductNotFound | InsufficientInventory | WmsUnavailable | undefined> {
+    const { orderId } = intake.order;
+    const held = await wmsHold.remainingSeconds();
+    if (held !== null) {
+      return { kind: 'wms_unavailable', retryAfterSeconds: held, detail: `WMS calls are on hold after repeated failures; retry in ${held} s.` };
+    }
+    const reserve = Math.min(MAX_COMMIT_RESERVE_MS, Math.floor(deadline.remainingMs() / 4));
+    const wmsDeadline: Deadline = { remainingMs: () => Math.max(0, deadline.remainingMs() - reserve) };
+    const results = await Promise.allSettled(intake.demands.map((d) => wms.checkInventory(d.productId, { deadline: wmsDeadline })));
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    for (const failure of failures) {
+      if (!(failure instanceof WmsUnavailableError)) throw failure;
+      logger.warn(failure.message, { event: 'wms.check.failed', orderId, productId: failure.productId });
+    }
+    const retryAfterSeconds = failures.length > 0 ? await wmsHold.start() : 0;
+    const answers = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ demand: intake.demands[i]!, inventory: r.value }] : []));
+    // A definite answer (unknown product, too little stock) wins over a failure: a retry cannot fix the order.
+    const unknown = answers.filter((a) => a.inventory === null).map((a) => a.demand.productId);
+    if (unknown.length > 0) return productNotFound(unknown, 'known to the WMS');
+    const stock = new Map(answers.map((a) => [a.demand.productId, a.inventory!.availableQuantity]));
+    const shortages = findShortages(answers.map((a) => a.demand), stock);
+    if (shortages.length > 0) return insufficientInventory(shortages, 'The warehouse has');
+    if (failures.length > 0) {
+      const reasons = failures.map((f) => (f as Error).message).join('; ');
+      return { kind: 'wms_unavailable', retryAfterSeconds, detail: `The WMS could not confirm stock (${reasons}); retry in ${retryAfterSeconds} s.` };
+    }
+    return undefined;
+  }
+
+  async function receive(intake: OrderIntake, delivery: Delivery): Promise<IntakeResult> {
+    const { deadline, webhookId } = delivery;
+    const existing = await dataApi.getOrder(intake.order.orderId, { deadline });
+    if (existing) return existing.webhookId === webhookId ? { kind: 'replayed' } : { kind: 'already_exists' };
+
+    // An order of tips, custom items or gift cards only draws on no stock: nothing to look up or ask.
+    if (intake.demands.length > 0) {
+      const refused = (await checkOwnStock(intake, deadline)) ?? (await checkWms(intake, deadline));
+      if (refused) return refused;
+    }
+
+    const committed = await dataApi.commitOrder(
+      { order: { ...intake.order, webhookId, eventId: delivery.eventId }, lines: intake.demands, nonStockLines: intake.nonStockLines },
+      { deadline },
+    );
+    switch (committed.kind) {
+      case 'committed':
+        return { kind: 'accepted', products: intake.demands.length, nonStockLines: intake.nonStockLines.length };
+      case 'already_exists':
+        // A concurrent delivery of the same webhook committed first.
+        return committed.existingWebhookId === webhookId ? { kind: 'replayed' } : { kind: 'already_exists' };
+      default:
+        return committed;
+    }
+  }
+
+  return async function receiveOrder(intake: OrderIntake, delivery: Delivery): Promise<IntakeOutcome> {
+    const { orderId } = intake.order;
+    try {
+      return { orderId, ...(await receive(intake, delivery)) };
+    } catch (err) {
+      if (err instanceof DataApiRefusedError) return { orderId, kind: 'refused_by_data_api', problem: err.problem };
+      if (err instanceof DataApiUnavailableError) return { orderId, kind: 'data_api_unavailable', detail: err.message };
+      throw err;
+    }
+  };
+}
+
+export type ReceiveOrder = ReturnType<typeof createReceiveOrder>;
