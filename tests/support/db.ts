@@ -86,10 +86,6 @@ export async function createTestProduct(options: TestProductOptions): Promise<Te
   }
 }
 
-export async function createTestProducts(count: number, options: TestProductOptions): Promise<TestProduct[]> {
-  return Promise.all(Array.from({ length: count }, () => createTestProduct(options)));
-}
-
 const toNumber = (value: string | null): number | null => (value === null ? null : Number(value));
 
 export interface OrderRow {

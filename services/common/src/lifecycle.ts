@@ -2,10 +2,6 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { Logger } from './logger.js';
 
-export interface Lifecycle {
-  isShuttingDown(): boolean;
-}
-
 export interface ServeOptions {
   app: Express;
   port: number;
