@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { runWithCorrelation } from '@oms/common';
-import { createDataApiClient, DataApiUnavailableError, type CommitRequest } from '../../services/order-manage-api/src/clients/data-api.js';
-import { CONSUMER_TOKEN, DATA_API, EXAMPLE, ORDER_API, PACT_DIR, removePact } from './pact-support.js';
+import { createDataApiClient, DataApiRefusedError, type CommitRequest } from '../../services/order-manage-api/src/clients/data-api.js';
+import { CONSUMER_TOKEN, DATA_API, EXAMPLE, ORDER_API, PACT_DIR, removePact, SHOPIFY_ID_PATTERN } from './pact-support.js';
 
 /**
  * What order-manage-api relies on from order-manage-data-api, recorded by driving the api's real
@@ -55,14 +55,16 @@ function commitBody(options: CommitOptions<unknown>) {
   return {
     order: { ...ORDER_FIELDS, orderId: orderIdFromState(), webhookId: options.webhookId ?? DELIVERY },
     lines: [{ ...LINE_FIELDS, productId: options.productId, quantity: options.quantity }],
+    nonStockLines: [],
   };
 }
 
 /** The same body with the example ids, as the client sends it in the consumer test. */
-function commitRequest(options: CommitOptions<number>): CommitRequest {
+function commitRequest(options: CommitOptions<string>): CommitRequest {
   return {
     order: { ...ORDER_FIELDS, orderId: EXAMPLE.orderId, webhookId: options.webhookId ?? DELIVERY },
     lines: [{ ...LINE_FIELDS, productId: options.productId, quantity: options.quantity }],
+    nonStockLines: [],
   };
 }
 
@@ -108,7 +110,7 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       });
   });
 
-  test('a wrong bearer token is refused with 401, which the api treats as the data-api being unavailable', async () => {
+  test('a wrong bearer token is refused with 401, which the api passes on as a refusal, never as a transient outage', async () => {
     await provider
       .addInteraction()
       .given('no order exists')
@@ -120,7 +122,10 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
         b.headers({ 'Content-Type': PROBLEM_TYPE, 'www-authenticate': 'Bearer' }).jsonBody({ status: 401, code: 'UNAUTHORIZED', detail: string('A valid bearer token is required.') }),
       )
       .executeTest(async (mock) => {
-        await assert.rejects(asCaller(() => client(mock.url, 'not-the-internal-token').getOrder(EXAMPLE.orderId)), DataApiUnavailableError);
+        await assert.rejects(
+          asCaller(() => client(mock.url, 'not-the-internal-token').getOrder(EXAMPLE.orderId)),
+          (err: unknown) => err instanceof DataApiRefusedError && err.problem.status === 401 && err.problem.code === 'UNAUTHORIZED',
+        );
       });
   });
 
@@ -145,7 +150,7 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       )
       .willRespondWith(200, (b) =>
         b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
-          products: eachLike(productShape(integer(EXAMPLE.productId)), 2),
+          products: eachLike(productShape(regex(SHOPIFY_ID_PATTERN, EXAMPLE.productId)), 2),
           missingProductIds: [],
         }),
       )
@@ -181,7 +186,7 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       });
   });
 
-  test('committing a new order with enough stock answers 201 with each product’s stock after the order', async () => {
+  test('committing a new order with enough stock answers 201', async () => {
     await provider
       .addInteraction()
       .given('a new order for a product with enough stock')
@@ -190,15 +195,11 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
         b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody(commitBody({ productId: productIdFromState(), quantity: 2 })),
       )
       .willRespondWith(201, (b) =>
-        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
-          orderId: orderIdFromState(),
-          status: 'committed',
-          items: eachLike({ productId: productIdFromState(), availableAfter: integer(118), inventoryVersion: integer(2) }),
-        }),
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({ orderId: orderIdFromState(), status: 'committed' }),
       )
       .executeTest(async (mock) => {
         const result = await asCaller(() => client(mock.url).commitOrder(commitRequest({ productId: EXAMPLE.productId, quantity: 2 })));
-        assert.deepEqual(result, { outcome: 'committed', items: [{ productId: EXAMPLE.productId, availableAfter: 118, inventoryVersion: 2 }] });
+        assert.deepEqual(result, { kind: 'committed' });
       });
   });
 
@@ -224,7 +225,7 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
         const result = await asCaller(() =>
           client(mock.url).commitOrder(commitRequest({ productId: EXAMPLE.productId, quantity: 1, webhookId: 'a-different-delivery' })),
         );
-        assert.deepEqual(result, { outcome: 'already_exists', existingWebhookId: EXAMPLE.webhookId });
+        assert.deepEqual(result, { kind: 'already_exists', existingWebhookId: EXAMPLE.webhookId });
       });
   });
 
@@ -246,7 +247,8 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       )
       .executeTest(async (mock) => {
         const result = await asCaller(() => client(mock.url).commitOrder(commitRequest({ productId: EXAMPLE.productId, quantity: 5 })));
-        assert.deepEqual(result, { outcome: 'insufficient_inventory', items: [{ productId: EXAMPLE.productId, requested: 5, available: 1 }] });
+        assert.equal(result.kind, 'insufficient_inventory');
+        assert.deepEqual(result.kind === 'insufficient_inventory' && result.items, [{ productId: EXAMPLE.productId, requested: 5, available: 1 }]);
       });
   });
 
@@ -269,7 +271,8 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       )
       .executeTest(async (mock) => {
         const result = await asCaller(() => client(mock.url).commitOrder(commitRequest({ productId: EXAMPLE.missingProductId, quantity: 1 })));
-        assert.deepEqual(result, { outcome: 'product_not_found', productIds: [EXAMPLE.missingProductId] });
+        assert.equal(result.kind, 'product_not_found');
+        assert.deepEqual(result.kind === 'product_not_found' && result.productIds, [EXAMPLE.missingProductId]);
       });
   });
 
@@ -285,15 +288,34 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
         b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({
           status: 400,
           code: 'INVALID_PAYLOAD',
-          errors: eachLike({ path: string('lines.0.quantity'), reason: string('Too big: expected number to be <=1000000') }),
+          errors: eachLike({ path: string('lines.0.quantity'), reason: string('quantity must be at most 1000000') }),
         }),
       )
       .executeTest(async (mock) => {
         const result = await asCaller(() => client(mock.url).commitOrder(commitRequest({ productId: EXAMPLE.productId, quantity: 2_000_000 })));
-        assert.equal(result.outcome, 'invalid_payload');
-        assert.deepEqual(result.outcome === 'invalid_payload' && result.errors, [
-          { path: 'lines.0.quantity', reason: 'Too big: expected number to be <=1000000' },
-        ]);
+        assert.equal(result.kind, 'invalid_payload');
+        assert.deepEqual(result.kind === 'invalid_payload' && result.errors, [{ path: 'lines.0.quantity', reason: 'quantity must be at most 1000000' }]);
+      });
+  });
+
+  test('a lookup the data-api refuses answers 400, which the api passes on as a permanent refusal, never a 503', async () => {
+    await provider
+      .addInteraction()
+      .given('no order exists')
+      .uponReceiving('a lookup naming an id that is not a positive integer')
+      .withRequest('POST', '/internal/products/lookup', (b) => b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ productIds: ['0'] }))
+      .willRespondWith(400, (b) =>
+        b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({
+          status: 400,
+          code: 'INVALID_PAYLOAD',
+          errors: eachLike({ path: string('productIds.0'), reason: string('productId must be a positive integer below 2^63, as a decimal string') }),
+        }),
+      )
+      .executeTest(async (mock) => {
+        await assert.rejects(
+          asCaller(() => client(mock.url).lookupProducts(['0'])),
+          (err: unknown) => err instanceof DataApiRefusedError && err.problem.status === 400 && err.problem.code === 'INVALID_PAYLOAD',
+        );
       });
   });
 });

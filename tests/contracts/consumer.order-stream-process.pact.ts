@@ -4,7 +4,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { parseInventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
 import { correlationOf } from '../../services/order-stream-process/src/processor.js';
-import { DATA_API, EXAMPLE, PACT_DIR, removePact, STREAM_PROCESS } from './pact-support.js';
+import { DATA_API, EXAMPLE, PACT_DIR, removePact, SHOPIFY_ID_PATTERN, STREAM_PROCESS } from './pact-support.js';
 
 /**
  * What order-stream-process relies on in an inventory event, recorded by feeding the message to the
@@ -15,11 +15,11 @@ const { integer, iso8601DateTimeWithMillis, regex, string, uuid } = MatchersV3;
 
 const pact = new PactV4({ consumer: STREAM_PROCESS, provider: DATA_API, dir: PACT_DIR, logLevel: 'warn' });
 
-/** A Kafka message as kafkajs hands it to the processor. */
+/** A Kafka message as kafkajs hands it to the processor: the key from the contract's metadata. */
 function kafkaMessage(content: unknown, metadata: Record<string, unknown>): KafkaMessage {
   const correlationId = metadata['x-correlation-id'];
   return {
-    key: Buffer.from(String((content as { productId?: unknown }).productId)),
+    key: Buffer.from(String(metadata.key)),
     value: Buffer.from(JSON.stringify(content)),
     headers: typeof correlationId === 'string' ? { 'x-correlation-id': Buffer.from(correlationId) } : {},
     timestamp: '0',
@@ -36,13 +36,17 @@ describe('order-manage-data-api → order-stream-process (message pact)', () => 
       .addAsynchronousInteraction()
       .given('an order for one product was committed')
       .expectsToReceive('an inventory event for a product of a committed order', (b) => {
-        b.withMetadata({ 'x-correlation-id': regex(/^[A-Za-z0-9._:-]{1,128}$/, EXAMPLE.correlationId) }).withJSONContent({
+        // The Kafka key is the product id: per-product ordering depends on it (SPEC.md section 5).
+        b.withMetadata({
+          key: regex(SHOPIFY_ID_PATTERN, EXAMPLE.productId),
+          'x-correlation-id': regex(/^[A-Za-z0-9._:-]{1,128}$/, EXAMPLE.correlationId),
+        }).withJSONContent({
           eventId: uuid('3f1c2b9e-6c3d-4c8e-9a51-2d4b7f0e8a11'),
-          orderId: integer(EXAMPLE.orderId),
-          productId: integer(EXAMPLE.productId),
+          orderId: regex(SHOPIFY_ID_PATTERN, EXAMPLE.orderId),
+          productId: regex(SHOPIFY_ID_PATTERN, EXAMPLE.productId),
           sku: string('TSHIRT-BLK-M'),
-          inventoryItemId: integer(EXAMPLE.inventoryItemId),
-          locationId: integer(EXAMPLE.locationId),
+          inventoryItemId: regex(SHOPIFY_ID_PATTERN, EXAMPLE.inventoryItemId),
+          locationId: regex(SHOPIFY_ID_PATTERN, EXAMPLE.locationId),
           quantityOrdered: integer(2),
           availableAfter: integer(118),
           inventoryVersion: integer(2),
@@ -54,6 +58,7 @@ describe('order-manage-data-api → order-stream-process (message pact)', () => 
         const parsed = parseInventoryEvent(received.value);
         assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
         assert.equal(parsed.event.productId, EXAMPLE.productId);
+        assert.equal(received.key?.toString(), parsed.event.productId, 'keyed by its product id');
         assert.equal(parsed.event.inventoryItemId, EXAMPLE.inventoryItemId);
         assert.equal(parsed.event.availableAfter, 118);
         assert.equal(correlationOf(received), EXAMPLE.correlationId);

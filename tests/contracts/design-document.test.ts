@@ -215,9 +215,10 @@ describe('real answers match openapi.yaml', () => {
     return id;
   }
 
+  /** The internal commit request as the api sends it: ids as decimal strings. */
   const commitBody = (id: number, productId: number, quantity: number, webhookId = randomUUID()) => ({
     order: {
-      orderId: id,
+      orderId: String(id),
       orderNumber: 1042,
       name: '#1042',
       customerId: null,
@@ -228,7 +229,7 @@ describe('real answers match openapi.yaml', () => {
       webhookId,
       eventId: null,
     },
-    lines: [{ productId, sku: `TEST-${productId}`, title: 'Test product', quantity, price: '24.90' }],
+    lines: [{ productId: String(productId), sku: `TEST-${productId}`, title: 'Test product', quantity, price: '24.90' }],
   });
 
   before(async () => {
@@ -261,7 +262,7 @@ describe('real answers match openapi.yaml', () => {
       ['/internal/orders/{orderId}', 'GET', await get(`/internal/orders/${id}`), 404],
       ['/internal/orders/{orderId}', 'GET', await get('/internal/orders/abc'), 400],
       ['/internal/orders/{orderId}', 'GET', await get(`/internal/orders/${id}`, {}), 401],
-      ['/internal/products/lookup', 'POST', await post('/internal/products/lookup', { productIds: [plenty, unknown] }), 200],
+      ['/internal/products/lookup', 'POST', await post('/internal/products/lookup', { productIds: [String(plenty), String(unknown)] }), 200],
       ['/internal/products/lookup', 'POST', await post('/internal/products/lookup', { productIds: [] }), 400],
       ['/internal/orders', 'POST', await post('/internal/orders', commitBody(id, plenty, 2, webhookId)), 201],
       ['/internal/orders/{orderId}', 'GET', await get(`/internal/orders/${id}`), 200],

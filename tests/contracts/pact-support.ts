@@ -25,14 +25,21 @@ export function removePact(consumer: string, provider: string): void {
  */
 export const CONSUMER_TOKEN = 'pact-consumer-token';
 
-/** Examples that make the pact readable; the provider states supply the real ids at verification. */
+/** An id as the services write it: a positive integer below 2^63 as a decimal string. */
+export const SHOPIFY_ID_PATTERN = /^[1-9][0-9]{0,18}$/;
+
+/**
+ * Examples that make the pact readable; the provider states supply the real ids at verification.
+ * Ids are decimal strings, as the services write them; the order id is Shopify's own test
+ * notification's, above 2^53, where a JSON number would already be rounded.
+ */
 export const EXAMPLE = {
-  orderId: 6_100_000_000_001,
+  orderId: '820982911946154508',
   webhookId: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
-  productId: 8_100_000_000_001,
-  otherProductId: 8_100_000_000_002,
-  missingProductId: 8_100_000_000_099,
-  inventoryItemId: 46_100_000_000_001,
-  locationId: 70_100_000_001,
+  productId: '8100000000001',
+  otherProductId: '8100000000002',
+  missingProductId: '8100000000099',
+  inventoryItemId: '46100000000001',
+  locationId: '70100000001',
   correlationId: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
 } as const;

@@ -23,26 +23,26 @@ const TOKEN = `pact-provider-${randomUUID()}`;
 // Outbox rows written by verified commits carry this topic, which no relay publishes.
 const TOPIC = `pact-verify-${randomUUID()}`;
 
-const created = { orderIds: new Set<number>(), productIds: new Set<number>() };
+const created = { orderIds: new Set<string>(), productIds: new Set<string>() };
 
-async function product(availableQuantity: number): Promise<number> {
+async function product(availableQuantity: number): Promise<string> {
   const p = await createTestProduct({ availableQuantity, price: '24.90', title: 'Organic cotton T-shirt, black, M' });
-  created.productIds.add(p.productId);
-  return p.productId;
+  created.productIds.add(String(p.productId));
+  return String(p.productId);
 }
 
 /** An order id no row uses, remembered so the commit the verifier sends is cleaned up too. */
-function newOrderId(): number {
-  const orderId = randomOrderId();
+function newOrderId(): string {
+  const orderId = String(randomOrderId());
   created.orderIds.add(orderId);
   return orderId;
 }
 
 /** A product id that no inventory row has (random in the test range, checked). */
-async function missingProductId(): Promise<number> {
+async function missingProductId(): Promise<string> {
   for (;;) {
-    const candidate = 8_900_000_000_000 + Math.floor(Math.random() * 2 ** 40);
-    const { rowCount } = await dbPool().query('SELECT 1 FROM inventory WHERE product_id = $1', [String(candidate)]);
+    const candidate = String(8_900_000_000_000 + Math.floor(Math.random() * 2 ** 40));
+    const { rowCount } = await dbPool().query('SELECT 1 FROM inventory WHERE product_id = $1', [candidate]);
     if (rowCount === 0) return candidate;
   }
 }
@@ -74,8 +74,8 @@ async function committedOrder(pool: pg.Pool, correlationId = randomUUID()) {
 }
 
 async function cleanUp(): Promise<void> {
-  const orderIds = [...created.orderIds].map(String);
-  const productIds = [...created.productIds].map(String);
+  const orderIds = [...created.orderIds];
+  const productIds = [...created.productIds];
   await dbPool().query('DELETE FROM outbox_event WHERE order_id = ANY($1::bigint[])', [orderIds]);
   await dbPool().query('DELETE FROM orders WHERE order_id = ANY($1::bigint[])', [orderIds]);
   await dbPool().query('DELETE FROM inventory WHERE product_id = ANY($1::bigint[])', [productIds]);
@@ -133,26 +133,28 @@ describe('order-manage-data-api honours its consumers’ pacts', () => {
   });
 
   test('the inventory event pact of order-stream-process is honoured by the events the outbox relay publishes', async () => {
+    let committed: string | undefined;
     await new Verifier({
       provider: DATA_API,
       pactUrls: [pactFile(STREAM_PROCESS, DATA_API)],
       logLevel: 'warn',
-      messageProviders: {
-        // The outbox row is what the relay sends: its payload (built by buildInventoryEvent in the
-        // commit) is the Kafka value, its headers the Kafka headers.
-        'an inventory event for a product of a committed order': async () => {
-          const { orderId } = await committedOrder(pool);
-          const { rows } = await pool.query<{ payload: unknown; headers: Record<string, string> }>(
-            'SELECT payload, headers FROM outbox_event WHERE order_id = $1 ORDER BY id LIMIT 1',
-            [String(orderId)],
-          );
-          const row = rows[0];
-          if (!row) throw new Error(`no outbox row for order ${orderId}`);
-          return { __pactMessageMetadata: row.headers, message: row.payload };
+      stateHandlers: {
+        'an order for one product was committed': async () => {
+          committed = (await committedOrder(pool)).orderId;
         },
       },
-      stateHandlers: {
-        'an order for one product was committed': async () => undefined,
+      messageProviders: {
+        // The outbox row is what the relay sends: its payload (built by buildInventoryEvent in the
+        // commit) is the Kafka value, its key the Kafka key, its headers the Kafka headers.
+        'an inventory event for a product of a committed order': async () => {
+          const { rows } = await pool.query<{ payload: unknown; headers: Record<string, string>; message_key: string }>(
+            'SELECT payload, headers, message_key FROM outbox_event WHERE order_id = $1 ORDER BY id LIMIT 1',
+            [committed],
+          );
+          const row = rows[0];
+          if (!row) throw new Error(`no outbox row for order ${committed}: the provider state did not run`);
+          return { __pactMessageMetadata: { ...row.headers, key: row.message_key }, message: row.payload };
+        },
       },
     }).verifyProvider();
   });
