@@ -1,6 +1,6 @@
-import { createLogger, exitOnStartupError, parseConfig, serve } from '@oms/common';
+import { createKafkaHealthCheck, createLogger, exitOnStartupError, parseConfig, serve } from '@oms/common';
 import { createApp } from './app.js';
-import { createKafka, createKafkaHealthCheck } from './clients/kafka.js';
+import { createKafka } from './clients/kafka.js';
 import { configSchema } from './config.js';
 import { createPool } from './db/pool.js';
 import { createDataApiMetrics, SERVICE } from './metrics.js';

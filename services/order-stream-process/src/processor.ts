@@ -1,5 +1,5 @@
-import { CORRELATION_HEADER, type Logger } from '@oms/common';
-import type { Admin, Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { CORRELATION_HEADER, createKafkaHealthCheck, type Logger } from '@oms/common';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { ShopifyGaveUpError, type ShopifyClient } from './clients/shopify.js';
 import { chunk, coalesce, MAX_QUANTITIES_PER_CALL, partitionByLastSet, type CoalescedItem, type LastSet } from './domain/coalesce.js';
 import { parseInventoryEvent, type InventoryEvent } from './domain/event.js';
@@ -82,7 +82,7 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
     allowAutoTopicCreation: false,
   });
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
-  let admin: Admin | undefined;
+  const kafkaHealth = createKafkaHealthCheck(kafka);
   const stopping = new AbortController();
   let inGroup = false;
   let started = false;
@@ -292,15 +292,6 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
     metrics.setLag(batch.topic, batch.partition, Number(batch.offsetLag()));
   }
 
-  async function connectAdmin(): Promise<Admin> {
-    if (!admin) {
-      const fresh = kafka.admin({ retry: { retries: 0 } });
-      await fresh.connect();
-      admin = fresh;
-    }
-    return admin;
-  }
-
   return {
     async start() {
       started = true;
@@ -322,8 +313,7 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
         await consumer.disconnect();
         await producer.disconnect();
       }
-      await admin?.disconnect().catch(() => undefined);
-      admin = undefined;
+      await kafkaHealth.close();
     },
 
     consumes(partition) {
@@ -332,14 +322,7 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
 
     async checkKafka() {
       if (!inGroup) throw new Error('the consumer is not in its group');
-      try {
-        await (await connectAdmin()).describeCluster();
-      } catch (err) {
-        const current = admin;
-        admin = undefined;
-        await current?.disconnect().catch(() => undefined);
-        throw err;
-      }
+      await kafkaHealth.check();
     },
   };
 }

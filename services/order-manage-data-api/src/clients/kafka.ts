@@ -19,35 +19,3 @@ export function createKafka(options: KafkaOptions): Kafka {
     logCreator: kafkaLogCreator(logger),
   });
 }
-
-/**
- * Readiness probe for Kafka: a metadata round trip through a long-lived admin client, reconnected
- * after a failure so a broker restart is noticed both ways.
- */
-export function createKafkaHealthCheck(kafka: Kafka) {
-  type Admin = ReturnType<Kafka['admin']>;
-  let connected: Promise<Admin> | undefined;
-  const drop = async (current: Promise<Admin> | undefined) => {
-    if (connected === current) connected = undefined;
-    const admin = await current?.catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
-  };
-  return {
-    async check(): Promise<void> {
-      if (!connected) {
-        const admin = kafka.admin({ retry: { retries: 0 } });
-        connected = admin.connect().then(() => admin);
-      }
-      const current = connected;
-      try {
-        await (await current).describeCluster();
-      } catch (err) {
-        await drop(current);
-        throw err;
-      }
-    },
-    async close(): Promise<void> {
-      await drop(connected);
-    },
-  };
-}
