@@ -10,7 +10,7 @@ import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { createStockSource } from '../services/order-stream-process/src/clients/stock.js';
 import { itemKey } from '../services/order-stream-process/src/domain/coalesce.js';
 import { parseInventoryEvent, type InventoryEvent } from '../services/order-stream-process/src/domain/event.js';
-import { DLQ_REASON_HEADER } from '../services/order-stream-process/src/processor.js';
+import { DLQ_REASON_HEADER } from '../services/order-stream-process/src/dlq-writer.js';
 import { parseFlags, required, toolEnv, UsageError } from './stack-env.js';
 
 const USAGE = 'usage: npm run dlq -- list [--since <ISO time>] | replay [--since <ISO time>] [--dry-run] [--all]';

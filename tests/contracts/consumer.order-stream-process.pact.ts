@@ -3,7 +3,7 @@ import { before, describe, test } from 'node:test';
 import type { KafkaMessage } from 'kafkajs';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { parseInventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
-import { correlationOf } from '../../services/order-stream-process/src/processor.js';
+import { correlationOf } from '../../services/order-stream-process/src/batch-handler.js';
 import { DATA_API, EXAMPLE, PACT_DIR, removePact, SHOPIFY_ID_PATTERN, STREAM_PROCESS } from './pact-support.js';
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DLQ_REASON_HEADER } from '../../services/order-stream-process/src/processor.js';
+import { DLQ_REASON_HEADER } from '../../services/order-stream-process/src/dlq-writer.js';
 import { removeShopifyRequests, shopifyReplies, shopifyRequests, stubShopify, type ShopifyReply } from '../support/shopify.js';
 import { benchWithShopify, createBench, eventually, header, kafka, makeEvent, randomItem, type Bench } from './harness.js';
 
