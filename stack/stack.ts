@@ -79,9 +79,13 @@ export class Stack {
       await this.seed();
       // Records the counts before any replica starts, so a `down` after a failed start stops them all.
       writeFileSync(paths(this.settings).replicas, `${formatReplicas(this.settings.replicas)}\n`);
-      started.push(...(await this.bringUpTogether(this.replicasOf('order-manage-data-api'))));
-      // The api and the stream processor do not depend on each other: all their replicas boot at once.
-      started.push(...(await this.bringUpTogether([...this.replicasOf('order-manage-api'), ...this.replicasOf('order-stream-process')])));
+      await this.bringUpTogether(this.replicasOf('order-manage-data-api'), started);
+      // The api and the stream processor do not depend on each other: they boot at once. Further
+      // stream replicas join the consumer group one at a time, each once the group has settled:
+      // members joining a fresh group all at once kept it rebalancing past the start deadline.
+      const [firstStream, ...moreStreams] = this.replicasOf('order-stream-process');
+      await this.bringUpTogether([...this.replicasOf('order-manage-api'), firstStream!], started);
+      for (const c of moreStreams) await this.bringUpTogether([c], started);
     } catch (err) {
       if (started.length) {
         console.log(yellow(`stopping what this run started: ${started.join(', ')}`));
@@ -100,12 +104,15 @@ export class Stack {
     return pid !== undefined;
   }
 
-  /** Launches every component first, then awaits each; returns the names this call started. */
-  private async bringUpTogether(components: Component[]): Promise<string[]> {
+  /** Launches every component first, then awaits each; adds what it started to `started` as it goes. */
+  private async bringUpTogether(components: Component[], started: string[]): Promise<void> {
     const launched: Array<number | undefined> = [];
-    for (const c of components) launched.push(await this.launch(c));
+    for (const c of components) {
+      const pid = await this.launch(c);
+      if (pid !== undefined) started.push(c.name);
+      launched.push(pid);
+    }
     for (const [i, c] of components.entries()) await this.awaitReady(c, launched[i]);
-    return components.filter((_, i) => launched[i] !== undefined).map((c) => c.name);
   }
 
   private async launch(c: Component): Promise<number | undefined> {
