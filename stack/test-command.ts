@@ -81,21 +81,24 @@ function scripts(): Record<string, string> {
 }
 
 /**
- * `npm test`: brings the stack up if needed, runs every suite in turn (the fault, end-to-end and
- * reliability tests, which stop and start components, last and alone), stops what it started, and
- * sums up honestly.
+ * `npm test`: runs the unit suite (no component needed), brings the stack up if needed, runs every
+ * other suite in turn (the fault, end-to-end and reliability tests, which stop and start components,
+ * last and alone), stops what it started, and sums up honestly. Each suite's files have their own
+ * suffix (`*.unit.ts`, `*.test.ts`, `*.pact.ts`, `*.spec.ts`, …), so no test runs twice.
  */
 export async function runTests(stack: Stack): Promise<number> {
   let started: string[] = [];
   let exitCode = 0;
   const results: StepResult[] = [];
+  const available = scripts();
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  // The unit suite needs no component: it runs first, before the stack, and a broken rule shows in seconds.
+  results.push(await runStep('unit tests', npm, ['run', '--silent', 'test:unit'], process.env));
   try {
-    console.log(bold('▶ stack: making sure every component runs'));
+    console.log(bold('\n▶ stack: making sure every component runs'));
     started = await stack.up();
     const env = { ...process.env, STACK_ENV_FILE: paths(stack.settings).env };
-    const available = scripts();
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    results.push(await runStep('unit and integration tests', npm, ['run', '--silent', 'test:unit'], env));
+    results.push(await runStep('integration tests', npm, ['run', '--silent', 'test:integration'], env));
     if (existsSync(path.join(REPO_ROOT, 'playwright.config.ts'))) {
       results.push(await runStep('scenarios (Playwright)', 'npx', ['playwright', 'test'], env));
     } else {

@@ -1,6 +1,6 @@
 /**
  * deploy/k8s's environment kept in line with each service's zod config schema, as
- * tests/compose/compose.test.ts does for docker-compose.yml: what the kubelet would hand each
+ * tests/compose/compose.unit.ts does for docker-compose.yml: what the kubelet would hand each
  * container is parsed by the service's own parseConfig, and settings and secrets stay apart.
  */
 import assert from 'node:assert/strict';
