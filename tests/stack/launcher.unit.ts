@@ -7,10 +7,10 @@ import { parseConfig } from '@oms/common';
 import { configSchema as apiSchema } from '../../services/order-manage-api/src/config.js';
 import { configSchema as dataApiSchema } from '../../services/order-manage-data-api/src/config.js';
 import { configSchema as streamSchema } from '../../services/order-stream-process/src/config.js';
-import { serviceEnv } from '../../stack/components/services.js';
+import { serviceComponent, serviceEnv } from '../../stack/components/services.js';
 import { SERVICES } from '../../stack/components/types.js';
 import { writeStackEnv } from '../../stack/envfile.js';
-import { loadSettings } from '../../stack/settings.js';
+import { loadSettings, parseReplicas } from '../../stack/settings.js';
 import { parseCounts } from '../../stack/test-command.js';
 import { parseEnvFile } from '../support/stack-env.js';
 
@@ -64,6 +64,29 @@ describe('the local stack launcher', () => {
     assert.equal(env.WMS_BASE_URL, 'http://127.0.0.1:18089');
     assert.equal(env.SHOPIFY_WEBHOOK_SECRET, 'local-webhook-secret');
     assert.equal(env.INTERNAL_API_TOKEN, 'local-internal-token');
+  });
+
+  it('reads --replicas as one count for every service or per service, and refuses nonsense', () => {
+    assert.deepEqual(parseReplicas('2'), { 'order-manage-api': 2, 'order-manage-data-api': 2, 'order-stream-process': 2 });
+    assert.deepEqual(parseReplicas('api=2,data-api=2,stream=3'), { 'order-manage-api': 2, 'order-manage-data-api': 2, 'order-stream-process': 3 });
+    assert.deepEqual(parseReplicas('order-stream-process=3'), { 'order-manage-api': 1, 'order-manage-data-api': 1, 'order-stream-process': 3 });
+    assert.throws(() => parseReplicas('0'), /from 1 to 9/);
+    assert.throws(() => parseReplicas('web=2'), /unknown service "web"/);
+    assert.deepEqual(loadSettings({ STACK_DIR: '/tmp/no-such-stack' }).replicas, parseReplicas('1'), 'one replica each by default');
+  });
+
+  it('gives replica n its own name, port (+100 each), pid and log file, and pairs api n with data-api n', () => {
+    const settings = loadSettings({ STACK_DIR: '/tmp/other', ORDER_API_PORT: '18080', DATA_API_PORT: '18081', STACK_REPLICAS: 'api=3,data-api=2' });
+    const api2 = serviceComponent(settings, 'order-manage-api', 2);
+    assert.equal(api2.name, 'order-manage-api-2');
+    assert.equal(api2.url, 'http://127.0.0.1:18180');
+    assert.equal(api2.logFile, '/tmp/other/logs/order-manage-api-2.log');
+    assert.equal(serviceComponent(settings, 'order-manage-api', 1).name, 'order-manage-api', 'replica 1 keeps the plain name');
+    assert.equal(serviceEnv(settings, 'order-manage-api', 2).DATA_API_URL, 'http://127.0.0.1:18181');
+    assert.equal(serviceEnv(settings, 'order-manage-api', 3).DATA_API_URL, 'http://127.0.0.1:18081', 'wraps round');
+    const env = parseEnvFile(readFileSync(writeStackEnv({ ...settings, stackDir: mkdtempSync(path.join(os.tmpdir(), 'stack-env-')) }), 'utf8'));
+    assert.equal(env.ORDER_API_URL, 'http://127.0.0.1:18080', 'the single-URL key stays replica 1');
+    assert.equal(env.ORDER_API_URLS, 'http://127.0.0.1:18080,http://127.0.0.1:18180,http://127.0.0.1:18280');
   });
 
   it("reads the closing counts of node's test runner and of Playwright", () => {
