@@ -222,7 +222,7 @@ describe('Shopify failing', () => {
       assert.equal(dead!.key, String(doomed.productId));
       assert.match(dead!.headers['x-dlq-reason'] ?? '', /shopify_failed/);
       assert.equal(dead!.headers['x-correlation-id'], webhookId);
-      assert.equal((dead!.value as { inventoryItemId: number }).inventoryItemId, doomed.inventoryItemId);
+      assert.equal((dead!.value as { inventoryItemId: string }).inventoryItemId, String(doomed.inventoryItemId));
       const calls = await shopifyRequests([doomed.inventoryItemId]);
       assert.ok(calls.length >= 2, `retried before giving up (${calls.length} calls)`);
       assert.equal(new Set(calls.map((c) => c.body.variables.idempotencyKey)).size, 1);
