@@ -1,4 +1,3 @@
-import type { Settings } from '../settings.js';
 
 export const INFRA = ['postgres', 'redis', 'kafka', 'wiremock'] as const;
 export const SERVICES = ['order-manage-data-api', 'order-manage-api', 'order-stream-process'] as const;
@@ -52,8 +51,4 @@ export interface Component {
   afterReady?(): Promise<void>;
   /** Stops the process this stack started. */
   stop(): Promise<void>;
-}
-
-export interface ComponentContext {
-  settings: Settings;
 }
