@@ -1,4 +1,3 @@
-
 export const INFRA = ['postgres', 'redis', 'kafka', 'wiremock'] as const;
 export const SERVICES = ['order-manage-data-api', 'order-manage-api', 'order-stream-process'] as const;
 export type ServiceName = (typeof SERVICES)[number];
