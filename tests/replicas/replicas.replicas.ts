@@ -99,10 +99,13 @@ describe('two api replicas, two data-api replicas', () => {
       const orders = Array.from({ length: 200 }, () => buildShopifyOrder({ orderId: randomOrderId(), lines: randomLines(products, 3) }));
       const answers = await Promise.all(orders.map((order, i) => postOrder(order, {}, apiFor(i))));
 
-      assert.deepEqual(answers.filter((a) => a.status >= 500).map((a) => a.json), [], 'no 5xx');
+      // On 2 shared cores 200 orders at once can outlast WEBHOOK_DEADLINE_MS: a 503 with Retry-After
+      // is then the answer SPEC.md section 2 asks for (Shopify redelivers), and it must write nothing.
       for (const a of answers.filter((x) => x.status !== 201)) {
-        assert.equal(a.status, 422, JSON.stringify(a.json));
-        assert.equal(a.json.code, 'INSUFFICIENT_INVENTORY');
+        const expected = a.status === 503 ? ['WMS_UNAVAILABLE', 'DATA_API_UNAVAILABLE'] : ['INSUFFICIENT_INVENTORY'];
+        assert.ok([422, 503].includes(a.status), JSON.stringify(a.json));
+        assert.ok(expected.includes(String(a.json.code)), JSON.stringify(a.json));
+        if (a.status === 503) assert.ok(Number(a.headers.get('retry-after')) >= 1, 'a 503 says when to come back');
       }
       const accepted = orders.filter((_, i) => answers[i]!.status === 201);
       for (const url of apiUrls()) {

@@ -6,11 +6,16 @@ export interface WmsInventory {
   availableQuantity: number;
 }
 
-/** The WMS could not answer a check: its attempts failed (timeout, connection error, 5xx), or its answer was unusable. */
+/**
+ * The WMS could not answer a check: its attempts failed (timeout, connection error, 5xx), its answer
+ * was unusable, or the answer deadline ran out first. `wmsFailed` tells the WMS's own failures from
+ * a budget our load cut short: only those are evidence for holding WMS calls.
+ */
 export class WmsUnavailableError extends Error {
   constructor(
     readonly productId: ShopifyId,
     readonly attempts: number,
+    readonly wmsFailed: boolean,
     cause: unknown,
   ) {
     super(`WMS check of product ${productId} failed ${attempts} attempts: ${cause instanceof Error ? cause.message : String(cause)}`, {
@@ -20,7 +25,8 @@ export class WmsUnavailableError extends Error {
   }
 }
 
-export type WmsCallOutcome = 'ok' | 'not_found' | 'server_error' | 'timeout' | 'connection_error' | 'bad_response';
+/** `deadline`: no answer within an attempt the answer deadline had cut shorter than WMS_TIMEOUT_MS. */
+export type WmsCallOutcome = 'ok' | 'not_found' | 'server_error' | 'timeout' | 'deadline' | 'connection_error' | 'bad_response';
 
 export interface WmsClientOptions {
   baseUrl: string;
@@ -68,9 +74,9 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
         timeoutMs: attemptTimeoutMs,
       });
     } catch (err) {
-      const outcome = isTimeout(err) ? 'timeout' : 'connection_error';
+      const outcome = !isTimeout(err) ? 'connection_error' : attemptTimeoutMs < timeoutMs ? 'deadline' : 'timeout';
       done(outcome);
-      throw new TransientWmsError(outcome === 'timeout' ? `no answer within ${attemptTimeoutMs} ms` : 'cannot connect', outcome);
+      throw new TransientWmsError(outcome === 'connection_error' ? 'cannot connect' : `no answer within ${attemptTimeoutMs} ms`, outcome);
     }
     if (response.status === 404) {
       done('not_found');
@@ -104,12 +110,18 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
   return {
     async checkInventory(productId, { deadline } = {}) {
       let made = 0;
+      let wmsFailed = false;
       try {
-        return await pRetry(() => {
+        return await pRetry(async () => {
           const attemptTimeoutMs = Math.min(timeoutMs, deadline?.remainingMs() ?? Infinity);
           if (attemptTimeoutMs <= 0) throw new AbortError('the answer deadline left no time for another attempt');
           made++;
-          return attempt(productId, attemptTimeoutMs);
+          try {
+            return await attempt(productId, attemptTimeoutMs);
+          } catch (err) {
+            if (!(err instanceof TransientWmsError) || err.outcome !== 'deadline') wmsFailed = true;
+            throw err;
+          }
         }, {
           retries: attempts - 1,
           minTimeout: backoffMs,
@@ -117,7 +129,7 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
           randomize: true,
         });
       } catch (err) {
-        throw new WmsUnavailableError(productId, made, err);
+        throw new WmsUnavailableError(productId, made, wmsFailed, err);
       }
     },
   };

@@ -34,6 +34,9 @@ export interface Delivery {
  */
 const MAX_COMMIT_RESERVE_MS = 500;
 
+/** Retry-After for a check the answer deadline cut short while the WMS itself did not fail. */
+const DEADLINE_RETRY_AFTER_SECONDS = 5;
+
 /**
  * SPEC.md section 2 after validation: a known order is replayed or refused; then our own stock, the
  * WMS hold, the WMS, and the locked commit. Every answer is an outcome; only a bug throws.
@@ -66,7 +69,10 @@ export function createReceiveOrder(deps: ReceiveOrderDeps) {
       if (!(failure instanceof WmsUnavailableError)) throw failure;
       logger.warn(failure.message, { event: 'wms.check.failed', orderId, productId: failure.productId });
     }
-    const retryAfterSeconds = failures.length > 0 ? await wmsHold.start() : 0;
+    // Only the WMS's own failures start the hold: a check our load ran out of time for says nothing
+    // about the WMS, and a hold would refuse every order for a minute.
+    const wmsFailed = failures.some((f) => (f as WmsUnavailableError).wmsFailed);
+    const retryAfterSeconds = wmsFailed ? await wmsHold.start() : DEADLINE_RETRY_AFTER_SECONDS;
     const answers = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ demand: intake.demands[i]!, inventory: r.value }] : []));
     // A definite answer (unknown product, too little stock) wins over a failure: a retry cannot fix the order.
     const unknown = answers.filter((a) => a.inventory === null).map((a) => a.demand.productId);
