@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { runWithCorrelation } from '@oms/common';
-import { createDataApiClient, DataApiRefusedError, type CommitRequest } from '../../services/order-manage-api/src/clients/data-api.js';
+import { createDataApiClient, DataApiRefusedError, DataApiUnavailableError, type CommitRequest } from '../../services/order-manage-api/src/clients/data-api.js';
 import { CONSUMER_TOKEN, DATA_API, EXAMPLE, ORDER_API, PACT_DIR, removePact, SHOPIFY_ID_PATTERN } from './pact-support.js';
 
 /**
@@ -316,6 +316,24 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
           asCaller(() => client(mock.url).lookupProducts(['0'])),
           (err: unknown) => err instanceof DataApiRefusedError && err.problem.status === 400 && err.problem.code === 'INVALID_PAYLOAD',
         );
+      });
+  });
+
+  test('an order store whose database is down answers 503 DATABASE_UNAVAILABLE, which the api treats as transient', async () => {
+    await provider
+      .addInteraction()
+      .given('the database is unreachable')
+      .uponReceiving('a lookup while the database is unreachable')
+      .withRequest('POST', '/internal/products/lookup', (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ productIds: [EXAMPLE.productId] }),
+      )
+      .willRespondWith(503, (b) =>
+        b
+          .headers({ 'Content-Type': PROBLEM_TYPE, 'Retry-After': regex(/^\d+$/, '1') })
+          .jsonBody({ status: 503, code: 'DATABASE_UNAVAILABLE', detail: string('The database is unavailable; retry shortly.') }),
+      )
+      .executeTest(async (mock) => {
+        await assert.rejects(asCaller(() => client(mock.url).lookupProducts([EXAMPLE.productId])), DataApiUnavailableError);
       });
   });
 });

@@ -81,22 +81,55 @@ async function cleanUp(): Promise<void> {
   await dbPool().query('DELETE FROM inventory WHERE product_id = ANY($1::bigint[])', [productIds]);
 }
 
+/**
+ * The pool the provider app is built on, with a switch that makes every checkout fail as a refused
+ * connection does: the provider state "the database is unreachable" without stopping the shared server.
+ */
+function switchablePool(pool: pg.Pool): { pool: pg.Pool; setReachable(reachable: boolean): void } {
+  let reachable = true;
+  const refused = () => Object.assign(new Error('connect ECONNREFUSED (provider state: the database is unreachable)'), { code: 'ECONNREFUSED' });
+  const wrapped = new Proxy(pool, {
+    get(target, property, receiver) {
+      if (!reachable && (property === 'query' || property === 'connect')) return () => Promise.reject(refused());
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { pool: wrapped, setReachable: (value) => (reachable = value) };
+}
+
 describe('order-manage-data-api honours its consumers’ pacts', () => {
   const logger = createLogger({ service: DATA_API, level: 'error' });
   let pool: pg.Pool;
+  let database: ReturnType<typeof switchablePool>;
   let server: Server;
   let baseUrl: string;
 
   before(async () => {
     pool = createPool({ databaseUrl: stackEnv().DATABASE_URL, max: 5, logger, applicationName: 'pact-provider-verification' });
-    const app = createApp({ pool, logger, metrics: createDataApiMetrics(), internalApiToken: TOKEN, inventoryTopic: TOPIC });
+    database = switchablePool(pool);
+    const app = createApp({ pool: database.pool, logger, metrics: createDataApiMetrics(), internalApiToken: TOKEN, inventoryTopic: TOPIC });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
 
+  /** Every state starts from a reachable database; only the one that says otherwise cuts it. */
+  function withReachableDatabase<T>(handlers: Record<string, () => Promise<T>>): Record<string, () => Promise<T>> {
+    return Object.fromEntries(
+      Object.entries(handlers).map(([state, handler]) => [
+        state,
+        async () => {
+          database.setReachable(true);
+          return handler();
+        },
+      ]),
+    );
+  }
+
   after(async () => {
+    database.setReachable(true);
     await cleanUp();
     await new Promise((resolve) => server.close(resolve));
     await pool.end();
@@ -114,7 +147,10 @@ describe('order-manage-data-api honours its consumers’ pacts', () => {
         if (req.headers.authorization === `Bearer ${CONSUMER_TOKEN}`) req.headers.authorization = `Bearer ${TOKEN}`;
         next();
       },
-      stateHandlers: {
+      stateHandlers: withReachableDatabase<Record<string, string> | void>({
+        'the database is unreachable': async () => {
+          database.setReachable(false);
+        },
         'an order exists': async () => {
           const { orderId, webhookId, productId } = await committedOrder(pool);
           return { orderId, webhookId, productId };
@@ -128,7 +164,7 @@ describe('order-manage-data-api honours its consumers’ pacts', () => {
         'a new order for a product with enough stock': async () => ({ orderId: newOrderId(), productId: await product(120) }),
         'a new order for a product with less stock than ordered': async () => ({ orderId: newOrderId(), productId: await product(1) }),
         'a new order for a product that does not exist': async () => ({ orderId: newOrderId(), missingProductId: await missingProductId() }),
-      },
+      }),
     }).verifyProvider();
   });
 
