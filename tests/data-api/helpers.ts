@@ -10,6 +10,7 @@ import { createKafka } from '../../services/order-manage-data-api/src/clients/ka
 import { createPool } from '../../services/order-manage-data-api/src/db/pool.js';
 import { OutboxRelay } from '../../services/order-manage-data-api/src/outbox/relay.js';
 import { stackEnv } from '../support/stack-env.js';
+import { waitFor } from '../support/eventually.js';
 import type { TestProduct } from '../support/db.js';
 import { randomOrderId } from '../support/db.js';
 
@@ -188,10 +189,5 @@ export async function call(
 
 /** Polls `check` until it returns true; fails the test with `what` after `timeoutMs`. */
 export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(what, check, timeoutMs, 100);
 }

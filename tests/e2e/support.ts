@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { eventually } from '../stream/harness.js';
+import { eventually, waitFor } from '../support/eventually.js';
 import { createTestProduct, dbPool, type TestProduct, type TestProductOptions } from '../support/db.js';
 import { lastQuantities, inventoryItemGid, shopifyRequests, type ReceivedShopifyRequest } from '../support/shopify.js';
 import { shopifyHeaders } from '../support/sign.js';
@@ -95,15 +94,19 @@ export function componentPid(component: string): number {
 export async function crash(component: string): Promise<void> {
   const pid = componentPid(component);
   process.kill(pid, 'SIGKILL');
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await sleep(50);
-  }
-  throw new Error(`${component} (pid ${pid}) still runs after SIGKILL`);
+  await eventually(
+    () => {
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      if (alive) throw new Error(`${component} (pid ${pid}) still runs after SIGKILL`);
+    },
+    5_000,
+    50,
+  );
 }
 
 export interface WebhookAnswer {
@@ -174,21 +177,8 @@ export const shuffle = <T>(items: readonly T[]): T[] => {
   return out;
 };
 
-/**
- * Polls until `check` returns a value other than undefined and returns it; fails naming `what`.
- * The polling itself is the stream suite's `eventually`.
- */
-export function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
-  return eventually(
-    async () => {
-      const value = await check();
-      if (value === undefined) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      return value;
-    },
-    timeoutMs,
-    intervalMs,
-  );
-}
+/** Polls until `check` returns a value; the suites' one polling helper. */
+export { waitFor };
 
 export async function availableNow(productIds: readonly number[]): Promise<Map<number, number>> {
   const { rows } = await dbPool().query<{ product_id: string; available_quantity: number }>(

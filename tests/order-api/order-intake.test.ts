@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { closeDb, countOutboxRows, createTestProduct, dbPool, readInventory, readOrder, readOrderDetails } from '../support/db.js';
+import { waitFor } from '../support/eventually.js';
 import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
 import { stubWmsInventory, wmsRequestsFor } from '../support/wiremock.js';
 import { closedPort, type DataApiHandle, type IntakeHandle, startDataApi, startIntake, WMS_KEY_HEADER } from './intake-harness.js';
@@ -305,8 +306,7 @@ describe('order intake: data-api unreachable or slow', () => {
       assert.equal(res.json.orderId, String(orderId));
 
       await locker.query('COMMIT');
-      for (let i = 0; i < 100 && !(await readOrder(orderId)); i++) await new Promise((r) => setTimeout(r, 20));
-      assert.ok(await readOrder(orderId), 'the commit finished after the api stopped waiting');
+      await waitFor('the commit to finish after the api stopped waiting', async () => (await readOrder(orderId)) ?? undefined, 5_000, 20);
 
       const redelivery = await impatient.post(body, { 'x-shopify-webhook-id': webhookId });
       assert.equal(redelivery.status, 201);

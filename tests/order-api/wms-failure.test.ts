@@ -33,6 +33,7 @@ describe('WMS failure policy', () => {
       assert.equal(res.status, 503);
       assert.equal(res.json.code, 'WMS_UNAVAILABLE');
       assert.equal(res.json.orderId, String(orderId));
+      // Exact: this failure set the (test's own, fresh) hold key, and start() answers the configured TTL, no time elapsed.
       assert.equal(res.headers.get('retry-after'), '45');
       assert.equal((await wmsRequestsFor(failing.productId)).length, 3, 'exactly 3 attempts');
       const ttl = await redis.ttl(intake.holdKey);
@@ -66,6 +67,7 @@ describe('WMS failure policy', () => {
       const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: slow.productId, quantity: 1 }] }));
       assert.equal(res.status, 503);
       assert.equal(res.json.code, 'WMS_UNAVAILABLE');
+      // Exact: a fresh hold key set by this failure, so the default WMS_HOLD_TTL_SECONDS itself.
       assert.equal(res.headers.get('retry-after'), '60');
       assert.equal((await wmsRequestsFor(slow.productId)).length, 3);
       assert.ok((await redis.ttl(intake.holdKey)) > 0);
@@ -206,6 +208,7 @@ describe('Redis unreachable (fail open)', () => {
       const res = await intake.post(buildShopifyOrder({ lines: [{ productId: product.productId, quantity: 1 }] }));
       assert.equal(res.status, 503);
       assert.equal(res.json.code, 'WMS_UNAVAILABLE');
+      // Exact: Redis cannot be reached, so no TTL is read; the configured hold length is the advice.
       assert.equal(res.headers.get('retry-after'), '30');
       assert.ok(intake.lines.some((l) => l.level === 'warn' && /setting the WMS hold/.test(l.msg)));
     } finally {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from '../support/eventually.js';
 import { REPO_ROOT, stackEnv } from '../support/stack-env.js';
 
 export const SERVICES = ['order-manage-api', 'order-manage-data-api', 'order-stream-process'] as const;
@@ -108,14 +109,16 @@ export async function getStatus(url: string, timeoutMs = 3000): Promise<number> 
 
 /** Polls until `url` answers `status`; returns the last status seen. */
 export async function waitForStatus(url: string, status: number, deadlineMs: number): Promise<number> {
-  const deadline = Date.now() + deadlineMs;
   let last = 0;
-  while (Date.now() < deadline) {
-    last = await getStatus(url);
-    if (last === status) return last;
-    await sleep(500);
+  try {
+    return await eventually(async () => {
+      last = await getStatus(url);
+      if (last !== status) throw new Error(`${url} answered ${last}`);
+      return last;
+    }, deadlineMs, 500);
+  } catch {
+    return last;
   }
-  return last;
 }
 
 /** The JSON log lines a service wrote (anything else on stdout is ignored). */

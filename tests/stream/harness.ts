@@ -230,17 +230,8 @@ export async function benchWithShopify(
   return { ids, bench };
 }
 
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
-}
+/** The suites' one polling helper, re-exported for the stream and operations tests that import it from here. */
+export { eventually } from '../support/eventually.js';
 
 export const header = (message: KafkaMessage, name: string): string | undefined => {
   const value = message.headers?.[name];
