@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
-import { runWithCorrelation } from '@oms/common';
+import { ORDER_LIMITS, runWithCorrelation } from '@oms/common';
 import { createDataApiClient, DataApiRefusedError, DataApiUnavailableError, type CommitRequest } from '../../services/order-manage-api/src/clients/data-api.js';
 import { CONSUMER_TOKEN, DATA_API, EXAMPLE, ORDER_API, PACT_DIR, removePact, SHOPIFY_ID_PATTERN } from './pact-support.js';
 
@@ -49,6 +49,12 @@ interface CommitOptions<Id> {
   quantity: number;
   webhookId?: string;
 }
+
+/**
+ * A tip as Shopify sends it (product_id null), with the line item id of Shopify's test notification:
+ * above 2^53, so the pact shows that a line item id travels as an exact decimal string too.
+ */
+const TIP_LINE = { lineItemId: '866550311766439020', sku: '', title: 'Tip', quantity: 1, price: '5.00' };
 
 /** A commit body as the webhook route builds it, recorded with ids the provider state supplies. */
 function commitBody(options: CommitOptions<unknown>) {
@@ -203,6 +209,32 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       });
   });
 
+  test('committing an order whose only line holds no stock (a tip) answers 201 with no product reserved', async () => {
+    await provider
+      .addInteraction()
+      .given('a new order that holds no stock')
+      .uponReceiving('a commit of a new order with no stock line')
+      .withRequest('POST', '/internal/orders', (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({
+          order: { ...ORDER_FIELDS, totalPrice: '5.00', orderId: orderIdFromState(), webhookId: DELIVERY },
+          lines: [],
+          nonStockLines: [{ ...TIP_LINE, lineItemId: regex(SHOPIFY_ID_PATTERN, TIP_LINE.lineItemId) }],
+        }),
+      )
+      .willRespondWith(201, (b) =>
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({ orderId: orderIdFromState(), status: 'committed', items: [] }),
+      )
+      .executeTest(async (mock) => {
+        const request: CommitRequest = {
+          order: { ...ORDER_FIELDS, totalPrice: '5.00', orderId: EXAMPLE.orderId, webhookId: DELIVERY },
+          lines: [],
+          nonStockLines: [TIP_LINE],
+        };
+        const result = await asCaller(() => client(mock.url).commitOrder(request));
+        assert.deepEqual(result, { kind: 'committed' });
+      });
+  });
+
   test('committing an order id already accepted answers 409 with the webhook id it was accepted from', async () => {
     await provider
       .addInteraction()
@@ -301,7 +333,7 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
   test('a lookup the data-api refuses answers 400, which the api passes on as a permanent refusal, never a 503', async () => {
     await provider
       .addInteraction()
-      .given('no order exists')
+      .given('the database is reachable')
       .uponReceiving('a lookup naming an id that is not a positive integer')
       .withRequest('POST', '/internal/products/lookup', (b) => b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ productIds: ['0'] }))
       .willRespondWith(400, (b) =>
@@ -316,6 +348,35 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
           asCaller(() => client(mock.url).lookupProducts(['0'])),
           (err: unknown) => err instanceof DataApiRefusedError && err.problem.status === 400 && err.problem.code === 'INVALID_PAYLOAD',
         );
+      });
+  });
+
+  test('a lookup of more products than an order can hold answers 400, a refusal the api must not retry as an outage', async () => {
+    const { maxLines } = ORDER_LIMITS;
+    // One more than the limit both services share: the data-api, not the api, is what refuses here.
+    const tooMany = Array.from({ length: maxLines + 1 }, (_, i) => String(BigInt(EXAMPLE.productId) + BigInt(i)));
+    await provider
+      .addInteraction()
+      .given('the database is reachable')
+      .uponReceiving('a lookup of more products than an order can hold')
+      .withRequest('POST', '/internal/products/lookup', (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ productIds: eachLike(regex(SHOPIFY_ID_PATTERN, EXAMPLE.productId), maxLines + 1) }),
+      )
+      .willRespondWith(400, (b) =>
+        b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({
+          status: 400,
+          code: 'INVALID_PAYLOAD',
+          errors: eachLike({ path: 'productIds', reason: string(`Too big: expected array to have <=${maxLines} items`) }),
+        }),
+      )
+      .executeTest(async (mock) => {
+        await assert.rejects(asCaller(() => client(mock.url).lookupProducts(tooMany)), (err: unknown) => {
+          assert.ok(err instanceof DataApiRefusedError, `expected DataApiRefusedError, got ${String(err)}`);
+          assert.equal(err.problem.status, 400);
+          assert.equal(err.problem.code, 'INVALID_PAYLOAD');
+          assert.deepEqual(err.problem.errors, [{ path: 'productIds', reason: `Too big: expected array to have <=${maxLines} items` }]);
+          return true;
+        });
       });
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +9,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type pg from 'pg';
 import { parse as parseYaml } from 'yaml';
-import { createLogger } from '@oms/common';
+import { createLogger, parseJsonWithExactIds } from '@oms/common';
 import { createApp as createApiApp } from '../../services/order-manage-api/src/app.js';
 import { createDataApiClient } from '../../services/order-manage-api/src/clients/data-api.js';
 import { createRedis } from '../../services/order-manage-api/src/clients/redis.js';
@@ -54,7 +54,21 @@ interface Examples {
 }
 
 const contracts = path.join(REPO_ROOT, 'contracts');
-const examples = JSON.parse(readFileSync(path.join(contracts, 'api_request_response.json'), 'utf8')) as Examples;
+const examplesText = readFileSync(path.join(contracts, 'api_request_response.json'), 'utf8');
+const examples = JSON.parse(examplesText) as Examples;
+
+/**
+ * The test notification's ids are above 2^53, so JSON.parse would already have rounded them in
+ * `examples`: this entry is read again the way the webhook reads a body, ids as bigints.
+ */
+interface TestNotification extends ExampleCall {
+  commitRequest: { body: unknown };
+}
+const testNotification = (parseJsonWithExactIds(examplesText) as { webhookTestNotification: TestNotification }).webhookTestNotification;
+
+/** JSON.stringify, except a bigint id is written as the integer it is, as Shopify writes it. */
+const stringifyExact = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(v.toString()) : v));
 const openapi = parseYaml(readFileSync(path.join(contracts, 'openapi.yaml'), 'utf8')) as {
   paths: Record<string, Record<string, { responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }> }>>;
   components: { schemas: Record<string, unknown>; responses: Record<string, { content: Record<string, { schema: unknown }> }> };
@@ -112,6 +126,42 @@ describe('the documented examples are ones the services accept', () => {
     assert.ok(lookup.success, lookup.error?.message);
     const commit = commitSchema.safeParse(examples.dataApi.commitOrder.request.body);
     assert.ok(commit.success, commit.error?.message);
+  });
+
+  test('Shopify’s test notification keeps its ids above 2^53 exactly, from the body to the commit request and the 201', () => {
+    const { request, commitRequest, responses } = testNotification;
+    const result = validateOrder(request.body);
+    assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.errors));
+    assert.equal(result.intake.order.orderId, '820982911946154508');
+    assert.equal(result.intake.order.customerId, '115310627314723954');
+    assert.equal(request.headers['X-Shopify-Hmac-Sha256'], signBody(stringifyExact(request.body), 'local-webhook-secret'));
+    const { webhookId, eventId } = (commitRequest.body as { order: { webhookId: string; eventId: string } }).order;
+    assert.equal(webhookId, request.headers['X-Shopify-Webhook-Id']);
+    assert.deepEqual(commitRequest.body, {
+      order: { ...result.intake.order, webhookId, eventId },
+      lines: result.intake.demands,
+      nonStockLines: result.intake.nonStockLines,
+    });
+    const commit = commitSchema.safeParse(commitRequest.body);
+    assert.ok(commit.success, commit.error?.message);
+    for (const r of responses) {
+      assert.equal((r.body as { order_id?: string; orderId?: string }).order_id ?? (r.body as { orderId?: string }).orderId, '820982911946154508');
+      assertMatchesOpenApi(WEBHOOK, 'POST', { status: r.status, contentType: r.headers['Content-Type']!, body: r.body });
+    }
+  });
+
+  test('the documented request bodies match openapi.yaml’s request schemas', () => {
+    const requests: Array<[string, unknown]> = [
+      ['ShopifyOrder', examples.webhook.request.body],
+      ['LookupRequest', examples.dataApi.lookupProducts.request.body],
+      ['CommitRequest', examples.dataApi.commitOrder.request.body],
+      // Every id in it is a string, so JSON.parse has rounded nothing.
+      ['CommitRequest', JSON.parse(stringifyExact(testNotification.commitRequest.body))],
+    ];
+    for (const [schema, body] of requests) {
+      const validate = ajv.compile({ $defs, $ref: `#/$defs/${schema}` });
+      assert.ok(validate(body), `${schema}: ${ajv.errorsText(validate.errors)}`);
+    }
   });
 
   test('the Kafka example event passes the stream processor’s event schema and yields the documented Shopify mutation', () => {
@@ -195,7 +245,7 @@ describe('real answers match openapi.yaml', () => {
   const TOKEN = `design-doc-${randomUUID()}`;
   const TOPIC = `design-doc-${randomUUID()}`;
   const SECRET = 'design-doc-webhook-secret';
-  const createdOrders = new Set<number>();
+  const createdOrders = new Set<number | string>();
   const createdProducts = new Set<number>();
   const cleanups: Array<() => Promise<void>> = [];
   let pool: pg.Pool;
@@ -232,6 +282,13 @@ describe('real answers match openapi.yaml', () => {
     lines: [{ productId: String(productId), sku: `TEST-${productId}`, title: 'Test product', quantity, price: '24.90' }],
   });
 
+  /** An order of a tip alone: no demand, one line kept with the order. */
+  const nonStockCommitBody = (id: number) => ({
+    ...commitBody(id, 0, 1),
+    lines: [],
+    nonStockLines: [{ lineItemId: String(13_000_000_000_000 + (id % 1e9)), sku: '', title: 'Tip', quantity: 1, price: '5.00' }],
+  });
+
   before(async () => {
     pool = createPool({ databaseUrl: stackEnv().DATABASE_URL, max: 5, logger, applicationName: 'design-document-test' });
     dataApi = await listen(createDataApiApp({ pool, logger, metrics: createDataApiMetrics(), internalApiToken: TOKEN, inventoryTopic: TOPIC }));
@@ -264,12 +321,20 @@ describe('real answers match openapi.yaml', () => {
       ['/internal/orders/{orderId}', 'GET', await get(`/internal/orders/${id}`, {}), 401],
       ['/internal/products/lookup', 'POST', await post('/internal/products/lookup', { productIds: [String(plenty), String(unknown)] }), 200],
       ['/internal/products/lookup', 'POST', await post('/internal/products/lookup', { productIds: [] }), 400],
+      ['/internal/products/lookup', 'POST', await post('/internal/products/lookup', { productIds: [plenty] }), 400],
+      [
+        '/internal/products/lookup',
+        'POST',
+        await post('/internal/products/lookup', { productIds: Array.from({ length: 501 }, (_, i) => String(plenty + i)) }),
+        400,
+      ],
       ['/internal/orders', 'POST', await post('/internal/orders', commitBody(id, plenty, 2, webhookId)), 201],
       ['/internal/orders/{orderId}', 'GET', await get(`/internal/orders/${id}`), 200],
       ['/internal/orders', 'POST', await post('/internal/orders', commitBody(id, plenty, 1)), 409],
       ['/internal/orders', 'POST', await post('/internal/orders', commitBody(orderId(), scarce, 5)), 422],
       ['/internal/orders', 'POST', await post('/internal/orders', commitBody(orderId(), unknown, 1)), 422],
       ['/internal/orders', 'POST', await post('/internal/orders', commitBody(orderId(), plenty, 2_000_000)), 400],
+      ['/internal/orders', 'POST', await post('/internal/orders', nonStockCommitBody(orderId())), 201],
       ['/internal/orders', 'POST', await post('/internal/orders', commitBody(orderId(), plenty, 1), {}), 401],
     ];
     for (const [route, method, answer, expected] of answers) {
@@ -290,10 +355,10 @@ describe('real answers match openapi.yaml', () => {
     const closed = await listen(() => undefined);
     const closedUrl = closed.url;
     await closeServer(closed.server);
-    const buildApi = (dataApiUrl: string) =>
+    const buildApi = (dataApiUrl: string, token = TOKEN) =>
       createApiApp({
         logger,
-        dataApi: createDataApiClient({ baseUrl: dataApiUrl, token: TOKEN, timeoutMs: 4_000 }),
+        dataApi: createDataApiClient({ baseUrl: dataApiUrl, token, timeoutMs: 4_000 }),
         wms: createWmsClient({ baseUrl: env.WMS_BASE_URL, apiKey: 'local-wms-key', timeoutMs: 2_000, backoffMs: 10 }),
         wmsHold: createWmsHold({ redis, logger, ttlSeconds: 30, key: holdKey }),
         redis,
@@ -301,7 +366,8 @@ describe('real answers match openapi.yaml', () => {
       });
     const api = await listen(buildApi(dataApi.url));
     const apiWithoutDataApi = await listen(buildApi(closedUrl));
-    cleanups.push(() => closeServer(api.server), () => closeServer(apiWithoutDataApi.server));
+    const apiWithWrongToken = await listen(buildApi(dataApi.url, 'not-the-internal-token'));
+    cleanups.push(() => closeServer(api.server), () => closeServer(apiWithoutDataApi.server), () => closeServer(apiWithWrongToken.server));
 
     const inStock = await product(50);
     const scarce = await product(1);
@@ -314,10 +380,10 @@ describe('real answers match openapi.yaml', () => {
       cleanups.push(await stubWmsInventory(productId, stub));
     }
 
-    const deliver = (base: string, order: Record<string, unknown>, overrides: Record<string, string | undefined> = {}) => {
-      const raw = JSON.stringify(order);
-      return call(`${base}${WEBHOOK}`, { method: 'POST', headers: shopifyHeaders(raw, SECRET, overrides), body: raw });
-    };
+    const deliverRaw = (base: string, raw: string, overrides: Record<string, string | undefined> = {}) =>
+      call(`${base}${WEBHOOK}`, { method: 'POST', headers: shopifyHeaders(raw, SECRET, overrides), body: raw });
+    const deliver = (base: string, order: Record<string, unknown>, overrides: Record<string, string | undefined> = {}) =>
+      deliverRaw(base, JSON.stringify(order), overrides);
     const order = (lines: Array<{ productId: number; quantity: number }>, id = orderId()) => buildShopifyOrder({ orderId: id, lines });
 
     const accepted = order([{ productId: inStock, quantity: 1 }]);
@@ -341,5 +407,38 @@ describe('real answers match openapi.yaml', () => {
     }
     assert.equal(answers[1]![0].headers.get('idempotent-replayed'), 'true');
     assert.match(answers[8]![0].headers.get('retry-after') ?? '', /^\d+$/);
+
+    // An order id above 2^53, as Shopify's test notification has: a JSON number cannot even be built
+    // for it here, so the body's text gets it, and the 201 and the stored row must give it back exactly.
+    await redis.del(holdKey); // the WMS failure above put the WMS on hold
+    const bigId = String(2n ** 60n + BigInt(randomInt(1, 2 ** 47)));
+    createdOrders.add(bigId);
+    const placeholder = order([{ productId: inStock, quantity: 1 }]);
+    const bigRaw = JSON.stringify(placeholder).replace(`{"id":${placeholder.id},`, `{"id":${bigId},`);
+    assert.ok(bigRaw.startsWith(`{"id":${bigId},`));
+    const big = await deliverRaw(api.url, bigRaw);
+    assert.equal(big.status, 201, JSON.stringify(big.body));
+    assert.equal((big.body as { order_id?: unknown }).order_id, bigId);
+    assertMatchesOpenApi(WEBHOOK, 'POST', big);
+    // Read as text: a row read back into a JS number would round it again.
+    const { rows } = await dbPool().query<{ order_id: string }>('SELECT order_id::text AS order_id FROM orders WHERE order_id = $1', [bigId]);
+    assert.deepEqual(rows, [{ order_id: bigId }]);
+
+    // Lines that hold no stock are no demand: a tip (no product) and a gift card of an unknown product.
+    const noStock = order([{ productId: 8_990_000_000_000 + randomInt(1, 1e9), quantity: 1 }]);
+    const [line] = noStock.line_items as Array<Record<string, unknown> & { id: number }>;
+    noStock.line_items = [
+      { ...line!, gift_card: true },
+      { ...line!, id: line!.id + 1, product_id: null, variant_id: null, sku: null, title: 'Tip' },
+    ];
+    const giftAndTip = await deliver(api.url, noStock);
+    assert.equal(giftAndTip.status, 201, JSON.stringify(giftAndTip.body));
+    assertMatchesOpenApi(WEBHOOK, 'POST', giftAndTip);
+
+    // The data-api refusing the api's own token is no fault of the order, and no outage either.
+    const refused = await deliver(apiWithWrongToken.url, order([{ productId: inStock, quantity: 1 }]));
+    assert.equal(refused.status, 500, JSON.stringify(refused.body));
+    assert.equal((refused.body as { code?: string }).code, 'INTERNAL_ERROR');
+    assertMatchesOpenApi(WEBHOOK, 'POST', refused);
   });
 });

@@ -151,6 +151,8 @@ describe('order-manage-data-api honours its consumers’ pacts', () => {
         'the database is unreachable': async () => {
           database.setReachable(false);
         },
+        // Validation refusals need no rows; the state only undoes an earlier 'unreachable'.
+        'the database is reachable': async () => undefined,
         'an order exists': async () => {
           const { orderId, webhookId, productId } = await committedOrder(pool);
           return { orderId, webhookId, productId };
@@ -164,6 +166,7 @@ describe('order-manage-data-api honours its consumers’ pacts', () => {
         'a new order for a product with enough stock': async () => ({ orderId: newOrderId(), productId: await product(120) }),
         'a new order for a product with less stock than ordered': async () => ({ orderId: newOrderId(), productId: await product(1) }),
         'a new order for a product that does not exist': async () => ({ orderId: newOrderId(), missingProductId: await missingProductId() }),
+        'a new order that holds no stock': async () => ({ orderId: newOrderId() }),
       }),
     }).verifyProvider();
   });
