@@ -34,6 +34,7 @@ const isIdKey = (key: string) => key === 'id' || key.endsWith('_id');
  */
 export function parseJsonWithExactIds(text: string): unknown {
   const reviver: SourceReviver = (key, value, context) =>
+    // Stryker disable next-line ConditionalExpression,OptionalChaining: only a number's source text can match INTEGER_LITERAL, and Node 22+ always passes a context with source for primitives
     typeof value === 'number' && isIdKey(key) && context?.source !== undefined && INTEGER_LITERAL.test(context.source)
       ? BigInt(context.source)
       : value;

@@ -25,13 +25,16 @@ const lineItem = z.object({
 /** The fields of Shopify's Order resource that intake uses; every other field is accepted and dropped. */
 const shopifyOrder = z.object({
   id: shopifyId('id'),
+  // Stryker disable StringLiteral: zod falls back to the schema's own `error` for an empty check message, and it says the same (the check messages below repeat the tested `error`)
   order_number: z
     .number({ error: 'order_number must be a positive integer' })
     .int('order_number must be a positive integer')
     .positive('order_number must be a positive integer')
     .max(Number.MAX_SAFE_INTEGER, 'order_number must be below 2^53'),
+  // Stryker restore StringLiteral
   name: orderText('name', ORDER_LIMITS.maxShortTextLength).min(1, 'name must not be empty'),
   created_at: z.iso.datetime({ offset: true, error: 'created_at must be an ISO-8601 date-time' }),
+  // Stryker disable next-line StringLiteral: zod falls back to the schema's own `error` for an empty check message, and it says the same (this line's first literal, the schema's own, is tested)
   currency: z.string({ error: 'currency must be a 3-letter code' }).regex(/^[A-Z]{3}$/, 'currency must be a 3-letter code'),
   total_price: money('total_price'),
   financial_status: orderText('financial_status', ORDER_LIMITS.maxFinancialStatusLength).nullish(),
@@ -92,6 +95,7 @@ const pathOf = (path: PropertyKey[]): string =>
 
 /** The order id of a body that failed validation, when it can still be read, so the refusal names it. */
 function readableOrderId(body: unknown): ShopifyId | undefined {
+  // Stryker disable next-line StringLiteral: the label only names the field in messages this lookup discards
   const parsed = shopifyId('id').safeParse((body as { id?: unknown } | null)?.id);
   return parsed.success ? parsed.data : undefined;
 }

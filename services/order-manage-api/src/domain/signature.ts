@@ -8,6 +8,7 @@ const DIGEST_BASE64 = /^[A-Za-z0-9+/]{43}=$/;
  * request without one is refused without spending a byte of buffer on it.
  */
 export function isWellFormedSignature(header: string | undefined): header is string {
+  // Stryker disable next-line ConditionalExpression: RegExp.test(undefined) tests the text 'undefined', which is no digest, so the typeof check only spares the conversion
   return typeof header === 'string' && DIGEST_BASE64.test(header);
 }
 
@@ -16,5 +17,6 @@ export function verifySignature(rawBody: Buffer, header: string | undefined, sec
   if (!isWellFormedSignature(header)) return false;
   const expected = createHmac('sha256', secret).update(rawBody).digest();
   const given = Buffer.from(header, 'base64');
+  // Stryker disable next-line ConditionalExpression: a header that passed isWellFormedSignature always decodes to 32 bytes, the SHA-256 length, so the length check alone can never be false here
   return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -39,6 +39,7 @@ export function parseInventoryEvent(value: Buffer | string | null | undefined): 
   }
   const result = inventoryEventSchema.safeParse(json);
   if (!result.success) {
+    // Stryker disable next-line StringLiteral: the event schema is flat, so every issue path has at most one key and the separator never shows ('(root)' is tested)
     const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     return { ok: false, reason: `invalid_event: ${problems.join('; ')}` };
   }
