@@ -253,7 +253,9 @@ async function main(): Promise<void> {
     phases.push(await phase('closed loop', products, () => closedLoop(CLOSED_ORDERS, CONCURRENCY, (i) => threeLineOrder(products, i))));
     // A bestseller in every cart: each order's first line locks the same row.
     phases.push(
-      await phase('closed loop, one hot product', [...hot.products, ...products], () =>
+      // Only the hot product is waited on: WireMock's bounded journal may no longer hold the final call
+      // of a product this phase touched early.
+      await phase('closed loop, one hot product', hot.products, () =>
         closedLoop(Math.ceil(CLOSED_ORDERS / 2), CONCURRENCY, (i) => threeLineOrder(products, i, hot.products[0])),
       ),
     );
