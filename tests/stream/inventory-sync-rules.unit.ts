@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { chunk, coalesce, itemKey, partitionByLastSet } from '../../services/order-stream-process/src/domain/coalesce.js';
-import { parseInventoryEvent, type InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
+import { parseInventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
 import {
   blamedQuantityIndexes,
   buildInventorySetQuantities,
@@ -12,24 +11,11 @@ import {
   uuidV5,
 } from '../../services/order-stream-process/src/domain/mutation.js';
 import { availableAt, delayBeforeCall, readThrottleStatus, retryAfterMs } from '../../services/order-stream-process/src/domain/throttle.js';
+import { exampleInventoryEvent } from '../support/inventory-event.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-function event(fields: Partial<InventoryEvent> = {}): InventoryEvent {
-  return {
-    eventId: randomUUID(),
-    orderId: '820982911946154508',
-    productId: '7523456789001',
-    sku: 'TSHIRT-BLK-M',
-    inventoryItemId: '44123456780001',
-    locationId: '65432109876',
-    quantityOrdered: 2,
-    availableAfter: 118,
-    inventoryVersion: 2,
-    occurredAt: '2026-11-24T08:00:00.000Z',
-    ...fields,
-  };
-}
+const event = exampleInventoryEvent;
 
 describe('reading an inventory event from Kafka', () => {
   it('accepts the event of the design with exact decimal-string ids, and an older event with ids as exact numbers', () => {

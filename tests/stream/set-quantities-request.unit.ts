@@ -8,22 +8,12 @@ import {
   idempotencyKeyFor,
   referenceDocumentUri,
 } from '../../services/order-stream-process/src/domain/mutation.js';
+import { exampleInventoryEvent } from '../support/inventory-event.js';
 
 /** This system's key for that one event: it changes only if the UUID namespace or the key's recipe does. */
 const PINNED_KEY = '92b58e8c-11e2-51fc-b925-3b6ca1e9c526';
 
-const valid = {
-  eventId: '6f1c2a4e-0b7d-4c5e-9a3f-2d8e1b0c7a64',
-  orderId: '820982911946154508',
-  productId: '7523456789001',
-  sku: 'TSHIRT-BLK-M',
-  inventoryItemId: '44123456780001',
-  locationId: '65432109876',
-  quantityOrdered: 2,
-  availableAfter: 118,
-  inventoryVersion: 2,
-  occurredAt: '2026-11-24T08:00:00.000Z',
-};
+const valid = exampleInventoryEvent({ eventId: '6f1c2a4e-0b7d-4c5e-9a3f-2d8e1b0c7a64' });
 
 describe('reading an inventory event: the reasons the DLQ header carries', () => {
   it('names an absent or empty value as empty, not as bad JSON', () => {
