@@ -12,7 +12,9 @@ import {
   readOrderDetails,
   readOutboxRows,
 } from '../support/db.js';
+import { waitFor } from '../support/eventually.js';
 import { uniqueTopic } from '../support/kafka.js';
+import { commitOrder } from '../../services/order-manage-data-api/src/db/orders.js';
 import { call, commitBody, startDataApi, type DataApiUnderTest } from './helpers.js';
 
 describe('order-manage-data-api: committing an order', () => {
@@ -208,15 +210,41 @@ describe('order-manage-data-api: committing an order', () => {
   it('locks in product id order, so two orders over the same products in opposite line order never deadlock', async () => {
     const a = await createTestProduct({ availableQuantity: 100 });
     const b = await createTestProduct({ availableQuantity: 100 });
-    const bodies = Array.from({ length: 10 }, (_, i) =>
-      commitBody(i % 2 ? [{ product: a, quantity: 1 }, { product: b, quantity: 1 }] : [{ product: b, quantity: 1 }, { product: a, quantity: 1 }]),
-    );
-
-    const results = await Promise.all(bodies.map((body) => call(api, 'POST', '/internal/orders', { body })));
-
-    assert.deepEqual(results.map((r) => r.status), Array(10).fill(201));
-    assert.equal((await readInventory(a.productId))?.availableQuantity, 90);
-    assert.equal((await readInventory(b.productId))?.availableQuantity, 90);
+    const [first, second] = a.productId < b.productId ? [a, b] : [b, a];
+    const toRequest = (body: ReturnType<typeof commitBody>) => ({ ...body, nonStockLines: [], correlationId: randomUUID(), topic });
+    // Another transaction holds the lower product's row, so both commits are queued at once; one
+    // lists that product first, the other last. Locking in line order, the second would hold the
+    // higher row while waiting for the lower one, and PostgreSQL would break the cycle by killing a
+    // transaction. One attempt each: a deadlock fails the test instead of being retried away.
+    const blocker = await dbPool().connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM inventory WHERE product_id = $1 FOR UPDATE', [String(first.productId)]);
+      const commits = [
+        commitBody([{ product: first, quantity: 1 }, { product: second, quantity: 1 }]),
+        commitBody([{ product: second, quantity: 1 }, { product: first, quantity: 1 }]),
+      ].map((body) => commitOrder(api.pool, toRequest(body), { maxAttempts: 1 }));
+      await waitFor(
+        'both commits to wait for the held row',
+        async () => {
+          const { rows } = await dbPool().query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE wait_event_type = 'Lock' AND query LIKE '%new_order%' AND query LIKE '%FOR UPDATE%'`,
+          );
+          return rows[0]!.n >= 2 ? true : undefined;
+        },
+        10_000,
+        50,
+      );
+      await blocker.query('COMMIT');
+      const outcomes = await Promise.all(commits);
+      assert.deepEqual(outcomes.map((o) => o.kind), ['committed', 'committed']);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+    }
+    assert.equal((await readInventory(a.productId))?.availableQuantity, 98);
+    assert.equal((await readInventory(b.productId))?.availableQuantity, 98);
   });
 
   it('rejects a malformed commit with 400 INVALID_PAYLOAD listing each field', async () => {
