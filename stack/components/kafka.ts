@@ -115,7 +115,8 @@ export function kafkaComponent(settings: Settings): Component {
       writeFileSync(propsFile, serverProperties(settings, dataDir));
       if (existsSync(path.join(dataDir, 'meta.properties'))) return;
       // Kafka's cluster ids are 16 random bytes in URL-safe base64; kept so a re-format never differs.
-      if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, `${randomBytes(16).toString('base64url')}\n`);
+      // One starting with '-' would be read by the storage tool as an option, as Kafka's own ids never are.
+      if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, `${newClusterId()}\n`);
       const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
       runSync(java, [...jvm(['-Xmx256m']), 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', propsFile], {
         what: 'kafka storage format',
@@ -140,4 +141,12 @@ export function kafkaComponent(settings: Settings): Component {
       if (pid) await stopPid(pid, 30_000);
     },
   };
+}
+
+/** A KRaft cluster id as Kafka makes them: 16 random bytes, URL-safe base64, never a leading '-'. */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
