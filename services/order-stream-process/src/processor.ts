@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createKafkaHealthCheck, type Logger } from '@oms/common';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { createBatchHandler } from './batch-handler.js';
@@ -19,8 +20,11 @@ export interface ProcessorDeps {
   /** How often a long Shopify call (retries, rate-limit waits) heartbeats the group (default 3000). */
   heartbeatIntervalMs?: number;
   sessionTimeoutMs?: number;
-  /** Called when the consumer crashed for good (KafkaJS will not restart it): main exits then. */
+  /** Called when the consumer crashed and could not be started again: main exits then. */
   onFatalError?: (error: Error) => void;
+  /** How often, and how far apart, a consumer KafkaJS gave up on is started again (default 10 × 5 s). */
+  restartAttempts?: number;
+  restartDelayMs?: number;
 }
 
 export interface InventoryProcessor {
@@ -73,21 +77,49 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
     inGroup = false;
     const { error, restart } = event.payload;
     logger.error(`consumer crashed${restart ? ', restarting' : ''}: ${error.message}`, { event: 'kafka.consumer.crash', restart });
-    if (!restart) deps.onFatalError?.(error);
+    if (!restart && !stopping.signal.aborted) void restartConsumer(error);
   });
+
+  async function runConsumer(): Promise<void> {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: deps.fromBeginning ?? true });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      autoCommit: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: handleBatch,
+    });
+  }
+
+  /**
+   * KafkaJS gives up on errors it deems permanent, such as finding no group coordinator while a
+   * broker restarts; the broker usually comes back, so the consumer is started again, with a pause,
+   * a bounded number of times before the process gives up (and its supervisor restarts it).
+   */
+  async function restartConsumer(cause: Error): Promise<void> {
+    const attempts = deps.restartAttempts ?? 10;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        await sleep(deps.restartDelayMs ?? 5_000, undefined, { signal: stopping.signal });
+        await runConsumer();
+        logger.info(`consumer started again after a crash (attempt ${attempt})`, { event: 'kafka.consumer.restarted', attempt });
+        return;
+      } catch (err) {
+        if (stopping.signal.aborted) return;
+        logger.warn(`consumer could not start again (attempt ${attempt} of ${attempts}): ${(err as Error).message}`, {
+          event: 'kafka.consumer.restart_failed',
+          attempt,
+        });
+      }
+    }
+    deps.onFatalError?.(cause);
+  }
 
   return {
     async start() {
       started = true;
       await producer.connect();
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: deps.fromBeginning ?? true });
-      await consumer.run({
-        eachBatchAutoResolve: false,
-        autoCommit: true,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: handleBatch,
-      });
+      await runConsumer();
       logger.info(`consuming ${topic} as group ${groupId}`, { event: 'kafka.consumer.started', topic, groupId });
     },
 
