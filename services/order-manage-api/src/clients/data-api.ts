@@ -1,4 +1,4 @@
-import { CORRELATION_HEADER, currentContext, type Deadline, fetchWithTimeout, httpRequest, isTimeout, type Problem, type ShopifyId } from '@oms/common';
+import { CORRELATION_HEADER, currentContext, type Deadline, httpRequest, isTimeout, type Problem, type ShopifyId } from '@oms/common';
 import type { Demand, FieldError, NonStockLine, OrderHeader, Shortage } from '../domain/order.js';
 import { type CommitOutcome, insufficientInventory, productNotFound } from '../domain/outcome.js';
 
@@ -143,9 +143,8 @@ export function createDataApiClient(options: DataApiClientOptions): DataApiClien
     },
 
     async ping() {
-      const response = await fetchWithTimeout(`${base}/health/live`, { timeoutMs: options.timeoutMs });
-      await response.body?.cancel();
-      if (!response.ok) throw new Error(`answered ${response.status}`);
+      const { status } = await httpRequest(`${base}/health/live`, { timeoutMs: options.timeoutMs });
+      if (status !== 200) throw new Error(`answered ${status}`);
     },
   };
 }
