@@ -77,64 +77,6 @@ function commitRequest(options: CommitOptions<string>): CommitRequest {
 describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
   before(() => removePact(ORDER_API, DATA_API));
 
-  test('reading an accepted order gives its webhook id, so a Shopify retry is told apart from a new delivery', async () => {
-    await provider
-      .addInteraction()
-      .given('an order exists')
-      .uponReceiving('a request for an existing order')
-      .withRequest('GET', fromProviderState('/internal/orders/${orderId}', `/internal/orders/${EXAMPLE.orderId}`), (b) =>
-        b.headers(requestHeaders()),
-      )
-      .willRespondWith(200, (b) =>
-        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
-          orderId: orderIdFromState(),
-          webhookId: fromProviderState('${webhookId}', EXAMPLE.webhookId),
-          status: regex(/^(committed|cancelled)$/, 'committed'),
-          receivedAt: iso8601DateTimeWithMillis('2026-11-24T08:00:01.250Z'),
-        }),
-      )
-      .executeTest(async (mock) => {
-        const order = await asCaller(() => client(mock.url).getOrder(EXAMPLE.orderId));
-        assert.equal(order?.orderId, EXAMPLE.orderId);
-        assert.equal(order?.webhookId, EXAMPLE.webhookId);
-      });
-  });
-
-  test('reading an order never accepted answers 404, which the api reads as "new order"', async () => {
-    await provider
-      .addInteraction()
-      .given('no order exists')
-      .uponReceiving('a request for an order that does not exist')
-      .withRequest('GET', fromProviderState('/internal/orders/${orderId}', `/internal/orders/${EXAMPLE.orderId}`), (b) =>
-        b.headers(requestHeaders()),
-      )
-      .willRespondWith(404, (b) =>
-        b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({ status: 404, code: 'ORDER_NOT_FOUND', detail: string('Order 6100000000001 does not exist.') }),
-      )
-      .executeTest(async (mock) => {
-        assert.equal(await asCaller(() => client(mock.url).getOrder(EXAMPLE.orderId)), null);
-      });
-  });
-
-  test('a wrong bearer token is refused with 401, which the api passes on as a refusal, never as a transient outage', async () => {
-    await provider
-      .addInteraction()
-      .given('no order exists')
-      .uponReceiving('a request with a wrong bearer token')
-      .withRequest('GET', fromProviderState('/internal/orders/${orderId}', `/internal/orders/${EXAMPLE.orderId}`), (b) =>
-        b.headers(requestHeaders('not-the-internal-token')),
-      )
-      .willRespondWith(401, (b) =>
-        b.headers({ 'Content-Type': PROBLEM_TYPE, 'www-authenticate': 'Bearer' }).jsonBody({ status: 401, code: 'UNAUTHORIZED', detail: string('A valid bearer token is required.') }),
-      )
-      .executeTest(async (mock) => {
-        await assert.rejects(
-          asCaller(() => client(mock.url, 'not-the-internal-token').getOrder(EXAMPLE.orderId)),
-          (err: unknown) => err instanceof DataApiRefusedError && err.problem.status === 401 && err.problem.code === 'UNAUTHORIZED',
-        );
-      });
-  });
-
   const productShape = (productId: unknown) => ({
     productId,
     sku: string('TSHIRT-BLK-M'),
@@ -144,24 +86,89 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
     availableQuantity: integer(120),
   });
 
-  test('looking up known products gives each one its price and stock, and no missing id', async () => {
+  test('looking up an accepted order gives its webhook id, so a Shopify retry is told apart from a new delivery', async () => {
+    await provider
+      .addInteraction()
+      .given('an order exists')
+      .uponReceiving('a lookup of an existing order and its product')
+      .withRequest('POST', '/internal/products/lookup', (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ orderId: orderIdFromState(), productIds: [productIdFromState()] }),
+      )
+      .willRespondWith(200, (b) =>
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
+          existingOrder: {
+            orderId: orderIdFromState(),
+            webhookId: fromProviderState('${webhookId}', EXAMPLE.webhookId),
+            status: regex(/^(committed|cancelled)$/, 'committed'),
+            receivedAt: iso8601DateTimeWithMillis('2026-11-24T08:00:01.250Z'),
+          },
+          products: eachLike(productShape(productIdFromState())),
+          missingProductIds: [],
+        }),
+      )
+      .executeTest(async (mock) => {
+        const { existingOrder } = await asCaller(() => client(mock.url).lookup(EXAMPLE.orderId, [EXAMPLE.productId]));
+        assert.equal(existingOrder?.orderId, EXAMPLE.orderId);
+        assert.equal(existingOrder?.webhookId, EXAMPLE.webhookId);
+      });
+  });
+
+  test('a wrong bearer token is refused with 401, which the api passes on as a refusal, never as a transient outage', async () => {
+    await provider
+      .addInteraction()
+      .given('no order exists')
+      .uponReceiving('a request with a wrong bearer token')
+      .withRequest('POST', '/internal/products/lookup', (b) =>
+        b.headers(requestHeaders('not-the-internal-token', true)).jsonBody({ orderId: orderIdFromState(), productIds: [] }),
+      )
+      .willRespondWith(401, (b) =>
+        b.headers({ 'Content-Type': PROBLEM_TYPE, 'www-authenticate': 'Bearer' }).jsonBody({ status: 401, code: 'UNAUTHORIZED', detail: string('A valid bearer token is required.') }),
+      )
+      .executeTest(async (mock) => {
+        await assert.rejects(
+          asCaller(() => client(mock.url, 'not-the-internal-token').lookup(EXAMPLE.orderId, [])),
+          (err: unknown) => err instanceof DataApiRefusedError && err.problem.status === 401 && err.problem.code === 'UNAUTHORIZED',
+        );
+      });
+  });
+
+  test('looking up an order of tips and gift cards names no product and finds no order: a new delivery', async () => {
+    await provider
+      .addInteraction()
+      .given('no order exists')
+      .uponReceiving('a lookup of an order that does not exist, naming no product')
+      .withRequest('POST', '/internal/products/lookup', (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ orderId: orderIdFromState(), productIds: [] }),
+      )
+      .willRespondWith(200, (b) =>
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({ existingOrder: null, products: [], missingProductIds: [] }),
+      )
+      .executeTest(async (mock) => {
+        const result = await asCaller(() => client(mock.url).lookup(EXAMPLE.orderId, []));
+        assert.deepEqual(result, { existingOrder: null, products: [], missingProductIds: [] });
+      });
+  });
+
+  test('looking up a new order\'s known products gives each one its price and stock, no existing order and no missing id', async () => {
     await provider
       .addInteraction()
       .given('two products exist')
       .uponReceiving('a lookup of products that all exist')
       .withRequest('POST', '/internal/products/lookup', (b) =>
         b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({
+          orderId: orderIdFromState(),
           productIds: [productIdFromState(), fromProviderState('${otherProductId}', EXAMPLE.otherProductId)],
         }),
       )
       .willRespondWith(200, (b) =>
         b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
+          existingOrder: null,
           products: eachLike(productShape(regex(SHOPIFY_ID_PATTERN, EXAMPLE.productId)), 2),
           missingProductIds: [],
         }),
       )
       .executeTest(async (mock) => {
-        const result = await asCaller(() => client(mock.url).lookupProducts([EXAMPLE.productId, EXAMPLE.otherProductId]));
+        const result = await asCaller(() => client(mock.url).lookup(EXAMPLE.orderId, [EXAMPLE.productId, EXAMPLE.otherProductId]));
         assert.equal(result.products.length, 2);
         assert.deepEqual(result.missingProductIds, []);
         assert.equal(typeof result.products[0]!.availableQuantity, 'number');
@@ -169,24 +176,26 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       });
   });
 
-  test('looking up products of which one is unknown names the missing id', async () => {
+  test('looking up a new order\'s products of which one is unknown names the missing id', async () => {
     await provider
       .addInteraction()
       .given('one product exists and another does not')
       .uponReceiving('a lookup of products of which one is missing')
       .withRequest('POST', '/internal/products/lookup', (b) =>
         b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({
+          orderId: orderIdFromState(),
           productIds: [productIdFromState(), fromProviderState('${missingProductId}', EXAMPLE.missingProductId)],
         }),
       )
       .willRespondWith(200, (b) =>
         b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
+          existingOrder: null,
           products: eachLike(productShape(productIdFromState())),
           missingProductIds: [fromProviderState('${missingProductId}', EXAMPLE.missingProductId)],
         }),
       )
       .executeTest(async (mock) => {
-        const result = await asCaller(() => client(mock.url).lookupProducts([EXAMPLE.productId, EXAMPLE.missingProductId]));
+        const result = await asCaller(() => client(mock.url).lookup(EXAMPLE.orderId, [EXAMPLE.productId, EXAMPLE.missingProductId]));
         assert.deepEqual(result.missingProductIds, [EXAMPLE.missingProductId]);
         assert.deepEqual(result.products.map((p) => p.productId), [EXAMPLE.productId]);
       });
@@ -335,7 +344,7 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .addInteraction()
       .given('the database is reachable')
       .uponReceiving('a lookup naming an id that is not a positive integer')
-      .withRequest('POST', '/internal/products/lookup', (b) => b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ productIds: ['0'] }))
+      .withRequest('POST', '/internal/products/lookup', (b) => b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ orderId: EXAMPLE.orderId, productIds: ['0'] }))
       .willRespondWith(400, (b) =>
         b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({
           status: 400,
@@ -345,7 +354,7 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       )
       .executeTest(async (mock) => {
         await assert.rejects(
-          asCaller(() => client(mock.url).lookupProducts(['0'])),
+          asCaller(() => client(mock.url).lookup(EXAMPLE.orderId, ['0'])),
           (err: unknown) => err instanceof DataApiRefusedError && err.problem.status === 400 && err.problem.code === 'INVALID_PAYLOAD',
         );
       });
@@ -360,7 +369,7 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .given('the database is reachable')
       .uponReceiving('a lookup of more products than an order can hold')
       .withRequest('POST', '/internal/products/lookup', (b) =>
-        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ productIds: eachLike(regex(SHOPIFY_ID_PATTERN, EXAMPLE.productId), maxLines + 1) }),
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ orderId: EXAMPLE.orderId, productIds: eachLike(regex(SHOPIFY_ID_PATTERN, EXAMPLE.productId), maxLines + 1) }),
       )
       .willRespondWith(400, (b) =>
         b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({
@@ -370,7 +379,7 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
         }),
       )
       .executeTest(async (mock) => {
-        await assert.rejects(asCaller(() => client(mock.url).lookupProducts(tooMany)), (err: unknown) => {
+        await assert.rejects(asCaller(() => client(mock.url).lookup(EXAMPLE.orderId, tooMany)), (err: unknown) => {
           assert.ok(err instanceof DataApiRefusedError, `expected DataApiRefusedError, got ${String(err)}`);
           assert.equal(err.problem.status, 400);
           assert.equal(err.problem.code, 'INVALID_PAYLOAD');
@@ -386,7 +395,7 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .given('the database is unreachable')
       .uponReceiving('a lookup while the database is unreachable')
       .withRequest('POST', '/internal/products/lookup', (b) =>
-        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ productIds: [EXAMPLE.productId] }),
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ orderId: EXAMPLE.orderId, productIds: [EXAMPLE.productId] }),
       )
       .willRespondWith(503, (b) =>
         b
@@ -394,7 +403,7 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
           .jsonBody({ status: 503, code: 'DATABASE_UNAVAILABLE', detail: string('The database is unavailable; retry shortly.') }),
       )
       .executeTest(async (mock) => {
-        await assert.rejects(asCaller(() => client(mock.url).lookupProducts([EXAMPLE.productId])), DataApiUnavailableError);
+        await assert.rejects(asCaller(() => client(mock.url).lookup(EXAMPLE.orderId, [EXAMPLE.productId])), DataApiUnavailableError);
       });
   });
 });

@@ -158,8 +158,9 @@ describe('order-manage-data-api honours its consumers’ pacts', () => {
           return { orderId, webhookId, productId };
         },
         'no order exists': async () => ({ orderId: newOrderId() }),
-        'two products exist': async () => ({ productId: await product(120), otherProductId: await product(95) }),
+        'two products exist': async () => ({ orderId: newOrderId(), productId: await product(120), otherProductId: await product(95) }),
         'one product exists and another does not': async () => ({
+          orderId: newOrderId(),
           productId: await product(120),
           missingProductId: await missingProductId(),
         }),

@@ -110,6 +110,38 @@ describe('order-manage-data-api: access, health and reads', () => {
     assert.deepEqual((res.body.errors as Array<{ path: string }>).map((e) => e.path), ['productIds']);
   });
 
+  it('looks up an order with its products in one request: the order once accepted, null before', async () => {
+    const product = await createTestProduct({ availableQuantity: 3 });
+    const body = commitBody([{ product, quantity: 1 }]);
+    const lookup = () => call(api, 'POST', '/internal/products/lookup', { body: { orderId: body.order.orderId, productIds: [String(product.productId)] } });
+
+    const before = await lookup();
+    assert.equal(before.status, 200);
+    assert.equal(before.body.existingOrder, null);
+    assert.deepEqual((before.body.products as Array<{ availableQuantity: number }>).map((p) => p.availableQuantity), [3]);
+
+    assert.equal((await call(api, 'POST', '/internal/orders', { body })).status, 201);
+    const after = await lookup();
+    assert.equal(after.status, 200);
+    const existing = after.body.existingOrder as Record<string, unknown>;
+    assert.deepEqual({ ...existing, receivedAt: typeof existing.receivedAt }, {
+      orderId: body.order.orderId,
+      webhookId: body.order.webhookId,
+      status: 'committed',
+      receivedAt: 'string',
+    });
+    assert.ok(!Number.isNaN(Date.parse(String(existing.receivedAt))));
+    assert.deepEqual((after.body.products as Array<{ availableQuantity: number }>).map((p) => p.availableQuantity), [2]);
+    assert.deepEqual(after.body.missingProductIds, []);
+  });
+
+  it('looks up an order that names no product (tips and gift cards only) without any product id', async () => {
+    const orderId = String(randomOrderId());
+    const res = await call(api, 'POST', '/internal/products/lookup', { body: { orderId, productIds: [] } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { existingOrder: null, products: [], missingProductIds: [] });
+  });
+
   it('reads a committed order, and answers 404 ORDER_NOT_FOUND for an unknown one', async () => {
     const product = await createTestProduct({ availableQuantity: 3 });
     const body = commitBody([{ product, quantity: 1 }]);

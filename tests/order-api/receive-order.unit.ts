@@ -19,20 +19,20 @@ const stockedWorld = () => new IntakeWorld().stock(TSHIRT, 120).stock(MUG, 1).wm
 const wmsFailure = (productId: string, cause = 'answered 503', attempts = 3) => `WMS check of product ${productId} failed ${attempts} attempts: ${cause}`;
 
 describe('the intake use case: known orders', () => {
-  it('a redelivery of the same webhook is replayed without looking up stock, asking the WMS or committing', async () => {
+  it('a redelivery of the same webhook is replayed after the one lookup, without asking the WMS or committing', async () => {
     const world = stockedWorld().knownOrder(ORDER, 'webhook-1');
     const outcome = await receive(world)(twoProducts(), aDelivery({ webhookId: 'webhook-1' }));
     assert.deepEqual(outcome, { orderId: ORDER, kind: 'replayed' });
-    assert.deepEqual(world.stockLookups, []);
+    assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [TSHIRT, MUG] }]);
     assert.deepEqual(world.wmsAsked, []);
     assert.deepEqual(world.commits, []);
   });
 
-  it('the same order under another webhook id is already_exists, nothing checked or committed', async () => {
+  it('the same order under another webhook id is already_exists, nothing asked of the WMS or committed', async () => {
     const world = stockedWorld().knownOrder(ORDER, 'webhook-1');
     const outcome = await receive(world)(twoProducts(), aDelivery({ webhookId: 'webhook-2' }));
     assert.deepEqual(outcome, { orderId: ORDER, kind: 'already_exists' });
-    assert.deepEqual(world.stockLookups, []);
+    assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [TSHIRT, MUG] }]);
     assert.deepEqual(world.wmsAsked, []);
     assert.deepEqual(world.commits, []);
   });
@@ -53,7 +53,7 @@ describe('the intake use case: an order our stock and the WMS cover', () => {
     const world = stockedWorld();
     const outcome = await receive(world)(twoProducts({ nonStockLines: 3 }), aDelivery());
     assert.deepEqual(outcome, { orderId: ORDER, kind: 'accepted', products: 2, nonStockLines: 3 });
-    assert.deepEqual(world.stockLookups, [[TSHIRT, MUG]]);
+    assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [TSHIRT, MUG] }]);
     assert.deepEqual(world.wmsAsked, [TSHIRT, MUG]);
     assert.equal(world.commits.length, 1);
     assert.equal(world.holdStarts, 0);
@@ -88,12 +88,12 @@ describe('the intake use case: an order our stock and the WMS cover', () => {
     for (const deadline of world.dataApiDeadlines) assert.equal(deadline, delivery.deadline);
   });
 
-  it('an order whose lines hold no stock skips the stock lookup, the WMS and its hold, and is committed', async () => {
+  it('an order whose lines hold no stock looks up only the order, skips the WMS and its hold, and is committed', async () => {
     const world = new IntakeWorld().holdRunning(30);
     const order = anOrder({ orderId: ORDER, nonStockLines: 2 });
     const outcome = await receive(world)(order, aDelivery());
     assert.deepEqual(outcome, { orderId: ORDER, kind: 'accepted', products: 0, nonStockLines: 2 });
-    assert.deepEqual(world.stockLookups, []);
+    assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [] }]);
     assert.deepEqual(world.wmsAsked, []);
     assert.deepEqual(world.commits.map((c) => c.lines), [[]]);
     assert.equal(world.commits[0]!.nonStockLines.length, 2);

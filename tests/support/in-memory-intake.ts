@@ -101,8 +101,8 @@ export class IntakeWorld {
   private holdRemaining: number | null = null;
   private holdSeconds = 60;
 
-  /** Product ids our stock was looked up for, one list per lookup. */
-  readonly stockLookups: ShopifyId[][] = [];
+  /** Each lookup of the order and our stock of its products, in the order made. */
+  readonly lookups: Array<{ orderId: ShopifyId; productIds: ShopifyId[] }> = [];
   /** The deadline each data-api call was given. */
   readonly dataApiDeadlines: Array<Deadline | undefined> = [];
   /** Every commit the data-api was asked for. */
@@ -205,17 +205,17 @@ export class IntakeWorld {
   }
 
   private readonly dataApi: DataApiClient = {
-    getOrder: async (orderId, options) => {
+    lookup: async (orderId, productIds, options) => {
       this.dataApiCall(options?.deadline);
-      return this.orders.get(orderId) ?? null;
-    },
-    lookupProducts: async (productIds, options) => {
-      this.dataApiCall(options?.deadline);
-      this.stockLookups.push([...productIds]);
+      this.lookups.push({ orderId, productIds: [...productIds] });
       const products: ProductInfo[] = productIds
         .filter((id) => this.ourStock.has(id))
         .map((id) => ({ productId: id, sku: `SKU-${id}`, title: `Product ${id}`, price: '10.00', currency: 'USD', availableQuantity: this.ourStock.get(id)! }));
-      return { products, missingProductIds: productIds.filter((id) => !this.ourStock.has(id)) };
+      return {
+        existingOrder: this.orders.get(orderId) ?? null,
+        products,
+        missingProductIds: productIds.filter((id) => !this.ourStock.has(id)),
+      };
     },
     commitOrder: async (request, options) => {
       this.dataApiCall(options?.deadline);

@@ -37,6 +37,12 @@ export interface ProductInfo {
   availableQuantity: number;
 }
 
+export interface IntakeLookup {
+  existingOrder: ExistingOrder | null;
+  products: ProductInfo[];
+  missingProductIds: ShopifyId[];
+}
+
 export interface CommitRequest {
   order: OrderHeader & { webhookId: string; eventId: string | null };
   lines: Demand[];
@@ -49,8 +55,8 @@ export interface CallOptions {
 }
 
 export interface DataApiClient {
-  getOrder(orderId: ShopifyId, options?: CallOptions): Promise<ExistingOrder | null>;
-  lookupProducts(productIds: ShopifyId[], options?: CallOptions): Promise<{ products: ProductInfo[]; missingProductIds: ShopifyId[] }>;
+  /** The order if it was already accepted, and our stock of its products: one round trip. */
+  lookup(orderId: ShopifyId, productIds: ShopifyId[], options?: CallOptions): Promise<IntakeLookup>;
   commitOrder(request: CommitRequest, options?: CallOptions): Promise<CommitOutcome>;
   /** For readiness: resolves when the data-api process answers. */
   ping(): Promise<void>;
@@ -115,17 +121,10 @@ export function createDataApiClient(options: DataApiClientOptions): DataApiClien
   };
 
   return {
-    async getOrder(orderId, callOptions) {
-      const { status, json } = await call('GET', `/internal/orders/${orderId}`, undefined, callOptions);
-      if (status === 404) return null;
-      if (status !== 200) throw unexpected('GET /internal/orders', status, json);
-      return json as unknown as ExistingOrder;
-    },
-
-    async lookupProducts(productIds, callOptions) {
-      const { status, json } = await call('POST', '/internal/products/lookup', { productIds }, callOptions);
+    async lookup(orderId, productIds, callOptions) {
+      const { status, json } = await call('POST', '/internal/products/lookup', { orderId, productIds }, callOptions);
       if (status !== 200) throw unexpected('POST /internal/products/lookup', status, json);
-      return json as unknown as { products: ProductInfo[]; missingProductIds: ShopifyId[] };
+      return json as unknown as IntakeLookup;
     },
 
     async commitOrder(request, callOptions) {

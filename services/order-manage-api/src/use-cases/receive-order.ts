@@ -1,5 +1,5 @@
 import type { Deadline, Logger } from '@oms/common';
-import { type DataApiClient, DataApiRefusedError, DataApiUnavailableError } from '../clients/data-api.js';
+import { type DataApiClient, DataApiRefusedError, DataApiUnavailableError, type IntakeLookup } from '../clients/data-api.js';
 import type { WmsClient } from '../clients/wms.js';
 import { WmsUnavailableError } from '../clients/wms.js';
 import type { WmsHold } from '../clients/wms-hold.js';
@@ -45,11 +45,7 @@ export function createReceiveOrder(deps: ReceiveOrderDeps) {
   const { logger, dataApi, wms, wmsHold } = deps;
 
   /** Our own stock first: it costs the WMS nothing and already rules out most refusals. */
-  async function checkOwnStock(intake: OrderIntake, deadline: Deadline): Promise<ProductNotFound | InsufficientInventory | undefined> {
-    const { products, missingProductIds } = await dataApi.lookupProducts(
-      intake.demands.map((d) => d.productId),
-      { deadline },
-    );
+  function checkOwnStock(intake: OrderIntake, { products, missingProductIds }: IntakeLookup): ProductNotFound | InsufficientInventory | undefined {
     if (missingProductIds.length > 0) return productNotFound(missingProductIds, 'in inventory');
     const shortages = findShortages(intake.demands, new Map(products.map((p) => [p.productId, p.availableQuantity])));
     return shortages.length > 0 ? insufficientInventory(shortages, 'There is') : undefined;
@@ -89,12 +85,17 @@ export function createReceiveOrder(deps: ReceiveOrderDeps) {
 
   async function receive(intake: OrderIntake, delivery: Delivery): Promise<IntakeResult> {
     const { deadline, webhookId } = delivery;
-    const existing = await dataApi.getOrder(intake.order.orderId, { deadline });
+    const known = await dataApi.lookup(
+      intake.order.orderId,
+      intake.demands.map((d) => d.productId),
+      { deadline },
+    );
+    const existing = known.existingOrder;
     if (existing) return existing.webhookId === webhookId ? { kind: 'replayed' } : { kind: 'already_exists' };
 
-    // An order of tips, custom items or gift cards only draws on no stock: nothing to look up or ask.
+    // An order of tips, custom items or gift cards only draws on no stock: nothing to check or ask.
     if (intake.demands.length > 0) {
-      const refused = (await checkOwnStock(intake, deadline)) ?? (await checkWms(intake, deadline));
+      const refused = checkOwnStock(intake, known) ?? (await checkWms(intake, deadline));
       if (refused) return refused;
     }
 

@@ -57,6 +57,56 @@ export async function findOrder(pool: pg.Pool | pg.PoolClient, orderId: ShopifyI
     : null;
 }
 
+export interface IntakeLookup {
+  /** The order if it was already accepted: the api answers a redelivery without asking the WMS. */
+  existingOrder: OrderView | null;
+  products: ProductView[];
+}
+
+/**
+ * What the intake needs before it asks the WMS, in one round trip: the order if it is known, and the
+ * stock of every product (a row per product, each carrying the order's columns or nulls).
+ */
+export async function lookupIntake(pool: pg.Pool, orderId: ShopifyId | null, productIds: ShopifyId[]): Promise<IntakeLookup> {
+  const { rows } = await pool.query<{
+    order_id: string | null;
+    webhook_id: string;
+    status: string;
+    received_at: Date;
+    product_id: string | null;
+    sku: string;
+    title: string;
+    price: string;
+    currency: string;
+    available_quantity: number;
+  }>(
+    `SELECT o.order_id, o.webhook_id, o.status, o.received_at,
+            i.product_id, i.sku, i.title, i.price::text AS price, i.currency, i.available_quantity
+       FROM (VALUES (1)) AS one (x)
+       LEFT JOIN orders o ON o.order_id = $1::bigint
+       LEFT JOIN inventory i ON i.product_id = ANY($2::bigint[])
+      ORDER BY i.product_id`,
+    [orderId, productIds],
+  );
+  const first = rows[0]!;
+  return {
+    existingOrder:
+      first.order_id === null
+        ? null
+        : { orderId: first.order_id, webhookId: first.webhook_id, status: first.status, receivedAt: first.received_at.toISOString() },
+    products: rows
+      .filter((r) => r.product_id !== null)
+      .map((r) => ({
+        productId: r.product_id!,
+        sku: r.sku,
+        title: r.title,
+        price: r.price,
+        currency: r.currency,
+        availableQuantity: r.available_quantity,
+      })),
+  };
+}
+
 export interface NewOrder {
   orderId: ShopifyId;
   orderNumber: number;

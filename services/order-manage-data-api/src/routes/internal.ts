@@ -3,7 +3,7 @@ import express, { type Router } from 'express';
 import type pg from 'pg';
 import { currentContext, ProblemError, setContextOrderId, type Logger, type Problem } from '@oms/common';
 import { listStock } from '../db/inventory.js';
-import { commitOrder, findOrder, lookupProducts } from '../db/orders.js';
+import { commitOrder, findOrder, lookupIntake } from '../db/orders.js';
 import { recordRejection } from '../db/rejections.js';
 import type { DataApiMetrics } from '../metrics.js';
 import { commitSchema, lookupSchema, orderIdParam, rejectionReportSchema, stockQuerySchema, validationErrors } from './schemas.js';
@@ -46,13 +46,15 @@ export function internalRouter(deps: InternalRoutesDeps): Router {
     res.json(order);
   });
 
+  /** With an orderId, the order too: the intake's checks before the WMS, in one round trip. */
   router.post('/products/lookup', async (req, res) => {
     const parsed = lookupSchema.safeParse(req.body);
     if (!parsed.success) throw invalid(parsed.error);
-    const products = await lookupProducts(pool, parsed.data.productIds);
+    const { orderId, productIds } = parsed.data;
+    const { existingOrder, products } = await lookupIntake(pool, orderId ?? null, productIds);
     const found = new Set(products.map((p) => p.productId));
-    const missingProductIds = [...new Set(parsed.data.productIds.filter((productId) => !found.has(productId)))];
-    res.json({ products, missingProductIds });
+    const missingProductIds = [...new Set(productIds.filter((productId) => !found.has(productId)))];
+    res.json(orderId === undefined ? { products, missingProductIds } : { existingOrder, products, missingProductIds });
   });
 
   router.post('/orders', async (req, res) => {

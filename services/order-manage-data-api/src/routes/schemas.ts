@@ -56,9 +56,17 @@ export const commitSchema = z
   .refine((body) => body.lines.length + body.nonStockLines.length >= 1, { message: 'an order needs at least one line', path: ['lines'] })
   .refine((body) => body.lines.length + body.nonStockLines.length <= maxLines, { message: `an order holds at most ${maxLines} lines`, path: ['lines'] });
 
-export const lookupSchema = z.object({
-  productIds: z.array(shopifyIdString('productId')).min(1).max(maxLines),
-});
+export const lookupSchema = z
+  .object({
+    /** With it, the order is looked up too. */
+    orderId: shopifyIdString('orderId').optional(),
+    productIds: z.array(shopifyIdString('productId')).max(maxLines),
+  })
+  // Only a lookup that also asks for an order may name no product: an order of tips and gift cards.
+  .refine((body) => body.orderId !== undefined || body.productIds.length > 0, {
+    path: ['productIds'],
+    message: 'Too small: expected array to have >=1 items',
+  });
 
 export const orderIdParam = z.string().refine(isShopifyId, SHOPIFY_ID_RULE);
 
