@@ -18,6 +18,7 @@ export const configSchema = z.object({
   DB_STATEMENT_TIMEOUT_MS: positiveInt(3000),
   OUTBOX_POLL_INTERVAL_MS: positiveInt(1500),
   OUTBOX_BATCH_SIZE: positiveInt(100),
+  OUTBOX_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(10),
   /** See AppDeps.kafkaGatesReadiness. */
   READINESS_REQUIRES_KAFKA: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });

@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     metrics,
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     batchSize: config.OUTBOX_BATCH_SIZE,
+    lingerMs: config.OUTBOX_LINGER_MS,
   });
   const state = { shuttingDown: false };
   const app = createApp({

@@ -14,6 +14,8 @@ export function createRedis(url: string, logger: Logger, options: { commandTimeo
     commandTimeout: options.commandTimeoutMs ?? 250,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
+    // Hold reads of concurrent webhooks share one write to Redis instead of one each.
+    enableAutoPipelining: true,
   });
   let reported = false;
   redis.on('error', (err: Error) => {

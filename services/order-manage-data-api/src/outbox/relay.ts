@@ -16,6 +16,8 @@ export interface OutboxRelayOptions {
   logger: Logger;
   metrics?: DataApiMetrics;
   pollIntervalMs?: number;
+  /** How long to wait after a wake-up before claiming, so a burst of commits goes out as one batch. */
+  lingerMs?: number;
   batchSize?: number;
   sendTimeoutMs?: number;
   maxBackoffMs?: number;
@@ -46,6 +48,7 @@ const WARN_EVERY_MS = 30_000;
 export class OutboxRelay {
   private readonly listener: OutboxListener;
   private readonly pollIntervalMs: number;
+  private readonly lingerMs: number;
   private readonly batchSize: number;
   private readonly sendTimeoutMs: number;
   private readonly maxBackoffMs: number;
@@ -60,6 +63,7 @@ export class OutboxRelay {
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.pollIntervalMs = options.pollIntervalMs ?? 1_500;
+    this.lingerMs = options.lingerMs ?? 10;
     this.batchSize = options.batchSize ?? 100;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
@@ -126,7 +130,11 @@ export class OutboxRelay {
         await this.pause(Math.min(this.maxBackoffMs, 250 * 2 ** Math.min(this.failures, 8)), false);
         continue;
       }
-      if (claimed < this.batchSize) await this.pause(this.pollIntervalMs, true);
+      if (claimed < this.batchSize) {
+        await this.pause(this.pollIntervalMs, true);
+        // Every batch costs the same four round trips and one Kafka send however few rows it holds.
+        if (this.lingerMs > 0) await this.pause(this.lingerMs, false);
+      }
     }
   }
 
@@ -214,18 +222,24 @@ export class OutboxRelay {
   private async publishBatch(): Promise<number> {
     const { pool } = this.options;
     const published = await inTransaction(pool, async (client) => {
+      // Claimed and marked in one statement: the mark only lands if Kafka acknowledged before COMMIT;
+      // a failed send rolls it back.
       const { rows } = await client.query<OutboxRow>(
-        `SELECT id, topic, message_key, payload, headers, order_id, created_at
-           FROM outbox_event
-          WHERE published_at IS NULL AND topic = ANY($1::text[])
-          ORDER BY id
-          LIMIT $2
-            FOR UPDATE SKIP LOCKED`,
+        `WITH claimed AS (
+           UPDATE outbox_event AS e SET published_at = now()
+             FROM (SELECT id FROM outbox_event
+                    WHERE published_at IS NULL AND topic = ANY($1::text[])
+                    ORDER BY id
+                    LIMIT $2
+                      FOR UPDATE SKIP LOCKED) AS unpublished
+            WHERE e.id = unpublished.id
+            RETURNING e.id, e.topic, e.message_key, e.payload, e.headers, e.order_id, e.created_at
+         )
+         SELECT * FROM claimed ORDER BY id`,
         [this.options.topics, this.batchSize],
       );
       if (rows.length === 0) return rows;
       await this.send(rows);
-      await client.query('UPDATE outbox_event SET published_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       return rows;
     });
     if (published.length === 0) return 0;
