@@ -1,6 +1,9 @@
 # syntax=docker/dockerfile:1
 # One image per service: `docker build --build-arg SERVICE=order-manage-data-api .`
 # (order-manage-api, order-manage-data-api or order-stream-process; SERVICE can also be set at run time).
+# The image runs the service's esbuild bundle (`npm run build`: dist/<service>/main.js) on the
+# production dependencies alone; it also holds the database CLI's bundle (dist/db/cli.js) for the
+# migrate and seed jobs.
 
 FROM node:24-slim AS deps
 WORKDIR /app
@@ -10,8 +13,26 @@ COPY services/common/package.json services/common/
 COPY services/order-manage-api/package.json services/order-manage-api/
 COPY services/order-manage-data-api/package.json services/order-manage-data-api/
 COPY services/order-stream-process/package.json services/order-stream-process/
-# Dev dependencies stay: the services run their TypeScript through tsx, as the local stack does.
+# Every dependency, dev ones included: the build needs esbuild (and tsx to run stack/build.ts).
 RUN npm ci --no-audit --no-fund && npm cache clean --force
+
+FROM deps AS build
+COPY tsconfig.json ./
+COPY stack ./stack
+COPY services ./services
+COPY db ./db
+RUN npm run build
+
+FROM node:24-slim AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY services/common/package.json services/common/
+COPY services/order-manage-api/package.json services/order-manage-api/
+COPY services/order-manage-data-api/package.json services/order-manage-data-api/
+COPY services/order-stream-process/package.json services/order-stream-process/
+# The workspaces' dependencies only: what the bundles import (typeorm stays nested under the
+# data-api's workspace, where dist/db/cli.js imports it from).
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-slim AS runtime
 ARG SERVICE=order-manage-api
@@ -19,13 +40,11 @@ ENV SERVICE=${SERVICE} \
     NODE_ENV=production \
     SCARF_ANALYTICS=false
 WORKDIR /app
-COPY --from=deps --chown=node:node /app /app
-COPY --chown=node:node tsconfig.json ./
-COPY --chown=node:node services ./services
-COPY --chown=node:node db ./db
+COPY --from=prod-deps --chown=node:node /app /app
+COPY --from=build --chown=node:node /app/dist ./dist
 USER node
 EXPOSE 8080 8081 8082
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=6 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/ready',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # exec: node is PID 1 and receives SIGTERM itself, so the service drains and exits cleanly.
-CMD ["sh", "-c", "exec node --disable-warning=TimeoutNegativeWarning --import tsx services/${SERVICE}/src/main.ts"]
+CMD ["sh", "-c", "exec node --enable-source-maps --disable-warning=TimeoutNegativeWarning dist/${SERVICE}/main.js"]

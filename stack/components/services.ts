@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { buildOnce, serviceBundle, serviceSource } from '../build.js';
 import { runningPid, startDetached, stopPid } from '../proc.js';
 import { paths, REPO_ROOT, urls, type Settings } from '../settings.js';
 import { httpOk } from '../wait.js';
 import { instanceName, type Component, type ServiceName } from './types.js';
 
+/** What the stack runs: the service's bundle (`npm run build`, stack/build.ts). */
 export function serviceMain(service: ServiceName): string {
-  return path.join(REPO_ROOT, 'services', service, 'src', 'main.ts');
+  return serviceBundle(service);
 }
 
 function basePort(settings: Settings, service: ServiceName): number {
@@ -75,12 +77,18 @@ export function serviceEnv(settings: Settings, service: ServiceName, index = 1):
   }
 }
 
+function nodeArgsFromEnv(): string[] {
+  return (process.env.STACK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 /**
- * Node with tsx as a loader, in one process: the pid in the pid file is the service itself, so a
- * SIGTERM reaches its graceful shutdown directly (tsx's CLI would put a relaying parent in between).
+ * Node running the service's bundle, built from the current sources before the first service starts
+ * (stack/build.ts, well under a second): no tsx loader thread, no transpiling at start. The pid in
+ * the pid file is the service itself, so a SIGTERM reaches its graceful shutdown directly.
  */
 export function serviceComponent(settings: Settings, service: ServiceName, index = 1): Component {
   const main = serviceMain(service);
+  const source = serviceSource(service);
   const name = instanceName(service, index);
   const pidFile = path.join(paths(settings).pids, `${name}.pid`);
   const logFile = path.join(paths(settings).logs, `${name}.log`);
@@ -92,16 +100,20 @@ export function serviceComponent(settings: Settings, service: ServiceName, index
     logFile,
     deadlineMs: 90_000,
     ready: () => httpOk(`${baseUrl}/health/ready`),
-    pid: () => runningPid(pidFile, main),
+    // A service started before the stack ran bundles (node --import tsx …/src/main.ts) is still ours.
+    pid: () => runningPid(pidFile, main) ?? runningPid(pidFile, source),
     async prepare() {
-      if (!existsSync(main)) throw new Error(`${path.relative(REPO_ROOT, main)} does not exist`);
+      if (!existsSync(source)) throw new Error(`${path.relative(REPO_ROOT, source)} does not exist`);
+      await buildOnce();
     },
     async start() {
       return startDetached({
         name,
         command: process.execPath,
         // kafkajs 2.2.4 sets a negative timer while it polls, which Node 24 warns about on every poll.
-        args: ['--disable-warning=TimeoutNegativeWarning', '--import', 'tsx', main],
+        // STACK_NODE_ARGS passes flags Node refuses in NODE_OPTIONS, such as --cpu-prof for profiling.
+        // --enable-source-maps: stack traces name the TypeScript files and lines (dist/<service>/main.js.map).
+        args: [...nodeArgsFromEnv(), '--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', main],
         cwd: REPO_ROOT,
         env: { ...process.env, ...serviceEnv(settings, service, index) },
         logFile,
@@ -109,7 +121,7 @@ export function serviceComponent(settings: Settings, service: ServiceName, index
       });
     },
     async stop() {
-      const pid = runningPid(pidFile, main);
+      const pid = runningPid(pidFile, main) ?? runningPid(pidFile, source);
       // Longer than the services' own 10 s drain, so a clean shutdown is never cut short.
       if (pid) await stopPid(pid, 15_000);
     },

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfig } from '@oms/common';
 import { parse } from 'yaml';
+import { DB_CLI_BUNDLE } from '../../stack/build.js';
 import { configSchema as apiSchema } from '../../services/order-manage-api/src/config.js';
 import { configSchema as dataApiSchema } from '../../services/order-manage-data-api/src/config.js';
 import { configSchema as streamSchema } from '../../services/order-stream-process/src/config.js';
@@ -134,12 +135,23 @@ describe('docker-compose.yml', () => {
     for (const name of APP_SERVICES) assert.ok(services[name]?.healthcheck?.test.join(' ').includes('/health/ready'));
   });
 
-  it('builds from a Dockerfile that runs the chosen service on Node 24 as a non-root user', () => {
+  it("builds from a Dockerfile that runs the chosen service's bundle on Node 24, production dependencies only, as a non-root user", () => {
     const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
     assert.match(dockerfile, /^FROM node:24-slim AS deps$/m);
-    assert.match(dockerfile, /^FROM node:24-slim AS runtime$/m);
     assert.match(dockerfile, /^RUN npm ci\b/m);
-    assert.match(dockerfile, /^USER node$/m);
-    assert.match(dockerfile, /^CMD .*services\/\$\{SERVICE\}\/src\/main\.ts/m);
+    assert.match(dockerfile, /^RUN npm run build$/m, 'a stage builds the bundles');
+    const runtime = dockerfile.slice(dockerfile.search(/^FROM node:24-slim AS runtime$/m));
+    assert.ok(runtime.startsWith('FROM'), 'a runtime stage on node:24-slim');
+    const copiedFrom = [...runtime.matchAll(/^COPY --from=(\S+)/gm)].map((m) => m[1]);
+    assert.deepEqual(copiedFrom, ['prod-deps', 'build'], 'the runtime copies the production install and the build output, nothing else');
+    assert.match(runtime, /^COPY --from=build .*\/app\/dist \.\/dist$/m);
+    assert.match(dockerfile, /^FROM node:24-slim AS prod-deps$(?:\n(?!FROM).*)*\nRUN npm ci --omit=dev\b/m, 'the production install omits dev dependencies');
+    assert.match(runtime, /^USER node$/m);
+    assert.match(runtime, /^CMD .*exec node --enable-source-maps .*dist\/\$\{SERVICE\}\/main\.js"\]$/m);
+  });
+
+  it("seeds with the image's bundle of the database CLI", () => {
+    const command = ([] as string[]).concat(services.seed?.command ?? []);
+    assert.deepEqual(command, ['node', '--enable-source-maps', path.relative(REPO_ROOT, DB_CLI_BUNDLE), 'seed']);
   });
 });

@@ -217,7 +217,7 @@ for (const overlay of OVERLAYS) {
     it('a Job applies the migrations (staging: and the demo catalogue) and a Job creates both topics', () => {
       const migrate = find<Workload>(objects, 'Job', 'db-migrate');
       const container = migrate.spec.template.spec.containers[0]!;
-      assert.deepEqual(container.command?.slice(-1), ['db/cli.ts']);
+      assert.deepEqual(container.command?.slice(-1), ['dist/db/cli.js'], "the image's bundle of db/cli.ts");
       assert.deepEqual(container.args, [overlay === 'staging' ? 'seed' : 'migrate']);
       assert.equal(container.image, mainContainer(objects, 'order-manage-data-api').image, 'the same image as the services');
       const topics = find<Workload>(objects, 'Job', 'kafka-topics').spec.template.spec.containers[0]!;

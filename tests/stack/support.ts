@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { buildOnce, serviceBundle } from '../../stack/build.js';
 import { eventually } from '../support/eventually.js';
 import { REPO_ROOT, stackEnv } from '../support/stack-env.js';
 
@@ -66,12 +67,15 @@ export interface RunningService {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+// The bundles the running stack was started from (it builds them on up); built here only if absent.
+if (SERVICES.some((s) => !existsSync(serviceBundle(s)))) await buildOnce();
+
 /**
- * Runs a service's main as the stack does (node with tsx as a loader), with exactly `env` plus PATH
- * and HOME: nothing from the test's own environment can fill in a variable the test left out.
+ * Runs a service's bundle as the stack does (node dist/<service>/main.js), with exactly `env` plus
+ * PATH and HOME: nothing from the test's own environment can fill in a variable the test left out.
  */
 export function spawnService(service: Service, env: Record<string, string>): RunningService {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services', service, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, ['--enable-source-maps', serviceBundle(service)], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
