@@ -79,15 +79,16 @@ export async function lookupIntake(pool: pg.Pool, orderId: ShopifyId | null, pro
     price: string;
     currency: string;
     available_quantity: number;
-  }>(
-    `SELECT o.order_id, o.webhook_id, o.status, o.received_at,
+  }>({
+    name: 'lookup-intake',
+    text: `SELECT o.order_id, o.webhook_id, o.status, o.received_at,
             i.product_id, i.sku, i.title, i.price::text AS price, i.currency, i.available_quantity
        FROM (VALUES (1)) AS one (x)
        LEFT JOIN orders o ON o.order_id = $1::bigint
        LEFT JOIN inventory i ON i.product_id = ANY($2::bigint[])
       ORDER BY i.product_id`,
-    [orderId, productIds],
-  );
+    values: [orderId, productIds],
+  });
   const first = rows[0]!;
   return {
     existingOrder:
@@ -183,15 +184,16 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
     try {
       // The order row first, so a racing delivery of the same order fails here on the primary key
       // before it waits for any stock lock; then the stock rows, locked in ascending product id order.
-      locked = await client.query<LockedRow>(
-        `WITH new_order AS (
+      locked = await client.query<LockedRow>({
+        name: 'commit-lock',
+        text: `WITH new_order AS (
            INSERT INTO orders (order_id, order_number, name, customer_id, currency, total_price, financial_status,
                                status, webhook_id, event_id, created_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, 'committed', $8, $9, $10)
          )
          SELECT product_id, sku, available_quantity, version, shopify_inventory_item_id, shopify_location_id, now() AS locked_at
            FROM inventory WHERE product_id = ANY($11::bigint[]) ORDER BY product_id FOR UPDATE`,
-        [
+        values: [
           order.orderId,
           order.orderNumber,
           order.name,
@@ -204,7 +206,7 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
           order.createdAt,
           productIds,
         ],
-      );
+      });
     } catch (err) {
       // A racing delivery of the same order committed first; its row is read after the rollback.
       if (sqlState(err) === '23505' && constraintOf(err) === 'orders_pkey') throw new DuplicateOrder();
@@ -248,8 +250,9 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
       ...nonStockLines.map((l) => ({ ...l, productId: null })),
     ];
     // WITH ORDINALITY keeps outbox ids in product id order, the order the relay publishes in.
-    await client.query(
-      `WITH decrement AS (
+    await client.query({
+      name: 'commit-write',
+      text: `WITH decrement AS (
          UPDATE inventory AS i
             SET available_quantity = i.available_quantity - d.quantity, version = i.version + 1, updated_at = now()
            FROM unnest($2::bigint[], $3::int[]) AS d(product_id, quantity)
@@ -268,7 +271,7 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
           ORDER BY e.n
        )
        SELECT CASE WHEN cardinality($11::uuid[]) > 0 THEN pg_notify('outbox_event', '') END`,
-      [
+      values: [
         order.orderId,
         productIds,
         lines.map((l) => l.quantity),
@@ -284,7 +287,7 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
         events.map((e) => JSON.stringify(e)),
         JSON.stringify({ 'x-correlation-id': correlationId }),
       ],
-    );
+    });
 
     return {
       kind: 'committed',

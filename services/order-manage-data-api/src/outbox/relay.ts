@@ -224,8 +224,9 @@ export class OutboxRelay {
     const published = await inTransaction(pool, async (client) => {
       // Claimed and marked in one statement: the mark only lands if Kafka acknowledged before COMMIT;
       // a failed send rolls it back.
-      const { rows } = await client.query<OutboxRow>(
-        `WITH claimed AS (
+      const { rows } = await client.query<OutboxRow>({
+        name: 'outbox-claim',
+        text: `WITH claimed AS (
            UPDATE outbox_event AS e SET published_at = now()
              FROM (SELECT id FROM outbox_event
                     WHERE published_at IS NULL AND topic = ANY($1::text[])
@@ -236,8 +237,8 @@ export class OutboxRelay {
             RETURNING e.id, e.topic, e.message_key, e.payload, e.headers, e.order_id, e.created_at
          )
          SELECT * FROM claimed ORDER BY id`,
-        [this.options.topics, this.batchSize],
-      );
+        values: [this.options.topics, this.batchSize],
+      });
       if (rows.length === 0) return rows;
       await this.send(rows);
       return rows;
@@ -259,11 +260,12 @@ export class OutboxRelay {
   private async logCompletedOrders(rows: OutboxRow[]): Promise<void> {
     const orderIds = [...new Set(rows.map((r) => r.order_id))];
     try {
-      const { rows: done } = await this.options.pool.query<{ order_id: string }>(
-        `SELECT o.order_id FROM unnest($1::bigint[]) AS o(order_id)
+      const { rows: done } = await this.options.pool.query<{ order_id: string }>({
+        name: 'outbox-completed-orders',
+        text: `SELECT o.order_id FROM unnest($1::bigint[]) AS o(order_id)
           WHERE NOT EXISTS (SELECT 1 FROM outbox_event e WHERE e.order_id = o.order_id AND e.published_at IS NULL)`,
-        [orderIds],
-      );
+        values: [orderIds],
+      });
       for (const { order_id } of done) {
         const mine = rows.filter((r) => r.order_id === order_id);
         this.options.logger.info(`SUCCESS inventory events of order ${order_id} published to Kafka`, {
