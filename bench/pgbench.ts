@@ -83,8 +83,7 @@ export async function runPgbench(stackDatabaseUrl: string, options: { clients: n
   const script = path.join(mkdtempSync(path.join(tmpdir(), 'pgbench-')), 'commit.sql');
   writeFileSync(script, COMMIT_SCRIPT);
   const before = cpuMsOf({ postgres: { comm: 'postgres' } });
-  // Prepared statements, as the data-api runs its commit.
-  const out = await run('pgbench', ['-n', '-M', 'prepared', '-c', String(options.clients), '-j', '2', '-T', String(options.seconds), '-f', script, url.toString()]);
+  const out = await run('pgbench', ['-n', '-c', String(options.clients), '-j', '2', '-T', String(options.seconds), '-f', script, url.toString()]);
   const spent = cpuDelta(before, cpuMsOf({ postgres: { comm: 'postgres' } }));
   const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(out)?.[1]);
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1]);
