@@ -389,6 +389,34 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       });
   });
 
+  test('a lookup body over 64 KiB answers 413 PAYLOAD_TOO_LARGE, a refusal the api must not retry as an outage', async () => {
+    // Longer than any lookup the api builds (500 ids are about 12 KB), and below the 100 KB that
+    // Pact's verifier proxy reads before it forwards: the 413 comes from the data-api itself.
+    const padding = 'x'.repeat(70_000);
+    await provider
+      .addInteraction()
+      .given('the database is reachable')
+      .uponReceiving('a lookup whose body is larger than 64 KiB')
+      .withRequest('POST', '/internal/products/lookup', (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ orderId: EXAMPLE.orderId, productIds: [padding] }),
+      )
+      .willRespondWith(413, (b) =>
+        b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({
+          status: 413,
+          code: 'PAYLOAD_TOO_LARGE',
+          detail: string('The request body is larger than 64 KiB.'),
+        }),
+      )
+      .executeTest(async (mock) => {
+        await assert.rejects(asCaller(() => client(mock.url).lookup(EXAMPLE.orderId, [padding])), (err: unknown) => {
+          assert.ok(err instanceof DataApiRefusedError, `expected DataApiRefusedError, got ${String(err)}`);
+          assert.equal(err.problem.status, 413);
+          assert.equal(err.problem.code, 'PAYLOAD_TOO_LARGE');
+          return true;
+        });
+      });
+  });
+
   test('an order store whose database is down answers 503 DATABASE_UNAVAILABLE, which the api treats as transient', async () => {
     await provider
       .addInteraction()

@@ -163,20 +163,30 @@ describe('order-manage-data-api: access, health and reads', () => {
     assert.equal(invalid.body.code, 'INVALID_PAYLOAD');
   });
 
-  it('answers 413 for a body over 1 MiB and 400 for a body that is not JSON', async () => {
-    const big = await fetch(`${api.url}/internal/products/lookup`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer data-api-test-token', 'content-type': 'application/json' },
-      body: JSON.stringify({ productIds: ['1'], pad: 'x'.repeat(1_100_000) }),
-      signal: AbortSignal.timeout(5_000),
+  it('answers 413 for a commit over 1 MiB, a lookup over 64 KiB, and 400 for a body that is not JSON', async () => {
+    const post = (path: string, body: string) =>
+      fetch(`${api.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer data-api-test-token', 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(5_000),
+      });
+    const bigCommit = await post('/internal/orders', JSON.stringify({ order: {}, pad: 'x'.repeat(1_100_000) }));
+    assert.equal(bigCommit.status, 413);
+    assert.deepEqual(await bigCommit.json(), {
+      type: 'urn:problem:payload-too-large',
+      title: 'Content Too Large',
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+      detail: 'The request body is larger than 1 MiB.',
     });
-    assert.equal(big.status, 413);
-    const broken = await fetch(`${api.url}/internal/orders`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer data-api-test-token', 'content-type': 'application/json' },
-      body: '{"order":',
-      signal: AbortSignal.timeout(5_000),
-    });
+    // 500 ids are about 12 KB: what a lookup may carry is far below what a commit may.
+    const bigLookup = await post('/internal/products/lookup', JSON.stringify({ productIds: ['1'], pad: 'x'.repeat(70_000) }));
+    assert.equal(bigLookup.status, 413);
+    assert.equal(((await bigLookup.json()) as { detail: string }).detail, 'The request body is larger than 64 KiB.');
+    const fullLookup = await post('/internal/products/lookup', JSON.stringify({ productIds: Array.from({ length: 500 }, (_, i) => String(9_223_372_036_854_775_000n - BigInt(i))) }));
+    assert.equal(fullLookup.status, 200);
+    const broken = await post('/internal/orders', '{"order":');
     assert.equal(broken.status, 400);
     assert.equal(((await broken.json()) as { code: string }).code, 'INVALID_PAYLOAD');
   });

@@ -50,14 +50,22 @@ export function sendProblem(res: Response, problem: Problem, headers: Record<str
     );
 }
 
+/** body-parser's limit in bytes, as the limits are written: "1 MiB", "64 KiB". */
+function binarySize(bytes: number | undefined): string {
+  if (bytes === undefined) return 'the limit';
+  if (bytes % 1_048_576 === 0) return `${bytes / 1_048_576} MiB`;
+  if (bytes % 1_024 === 0) return `${bytes / 1_024} KiB`;
+  return `${bytes} bytes`;
+}
+
 /** Last error handler: known problems keep their status; anything else is a 500 that never leaks internals. */
 export function problemHandler(logger: Logger) {
   return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
     if (res.headersSent) return next(err);
     if (err instanceof ProblemError) return sendProblem(res, err.problem, err.headers);
-    const bodyError = err as { type?: string; status?: number };
+    const bodyError = err as { type?: string; status?: number; limit?: number };
     if (bodyError?.type === 'entity.too.large') {
-      return sendProblem(res, { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: 'The request body is larger than 1 MiB.' });
+      return sendProblem(res, { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: `The request body is larger than ${binarySize(bodyError.limit)}.` });
     }
     if (bodyError?.type === 'entity.parse.failed') {
       return sendProblem(res, { status: 400, code: 'INVALID_PAYLOAD', detail: 'The request body is not valid JSON.' });

@@ -39,6 +39,9 @@ export interface AppDeps {
   bodyLimit?: string;
 }
 
+/** A lookup names at most 500 ids, about 12 KB of JSON: a bigger body is refused unread. */
+const LOOKUP_BODY_LIMIT = '64kb';
+
 export function createApp(deps: AppDeps): Express {
   const { pool, logger, metrics } = deps;
   const state = deps.state ?? { shuttingDown: false };
@@ -58,11 +61,13 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(metrics.router());
 
+  const parseBody = express.json({ limit: deps.bodyLimit ?? '1mb' });
+  const parseLookup = express.json({ limit: LOOKUP_BODY_LIMIT });
   // Authentication runs before the body is read: an unauthenticated caller costs no parsing.
   app.use(
     '/internal',
     bearerAuth(deps.internalApiToken),
-    express.json({ limit: deps.bodyLimit ?? '1mb' }),
+    (req: Request, res: Response, next: NextFunction) => (req.path === '/products/lookup' ? parseLookup : parseBody)(req, res, next),
     internalRouter({ pool, logger, metrics, inventoryTopic: deps.inventoryTopic }),
   );
   // SPEC.md section 1: every endpoint but health and metrics takes the internal token, the team's too.
