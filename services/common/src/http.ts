@@ -12,17 +12,27 @@ const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 128 });
 
 export interface HttpAnswer {
   status: number;
+  /** Header names in lower case. */
+  headers: Record<string, string | string[] | undefined>;
   text: string;
 }
 
-/** A request whose whole exchange, body included, ends within `timeoutMs`; rejects as `isTimeout` when it does not. */
+/**
+ * A request whose whole exchange, body included, ends within `timeoutMs`; rejects as `isTimeout`
+ * when it does not, and with the signal's reason when `signal` aborts first.
+ */
 export async function httpRequest(
   url: string,
-  init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number },
+  init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number; signal?: AbortSignal },
 ): Promise<HttpAnswer> {
-  const signal = AbortSignal.timeout(init.timeoutMs);
+  const timeout = AbortSignal.timeout(init.timeoutMs);
+  const signal = init.signal ? AbortSignal.any([timeout, init.signal]) : timeout;
   const answer = await request(url, { method: init.method ?? 'GET', headers: init.headers, body: init.body, signal, dispatcher });
-  return { status: answer.statusCode, text: await answer.body.text() };
+  return { status: answer.statusCode, headers: answer.headers, text: await answer.body.text() };
+}
+
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** A point in time that every step of one request shares, so their timeouts add up to one budget. */

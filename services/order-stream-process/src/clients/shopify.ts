@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
-import type { Logger } from '@oms/common';
+import { headerValue, type HttpAnswer, httpRequest, isTimeout, type Logger } from '@oms/common';
 import type { GraphqlRequest } from '../domain/mutation.js';
 import {
   afterSpending,
@@ -173,10 +173,9 @@ export function createShopifyClient(options: ShopifyClientOptions): ShopifyClien
       throw error;
     };
 
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      const timeout = AbortSignal.timeout(timeoutMs);
-      response = await fetch(endpoint, {
+      response = await httpRequest(endpoint, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -184,26 +183,27 @@ export function createShopifyClient(options: ShopifyClientOptions): ShopifyClien
           'x-shopify-access-token': accessToken,
         },
         body: JSON.stringify(request),
-        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+        timeoutMs,
+        signal,
       });
     } catch (err) {
       if (signal?.aborted) throw err;
-      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
       return fail(
-        timedOut
+        isTimeout(err)
           ? new ShopifyCallError('timeout', `no answer within ${timeoutMs} ms`, true)
           : new ShopifyCallError('network_error', err instanceof Error ? (err.cause as Error)?.message ?? err.message : String(err), true),
       );
     }
 
-    const text = await response.text().catch(() => '');
+    const { text } = response;
     if (response.status === 429) {
-      const wait = retryAfterMs(response.headers.get('retry-after'), Date.now(), retryAfterCapMs);
+      const retryAfter = headerValue(response.headers['retry-after']);
+      const wait = retryAfterMs(retryAfter, Date.now(), retryAfterCapMs);
       if (wait !== undefined) notBefore = Math.max(notBefore, Date.now() + wait);
-      return fail(new ShopifyCallError('http_429', `HTTP 429 (Retry-After ${response.headers.get('retry-after') ?? 'absent'})`, true));
+      return fail(new ShopifyCallError('http_429', `HTTP 429 (Retry-After ${retryAfter ?? 'absent'})`, true));
     }
     if (response.status >= 500) return fail(new ShopifyCallError('http_5xx', `HTTP ${response.status}`, true));
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       return fail(new ShopifyCallError('http_4xx', `HTTP ${response.status}: ${text.slice(0, 200)}`, false));
     }
 
