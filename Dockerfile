@@ -5,14 +5,16 @@
 # production dependencies alone; it also holds the database CLI's bundle (dist/db/cli.js) for the
 # migrate and seed jobs.
 
-FROM node:24-slim AS deps
+FROM node:24-slim AS manifests
 WORKDIR /app
-# Only the manifests: this layer (the slow npm ci) is rebuilt only when dependencies change.
+# Only the manifests: the installs below are rebuilt only when dependencies change.
 COPY package.json package-lock.json ./
 COPY services/common/package.json services/common/
 COPY services/order-manage-api/package.json services/order-manage-api/
 COPY services/order-manage-data-api/package.json services/order-manage-data-api/
 COPY services/order-stream-process/package.json services/order-stream-process/
+
+FROM manifests AS deps
 # Every dependency, dev ones included: the build needs esbuild (and tsx to run stack/build.ts).
 RUN npm ci --no-audit --no-fund && npm cache clean --force
 
@@ -23,13 +25,7 @@ COPY services ./services
 COPY db ./db
 RUN npm run build
 
-FROM node:24-slim AS prod-deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-COPY services/common/package.json services/common/
-COPY services/order-manage-api/package.json services/order-manage-api/
-COPY services/order-manage-data-api/package.json services/order-manage-data-api/
-COPY services/order-stream-process/package.json services/order-stream-process/
+FROM manifests AS prod-deps
 # The workspaces' dependencies only: what the bundles import (typeorm stays nested under the
 # data-api's workspace, where dist/db/cli.js imports it from).
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

@@ -137,7 +137,8 @@ describe('docker-compose.yml', () => {
 
   it("builds from a Dockerfile that runs the chosen service's bundle on Node 24, production dependencies only, as a non-root user", () => {
     const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
-    assert.match(dockerfile, /^FROM node:24-slim AS deps$/m);
+    assert.match(dockerfile, /^FROM node:24-slim AS manifests$/m);
+    assert.match(dockerfile, /^FROM manifests AS deps$/m);
     assert.match(dockerfile, /^RUN npm ci\b/m);
     assert.match(dockerfile, /^RUN npm run build$/m, 'a stage builds the bundles');
     const runtime = dockerfile.slice(dockerfile.search(/^FROM node:24-slim AS runtime$/m));
@@ -145,7 +146,7 @@ describe('docker-compose.yml', () => {
     const copiedFrom = [...runtime.matchAll(/^COPY --from=(\S+)/gm)].map((m) => m[1]);
     assert.deepEqual(copiedFrom, ['prod-deps', 'build'], 'the runtime copies the production install and the build output, nothing else');
     assert.match(runtime, /^COPY --from=build .*\/app\/dist \.\/dist$/m);
-    assert.match(dockerfile, /^FROM node:24-slim AS prod-deps$(?:\n(?!FROM).*)*\nRUN npm ci --omit=dev\b/m, 'the production install omits dev dependencies');
+    assert.match(dockerfile, /^FROM manifests AS prod-deps$(?:\n(?!FROM).*)*\nRUN npm ci --omit=dev\b/m, 'the production install omits dev dependencies');
     assert.match(runtime, /^USER node$/m);
     assert.match(runtime, /^CMD .*exec node .*--enable-source-maps .*dist\/\$\{SERVICE\}\/main\.js"\]$/m);
   });
