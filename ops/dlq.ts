@@ -5,7 +5,7 @@
  * usage mistake.
  */
 import { randomUUID } from 'node:crypto';
-import { compareShopifyIds, CORRELATION_HEADER, type ShopifyId } from '@oms/common';
+import { compareShopifyIds, CORRELATION_HEADER, kafkaHeaderText, type ShopifyId } from '@oms/common';
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { createStockSource } from '../services/order-stream-process/src/clients/stock.js';
 import { itemKey } from '../services/order-stream-process/src/domain/coalesce.js';
@@ -33,11 +33,6 @@ interface DeadLetter {
   value: Buffer | null;
   message: KafkaMessage;
 }
-
-const text = (value: IHeaders[string]): string | undefined => {
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? undefined : first.toString();
-};
 
 /** Reads partitions from `starts` up to the end they had when the call began, then stops. */
 async function readUntilEnd(kafka: Kafka, topic: string, starts: Map<number, bigint>, ends: Map<number, bigint>): Promise<DeadLetter[]> {
@@ -89,7 +84,7 @@ async function readUntilEnd(kafka: Kafka, topic: string, starts: Map<number, big
 }
 
 function describe(letter: DeadLetter, event: InventoryEvent | undefined): string {
-  const reason = text(letter.headers[DLQ_REASON_HEADER]) ?? '(no reason header)';
+  const reason = kafkaHeaderText(letter.headers[DLQ_REASON_HEADER]) ?? '(no reason header)';
   const what = event
     ? `order ${event.orderId} product ${event.productId} item ${event.inventoryItemId}@${event.locationId} version ${event.inventoryVersion} available ${event.availableAfter}`
     : `value ${JSON.stringify((letter.value?.toString('utf8') ?? '').slice(0, 120))}`;
@@ -195,7 +190,7 @@ async function replay(ctx: Context, options: { dryRun: boolean; all: boolean; in
             value: l.value,
             headers: {
               ...l.headers,
-              [CORRELATION_HEADER]: text(l.headers[CORRELATION_HEADER]) ?? events.get(l)!.eventId,
+              [CORRELATION_HEADER]: kafkaHeaderText(l.headers[CORRELATION_HEADER]) ?? events.get(l)!.eventId,
               [REPLAYED_FROM_HEADER]: `${ctx.dlqTopic}/${l.partition}/${l.offset}`,
               [REPLAYED_AT_HEADER]: replayedAt,
             },

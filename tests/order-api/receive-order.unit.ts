@@ -19,23 +19,20 @@ const stockedWorld = () => new IntakeWorld().stock(TSHIRT, 120).stock(MUG, 1).wm
 const wmsFailure = (productId: string, cause = 'answered 503', attempts = 3) => `WMS check of product ${productId} failed ${attempts} attempts: ${cause}`;
 
 describe('the intake use case: known orders', () => {
-  it('a redelivery of the same webhook is replayed after the one lookup, without asking the WMS or committing', async () => {
-    const world = stockedWorld().knownOrder(ORDER, 'webhook-1');
-    const outcome = await receive(world)(twoProducts(), aDelivery({ webhookId: 'webhook-1' }));
-    assert.deepEqual(outcome, { orderId: ORDER, kind: 'replayed' });
-    assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [TSHIRT, MUG] }]);
-    assert.deepEqual(world.wmsAsked, []);
-    assert.deepEqual(world.commits, []);
-  });
-
-  it('the same order under another webhook id is already_exists, nothing asked of the WMS or committed', async () => {
-    const world = stockedWorld().knownOrder(ORDER, 'webhook-1');
-    const outcome = await receive(world)(twoProducts(), aDelivery({ webhookId: 'webhook-2' }));
-    assert.deepEqual(outcome, { orderId: ORDER, kind: 'already_exists' });
-    assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [TSHIRT, MUG] }]);
-    assert.deepEqual(world.wmsAsked, []);
-    assert.deepEqual(world.commits, []);
-  });
+  const knownOrderCases = [
+    ['a redelivery of the same webhook is replayed after the one lookup, without asking the WMS or committing', 'webhook-1', 'replayed'],
+    ['the same order under another webhook id is already_exists, nothing asked of the WMS or committed', 'webhook-2', 'already_exists'],
+  ] as const;
+  for (const [behaviour, webhookId, kind] of knownOrderCases) {
+    it(behaviour, async () => {
+      const world = stockedWorld().knownOrder(ORDER, 'webhook-1');
+      const outcome = await receive(world)(twoProducts(), aDelivery({ webhookId }));
+      assert.deepEqual(outcome, { orderId: ORDER, kind });
+      assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [TSHIRT, MUG] }]);
+      assert.deepEqual(world.wmsAsked, []);
+      assert.deepEqual(world.commits, []);
+    });
+  }
 
   it('after an accepted order, a redelivery of its webhook is replayed and another delivery is already_exists', async () => {
     const world = stockedWorld();

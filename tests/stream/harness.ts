@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import winston from 'winston';
-import { createLogger } from '@oms/common';
+import { createLogger, kafkaHeaderText } from '@oms/common';
 import { createShopifyClient, type ShopifyClient } from '../../services/order-stream-process/src/clients/shopify.js';
 import { SERVICE } from '../../services/order-stream-process/src/config.js';
 import type { InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
@@ -233,8 +233,4 @@ export async function benchWithShopify(
 /** The suites' one polling helper, re-exported for the stream and operations tests that import it from here. */
 export { eventually } from '../support/eventually.js';
 
-export const header = (message: KafkaMessage, name: string): string | undefined => {
-  const value = message.headers?.[name];
-  const first = Array.isArray(value) ? value[0] : value;
-  return first?.toString();
-};
+export const header = (message: KafkaMessage, name: string): string | undefined => kafkaHeaderText(message.headers?.[name]);

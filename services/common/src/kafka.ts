@@ -1,4 +1,4 @@
-import type { Kafka, LogEntry, logCreator } from 'kafkajs';
+import type { IHeaders, Kafka, LogEntry, logCreator } from 'kafkajs';
 import type { Logger } from './logger.js';
 
 /**
@@ -43,4 +43,9 @@ export function createKafkaHealthCheck(kafka: Kafka) {
       await drop(connected);
     },
   };
+}
+
+/** A Kafka header as text: the first value when it was sent more than once. */
+export function kafkaHeaderText(value: IHeaders[string]): string | undefined {
+  return (Array.isArray(value) ? value[0] : value)?.toString();
 }

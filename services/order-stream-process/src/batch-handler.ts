@@ -1,5 +1,5 @@
-import { CORRELATION_HEADER, type Logger } from '@oms/common';
-import type { EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
+import { CORRELATION_HEADER, kafkaHeaderText, type Logger } from '@oms/common';
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { ShopifyGaveUpError, type ShopifyClient } from './clients/shopify.js';
 import { chunk, coalesce, MAX_QUANTITIES_PER_CALL, partitionByLastSet, type CoalescedItem, type LastSet } from './domain/coalesce.js';
 import { parseInventoryEvent, type InventoryEvent } from './domain/event.js';
@@ -16,13 +16,8 @@ const MAX_REMEMBERED_EVENTS = 50_000;
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-function headerText(value: IHeaders[string]): string | undefined {
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? undefined : first.toString();
-}
-
 export function correlationOf(message: KafkaMessage): string | undefined {
-  const value = headerText(message.headers?.[CORRELATION_HEADER]);
+  const value = kafkaHeaderText(message.headers?.[CORRELATION_HEADER]);
   return value && SAFE_ID.test(value) ? value : undefined;
 }
 

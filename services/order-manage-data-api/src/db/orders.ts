@@ -17,26 +17,7 @@ export interface ProductView {
 }
 
 export async function lookupProducts(pool: pg.Pool, productIds: ShopifyId[]): Promise<ProductView[]> {
-  const { rows } = await pool.query<{
-    product_id: string;
-    sku: string;
-    title: string;
-    price: string;
-    currency: string;
-    available_quantity: number;
-  }>(
-    `SELECT product_id, sku, title, price::text AS price, currency, available_quantity
-       FROM inventory WHERE product_id = ANY($1::bigint[]) ORDER BY product_id`,
-    [productIds],
-  );
-  return rows.map((r) => ({
-    productId: r.product_id,
-    sku: r.sku,
-    title: r.title,
-    price: r.price,
-    currency: r.currency,
-    availableQuantity: r.available_quantity,
-  }));
+  return (await lookupIntake(pool, null, productIds)).products;
 }
 
 export interface OrderView {
@@ -46,15 +27,43 @@ export interface OrderView {
   receivedAt: string;
 }
 
+interface OrderRow {
+  order_id: string;
+  webhook_id: string;
+  status: string;
+  received_at: Date;
+}
+
+interface ProductRow {
+  product_id: string;
+  sku: string;
+  title: string;
+  price: string;
+  currency: string;
+  available_quantity: number;
+}
+
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+
+const orderView = (r: OrderRow): OrderView => ({
+  orderId: r.order_id,
+  webhookId: r.webhook_id,
+  status: r.status,
+  receivedAt: r.received_at.toISOString(),
+});
+
+const productView = (r: ProductRow): ProductView => ({
+  productId: r.product_id,
+  sku: r.sku,
+  title: r.title,
+  price: r.price,
+  currency: r.currency,
+  availableQuantity: r.available_quantity,
+});
+
 export async function findOrder(pool: pg.Pool | pg.PoolClient, orderId: ShopifyId): Promise<OrderView | null> {
-  const { rows } = await pool.query<{ order_id: string; webhook_id: string; status: string; received_at: Date }>(
-    'SELECT order_id, webhook_id, status, received_at FROM orders WHERE order_id = $1',
-    [orderId],
-  );
-  const r = rows[0];
-  return r
-    ? { orderId: r.order_id, webhookId: r.webhook_id, status: r.status, receivedAt: r.received_at.toISOString() }
-    : null;
+  const { rows } = await pool.query<OrderRow>('SELECT order_id, webhook_id, status, received_at FROM orders WHERE order_id = $1', [orderId]);
+  return rows[0] ? orderView(rows[0]) : null;
 }
 
 export interface IntakeLookup {
@@ -68,18 +77,8 @@ export interface IntakeLookup {
  * stock of every product (a row per product, each carrying the order's columns or nulls).
  */
 export async function lookupIntake(pool: pg.Pool, orderId: ShopifyId | null, productIds: ShopifyId[]): Promise<IntakeLookup> {
-  const { rows } = await pool.query<{
-    order_id: string | null;
-    webhook_id: string;
-    status: string;
-    received_at: Date;
-    product_id: string | null;
-    sku: string;
-    title: string;
-    price: string;
-    currency: string;
-    available_quantity: number;
-  }>({
+  // LEFT JOINs on one row: the order's columns are null when it is unknown, a product's when none matched.
+  const { rows } = await pool.query<Nullable<OrderRow> & Nullable<ProductRow>>({
     name: 'lookup-intake',
     text: `SELECT o.order_id, o.webhook_id, o.status, o.received_at,
             i.product_id, i.sku, i.title, i.price::text AS price, i.currency, i.available_quantity
@@ -91,20 +90,8 @@ export async function lookupIntake(pool: pg.Pool, orderId: ShopifyId | null, pro
   });
   const first = rows[0]!;
   return {
-    existingOrder:
-      first.order_id === null
-        ? null
-        : { orderId: first.order_id, webhookId: first.webhook_id, status: first.status, receivedAt: first.received_at.toISOString() },
-    products: rows
-      .filter((r) => r.product_id !== null)
-      .map((r) => ({
-        productId: r.product_id!,
-        sku: r.sku,
-        title: r.title,
-        price: r.price,
-        currency: r.currency,
-        availableQuantity: r.available_quantity,
-      })),
+    existingOrder: first.order_id === null ? null : orderView(first as OrderRow),
+    products: rows.filter((r) => r.product_id !== null).map((r) => productView(r as ProductRow)),
   };
 }
 

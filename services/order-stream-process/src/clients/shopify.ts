@@ -306,12 +306,8 @@ export function createShopifyClient(options: ShopifyClientOptions): ShopifyClien
     },
 
     async ping() {
-      const response = await fetch(endpoint, {
-        method: 'GET',
-        signal: AbortSignal.timeout(Math.min(timeoutMs, 1_500)),
-      });
-      await response.body?.cancel();
-      if (response.status >= 500) throw new Error(`Shopify answered HTTP ${response.status}`);
+      const { status } = await httpRequest(endpoint, { timeoutMs: Math.min(timeoutMs, 1_500) });
+      if (status >= 500) throw new Error(`Shopify answered HTTP ${status}`);
     },
   };
 }
