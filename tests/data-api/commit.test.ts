@@ -17,12 +17,14 @@ import { uniqueTopic } from '../support/kafka.js';
 import { commitOrder } from '../../services/order-manage-data-api/src/db/orders.js';
 import { call, commitBody, startDataApi, type DataApiUnderTest } from './helpers.js';
 
+const APPLICATION_NAME = 'data-api-commit-test';
+
 describe('order-manage-data-api: committing an order', () => {
   const topic = uniqueTopic('data-api-commit');
   let api: DataApiUnderTest;
 
   before(async () => {
-    api = await startDataApi({ topic });
+    api = await startDataApi({ topic, applicationName: APPLICATION_NAME });
   });
   after(async () => {
     await api.close();
@@ -245,6 +247,29 @@ describe('order-manage-data-api: committing an order', () => {
     }
     assert.equal((await readInventory(a.productId))?.availableQuantity, 98);
     assert.equal((await readInventory(b.productId))?.availableQuantity, 98);
+  });
+
+  it('writes nothing when the last statement fails (it travels with COMMIT), and leaves no session in a transaction', async () => {
+    const shirt = await createTestProduct({ availableQuantity: 10 });
+    const body = commitBody([{ product: shirt, quantity: 2 }]);
+    // The route would refuse this price; called directly, the order row and the locks succeed and
+    // the writes fail on the numeric cast, in the same round trip as COMMIT.
+    const request = { ...body, lines: body.lines.map((l) => ({ ...l, price: 'ten' })), nonStockLines: [], correlationId: randomUUID(), topic };
+
+    await assert.rejects(commitOrder(api.pool, request), (err: Error & { code?: string }) => err.code === '22P02');
+
+    assert.equal(await readOrder(body.order.orderId), null);
+    assert.deepEqual(await readOrderDetails(body.order.orderId), []);
+    assert.equal(await countOutboxRows(body.order.orderId), 0);
+    assert.deepEqual(await readInventory(shirt.productId).then((r) => [r?.availableQuantity, r?.version]), [10, 1]);
+    const { rows } = await dbPool().query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'`,
+      [APPLICATION_NAME],
+    );
+    assert.equal(rows[0]!.n, 0);
+    const retried = await call(api, 'POST', '/internal/orders', { body });
+    assert.equal(retried.status, 201);
+    assert.equal((await readInventory(shirt.productId))?.availableQuantity, 8);
   });
 
   it('rejects a malformed commit with 400 INVALID_PAYLOAD listing each field', async () => {

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import pg from 'pg';
 import type { Logger } from '@oms/common';
 
@@ -23,6 +24,9 @@ export function createPool(options: PoolOptions): pg.Pool {
     idleTimeoutMillis: 30_000,
     statement_timeout: options.statementTimeoutMs ?? 3_000,
     application_name: options.applicationName ?? 'order-manage-data-api',
+    // A client sends each query without waiting for the answer to the one before, so a
+    // transaction's BEGIN goes out with its first statement and COMMIT with its last.
+    pipeline: true,
   });
   const onError = (err: Error) =>
     options.logger.warn(`PostgreSQL connection error: ${err.message}`, { event: 'db.connection.error' });
@@ -68,17 +72,43 @@ export class Rollback<T> {
   constructor(readonly value: T) {}
 }
 
+export interface Transaction {
+  /**
+   * Runs the transaction's last statement and COMMIT in one round trip. If the statement fails,
+   * PostgreSQL turns that COMMIT into a ROLLBACK, and the statement's error is thrown.
+   */
+  commitWith<R extends pg.QueryResultRow>(query: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+}
+
+/**
+ * Puts everything `send` queues on the client's socket into one write. A write to a socket costs
+ * more CPU than the statement it carries on this kind of machine (the profile: a third of the
+ * data-api's busy time), and pg writes each query on its own.
+ */
+function inOneWrite<T>(client: pg.PoolClient, send: () => T): T {
+  // pg keeps its socket on `connection.stream`, which its types do not declare.
+  const socket = (client as unknown as { connection: { stream: Writable } }).connection.stream;
+  socket.cork();
+  try {
+    return send();
+  } finally {
+    socket.uncork();
+  }
+}
+
 /**
  * Runs `fn` in a transaction on its own client: COMMIT when it returns, ROLLBACK when it returns a
- * `Rollback` or throws. A client whose connection failed (BEGIN, COMMIT or ROLLBACK could not run)
+ * `Rollback` or throws. BEGIN is sent with the first statement `fn` issues, and `commitWith` sends
+ * the last with COMMIT. A client whose connection failed (BEGIN, COMMIT or ROLLBACK could not run)
  * is destroyed rather than returned to the pool.
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
-  fn: (client: pg.PoolClient) => Promise<T | Rollback<T>>,
+  fn: (client: pg.PoolClient, tx: Transaction) => Promise<T | Rollback<T>>,
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  let ended = false;
   const control = async (sql: string) => {
     try {
       await client.query(sql);
@@ -87,14 +117,28 @@ export async function inTransaction<T>(
       throw err;
     }
   };
+  const tx: Transaction = {
+    async commitWith<R extends pg.QueryResultRow>(query: pg.QueryConfig) {
+      ended = true;
+      const [written, committed] = await Promise.allSettled(
+        inOneWrite(client, () => [client.query<R>(query), control('COMMIT')] as const),
+      );
+      if (written.status === 'rejected') throw written.reason;
+      if (committed.status === 'rejected') throw committed.reason;
+      return written.value;
+    },
+  };
   try {
-    await control('BEGIN');
-    let result: T | Rollback<T>;
-    try {
-      result = await fn(client);
-    } catch (err) {
-      await control('ROLLBACK').catch(() => undefined);
-      throw err;
+    const [begun, ran] = await Promise.allSettled(inOneWrite(client, () => [control('BEGIN'), fn(client, tx)] as const));
+    if (begun.status === 'rejected') throw begun.reason;
+    if (ran.status === 'rejected') {
+      if (!ended) await control('ROLLBACK').catch(() => undefined);
+      throw ran.reason;
+    }
+    const result = ran.value;
+    if (ended) {
+      if (result instanceof Rollback) throw new Error('a transaction ended by commitWith cannot be rolled back');
+      return result;
     }
     if (result instanceof Rollback) {
       await control('ROLLBACK');
