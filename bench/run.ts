@@ -25,6 +25,11 @@ function setting(name: string, fallback: number): number {
 }
 
 const CLOSED_ORDERS = setting('BENCH_ORDERS', 1000);
+/**
+ * Orders sent before anything is measured: on a fresh stack the first thousand orders pay for V8's
+ * and the JVM's compilers (services' CPU per order was about 1.6 times the steady figure over them).
+ */
+const WARMUP_ORDERS = setting('BENCH_WARMUP_ORDERS', 1000);
 const CONCURRENCY = setting('BENCH_CONCURRENCY', 20);
 const PRODUCTS = setting('BENCH_PRODUCTS', 30);
 const RATES = (process.env.BENCH_RATES ?? '50,100,200').split(',').map(Number);
@@ -239,7 +244,7 @@ async function main(): Promise<void> {
   if (!ready?.ok) throw new Error(`order-manage-api is not ready at ${env.ORDER_API_URL}: start the stack (npm run stack:up)`);
   const previous = previousResult();
 
-  console.log(`bench against ${env.ORDER_API_URL}: pgbench ${PGBENCH_SECONDS} s, closed loop ${CLOSED_ORDERS} orders at ${CONCURRENCY}, open loops ${RATES.join('/')} orders/s`);
+  console.log(`bench against ${env.ORDER_API_URL}: pgbench ${PGBENCH_SECONDS} s, warm-up ${WARMUP_ORDERS} orders, closed loop ${CLOSED_ORDERS} orders at ${CONCURRENCY}, open loops ${RATES.join('/')} orders/s`);
   const pgbench = await runPgbench(env.DATABASE_URL, { clients: CONCURRENCY, seconds: PGBENCH_SECONDS });
   console.log(`  pgbench: ${pgbench.tps.toFixed(0)} tps`);
 
@@ -249,6 +254,8 @@ async function main(): Promise<void> {
   const hot = await stockedProducts(1, { availableQuantity: 1_000_000 });
   const lone = await stockedProducts(1, { availableQuantity: 1_000 });
   try {
+    const warmup = await closedLoop(WARMUP_ORDERS, CONCURRENCY, (i) => threeLineOrder(products, i));
+    console.log(`  warm-up (not measured): ${warmup.accepted}/${warmup.sent} accepted at ${(warmup.accepted / warmup.seconds).toFixed(0)} orders/s`);
     const phases: Phase[] = [];
     phases.push(await phase('closed loop', products, () => closedLoop(CLOSED_ORDERS, CONCURRENCY, (i) => threeLineOrder(products, i))));
     // A bestseller in every cart: each order's first line locks the same row.
@@ -272,7 +279,7 @@ async function main(): Promise<void> {
 
     const partial = {
       at: new Date().toISOString(),
-      settings: { CLOSED_ORDERS, CONCURRENCY, PRODUCTS, RATES, OPEN_SECONDS, BUDGET_SECONDS, PGBENCH_SECONDS, cores: (await import('node:os')).availableParallelism() },
+      settings: { WARMUP_ORDERS, CLOSED_ORDERS, CONCURRENCY, PRODUCTS, RATES, OPEN_SECONDS, BUDGET_SECONDS, PGBENCH_SECONDS, cores: (await import('node:os')).availableParallelism() },
       pgbench,
       phases,
       rssMb: rss,
