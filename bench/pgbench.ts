@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { migrate } from '../db/data-source.js';
-import { cpuDelta, cpuMsOf } from './proc.js';
+import { cpuDelta, cpuMsOf, trackCpu } from './proc.js';
 
 const PRODUCTS_PER_SLOT = 10;
 
@@ -82,9 +82,11 @@ export async function runPgbench(stackDatabaseUrl: string, options: { clients: n
   await prepareDatabase(url.toString());
   const script = path.join(mkdtempSync(path.join(tmpdir(), 'pgbench-')), 'commit.sql');
   writeFileSync(script, COMMIT_SCRIPT);
-  const before = cpuMsOf({ postgres: { comm: 'postgres' } });
+  const postgres = () => ({ postgres: { comm: 'postgres' } });
+  const before = cpuMsOf(postgres());
+  const during = trackCpu(postgres);
   const out = await run('pgbench', ['-n', '-c', String(options.clients), '-j', '2', '-T', String(options.seconds), '-f', script, url.toString()]);
-  const spent = cpuDelta(before, cpuMsOf({ postgres: { comm: 'postgres' } }));
+  const spent = cpuDelta(before, during.stop());
   const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(out)?.[1]);
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1]);
   if (!Number.isFinite(tps) || !transactions) throw new Error(`pgbench printed no figures:\n${out}`);

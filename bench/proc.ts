@@ -46,18 +46,50 @@ function select(stats: ProcStat[], selector: ProcessSelector): ProcStat[] {
   return stats.filter((s) => chosen.has(s.pid));
 }
 
+/** CPU in ms of each component's processes, by pid. */
+export type CpuReading = Record<string, Record<number, number>>;
+
 /**
- * CPU of each component from /proc, summed over its processes. A backend that exits between two
- * readings takes its CPU with it, so PostgreSQL's figure is a floor under short-lived connections
- * (the services and pgbench keep theirs open).
+ * CPU of each component from /proc, per process, so that a delta is taken process by process: a
+ * PostgreSQL backend or autovacuum worker that exits between two readings takes only its own CPU
+ * with it (the figure is a floor for those), instead of pulling the whole component's sum below
+ * where it started.
  */
-export function cpuMsOf(components: Record<string, ProcessSelector>): Record<string, number> {
+export function cpuMsOf(components: Record<string, ProcessSelector>): CpuReading {
   const stats = allStats();
-  return Object.fromEntries(Object.entries(components).map(([name, selector]) => [name, select(stats, selector).reduce((sum, s) => sum + s.cpuMs, 0)]));
+  return Object.fromEntries(
+    Object.entries(components).map(([name, selector]) => [name, Object.fromEntries(select(stats, selector).map((s) => [s.pid, s.cpuMs]))]),
+  );
 }
 
-export function cpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.keys(after).map((name) => [name, Math.max(0, after[name]! - (before[name] ?? 0))]));
+/**
+ * Reads `components` every `intervalMs` until stopped and returns each process's last reading, the
+ * ones that exited meanwhile included: pgbench's backends, for one, are gone by the time it returns.
+ */
+export function trackCpu(components: () => Record<string, ProcessSelector>, intervalMs = 250): { stop(): CpuReading } {
+  const seen: CpuReading = {};
+  const read = () => {
+    for (const [name, pids] of Object.entries(cpuMsOf(components()))) Object.assign((seen[name] ??= {}), pids);
+  };
+  read();
+  const timer = setInterval(read, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      read();
+      return seen;
+    },
+  };
+}
+
+/** CPU spent between two readings, per component: a process born in between counts from zero. */
+export function cpuDelta(before: CpuReading, after: CpuReading): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, pids]) => [
+      name,
+      Object.entries(pids).reduce((sum, [pid, ms]) => sum + Math.max(0, ms - (before[name]?.[Number(pid)] ?? 0)), 0),
+    ]),
+  );
 }
 
 /** Resident memory of the process itself (not its helpers, such as tsx's esbuild), in MB. */
