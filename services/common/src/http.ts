@@ -20,15 +20,36 @@ export interface HttpAnswer {
 /**
  * A request whose whole exchange, body included, ends within `timeoutMs`; rejects as `isTimeout`
  * when it does not, and with the signal's reason when `signal` aborts first.
+ *
+ * The timer is cleared when the exchange ends. `AbortSignal.timeout` (and `AbortSignal.any` over it)
+ * cost 13–30 µs a call here, most of it later, when the timer of a request long answered still
+ * fires and builds its DOMException; five calls an order made that a measurable share of the api.
  */
 export async function httpRequest(
   url: string,
   init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number; signal?: AbortSignal },
 ): Promise<HttpAnswer> {
-  const timeout = AbortSignal.timeout(init.timeoutMs);
-  const signal = init.signal ? AbortSignal.any([timeout, init.signal]) : timeout;
-  const answer = await request(url, { method: init.method ?? 'GET', headers: init.headers, body: init.body, signal, dispatcher });
-  return { status: answer.statusCode, headers: answer.headers, text: await answer.body.text() };
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`no answer within ${init.timeoutMs} ms`, 'TimeoutError')),
+    init.timeoutMs,
+  );
+  const callerAborted = () => controller.abort(init.signal!.reason);
+  if (init.signal?.aborted) callerAborted();
+  else init.signal?.addEventListener('abort', callerAborted, { once: true });
+  try {
+    const answer = await request(url, {
+      method: init.method ?? 'GET',
+      headers: init.headers,
+      body: init.body,
+      signal: controller.signal,
+      dispatcher,
+    });
+    return { status: answer.statusCode, headers: answer.headers, text: await answer.body.text() };
+  } finally {
+    clearTimeout(timer);
+    init.signal?.removeEventListener('abort', callerAborted);
+  }
 }
 
 export function headerValue(value: string | string[] | undefined): string | undefined {

@@ -37,6 +37,8 @@ export function createApp(deps: AppDeps): Express {
   const metrics = deps.metrics ?? createApiMetrics();
   const app = express();
   app.disable('x-powered-by');
+  // Nothing caches these answers: an ETag would only cost a hash of every body.
+  app.disable('etag');
   app.use(correlationMiddleware);
   app.use(metrics.httpMiddleware);
   app.use(

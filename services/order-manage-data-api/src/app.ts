@@ -47,6 +47,8 @@ export function createApp(deps: AppDeps): Express {
   const state = deps.state ?? { shuttingDown: false };
   const app = express();
   app.disable('x-powered-by');
+  // Nothing caches these answers: an ETag would only cost a hash of every body.
+  app.disable('etag');
   app.use(correlationMiddleware);
   app.use(metrics.httpMiddleware);
 

@@ -18,6 +18,8 @@ export function createApp(deps: AppDeps): Express {
   const state = deps.state ?? { shuttingDown: false };
   const app = express();
   app.disable('x-powered-by');
+  // Nothing caches these answers: an ETag would only cost a hash of every body.
+  app.disable('etag');
   app.use(metrics.httpMiddleware);
   app.use(healthRouter(checks, () => state.shuttingDown));
   app.use(metrics.router());
