@@ -9,6 +9,8 @@ const COMPLETE = '.complete';
 const EXTENSION_DIR = path.join(REPO_ROOT, 'wiremock', 'extension');
 /** The WireMock extension that gives the Shopify stand-in Shopify's rate limit (wiremock/extension). */
 export const WIREMOCK_EXTENSION_CLASS = 'local.stack.wiremock.ShopifyLeakyBucket';
+/** `wiremock.Run` with a request journal that costs the same per request whatever it holds (wiremock/extension). */
+export const WIREMOCK_MAIN_CLASS = 'local.stack.wiremock.StandIn';
 
 function requireMaven(what: string): string {
   const mvn = which('mvn');

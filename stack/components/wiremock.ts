@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureWiremockExtension, requireJava, WIREMOCK_EXTENSION_CLASS, wiremockJar } from '../install.js';
+import { ensureWiremockExtension, requireJava, WIREMOCK_EXTENSION_CLASS, WIREMOCK_MAIN_CLASS, wiremockJar } from '../install.js';
 import { runningPid, startDetached, stopPid } from '../proc.js';
 import { paths, REPO_ROOT, urls, type Settings } from '../settings.js';
 import { httpOk } from '../wait.js';
@@ -9,11 +9,12 @@ import type { Component } from './types.js';
 export const WIREMOCK_ROOT = path.join(REPO_ROOT, 'wiremock');
 
 /**
- * WireMock counts its journal on every request by walking all of it, so each request costs CPU in
- * proportion to the bound once the journal is full: 3.3 ms a request with 20,000 entries, 0.4 ms with
- * 1,000 (WireMock 3.13.2, this machine). 1,000 keeps the fixture's cost flat and small over a long
- * run, and still holds a few seconds of the heaviest load (about 300 requests/s at 100 orders/s):
- * enough for tests, which read their own requests within moments of making them.
+ * WireMock 3.13's own request journal walks all of its entries twice for every request it serves,
+ * so a request cost CPU in proportion to the bound: 3.3 ms with 20,000 entries, 0.4 ms with 1,000
+ * (this machine). The stack runs WireMock through `local.stack.wiremock.StandIn`, whose journal does
+ * the same in constant time (wiremock/extension), and still bounds it: 1,000 entries hold a few
+ * seconds of the heaviest load (about 300 requests/s at 100 orders/s), enough for tests, which read
+ * their own requests within moments of making them, and memory stays flat over a long run.
  */
 export const WIREMOCK_JOURNAL_ENTRIES = 1000;
 
@@ -80,7 +81,7 @@ export function wiremockComponent(settings: Settings): Component {
           marker,
           '-cp',
           [wiremockJar(), ensureWiremockExtension().jar].join(path.delimiter),
-          'wiremock.Run',
+          WIREMOCK_MAIN_CLASS,
           '--extensions',
           WIREMOCK_EXTENSION_CLASS,
           '--port',
