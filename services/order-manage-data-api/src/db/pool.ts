@@ -81,9 +81,9 @@ export interface Transaction {
 }
 
 /**
- * Puts everything `send` queues on the client's socket into one write. A write to a socket costs
- * more CPU than the statement it carries on this kind of machine (the profile: a third of the
- * data-api's busy time), and pg writes each query on its own.
+ * Puts everything `send` queues on the client's socket into one write: pg writes each query on its
+ * own, and every write is a system call here and a wake-up and a read in PostgreSQL (strace: 5.8
+ * writes and 6.1 reads per order in the data-api with this, 8.0 and 7.9 without).
  */
 function inOneWrite<T>(client: pg.PoolClient, send: () => T): T {
   // pg keeps its socket on `connection.stream`, which its types do not declare.
