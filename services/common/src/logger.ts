@@ -16,7 +16,8 @@ const REDACTED = '[REDACTED]';
 function redactor(secrets: string[]) {
   const mask = (value: unknown): unknown => {
     if (typeof value === 'string') {
-      return secrets.reduce((text, secret) => text.split(secret).join(REDACTED), value);
+      // Almost no string holds a secret: looking first spares a split and a join per field and secret.
+      return secrets.reduce((text, secret) => (text.includes(secret) ? text.split(secret).join(REDACTED) : text), value);
     }
     return value;
   };
