@@ -76,6 +76,10 @@ export function wiremockComponent(settings: Settings): Component {
         name: 'wiremock',
         command: requireJava(),
         args: [
+          // C1 only: a fixture serves short bursts, and C2's compiling was most of its CPU over its first
+          // 30,000 requests (273 / 208 µs a request over the first 10,000 / next 20,000 against 513–540 /
+          // 277–285 with C2; once warm 200–219 against 167–192).
+          '-XX:TieredStopAtLevel=1',
           '-Xms64m',
           '-Xmx384m',
           marker,
