@@ -13,6 +13,8 @@ COPY services/common/package.json services/common/
 COPY services/order-manage-api/package.json services/order-manage-api/
 COPY services/order-manage-data-api/package.json services/order-manage-data-api/
 COPY services/order-stream-process/package.json services/order-stream-process/
+# npm ci's postinstall applies them (patch-package): see README, "Patched dependencies".
+COPY patches ./patches
 
 FROM manifests AS deps
 # Every dependency, dev ones included: the build needs esbuild (and tsx to run stack/build.ts).
@@ -43,4 +45,4 @@ EXPOSE 8080 8081 8082
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=6 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/ready',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # exec: node is PID 1 and receives SIGTERM itself, so the service drains and exits cleanly.
-CMD ["sh", "-c", "exec node --max-semi-space-size=8 --heap-growing-percent=25 --enable-source-maps --disable-warning=TimeoutNegativeWarning dist/${SERVICE}/main.js"]
+CMD ["sh", "-c", "exec node --max-semi-space-size=8 --heap-growing-percent=25 --enable-source-maps dist/${SERVICE}/main.js"]

@@ -7,13 +7,6 @@ import { ComponentFailed, Stack } from './stack.js';
 import { runTests } from './test-command.js';
 import { bold, dim, yellow } from './ui.js';
 
-// kafkajs 2.2.4 sets a negative timer on Node 24 while it polls, and Node warns about each one:
-// harmless for the launcher's short admin calls, and noise in its output. Other warnings still print.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (warning.name !== 'TimeoutNegativeWarning') console.error(`${warning.name}: ${warning.message}`);
-});
-
 const USAGE = `usage: npm run stack -- <command> [--replicas N | --replicas api=N,data-api=N,stream=N]
 
   install              fetch and build what the stack runs (Kafka's jars and WireMock's Shopify rate-limit extension through Maven; WireMock comes with npm ci)

@@ -110,7 +110,6 @@ export function serviceComponent(settings: Settings, service: ServiceName, index
       return startDetached({
         name,
         command: process.execPath,
-        // kafkajs 2.2.4 sets a negative timer while it polls, which Node 24 warns about on every poll.
         // STACK_NODE_ARGS passes flags Node refuses in NODE_OPTIONS, such as --cpu-prof for profiling.
         // --enable-source-maps: stack traces name the TypeScript files and lines (dist/<service>/main.js.map).
         // --max-semi-space-size=8: a smaller young generation kept each service's RSS after the bench
@@ -118,7 +117,7 @@ export function serviceComponent(settings: Settings, service: ServiceName, index
         // --heap-growing-percent=25: the old generation is collected once it is a quarter over what
         // the last collection kept, instead of V8's up-to-fourfold growth: the api's heap after 3,000
         // orders 52 MB instead of 85–115, at no measurable CPU cost (docs/benchmark.md).
-        args: [...nodeArgsFromEnv(), '--max-semi-space-size=8', '--heap-growing-percent=25', '--enable-source-maps', '--disable-warning=TimeoutNegativeWarning', main],
+        args: [...nodeArgsFromEnv(), '--max-semi-space-size=8', '--heap-growing-percent=25', '--enable-source-maps', main],
         cwd: REPO_ROOT,
         env: { ...process.env, ...serviceEnv(settings, service, index) },
         logFile,

@@ -135,11 +135,13 @@ describe('docker-compose.yml', () => {
     for (const name of APP_SERVICES) assert.ok(services[name]?.healthcheck?.test.join(' ').includes('/health/ready'));
   });
 
-  it("builds from a Dockerfile that runs the chosen service's bundle on Node 24, production dependencies only, as a non-root user", () => {
+  it("builds from a Dockerfile that runs the chosen service's bundle on Node 24, production dependencies only (patched as npm ci patches them), as a non-root user", () => {
     const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
     assert.match(dockerfile, /^FROM node:24-slim AS manifests$/m);
     assert.match(dockerfile, /^FROM manifests AS deps$/m);
     assert.match(dockerfile, /^RUN npm ci\b/m);
+    const manifests = dockerfile.slice(0, dockerfile.search(/^FROM manifests AS deps$/m));
+    assert.match(manifests, /^COPY patches \.\/patches$/m, "every install's postinstall (patch-package) finds patches/");
     assert.match(dockerfile, /^RUN npm run build$/m, 'a stage builds the bundles');
     const runtime = dockerfile.slice(dockerfile.search(/^FROM node:24-slim AS runtime$/m));
     assert.ok(runtime.startsWith('FROM'), 'a runtime stage on node:24-slim');

@@ -12,7 +12,7 @@ export function kafkaBrokers(): string[] {
   return stackEnv().KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean);
 }
 
-function kafkaClient(brokers: string[] = kafkaBrokers()): Kafka {
+export function kafkaClient(brokers: string[] = kafkaBrokers()): Kafka {
   return new Kafka({ clientId: `test-${randomUUID().slice(0, 8)}`, brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3_000 });
 }
 
