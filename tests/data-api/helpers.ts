@@ -108,6 +108,7 @@ export function startRelay(options: {
   logger?: Logger;
   metrics?: DataApiMetrics;
   pollIntervalMs?: number;
+  lingerMs?: number;
   applicationName?: string;
 }) {
   const env = stackEnv();
@@ -121,6 +122,7 @@ export function startRelay(options: {
     logger,
     metrics: options.metrics,
     pollIntervalMs: options.pollIntervalMs ?? 500,
+    lingerMs: options.lingerMs,
     maxBackoffMs: 1_000,
     sendTimeoutMs: 5_000,
     listenerApplicationName: options.applicationName,

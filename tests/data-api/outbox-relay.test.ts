@@ -130,6 +130,30 @@ describe('order-manage-data-api: outbox relay', () => {
     }
   });
 
+  it('sends the first commit after a quiet spell at once, and gathers commits that follow a batch closely', async () => {
+    const topic = await freshTopic();
+    const api = await apiFor(topic);
+    const product = await createTestProduct({ availableQuantity: 10 });
+    const lingerMs = 4_000;
+    const relay = startRelay({ topic, lingerMs });
+    try {
+      const lone = commitBody([{ product, quantity: 1 }]);
+      const loneCommittedAt = Date.now();
+      assert.equal((await call(api, 'POST', '/internal/orders', { body: lone })).status, 201);
+      await eventually('the lone order published', async () => (await countOutboxRows(lone.order.orderId, { unpublishedOnly: true })) === 0);
+      const loneTookMs = Date.now() - loneCommittedAt;
+      assert.ok(loneTookMs < lingerMs / 2, `the lone order waited ${loneTookMs} ms, as if it had lingered`);
+
+      const follower = commitBody([{ product, quantity: 2 }]);
+      assert.equal((await call(api, 'POST', '/internal/orders', { body: follower })).status, 201);
+      await new Promise((resolve) => setTimeout(resolve, lingerMs / 4));
+      assert.equal(await countOutboxRows(follower.order.orderId, { unpublishedOnly: true }), 1, 'right after a batch, the relay lingers');
+      await eventually('the follower published once the linger is over', async () => (await countOutboxRows(follower.order.orderId, { unpublishedOnly: true })) === 0);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('publishes every event exactly once when two relays run at the same time', async () => {
     const topic = await freshTopic();
     const api = await apiFor(topic);

@@ -16,7 +16,10 @@ export interface OutboxRelayOptions {
   logger: Logger;
   metrics?: DataApiMetrics;
   pollIntervalMs?: number;
-  /** How long to wait after a wake-up before claiming, so a burst of commits goes out as one batch. */
+  /**
+   * How long to wait after a wake-up that comes within this long of the last batch, so commits
+   * streaming in go out several to a batch; the first commit after a quiet spell goes out at once.
+   */
   lingerMs?: number;
   batchSize?: number;
   sendTimeoutMs?: number;
@@ -60,10 +63,11 @@ export class OutboxRelay {
   private wakeUp: (() => void) | undefined;
   private failures = 0;
   private lastWarnAt = 0;
+  private lastBatchAt = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.pollIntervalMs = options.pollIntervalMs ?? 1_500;
-    this.lingerMs = options.lingerMs ?? 10;
+    this.lingerMs = options.lingerMs ?? 50;
     this.batchSize = options.batchSize ?? 100;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
@@ -117,6 +121,7 @@ export class OutboxRelay {
       let claimed: number;
       try {
         claimed = await this.publishBatch();
+        if (claimed > 0) this.lastBatchAt = Date.now();
         if (this.failures > 0) {
           this.options.logger.info('outbox relay publishing again', { event: 'outbox.relay.recovered' });
         }
@@ -133,7 +138,7 @@ export class OutboxRelay {
       if (claimed < this.batchSize) {
         await this.pause(this.pollIntervalMs, true);
         // Every batch costs the same four round trips and one Kafka send however few rows it holds.
-        if (this.lingerMs > 0) await this.pause(this.lingerMs, false);
+        if (this.lingerMs > 0 && Date.now() - this.lastBatchAt < this.lingerMs) await this.pause(this.lingerMs, false);
       }
     }
   }
