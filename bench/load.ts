@@ -1,10 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { httpRequest } from '@oms/common';
-import { pool } from '../tests/e2e/support.js';
+import { pool, postOrder } from '../tests/e2e/support.js';
 import { buildShopifyOrder, randomOrderId } from '../tests/support/orders.js';
 import type { TestProduct } from '../tests/support/db.js';
-import { shopifyHeaders } from '../tests/support/sign.js';
-import { stackEnv } from '../tests/support/stack-env.js';
 
 export interface LoadResult {
   sent: number;
@@ -26,35 +23,13 @@ export function threeLineOrder(products: readonly TestProduct[], i: number, hot?
   return buildShopifyOrder({ orderId: randomOrderId(), lines });
 }
 
-const env = stackEnv();
-const WEBHOOK_URL = `${env.ORDER_API_URL}/api/shopify/webhooks/orders`;
-
-/**
- * Sends through undici's keep-alive pool (the services' own `httpRequest`), not `fetch`: the load
- * generator shares the machine with the stack, and fetch cost it about twice the CPU per order.
- */
 async function send(body: unknown): Promise<{ status: string; answeredAt: number }> {
-  const raw = JSON.stringify(body);
   try {
-    const answer = await httpRequest(WEBHOOK_URL, {
-      method: 'POST',
-      headers: shopifyHeaders(raw, env.SHOPIFY_WEBHOOK_SECRET),
-      body: raw,
-      timeoutMs: 30_000,
-    });
-    const code = answer.status === 201 ? '' : problemCode(answer.text);
+    const answer = await postOrder(body);
+    const code = typeof answer.json.code === 'string' ? ` ${answer.json.code}` : '';
     return { status: `${answer.status}${code}`, answeredAt: performance.now() };
   } catch (err) {
     return { status: `network error (${(err as Error).name})`, answeredAt: performance.now() };
-  }
-}
-
-function problemCode(text: string): string {
-  try {
-    const code = (JSON.parse(text) as { code?: unknown }).code;
-    return typeof code === 'string' ? ` ${code}` : '';
-  } catch {
-    return '';
   }
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { migrate } from '../db/data-source.js';
-import { cpuDelta, cpuMsOf, trackCpu } from './proc.js';
+import { cpuDelta, trackCpu } from './proc.js';
 
 const PRODUCTS_PER_SLOT = 10;
 
@@ -83,10 +83,9 @@ export async function runPgbench(stackDatabaseUrl: string, options: { clients: n
   const script = path.join(mkdtempSync(path.join(tmpdir(), 'pgbench-')), 'commit.sql');
   writeFileSync(script, COMMIT_SCRIPT);
   const postgres = () => ({ postgres: { comm: 'postgres' } });
-  const before = cpuMsOf(postgres());
-  const during = trackCpu(postgres);
+  const cpu = trackCpu(postgres);
   const out = await run('pgbench', ['-n', '-c', String(options.clients), '-j', '2', '-T', String(options.seconds), '-f', script, url.toString()]);
-  const spent = cpuDelta(before, during.stop());
+  const spent = cpuDelta(cpu.first, cpu.stop());
   const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(out)?.[1]);
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1]);
   if (!Number.isFinite(tps) || !transactions) throw new Error(`pgbench printed no figures:\n${out}`);

@@ -55,7 +55,7 @@ export type CpuReading = Record<string, Record<number, number>>;
  * with it (the figure is a floor for those), instead of pulling the whole component's sum below
  * where it started.
  */
-export function cpuMsOf(components: Record<string, ProcessSelector>): CpuReading {
+function cpuMsOf(components: Record<string, ProcessSelector>): CpuReading {
   const stats = allStats();
   return Object.fromEntries(
     Object.entries(components).map(([name, selector]) => [name, Object.fromEntries(select(stats, selector).map((s) => [s.pid, s.cpuMs]))]),
@@ -63,17 +63,19 @@ export function cpuMsOf(components: Record<string, ProcessSelector>): CpuReading
 }
 
 /**
- * Reads `components` every `intervalMs` until stopped and returns each process's last reading, the
- * ones that exited meanwhile included: pgbench's backends, for one, are gone by the time it returns.
+ * Reads `components` now (`first`) and every `intervalMs` until stopped, and returns each process's
+ * last reading, the ones that exited meanwhile included: pgbench's backends, for one, are gone by
+ * the time it returns.
  */
-export function trackCpu(components: () => Record<string, ProcessSelector>, intervalMs = 250): { stop(): CpuReading } {
-  const seen: CpuReading = {};
+export function trackCpu(components: () => Record<string, ProcessSelector>, intervalMs = 250): { first: CpuReading; stop(): CpuReading } {
+  const first = cpuMsOf(components());
+  const seen: CpuReading = structuredClone(first);
   const read = () => {
     for (const [name, pids] of Object.entries(cpuMsOf(components()))) Object.assign((seen[name] ??= {}), pids);
   };
-  read();
   const timer = setInterval(read, intervalMs);
   return {
+    first,
     stop() {
       clearInterval(timer);
       read();

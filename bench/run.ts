@@ -14,7 +14,7 @@ import { inventoryItemGid, lastQuantities, shopifyRequests } from '../tests/supp
 import { REPO_ROOT, stackDir, stackEnv } from '../tests/support/stack-env.js';
 import { closedLoop, type LoadResult, openLoop, percentile, threeLineOrder } from './load.js';
 import { runPgbench } from './pgbench.js';
-import { cpuDelta, cpuMsOf, type CpuReading, type ProcessSelector, rssMb, selfCpuMs, trackCpu } from './proc.js';
+import { cpuDelta, type CpuReading, type ProcessSelector, rssMb, selfCpuMs, trackCpu } from './proc.js';
 
 function setting(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -64,8 +64,8 @@ function selectors(): Record<string, ProcessSelector> {
   return out;
 }
 
-function cpuNow(): CpuReading {
-  return { ...cpuMsOf(selectors()), 'bench client': { [process.pid]: selfCpuMs() } };
+function benchClientCpu(): CpuReading {
+  return { 'bench client': { [process.pid]: selfCpuMs() } };
 }
 
 async function streamCounters(): Promise<{ calls: number; throttled: number; events: number }> {
@@ -134,8 +134,8 @@ interface Phase {
 }
 
 async function phase(name: string, products: readonly TestProduct[], run: () => Promise<LoadResult>): Promise<Phase> {
-  const cpuBefore = cpuNow();
-  const cpuDuring = trackCpu(selectors);
+  const cpu = trackCpu(selectors);
+  const clientCpuBefore = benchClientCpu();
   const shopifyBefore = await streamCounters();
   const loadStartedAt = Date.now();
   const samples: Array<{ at: number; calls: number }> = [];
@@ -146,7 +146,7 @@ async function phase(name: string, products: readonly TestProduct[], run: () => 
   const lastAnsweredEpoch = Date.now() - (performance.now() - load.lastAnsweredAt);
   const caughtUp = await shopifyCaughtUp(products);
   clearInterval(sampler);
-  const spent = cpuDelta(cpuBefore, { ...cpuDuring.stop(), 'bench client': { [process.pid]: selfCpuMs() } });
+  const spent = cpuDelta({ ...cpu.first, ...clientCpuBefore }, { ...cpu.stop(), ...benchClientCpu() });
   const shopifyAfter = await streamCounters();
   const endedAt = Date.now();
   const midway = samples.find((x) => x.at >= loadStartedAt + (endedAt - loadStartedAt) / 2);

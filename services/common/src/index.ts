@@ -1,3 +1,4 @@
+export * from './app.js';
 export * from './config.js';
 export * from './correlation.js';
 export * from './health.js';

@@ -1,5 +1,5 @@
-import { correlationMiddleware, healthRouter, type Logger, problemHandler, sendProblem } from '@oms/common';
-import express, { type Express } from 'express';
+import { correlationMiddleware, healthRouter, type Logger, problemHandler, sendProblem, serviceApp } from '@oms/common';
+import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { DataApiClient } from './clients/data-api.js';
 import type { WmsHold } from './clients/wms-hold.js';
@@ -35,10 +35,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const { logger, redis, dataApi, state = { shuttingDown: false } } = deps;
   const metrics = deps.metrics ?? createApiMetrics();
-  const app = express();
-  app.disable('x-powered-by');
-  // Nothing caches these answers: an ETag would only cost a hash of every body.
-  app.disable('etag');
+  const app = serviceApp();
   app.use(correlationMiddleware);
   app.use(metrics.httpMiddleware);
   app.use(

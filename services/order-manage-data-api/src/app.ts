@@ -6,6 +6,7 @@ import {
   problemHandler,
   ProblemError,
   sendProblem,
+  serviceApp,
   type HealthCheck,
   type Logger,
 } from '@oms/common';
@@ -45,10 +46,7 @@ const LOOKUP_BODY_LIMIT = '64kb';
 export function createApp(deps: AppDeps): Express {
   const { pool, logger, metrics } = deps;
   const state = deps.state ?? { shuttingDown: false };
-  const app = express();
-  app.disable('x-powered-by');
-  // Nothing caches these answers: an ETag would only cost a hash of every body.
-  app.disable('etag');
+  const app = serviceApp();
   app.use(correlationMiddleware);
   app.use(metrics.httpMiddleware);
 

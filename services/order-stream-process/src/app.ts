@@ -1,5 +1,5 @@
-import express, { type Express } from 'express';
-import { healthRouter, problemHandler, sendProblem, type HealthCheck, type Logger, type Metrics } from '@oms/common';
+import type { Express } from 'express';
+import { healthRouter, serviceApp, problemHandler, sendProblem, type HealthCheck, type Logger, type Metrics } from '@oms/common';
 
 export interface AppDeps {
   logger: Logger;
@@ -16,10 +16,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const { logger, metrics, checks } = deps;
   const state = deps.state ?? { shuttingDown: false };
-  const app = express();
-  app.disable('x-powered-by');
-  // Nothing caches these answers: an ETag would only cost a hash of every body.
-  app.disable('etag');
+  const app = serviceApp();
   app.use(metrics.httpMiddleware);
   app.use(healthRouter(checks, () => state.shuttingDown));
   app.use(metrics.router());
