@@ -11,7 +11,7 @@ import { writeStackEnv } from './envfile.js';
 import { isAlive, removeFile, tail } from './proc.js';
 import { formatReplicas, paths, REPO_ROOT, type Settings } from './settings.js';
 import { dim, green, red, StatusLine, table, yellow } from './ui.js';
-import { waitUntil } from './wait.js';
+import { DeadlineError, waitUntil } from './wait.js';
 
 export class ComponentFailed extends Error {
   constructor(
@@ -147,8 +147,9 @@ export class Stack {
       const how = startedPid !== undefined ? 'ready' : c.pid() !== undefined ? 'already running' : 'already running (not started by the stack)';
       line.succeed(`${green(how)} ${dim(c.url)}`);
     } catch (err) {
-      line.fail(red(errorMessage(err)));
-      throw new ComponentFailed(c.name, errorMessage(err), c.logFile);
+      const why = err instanceof DeadlineError && c.notReadyBecause ? `; its last answer: ${await c.notReadyBecause()}` : '';
+      line.fail(red(errorMessage(err) + why));
+      throw new ComponentFailed(c.name, errorMessage(err) + why, c.logFile);
     }
   }
 

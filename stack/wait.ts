@@ -11,6 +11,17 @@ export async function httpOk(url: string, timeoutMs = 2000): Promise<boolean> {
   }
 }
 
+/** What `url` answers, status and the start of the body, or why it did not: for a failed wait's message. */
+export async function describeAnswer(url: string, timeoutMs = 2000): Promise<string> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return `HTTP ${res.status} ${(await res.text()).slice(0, 600)}`;
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
+    return `no answer: ${err instanceof Error ? err.message : String(err)}${cause}`;
+  }
+}
+
 /** Redis answers PING with +PONG: enough to know a server (not just any listener) is there. */
 export function redisPing(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { buildOnce, serviceBundle, serviceSource } from '../build.js';
 import { runningPid, startDetached, stopPid } from '../proc.js';
 import { paths, REPO_ROOT, urls, type Settings } from '../settings.js';
-import { httpOk } from '../wait.js';
+import { describeAnswer, httpOk } from '../wait.js';
 import { instanceName, type Component, type ServiceName } from './types.js';
 
 /** What the stack runs: the service's bundle (`npm run build`, stack/build.ts). */
@@ -100,6 +100,7 @@ export function serviceComponent(settings: Settings, service: ServiceName, index
     logFile,
     deadlineMs: 90_000,
     ready: () => httpOk(`${baseUrl}/health/ready`),
+    notReadyBecause: () => describeAnswer(`${baseUrl}/health/ready`),
     // A service started before the stack ran bundles (node --import tsx …/src/main.ts) is still ours.
     pid: () => runningPid(pidFile, main) ?? runningPid(pidFile, source),
     async prepare() {

@@ -40,6 +40,8 @@ export interface Component {
   deadlineMs: number;
   /** It answers as it should (for a service: /health/ready is 200). */
   ready(): Promise<boolean>;
+  /** Why it is not ready (a service's /health/ready answer names the dependency that is down). */
+  notReadyBecause?(): Promise<string>;
   /** The pid of the process this stack started, if it still runs. */
   pid(): number | undefined;
   /** Installs or initialises what the first start needs. */

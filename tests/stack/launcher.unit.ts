@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -12,6 +14,7 @@ import { SERVICES } from '../../stack/components/types.js';
 import { writeStackEnv } from '../../stack/envfile.js';
 import { loadSettings, parseReplicas } from '../../stack/settings.js';
 import { parseCounts } from '../../stack/test-command.js';
+import { describeAnswer } from '../../stack/wait.js';
 import { parseEnvFile } from '../support/stack-env.js';
 
 const SCHEMAS = {
@@ -98,5 +101,20 @@ describe('the local stack launcher', () => {
       counted: true,
     });
     assert.deepEqual(parseCounts('Error: No tests found\n'), { passed: 0, failed: 0, counted: false });
+  });
+
+  it("says why a service is not ready: its readiness answer, naming the dependency that is down, or the connection's error", async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'down', dependencies: { 'order-manage-data-api': { status: 'down', error: 'connect ECONNREFUSED' } } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health/ready`;
+    try {
+      assert.match(await describeAnswer(url), /^HTTP 503 \{"status":"down","dependencies":\{"order-manage-data-api":\{"status":"down","error":"connect ECONNREFUSED"/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    assert.match(await describeAnswer(url), /^no answer: fetch failed \(.*ECONNREFUSED/);
   });
 });
