@@ -77,6 +77,17 @@ export function serviceEnv(settings: Settings, service: ServiceName, index = 1):
   }
 }
 
+/**
+ * How every service's Node runs, here and in the Dockerfile (which repeats them).
+ * --max-semi-space-size=8: a smaller young generation kept each service's RSS after the bench about
+ * 50 MB lower, at no measurable CPU cost (docs/benchmark.md).
+ * --heap-growing-percent=25: the old generation is collected once it is a quarter over what the last
+ * collection kept, instead of V8's up-to-fourfold growth: the api's heap after 3,000 orders 52 MB
+ * instead of 85–115, at no measurable CPU cost (docs/benchmark.md).
+ * --enable-source-maps: stack traces name the TypeScript files and lines (dist/<service>/main.js.map).
+ */
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=25', '--enable-source-maps'] as const;
+
 function nodeArgsFromEnv(): string[] {
   return (process.env.STACK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 }
@@ -112,13 +123,7 @@ export function serviceComponent(settings: Settings, service: ServiceName, index
         name,
         command: process.execPath,
         // STACK_NODE_ARGS passes flags Node refuses in NODE_OPTIONS, such as --cpu-prof for profiling.
-        // --enable-source-maps: stack traces name the TypeScript files and lines (dist/<service>/main.js.map).
-        // --max-semi-space-size=8: a smaller young generation kept each service's RSS after the bench
-        // about 50 MB lower, at no measurable CPU cost (docs/benchmark.md); the Dockerfile runs the same.
-        // --heap-growing-percent=25: the old generation is collected once it is a quarter over what
-        // the last collection kept, instead of V8's up-to-fourfold growth: the api's heap after 3,000
-        // orders 52 MB instead of 85–115, at no measurable CPU cost (docs/benchmark.md).
-        args: [...nodeArgsFromEnv(), '--max-semi-space-size=8', '--heap-growing-percent=25', '--enable-source-maps', main],
+        args: [...nodeArgsFromEnv(), ...SERVICE_NODE_FLAGS, main],
         cwd: REPO_ROOT,
         env: { ...process.env, ...serviceEnv(settings, service, index) },
         logFile,

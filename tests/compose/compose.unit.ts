@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { parseConfig } from '@oms/common';
 import { parse } from 'yaml';
 import { DB_CLI_BUNDLE } from '../../stack/build.js';
+import { SERVICE_NODE_FLAGS } from '../../stack/components/services.js';
 import { configSchema as apiSchema } from '../../services/order-manage-api/src/config.js';
 import { configSchema as dataApiSchema } from '../../services/order-manage-data-api/src/config.js';
 import { configSchema as streamSchema } from '../../services/order-stream-process/src/config.js';
@@ -150,7 +151,10 @@ describe('docker-compose.yml', () => {
     assert.match(runtime, /^COPY --from=build .*\/app\/dist \.\/dist$/m);
     assert.match(dockerfile, /^FROM manifests AS prod-deps$(?:\n(?!FROM).*)*\nRUN npm ci --omit=dev\b/m, 'the production install omits dev dependencies');
     assert.match(runtime, /^USER node$/m);
-    assert.match(runtime, /^CMD .*exec node .*--enable-source-maps .*dist\/\$\{SERVICE\}\/main\.js"\]$/m);
+    assert.ok(
+      runtime.includes(`exec node ${SERVICE_NODE_FLAGS.join(' ')} dist/\${SERVICE}/main.js"]`),
+      'the image runs each service with the Node flags the local stack uses',
+    );
   });
 
   it("seeds with the image's bundle of the database CLI", () => {
