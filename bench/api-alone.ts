@@ -1,0 +1,177 @@
+/**
+ * `npm run bench:api-alone`: order-manage-api's CPU per order with nothing else competing for the
+ * cores, beside what bare Node spends on the same exchanges. In the full bench six processes share
+ * two cores, so every figure there carries the cost of contention; here the api's own data-api and
+ * WMS are one cheap in-process stand-in (canned answers in the contract's shapes), Redis is real,
+ * and the only other load is the client.
+ *
+ * The floor (bench/api-floor.ts) is a bare node:http server that, per order, reads the body, parses
+ * it, makes the api's six calls (a Redis GET, the lookup, three WMS GETs at once, the commit) and
+ * answers: no framework, no validation, no logging, no metrics. The api's excess over it is
+ * per-request work of the application, not the exchanges themselves.
+ *
+ * Rounds alternate api and floor so that a noisy stretch of the machine falls on both. Set
+ * BENCH_CPU_PROF=<dir> to have the api write a CPU profile there. It asserts nothing.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { httpRequest } from '@oms/common';
+import { build } from 'esbuild';
+import { buildOnce, DIST_DIR, serviceBundle } from '../stack/build.js';
+import { SERVICE_NODE_FLAGS } from '../stack/components/services.js';
+import { buildShopifyOrder, randomOrderId } from '../tests/support/orders.js';
+import { shopifyHeaders } from '../tests/support/sign.js';
+import { REPO_ROOT } from '../tests/support/stack-env.js';
+import { cpuDelta, trackCpu } from './proc.js';
+
+const ORDERS = Number(process.env.BENCH_ORDERS ?? 6000);
+const WARMUP_ORDERS = Number(process.env.BENCH_WARMUP_ORDERS ?? 3000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONCURRENCY = 20;
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
+const SECRET = 'bench-api-alone-webhook-secret';
+const PRODUCT_IDS = Array.from({ length: 30 }, (_, i) => 8_100_000_000_000 + i);
+
+/** The data-api and the WMS as the api sees them when every order is accepted. */
+function startStandIn(): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let status = 200;
+      let body: unknown = { status: 'up' };
+      if (req.url === '/internal/products/lookup') {
+        const { productIds } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { productIds: Array<string | number> };
+        body = {
+          existingOrder: null,
+          missingProductIds: [],
+          products: productIds.map((id) => ({ productId: id, sku: `SKU-${id}`, title: 'Bench product', price: '10.00', currency: 'USD', availableQuantity: 1_000_000 })),
+        };
+      } else if (req.url === '/internal/orders') {
+        status = 201;
+        body = { status: 'committed' };
+      } else if (req.url?.startsWith('/api/v1/products/')) {
+        const id = req.url.split('/')[4];
+        body = { productId: id, sku: `SKU-${id}`, availableQuantity: 1_000_000, reservedQuantity: 0, totalQuantity: 1_000_000, locationId: 1, lastUpdated: '2026-01-01T00:00:00Z' };
+      }
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+interface Subject {
+  name: string;
+  child: ChildProcess;
+  url: string;
+}
+
+/** Every process started, stopped at the end whatever happened. */
+const subjects: Subject[] = [];
+
+async function startSubject(name: string, args: string[], env: Record<string, string>): Promise<Subject> {
+  const port = 19_000 + Math.floor(Math.random() * 900);
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const subject = { name, child, url: `http://127.0.0.1:${port}` };
+  subjects.push(subject);
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    const up = await httpRequest(`${subject.url}/health/live`, { timeoutMs: 500 }).then((a) => a.status === 200, () => false);
+    if (up) return subject;
+    await sleep(100);
+  }
+  throw new Error(`${name} did not answer within 10 s`);
+}
+
+async function stopSubject(subject: Subject): Promise<void> {
+  if (subject.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => subject.child.once('exit', resolve));
+  subject.child.kill('SIGTERM');
+  await exited;
+}
+
+async function send(url: string, orders: number): Promise<{ accepted: number; seconds: number }> {
+  let next = 0;
+  let accepted = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < orders) {
+        const i = next;
+        const lines = [0, 1, 2].map((k) => ({ productId: PRODUCT_IDS[(i + k) % PRODUCT_IDS.length]!, quantity: 1 }));
+        const raw = JSON.stringify(buildShopifyOrder({ orderId: randomOrderId(), lines }));
+        const answer = await httpRequest(`${url}/api/shopify/webhooks/orders`, { method: 'POST', headers: shopifyHeaders(raw, SECRET), body: raw, timeoutMs: 10_000 });
+        if (answer.status === 201) accepted++;
+      }
+    }),
+  );
+  return { accepted, seconds: (performance.now() - started) / 1000 };
+}
+
+/** CPU ms per accepted order of the subject's process over one measured run, and its rate. */
+async function measure(subject: Subject): Promise<{ msPerOrder: number; perSecond: number }> {
+  const pid = subject.child.pid!;
+  const cpu = trackCpu(() => ({ [subject.name]: { rootPid: pid } }));
+  const { accepted, seconds } = await send(subject.url, ORDERS);
+  const spent = cpuDelta(cpu.first, cpu.stop())[subject.name] ?? 0;
+  if (accepted < ORDERS) throw new Error(`${subject.name} accepted ${accepted} of ${ORDERS} orders`);
+  return { msPerOrder: spent / accepted, perSecond: accepted / seconds };
+}
+
+/** Bundled as the services are, so neither side pays for tsx's loader. */
+async function buildFloor(): Promise<string> {
+  const outfile = path.join(DIST_DIR, 'bench', 'api-floor.js');
+  await build({
+    entryPoints: [path.join(REPO_ROOT, 'bench', 'api-floor.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    external: ['ioredis', 'undici'],
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+const standIn = await startStandIn();
+const standInUrl = `http://127.0.0.1:${(standIn.address() as AddressInfo).port}`;
+await buildOnce();
+const floorBundle = await buildFloor();
+const profile = process.env.BENCH_CPU_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+try {
+  const api = await startSubject('order-manage-api', [...profile, ...SERVICE_NODE_FLAGS, serviceBundle('order-manage-api')], {
+    DATA_API_URL: standInUrl,
+    WMS_BASE_URL: standInUrl,
+    WMS_API_KEY: 'bench',
+    INTERNAL_API_TOKEN: 'bench-api-alone-internal-token',
+    REDIS_URL,
+    SHOPIFY_WEBHOOK_SECRET: SECRET,
+  });
+  const floor = await startSubject('bare node', [...SERVICE_NODE_FLAGS, floorBundle], {
+    STAND_IN_URL: standInUrl,
+    REDIS_URL,
+  });
+
+  console.log(`api alone: ${ROUNDS} rounds of ${ORDERS} orders each for the api and for bare Node, ${CONCURRENCY} senders, after ${WARMUP_ORDERS} warm-up orders`);
+  await send(api.url, WARMUP_ORDERS);
+  await send(floor.url, WARMUP_ORDERS);
+  const results: Record<string, Array<{ msPerOrder: number; perSecond: number }>> = { [api.name]: [], [floor.name]: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const subject of [api, floor]) {
+      const r = await measure(subject);
+      results[subject.name]!.push(r);
+      console.log(`  round ${round}  ${subject.name.padEnd(17)} ${r.msPerOrder.toFixed(3)} ms CPU per order  (${r.perSecond.toFixed(0)} orders/s)`);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const apiMs = median(results[api.name]!.map((r) => r.msPerOrder));
+  const floorMs = median(results[floor.name]!.map((r) => r.msPerOrder));
+  console.log(`median: the api ${apiMs.toFixed(3)} ms per order, bare Node ${floorMs.toFixed(3)} ms; the api's own work ${(apiMs - floorMs).toFixed(3)} ms`);
+} finally {
+  await Promise.all(subjects.map(stopSubject));
+  standIn.close();
+}
