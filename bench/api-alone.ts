@@ -15,7 +15,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpRequest } from '@oms/common';
@@ -26,10 +26,11 @@ import { buildShopifyOrder, randomOrderId } from '../tests/support/orders.js';
 import { shopifyHeaders } from '../tests/support/sign.js';
 import { REPO_ROOT } from '../tests/support/stack-env.js';
 import { cpuDelta, trackCpu } from './proc.js';
+import { setting } from './settings.js';
 
-const ORDERS = Number(process.env.BENCH_ORDERS ?? 6000);
-const WARMUP_ORDERS = Number(process.env.BENCH_WARMUP_ORDERS ?? 3000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ORDERS = setting('BENCH_ORDERS', 6000);
+const WARMUP_ORDERS = setting('BENCH_WARMUP_ORDERS', 3000);
+const ROUNDS = setting('BENCH_ROUNDS', 3);
 const CONCURRENCY = 20;
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
 const SECRET = 'bench-api-alone-webhook-secret';
@@ -72,8 +73,21 @@ interface Subject {
 /** Every process started, stopped at the end whatever happened. */
 const subjects: Subject[] = [];
 
+/** A port nothing listens on, from the kernel. */
+function freePort(): Promise<number> {
+  const probe = net.createServer();
+  return new Promise((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 async function startSubject(name: string, args: string[], env: Record<string, string>): Promise<Subject> {
-  const port = 19_000 + Math.floor(Math.random() * 900);
+  const port = await freePort();
+  // LOG_LEVEL info, as deployed: the line the api logs for each order is part of its cost.
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'inherit'] });
   const subject = { name, child, url: `http://127.0.0.1:${port}` };
   subjects.push(subject);

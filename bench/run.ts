@@ -15,14 +15,7 @@ import { REPO_ROOT, stackDir, stackEnv } from '../tests/support/stack-env.js';
 import { closedLoop, type LoadResult, openLoop, percentile, threeLineOrder } from './load.js';
 import { runPgbench } from './pgbench.js';
 import { cpuDelta, type CpuReading, type ProcessSelector, rssMb, selfCpuMs, trackCpu } from './proc.js';
-
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
-  return value;
-}
+import { setting } from './settings.js';
 
 const CLOSED_ORDERS = setting('BENCH_ORDERS', 1000);
 /**
