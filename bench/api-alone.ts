@@ -22,9 +22,8 @@ import { httpRequest } from '@oms/common';
 import { build } from 'esbuild';
 import { buildOnce, DIST_DIR, serviceBundle } from '../stack/build.js';
 import { SERVICE_NODE_FLAGS } from '../stack/components/services.js';
-import { buildShopifyOrder, randomOrderId } from '../tests/support/orders.js';
-import { shopifyHeaders } from '../tests/support/sign.js';
-import { REPO_ROOT } from '../tests/support/stack-env.js';
+import { REPO_ROOT, stackEnv } from '../tests/support/stack-env.js';
+import { closedLoop, threeLineOrder } from './load.js';
 import { cpuDelta, trackCpu } from './proc.js';
 import { setting } from './settings.js';
 
@@ -33,8 +32,6 @@ const WARMUP_ORDERS = setting('BENCH_WARMUP_ORDERS', 3000);
 const ROUNDS = setting('BENCH_ROUNDS', 3);
 const CONCURRENCY = 20;
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
-const SECRET = 'bench-api-alone-webhook-secret';
-const PRODUCT_IDS = Array.from({ length: 30 }, (_, i) => 8_100_000_000_000 + i);
 
 /** The data-api and the WMS as the api sees them when every order is accepted. */
 function startStandIn(): Promise<http.Server> {
@@ -107,29 +104,15 @@ async function stopSubject(subject: Subject): Promise<void> {
   await exited;
 }
 
-async function send(url: string, orders: number): Promise<{ accepted: number; seconds: number }> {
-  let next = 0;
-  let accepted = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < orders) {
-        const i = next;
-        const lines = [0, 1, 2].map((k) => ({ productId: PRODUCT_IDS[(i + k) % PRODUCT_IDS.length]!, quantity: 1 }));
-        const raw = JSON.stringify(buildShopifyOrder({ orderId: randomOrderId(), lines }));
-        const answer = await httpRequest(`${url}/api/shopify/webhooks/orders`, { method: 'POST', headers: shopifyHeaders(raw, SECRET), body: raw, timeoutMs: 10_000 });
-        if (answer.status === 201) accepted++;
-      }
-    }),
-  );
-  return { accepted, seconds: (performance.now() - started) / 1000 };
-}
+const PRODUCTS = Array.from({ length: 30 }, (_, i) => ({ productId: 8_100_000_000_000 + i }));
+
+const send = (subject: Subject, orders: number) => closedLoop(orders, CONCURRENCY, (i) => threeLineOrder(PRODUCTS, i), subject.url);
 
 /** CPU ms per accepted order of the subject's process over one measured run, and its rate. */
 async function measure(subject: Subject): Promise<{ msPerOrder: number; perSecond: number }> {
   const pid = subject.child.pid!;
   const cpu = trackCpu(() => ({ [subject.name]: { rootPid: pid } }));
-  const { accepted, seconds } = await send(subject.url, ORDERS);
+  const { accepted, seconds } = await send(subject, ORDERS);
   const spent = cpuDelta(cpu.first, cpu.stop())[subject.name] ?? 0;
   if (accepted < ORDERS) throw new Error(`${subject.name} accepted ${accepted} of ${ORDERS} orders`);
   return { msPerOrder: spent / accepted, perSecond: accepted / seconds };
@@ -163,7 +146,8 @@ try {
     WMS_API_KEY: 'bench',
     INTERNAL_API_TOKEN: 'bench-api-alone-internal-token',
     REDIS_URL,
-    SHOPIFY_WEBHOOK_SECRET: SECRET,
+    // postOrder signs with the stack's secret, the stack's env file or its default.
+    SHOPIFY_WEBHOOK_SECRET: stackEnv().SHOPIFY_WEBHOOK_SECRET,
   });
   const floor = await startSubject('bare node', [...SERVICE_NODE_FLAGS, floorBundle], {
     STAND_IN_URL: standInUrl,
@@ -171,8 +155,8 @@ try {
   });
 
   console.log(`api alone: ${ROUNDS} rounds of ${ORDERS} orders each for the api and for bare Node, ${CONCURRENCY} senders, after ${WARMUP_ORDERS} warm-up orders`);
-  await send(api.url, WARMUP_ORDERS);
-  await send(floor.url, WARMUP_ORDERS);
+  await send(api, WARMUP_ORDERS);
+  await send(floor, WARMUP_ORDERS);
   const results: Record<string, Array<{ msPerOrder: number; perSecond: number }>> = { [api.name]: [], [floor.name]: [] };
   for (let round = 1; round <= ROUNDS; round++) {
     for (const subject of [api, floor]) {

@@ -17,15 +17,15 @@ export interface LoadResult {
  * A 3-line order over `products`, the i-th of a run: lines rotate so every product is hit evenly.
  * With `hot`, that product takes the first line of every order.
  */
-export function threeLineOrder(products: readonly TestProduct[], i: number, hot?: TestProduct) {
+export function threeLineOrder(products: ReadonlyArray<Pick<TestProduct, 'productId'>>, i: number, hot?: Pick<TestProduct, 'productId'>) {
   const spread = [0, 1, 2].map((n) => products[(i * 3 + n) % products.length]!);
   const lines = (hot ? [hot, spread[0]!, spread[1]!] : spread).map((p) => ({ productId: p.productId, quantity: 1 }));
   return buildShopifyOrder({ orderId: randomOrderId(), lines });
 }
 
-async function send(body: unknown): Promise<{ status: string; answeredAt: number }> {
+async function send(body: unknown, baseUrl?: string): Promise<{ status: string; answeredAt: number }> {
   try {
-    const answer = await postOrder(body);
+    const answer = await postOrder(body, {}, baseUrl);
     const code = typeof answer.json.code === 'string' ? ` ${answer.json.code}` : '';
     return { status: `${answer.status}${code}`, answeredAt: performance.now() };
   } catch (err) {
@@ -46,13 +46,16 @@ function summarise(results: Array<{ status: string; answeredAt: number; startedA
   };
 }
 
-/** `orders` orders with `concurrency` in flight: the most the stack accepts per second. */
-export async function closedLoop(orders: number, concurrency: number, order: (i: number) => unknown): Promise<LoadResult> {
+/**
+ * `orders` orders with `concurrency` in flight: the most the stack accepts per second. `baseUrl`
+ * sends them to another api than the stack's (signed with the stack's webhook secret all the same).
+ */
+export async function closedLoop(orders: number, concurrency: number, order: (i: number) => unknown, baseUrl?: string): Promise<LoadResult> {
   const started = performance.now();
   const results = await pool(
     Array.from({ length: orders }, (_, i) => async () => {
       const startedAt = performance.now();
-      return { ...(await send(order(i))), startedAt };
+      return { ...(await send(order(i), baseUrl)), startedAt };
     }),
     concurrency,
   );
