@@ -20,12 +20,28 @@ const wmsFailure = (productId: string, cause = 'answered 503', attempts = 3) => 
 
 describe('the intake use case: known orders', () => {
   const knownOrderCases = [
-    ['a redelivery of the same webhook is replayed after the one lookup, without asking the WMS or committing', 'webhook-1', 'replayed'],
-    ['the same order under another webhook id is already_exists, nothing asked of the WMS or committed', 'webhook-2', 'already_exists'],
+    ['a redelivery of the same webhook is replayed: the commit finds the order, and nothing is looked up first', 'webhook-1', 'replayed'],
+    ['the same order under another webhook id is already_exists, found by the commit', 'webhook-2', 'already_exists'],
   ] as const;
   for (const [behaviour, webhookId, kind] of knownOrderCases) {
     it(behaviour, async () => {
       const world = stockedWorld().knownOrder(ORDER, 'webhook-1');
+      const outcome = await receive(world)(twoProducts(), aDelivery({ webhookId }));
+      assert.deepEqual(outcome, { orderId: ORDER, kind });
+      assert.deepEqual(world.lookups, []);
+      assert.deepEqual(world.wmsAsked, [TSHIRT, MUG]);
+      assert.equal(world.commits.length, 1);
+      assert.equal(world.stockOf(TSHIRT), 120, 'nothing decremented');
+    });
+  }
+
+  const knownOrderRefusedCases = [
+    ['a redelivery is replayed even while the WMS hold runs: the lookup after the refusal finds it', 'webhook-1', 'replayed'],
+    ['another delivery of a known order is already_exists while the WMS hold runs, not a 503', 'webhook-2', 'already_exists'],
+  ] as const;
+  for (const [behaviour, webhookId, kind] of knownOrderRefusedCases) {
+    it(behaviour, async () => {
+      const world = stockedWorld().knownOrder(ORDER, 'webhook-1').holdRunning(42);
       const outcome = await receive(world)(twoProducts(), aDelivery({ webhookId }));
       assert.deepEqual(outcome, { orderId: ORDER, kind });
       assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [TSHIRT, MUG] }]);
@@ -34,23 +50,29 @@ describe('the intake use case: known orders', () => {
     });
   }
 
+  it('a redelivery the WMS would now refuse (our first delivery took the stock) is replayed, not refused', async () => {
+    const world = stockedWorld().knownOrder(ORDER, 'webhook-1').wmsStock(MUG, 0);
+    assert.deepEqual(await receive(world)(twoProducts(), aDelivery({ webhookId: 'webhook-1' })), { orderId: ORDER, kind: 'replayed' });
+    assert.deepEqual(world.commits, []);
+  });
+
   it('after an accepted order, a redelivery of its webhook is replayed and another delivery is already_exists', async () => {
     const world = stockedWorld();
     const receiveOrder = receive(world);
     assert.equal((await receiveOrder(twoProducts(), aDelivery({ webhookId: 'webhook-1' }))).kind, 'accepted');
     assert.deepEqual(await receiveOrder(twoProducts(), aDelivery({ webhookId: 'webhook-1' })), { orderId: ORDER, kind: 'replayed' });
     assert.deepEqual(await receiveOrder(twoProducts(), aDelivery({ webhookId: 'webhook-9' })), { orderId: ORDER, kind: 'already_exists' });
-    assert.equal(world.commits.length, 1);
-    assert.deepEqual(world.wmsAsked, [TSHIRT, MUG]);
+    assert.equal(world.stockOf(TSHIRT), 118, 'decremented once');
+    assert.equal(world.stockOf(MUG), 0, 'decremented once');
   });
 });
 
 describe('the intake use case: an order our stock and the WMS cover', () => {
-  it('is accepted with its product and non-stock line counts, after checking our stock and then the WMS', async () => {
+  it('is accepted with its product and non-stock line counts after the WMS and the commit, with no lookup', async () => {
     const world = stockedWorld();
     const outcome = await receive(world)(twoProducts({ nonStockLines: 3 }), aDelivery());
     assert.deepEqual(outcome, { orderId: ORDER, kind: 'accepted', products: 2, nonStockLines: 3 });
-    assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [TSHIRT, MUG] }]);
+    assert.deepEqual(world.lookups, []);
     assert.deepEqual(world.wmsAsked, [TSHIRT, MUG]);
     assert.equal(world.commits.length, 1);
     assert.equal(world.holdStarts, 0);
@@ -85,20 +107,20 @@ describe('the intake use case: an order our stock and the WMS cover', () => {
     for (const deadline of world.dataApiDeadlines) assert.equal(deadline, delivery.deadline);
   });
 
-  it('an order whose lines hold no stock looks up only the order, skips the WMS and its hold, and is committed', async () => {
+  it('an order whose lines hold no stock skips the WMS and its hold, and is committed', async () => {
     const world = new IntakeWorld().holdRunning(30);
     const order = anOrder({ orderId: ORDER, nonStockLines: 2 });
     const outcome = await receive(world)(order, aDelivery());
     assert.deepEqual(outcome, { orderId: ORDER, kind: 'accepted', products: 0, nonStockLines: 2 });
-    assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [] }]);
+    assert.deepEqual(world.lookups, []);
     assert.deepEqual(world.wmsAsked, []);
     assert.deepEqual(world.commits.map((c) => c.lines), [[]]);
     assert.equal(world.commits[0]!.nonStockLines.length, 2);
   });
 });
 
-describe('the intake use case: our own stock, before the WMS', () => {
-  it('an unknown product in our inventory is refused, naming each unknown one, before the WMS is asked', async () => {
+describe('the intake use case: our own stock', () => {
+  it('an unknown product in our inventory is refused by the commit, naming each unknown one', async () => {
     const world = new IntakeWorld().stock(TSHIRT, 120).wmsStock(TSHIRT, 120).wmsStock(MUG, 5).wmsStock(WATCH, 5);
     const order = anOrder({ orderId: ORDER, lines: [{ productId: MUG, quantity: 1 }, { productId: TSHIRT, quantity: 1 }, { productId: WATCH, quantity: 1 }] });
     const outcome = await receive(world)(order, aDelivery());
@@ -108,11 +130,10 @@ describe('the intake use case: our own stock, before the WMS', () => {
       productIds: [MUG, WATCH],
       detail: `Product(s) ${MUG}, ${WATCH} are not in inventory.`,
     });
-    assert.deepEqual(world.wmsAsked, []);
-    assert.deepEqual(world.commits, []);
+    assert.equal(world.stockOf(TSHIRT), 120, 'nothing decremented');
   });
 
-  it('a shortage in our stock is refused with each short product, before the WMS is asked', async () => {
+  it('a shortage in our stock is refused by the commit with each short product', async () => {
     const world = new IntakeWorld().stock(TSHIRT, 2).stock(MUG, 0).stock(WATCH, 1).wmsStock(TSHIRT, 100).wmsStock(MUG, 100).wmsStock(WATCH, 100);
     const order = anOrder({
       orderId: ORDER,
@@ -128,12 +149,31 @@ describe('the intake use case: our own stock, before the WMS', () => {
       ],
       detail: 'There is less stock than ordered.',
     });
-    assert.deepEqual(world.wmsAsked, []);
-    assert.deepEqual(world.commits, []);
+    assert.equal(world.stockOf(TSHIRT), 2, 'nothing decremented');
   });
 
   it('a refusal by our stock wins over a running WMS hold', async () => {
     const world = new IntakeWorld().stock(TSHIRT, 1).holdRunning(42);
+    const outcome = await receive(world)(anOrder({ orderId: ORDER, lines: [{ productId: TSHIRT, quantity: 2 }] }), aDelivery());
+    assert.deepEqual(outcome, {
+      orderId: ORDER,
+      kind: 'insufficient_inventory',
+      items: [{ productId: TSHIRT, requested: 2, available: 1 }],
+      detail: 'There is less stock than ordered.',
+    });
+  });
+
+  it('a product missing from our inventory wins over the WMS not knowing it either', async () => {
+    const world = new IntakeWorld().stock(TSHIRT, 5).wmsStock(TSHIRT, 5);
+    const order = anOrder({ orderId: ORDER, lines: [{ productId: TSHIRT, quantity: 1 }, { productId: MUG, quantity: 1 }] });
+    const outcome = await receive(world)(order, aDelivery());
+    assert.deepEqual(outcome, { orderId: ORDER, kind: 'product_not_found', productIds: [MUG], detail: `Product(s) ${MUG} are not in inventory.` });
+    assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [TSHIRT, MUG] }]);
+    assert.deepEqual(world.commits, []);
+  });
+
+  it('a shortage in our stock wins over a shortage at the WMS', async () => {
+    const world = new IntakeWorld().stock(TSHIRT, 1).wmsStock(TSHIRT, 0);
     const outcome = await receive(world)(anOrder({ orderId: ORDER, lines: [{ productId: TSHIRT, quantity: 2 }] }), aDelivery());
     assert.deepEqual(outcome, {
       orderId: ORDER,
@@ -221,7 +261,7 @@ describe('the intake use case: the WMS and its hold', () => {
     assert.equal(world.holdStarts, 0);
   });
 
-  it('a shortage at the WMS is refused with the warehouse figures, and nothing is committed', async () => {
+  it('a shortage at the WMS is refused with the warehouse figures once a lookup finds nothing against the order, and nothing is committed', async () => {
     const world = stockedWorld().wmsStock(TSHIRT, 1);
     const outcome = await receive(world)(twoProducts(), aDelivery());
     assert.deepEqual(outcome, {
@@ -231,6 +271,7 @@ describe('the intake use case: the WMS and its hold', () => {
       detail: 'The warehouse has less stock than ordered.',
     });
     assert.deepEqual(world.commits, []);
+    assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [TSHIRT, MUG] }]);
   });
 
   it('a product unknown to the WMS wins over another product short at the WMS', async () => {

@@ -17,8 +17,8 @@ import {
 } from '../../services/order-manage-api/src/clients/data-api.js';
 import { type WmsClient, type WmsInventory, WmsUnavailableError } from '../../services/order-manage-api/src/clients/wms.js';
 import type { WmsHold } from '../../services/order-manage-api/src/clients/wms-hold.js';
-import type { Demand, NonStockLine, OrderIntake } from '../../services/order-manage-api/src/domain/order.js';
-import type { CommitOutcome } from '../../services/order-manage-api/src/domain/outcome.js';
+import { type Demand, findShortages, type NonStockLine, type OrderIntake } from '../../services/order-manage-api/src/domain/order.js';
+import { type CommitOutcome, insufficientInventory, productNotFound } from '../../services/order-manage-api/src/domain/outcome.js';
 import type { Delivery, ReceiveOrderDeps } from '../../services/order-manage-api/src/use-cases/receive-order.js';
 
 /** A deadline whose successive readings are these (the last one repeats): time passing, step by step. */
@@ -95,7 +95,7 @@ export class IntakeWorld {
   private readonly orders = new Map<ShopifyId, ExistingOrder>();
   private readonly ourStock = new Map<ShopifyId, number>();
   private readonly wmsScripts = new Map<ShopifyId, WmsScript>();
-  private commitAnswer: CommitOutcome = { kind: 'committed' };
+  private commitAnswer: CommitOutcome | undefined;
   private dataApiFailure: Error | undefined;
   private commitFailure: Error | undefined;
   private holdRemaining: number | null = null;
@@ -127,7 +127,7 @@ export class IntakeWorld {
     return this;
   }
 
-  /** The data-api answers the commit with this outcome (instead of committing). */
+  /** The data-api answers the commit with this outcome, whatever it holds (by default it applies its rules). */
   commitAnswers(outcome: CommitOutcome): this {
     this.commitAnswer = outcome;
     return this;
@@ -193,6 +193,11 @@ export class IntakeWorld {
     return this.wmsChecks.map((c) => c.productId);
   }
 
+  /** What our inventory holds of this product now (commits decrement it). */
+  stockOf(productId: ShopifyId): number | undefined {
+    return this.ourStock.get(productId);
+  }
+
   warnings(): Array<Omit<LogEntry, 'level'>> {
     return this.log.filter((e) => e.level === 'warn').map(({ message, meta }) => ({ message, meta }));
   }
@@ -202,6 +207,18 @@ export class IntakeWorld {
   private dataApiCall(deadline: Deadline | undefined): void {
     this.dataApiDeadlines.push(deadline);
     if (this.dataApiFailure) throw this.dataApiFailure;
+  }
+
+  /** The data-api's commit: a known order first, then unknown products, then shortages, as its locked transaction checks them. */
+  private commitByTheRules({ order, lines }: CommitRequest): CommitOutcome {
+    const known = this.orders.get(order.orderId);
+    if (known) return { kind: 'already_exists', existingWebhookId: known.webhookId };
+    const missing = lines.filter((l) => !this.ourStock.has(l.productId)).map((l) => l.productId);
+    if (missing.length > 0) return productNotFound(missing, 'in inventory');
+    const shortages = findShortages(lines, this.ourStock);
+    if (shortages.length > 0) return insufficientInventory(shortages, 'There is');
+    for (const line of lines) this.ourStock.set(line.productId, this.ourStock.get(line.productId)! - line.quantity);
+    return { kind: 'committed' };
   }
 
   private readonly dataApi: DataApiClient = {
@@ -221,8 +238,9 @@ export class IntakeWorld {
       this.dataApiCall(options?.deadline);
       this.commits.push(structuredClone(request));
       if (this.commitFailure) throw this.commitFailure;
-      if (this.commitAnswer.kind === 'committed') this.knownOrder(request.order.orderId, request.order.webhookId);
-      return this.commitAnswer;
+      const outcome = this.commitAnswer ?? this.commitByTheRules(request);
+      if (outcome.kind === 'committed') this.knownOrder(request.order.orderId, request.order.webhookId);
+      return outcome;
     },
     ping: async () => undefined,
   };

@@ -38,13 +38,14 @@ const MAX_COMMIT_RESERVE_MS = 500;
 const DEADLINE_RETRY_AFTER_SECONDS = 5;
 
 /**
- * SPEC.md section 2 after validation: a known order is replayed or refused; then our own stock, the
- * WMS hold, the WMS, and the locked commit. Every answer is an outcome; only a bug throws.
+ * SPEC.md section 2 after validation: the WMS hold and the WMS, then the locked commit, which refuses
+ * a known order before our own stock. A refusal of the WMS is answered only after the database has
+ * had its say, so the answer is the one SPEC's order of checks gives. Every answer is an outcome;
+ * only a bug throws.
  */
 export function createReceiveOrder(deps: ReceiveOrderDeps) {
   const { logger, dataApi, wms, wmsHold } = deps;
 
-  /** Our own stock first: it costs the WMS nothing and already rules out most refusals. */
   function checkOwnStock(intake: OrderIntake, { products, missingProductIds }: IntakeLookup): ProductNotFound | InsufficientInventory | undefined {
     if (missingProductIds.length > 0) return productNotFound(missingProductIds, 'in inventory');
     const shortages = findShortages(intake.demands, new Map(products.map((p) => [p.productId, p.availableQuantity])));
@@ -83,8 +84,13 @@ export function createReceiveOrder(deps: ReceiveOrderDeps) {
     return undefined;
   }
 
-  async function receive(intake: OrderIntake, delivery: Delivery): Promise<IntakeResult> {
-    const { deadline, webhookId } = delivery;
+  /**
+   * What the database says of an order a check refused: it may have been accepted before (a
+   * redelivery is replayed, another delivery of the same id is 409), and our own stock's refusal
+   * comes before the WMS's. Asked only after a refusal: an order that passes every check costs the
+   * data-api one call, the commit, which applies the same rules under its row locks.
+   */
+  async function refusalByDatabase(intake: OrderIntake, { deadline, webhookId }: Delivery): Promise<IntakeResult | undefined> {
     const known = await dataApi.lookup(
       intake.order.orderId,
       intake.demands.map((d) => d.productId),
@@ -92,11 +98,15 @@ export function createReceiveOrder(deps: ReceiveOrderDeps) {
     );
     const existing = known.existingOrder;
     if (existing) return existing.webhookId === webhookId ? { kind: 'replayed' } : { kind: 'already_exists' };
+    return checkOwnStock(intake, known);
+  }
 
-    // An order of tips, custom items or gift cards only draws on no stock: nothing to check or ask.
+  async function receive(intake: OrderIntake, delivery: Delivery): Promise<IntakeResult> {
+    const { deadline, webhookId } = delivery;
+    // An order of tips, custom items or gift cards only draws on no stock: nothing to ask the WMS.
     if (intake.demands.length > 0) {
-      const refused = checkOwnStock(intake, known) ?? (await checkWms(intake, deadline));
-      if (refused) return refused;
+      const refused = await checkWms(intake, deadline);
+      if (refused) return (await refusalByDatabase(intake, delivery)) ?? refused;
     }
 
     const committed = await dataApi.commitOrder(
@@ -107,7 +117,7 @@ export function createReceiveOrder(deps: ReceiveOrderDeps) {
       case 'committed':
         return { kind: 'accepted', products: intake.demands.length, nonStockLines: intake.nonStockLines.length };
       case 'already_exists':
-        // A concurrent delivery of the same webhook committed first.
+        // A redelivery, or a concurrent delivery of the same webhook that committed first.
         return committed.existingWebhookId === webhookId ? { kind: 'replayed' } : { kind: 'already_exists' };
       default:
         return committed;

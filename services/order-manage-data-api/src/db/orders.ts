@@ -67,14 +67,14 @@ export async function findOrder(pool: pg.Pool | pg.PoolClient, orderId: ShopifyI
 }
 
 export interface IntakeLookup {
-  /** The order if it was already accepted: the api answers a redelivery without asking the WMS. */
+  /** The order if it was already accepted: a redelivery the WMS refused or its hold stopped is still replayed. */
   existingOrder: OrderView | null;
   products: ProductView[];
 }
 
 /**
- * What the intake needs before it asks the WMS, in one round trip: the order if it is known, and the
- * stock of every product (a row per product, each carrying the order's columns or nulls).
+ * What the intake needs once the WMS refused an order, in one round trip: the order if it is known,
+ * and the stock of every product (a row per product, each carrying the order's columns or nulls).
  */
 export async function lookupIntake(pool: pg.Pool, orderId: ShopifyId | null, productIds: ShopifyId[]): Promise<IntakeLookup> {
   // LEFT JOINs on one row: the order's columns are null when it is unknown, a product's when none matched.
