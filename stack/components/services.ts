@@ -123,7 +123,8 @@ export function serviceComponent(settings: Settings, service: ServiceName, index
         name,
         command: process.execPath,
         // STACK_NODE_ARGS passes flags Node refuses in NODE_OPTIONS, such as --cpu-prof for profiling.
-        args: [...nodeArgsFromEnv(), ...SERVICE_NODE_FLAGS, main],
+        // It comes after the services' own flags, so that it can override one (Node takes the last).
+        args: [...SERVICE_NODE_FLAGS, ...nodeArgsFromEnv(), main],
         cwd: REPO_ROOT,
         env: { ...process.env, ...serviceEnv(settings, service, index) },
         logFile,
