@@ -38,14 +38,7 @@ export function createApp(deps: AppDeps): Express {
   const app = serviceApp();
   app.use(correlationMiddleware);
   app.use(metrics.httpMiddleware);
-  app.use(
-    healthRouter(
-      { 'order-manage-data-api': () => dataApi.ping() },
-      () => state.shuttingDown,
-      { redis: () => redis.ping() },
-    ),
-  );
-  app.use(metrics.router());
+  // The webhook first: every order would otherwise pass through the health and metrics routers.
   app.use(
     webhookRouter({
       logger,
@@ -56,6 +49,14 @@ export function createApp(deps: AppDeps): Express {
       rejections: deps.rejections,
     }),
   );
+  app.use(
+    healthRouter(
+      { 'order-manage-data-api': () => dataApi.ping() },
+      () => state.shuttingDown,
+      { redis: () => redis.ping() },
+    ),
+  );
+  app.use(metrics.router());
   app.use((_req, res) => sendProblem(res, { status: 404, code: 'NOT_FOUND', detail: 'No such endpoint.' }));
   app.use(problemHandler(logger));
   return app;

@@ -52,14 +52,6 @@ export function createApp(deps: AppDeps): Express {
 
   const kafka: Record<string, HealthCheck> = deps.kafkaCheck ? { kafka: deps.kafkaCheck } : {};
   const gatesReadiness = deps.kafkaGatesReadiness ?? true;
-  app.use(
-    healthRouter(
-      { postgres: () => pool.query('SELECT 1'), ...(gatesReadiness ? kafka : {}) },
-      () => state.shuttingDown,
-      gatesReadiness ? {} : kafka,
-    ),
-  );
-  app.use(metrics.router());
 
   const parseBody = express.json({ limit: deps.bodyLimit ?? '1mb' });
   const parseLookup = express.json({ limit: LOOKUP_BODY_LIMIT });
@@ -72,6 +64,16 @@ export function createApp(deps: AppDeps): Express {
   );
   // SPEC.md section 1: every endpoint but health and metrics takes the internal token, the team's too.
   app.use('/api', bearerAuth(deps.internalApiToken), operationsRouter({ pool }));
+
+  // After the business routes: every commit would otherwise pass through the health and metrics routers.
+  app.use(
+    healthRouter(
+      { postgres: () => pool.query('SELECT 1'), ...(gatesReadiness ? kafka : {}) },
+      () => state.shuttingDown,
+      gatesReadiness ? {} : kafka,
+    ),
+  );
+  app.use(metrics.router());
 
   app.use((req: Request, res: Response) => {
     sendProblem(res, { status: 404, code: 'NOT_FOUND', detail: `No route for ${req.method} ${req.path}.` });
