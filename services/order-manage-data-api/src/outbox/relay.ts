@@ -32,7 +32,8 @@ interface OutboxRow {
   id: string;
   topic: string;
   message_key: string;
-  payload: unknown;
+  /** The event's JSON as PostgreSQL prints the jsonb: sent as it is, never parsed here. */
+  payload: string;
   headers: Record<string, string>;
   order_id: string;
   created_at: Date;
@@ -200,7 +201,7 @@ export class OutboxRelay {
     const byTopic = new Map<string, Message[]>();
     for (const row of rows) {
       const messages = byTopic.get(row.topic) ?? [];
-      messages.push({ key: row.message_key, value: JSON.stringify(row.payload), headers: row.headers });
+      messages.push({ key: row.message_key, value: row.payload, headers: row.headers });
       byTopic.set(row.topic, messages);
     }
     let timer: NodeJS.Timeout | undefined;
@@ -239,7 +240,7 @@ export class OutboxRelay {
                     LIMIT $2
                       FOR UPDATE SKIP LOCKED) AS unpublished
             WHERE e.id = unpublished.id
-            RETURNING e.id, e.topic, e.message_key, e.payload, e.headers, e.order_id, e.created_at
+            RETURNING e.id, e.topic, e.message_key, e.payload::text AS payload, e.headers, e.order_id, e.created_at
          )
          SELECT * FROM claimed ORDER BY id`,
         values: [this.options.topics, this.batchSize],
