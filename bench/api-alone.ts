@@ -6,7 +6,7 @@
  * and the only other load is the client.
  *
  * The floor (bench/api-floor.ts) is a bare node:http server that, per order, reads the body, parses
- * it, makes the api's six calls (a Redis GET, the lookup, three WMS GETs at once, the commit) and
+ * it, makes the api's five calls for an accepted order (a Redis GET, three WMS GETs at once, the commit) and
  * answers: no framework, no validation, no logging, no metrics. The api's excess over it is
  * per-request work of the application, not the exchanges themselves.
  *
@@ -41,14 +41,7 @@ function startStandIn(): Promise<http.Server> {
     req.on('end', () => {
       let status = 200;
       let body: unknown = { status: 'up' };
-      if (req.url === '/internal/products/lookup') {
-        const { productIds } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { productIds: Array<string | number> };
-        body = {
-          existingOrder: null,
-          missingProductIds: [],
-          products: productIds.map((id) => ({ productId: id, sku: `SKU-${id}`, title: 'Bench product', price: '10.00', currency: 'USD', availableQuantity: 1_000_000 })),
-        };
-      } else if (req.url === '/internal/orders') {
+      if (req.url === '/internal/orders') {
         status = 201;
         body = { status: 'committed' };
       } else if (req.url?.startsWith('/api/v1/products/')) {

@@ -1,7 +1,7 @@
 /**
  * The floor for bench/api-alone.ts: the exchanges order-manage-api makes for one accepted 3-line
  * order, with none of its work around them. Per request: read the body, parse it, GET the Redis
- * hold key, POST the lookup, GET three WMS products at once, POST the commit, answer 201. Calls go
+ * hold key, GET three WMS products at once, POST the commit, answer 201. Calls go
  * through the same undici pool (`httpRequest`) and the same Redis client as the api's.
  */
 import http from 'node:http';
@@ -22,7 +22,6 @@ const server = http.createServer((req, res) => {
     const order = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: number; line_items: Array<{ product_id: number; quantity: number }> };
     const productIds = order.line_items.map((l) => l.product_id);
     await redis.get('wms:hold');
-    await post('/internal/products/lookup', { orderId: order.id, productIds });
     await Promise.all(productIds.map((id) => httpRequest(`${standIn}/api/v1/products/${id}/inventory`, { timeoutMs: 5_000 })));
     await post('/internal/orders', { order: { orderId: order.id }, lines: order.line_items });
     res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', order_id: order.id }));
