@@ -99,12 +99,15 @@ describe('the intake use case: an order our stock and the WMS cover', () => {
     assert.equal(world.commits[0]!.order.webhookId, 'webhook-1');
   });
 
-  it('every data-api call is bounded by the delivery deadline', async () => {
-    const world = stockedWorld();
+  it('every data-api call, the commit and the lookup after a refusal, is bounded by the delivery deadline', async () => {
+    const accepted = stockedWorld();
+    const refused = stockedWorld().wmsStock(MUG, 0);
     const delivery = aDelivery();
-    await receive(world)(twoProducts(), delivery);
-    assert.ok(world.dataApiDeadlines.length > 0);
-    for (const deadline of world.dataApiDeadlines) assert.equal(deadline, delivery.deadline);
+    await receive(accepted)(twoProducts(), delivery);
+    await receive(refused)(twoProducts(), delivery);
+    assert.equal(accepted.commits.length, 1);
+    assert.equal(refused.lookups.length, 1);
+    assert.deepEqual([...accepted.dataApiDeadlines, ...refused.dataApiDeadlines], [delivery.deadline, delivery.deadline]);
   });
 
   it('an order whose lines hold no stock skips the WMS and its hold, and is committed', async () => {
