@@ -16,6 +16,14 @@ const twoProducts = (spec: { nonStockLines?: number } = {}) =>
 
 const stockedWorld = () => new IntakeWorld().stock(TSHIRT, 120).stock(MUG, 1).wmsStock(TSHIRT, 118).wmsStock(MUG, 1);
 
+/** The same world, which already accepted the order under webhook-1. */
+const knownOrderWorld = () => stockedWorld().knownOrder(ORDER, 'webhook-1');
+
+/** Delivers the two-product order under `webhookId` and checks what became of it. */
+async function deliverTwoProducts(world: IntakeWorld, webhookId: string, kind: string): Promise<void> {
+  assert.deepEqual(await receive(world)(twoProducts(), aDelivery({ webhookId })), { orderId: ORDER, kind });
+}
+
 const wmsFailure = (productId: string, cause = 'answered 503', attempts = 3) => `WMS check of product ${productId} failed ${attempts} attempts: ${cause}`;
 
 describe('the intake use case: known orders', () => {
@@ -25,9 +33,8 @@ describe('the intake use case: known orders', () => {
   ] as const;
   for (const [behaviour, webhookId, kind] of knownOrderCases) {
     it(behaviour, async () => {
-      const world = stockedWorld().knownOrder(ORDER, 'webhook-1');
-      const outcome = await receive(world)(twoProducts(), aDelivery({ webhookId }));
-      assert.deepEqual(outcome, { orderId: ORDER, kind });
+      const world = knownOrderWorld();
+      await deliverTwoProducts(world, webhookId, kind);
       assert.deepEqual(world.lookups, []);
       assert.deepEqual(world.wmsAsked, [TSHIRT, MUG]);
       assert.equal(world.commits.length, 1);
@@ -41,9 +48,8 @@ describe('the intake use case: known orders', () => {
   ] as const;
   for (const [behaviour, webhookId, kind] of knownOrderRefusedCases) {
     it(behaviour, async () => {
-      const world = stockedWorld().knownOrder(ORDER, 'webhook-1').holdRunning(42);
-      const outcome = await receive(world)(twoProducts(), aDelivery({ webhookId }));
-      assert.deepEqual(outcome, { orderId: ORDER, kind });
+      const world = knownOrderWorld().holdRunning(42);
+      await deliverTwoProducts(world, webhookId, kind);
       assert.deepEqual(world.lookups, [{ orderId: ORDER, productIds: [TSHIRT, MUG] }]);
       assert.deepEqual(world.wmsAsked, []);
       assert.deepEqual(world.commits, []);
@@ -51,8 +57,8 @@ describe('the intake use case: known orders', () => {
   }
 
   it('a redelivery the WMS would now refuse (our first delivery took the stock) is replayed, not refused', async () => {
-    const world = stockedWorld().knownOrder(ORDER, 'webhook-1').wmsStock(MUG, 0);
-    assert.deepEqual(await receive(world)(twoProducts(), aDelivery({ webhookId: 'webhook-1' })), { orderId: ORDER, kind: 'replayed' });
+    const world = knownOrderWorld().wmsStock(MUG, 0);
+    await deliverTwoProducts(world, 'webhook-1', 'replayed');
     assert.deepEqual(world.commits, []);
   });
 
