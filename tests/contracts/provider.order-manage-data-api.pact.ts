@@ -70,7 +70,7 @@ async function committedOrder(pool: pg.Pool, correlationId = randomUUID()) {
     topic: TOPIC,
   });
   if (outcome.kind !== 'committed') throw new Error(`provider state: the order was not committed (${outcome.kind})`);
-  return { orderId, webhookId, productId, events: outcome.events, correlationId };
+  return { orderId, webhookId, productId, correlationId };
 }
 
 async function cleanUp(): Promise<void> {
@@ -184,8 +184,8 @@ describe('order-manage-data-api honours its consumers’ pacts', () => {
         },
       },
       messageProviders: {
-        // The outbox row is what the relay sends: its payload (built by buildInventoryEvent in the
-        // commit) is the Kafka value, its key the Kafka key, its headers the Kafka headers.
+        // The outbox row is what the relay sends: its payload (built by the commit's SQL) is the
+        // Kafka value, its key the Kafka key, its headers the Kafka headers.
         'an inventory event for a product of a committed order': async () => {
           const { rows } = await pool.query<{ payload: unknown; headers: Record<string, string>; message_key: string }>(
             'SELECT payload, headers, message_key FROM outbox_event WHERE order_id = $1 ORDER BY id LIMIT 1',

@@ -151,6 +151,21 @@ describe('order-manage-data-api: committing an order', () => {
     assert.equal((await readInventory(known.productId))?.availableQuantity, 5);
   });
 
+  it('names an unknown product before a shortage of the same order, though the shortage stops the decrement first', async () => {
+    const scarce = await createTestProduct({ availableQuantity: 1 });
+    const unknownId = String(scarce.productId + 1);
+    const body = commitBody([{ product: scarce, quantity: 2 }]);
+    body.lines.push({ ...body.lines[0]!, productId: unknownId, sku: 'NOPE', quantity: 1 });
+
+    const res = await call(api, 'POST', '/internal/orders', { body });
+
+    assert.equal(res.status, 422);
+    assert.equal(res.body.code, 'PRODUCT_NOT_FOUND');
+    assert.deepEqual(res.body.productIds, [unknownId]);
+    assert.equal(await readOrder(body.order.orderId), null);
+    assert.deepEqual(await readInventory(scarce.productId).then((r) => [r?.availableQuantity, r?.version]), [1, 1]);
+  });
+
   it('answers 409 ORDER_ALREADY_EXISTS with the first delivery’s webhook id for a repeated order id, changing nothing', async () => {
     const product = await createTestProduct({ availableQuantity: 10 });
     const first = commitBody([{ product, quantity: 1 }]);

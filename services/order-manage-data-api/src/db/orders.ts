@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ShopifyId } from '@oms/common';
 import type pg from 'pg';
 import { checkAvailability, lockOrder, type Shortage } from '../domain/commit.js';
-import { buildInventoryEvent, inventoryEventKey, type InventoryEvent } from '../events.js';
-import { Rollback, constraintOf, inTransaction, isRetryableTransactionError, sqlState } from './pool.js';
+import { constraintOf, inTransaction, isRetryableTransactionError, sqlState } from './pool.js';
 
 /** pg reads a bigint as its decimal string: ids stay exact from the column to the JSON. */
 export interface ProductView {
@@ -140,47 +138,48 @@ export interface CommittedItem {
 }
 
 export type CommitOutcome =
-  | { kind: 'committed'; items: CommittedItem[]; events: InventoryEvent[] }
+  | { kind: 'committed'; items: CommittedItem[] }
   | { kind: 'duplicate'; existingWebhookId: string | null }
   | { kind: 'not_found'; productIds: ShopifyId[] }
   | { kind: 'insufficient'; items: Shortage[] };
 
-interface LockedRow {
+/** A product the commit decremented: what it now holds. */
+interface DecrementedRow {
   product_id: string;
-  sku: string;
   available_quantity: number;
   version: number;
-  shopify_inventory_item_id: string;
-  shopify_location_id: string;
-  /** The transaction's now(): what the decrement stamps as updated_at. */
-  locked_at: Date;
 }
 
 class DuplicateOrder extends Error {}
 
+/** The stock rule refused the commit: the check constraint on stock, or a line's product is unknown. */
+class Refused extends Error {}
+
 /**
- * One transaction in two round trips (BEGIN with the order and the locks; the writes with COMMIT):
- * every round trip costs a write on both sides, which the profile showed as the largest share of
- * the data-api's CPU.
+ * One transaction in one round trip: BEGIN, the order row with the stock locks, the writes and
+ * COMMIT go to PostgreSQL in one write, and no stock lock waits on this process between them. The
+ * decrement itself refuses an oversell (inventory's check constraint) or an unknown product (the
+ * order details' foreign key): either rolls everything back, and the caller works out which rule
+ * refused from the stock as it is after the rollback.
  */
 async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<CommitOutcome> {
   const { order, correlationId, topic, nonStockLines = [] } = request;
   const lines = lockOrder(request.lines);
-  const productIds = lines.map((l) => l.productId);
+  // A stock line is one row per product; a line that holds no stock keeps its Shopify line item id
+  // instead of a product, so the order's details still add up to what the customer paid for.
+  const details = [...lines.map((l) => ({ ...l, lineItemId: null })), ...nonStockLines.map((l) => ({ ...l, productId: null }))];
   return inTransaction<CommitOutcome>(pool, async (client, tx) => {
-    let locked: pg.QueryResult<LockedRow>;
-    try {
+    const [ordered, written] = await Promise.allSettled([
       // The order row first, so a racing delivery of the same order fails here on the primary key
       // before it waits for any stock lock; then the stock rows, locked in ascending product id order.
-      locked = await client.query<LockedRow>({
+      client.query({
         name: 'commit-lock',
         text: `WITH new_order AS (
            INSERT INTO orders (order_id, order_number, name, customer_id, currency, total_price, financial_status,
                                status, webhook_id, event_id, created_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, 'committed', $8, $9, $10)
          )
-         SELECT product_id, sku, available_quantity, version, shopify_inventory_item_id, shopify_location_id, now() AS locked_at
-           FROM inventory WHERE product_id = ANY($11::bigint[]) ORDER BY product_id FOR UPDATE`,
+         SELECT 1 FROM inventory WHERE product_id = ANY($11::bigint[]) ORDER BY product_id FOR UPDATE`,
         values: [
           order.orderId,
           order.orderNumber,
@@ -192,95 +191,71 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
           order.webhookId,
           order.eventId,
           order.createdAt,
-          productIds,
+          lines.map((l) => l.productId),
         ],
-      });
-    } catch (err) {
+      }),
+      // The inventory events of SPEC.md section 5 are built here from what the decrement wrote, one
+      // per product, with ids as decimal strings; the outbox ids follow product id order, the order
+      // the relay publishes in. One NOTIFY, and only when there is an event to publish.
+      tx.commitWith<DecrementedRow>({
+        name: 'commit-write',
+        text: `WITH decrement AS (
+           UPDATE inventory AS i
+              SET available_quantity = i.available_quantity - d.quantity, version = i.version + 1, updated_at = now()
+             FROM unnest($2::bigint[], $3::int[]) AS d(product_id, quantity)
+            WHERE i.product_id = d.product_id
+           RETURNING i.product_id, i.sku, i.available_quantity, i.version, i.shopify_inventory_item_id,
+                     i.shopify_location_id, d.quantity
+         ),
+         detail AS (
+           INSERT INTO order_detail (order_id, product_id, line_item_id, sku, title, quantity, price)
+           SELECT $1, d.product_id, d.line_item_id, d.sku, d.title, d.quantity, d.price
+             FROM unnest($4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::int[], $9::numeric[])
+                  AS d(product_id, line_item_id, sku, title, quantity, price)
+         ),
+         outbox AS (
+           INSERT INTO outbox_event (event_id, topic, message_key, payload, headers, order_id)
+           SELECT e.event_id, $10, e.product_id::text,
+                  jsonb_build_object(
+                    'eventId', e.event_id, 'orderId', $1::text, 'productId', e.product_id::text, 'sku', e.sku,
+                    'inventoryItemId', e.shopify_inventory_item_id::text, 'locationId', e.shopify_location_id::text,
+                    'quantityOrdered', e.quantity, 'availableAfter', e.available_quantity, 'inventoryVersion', e.version,
+                    'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+                  $11::jsonb, $1
+             FROM (SELECT gen_random_uuid() AS event_id, decrement.* FROM decrement) AS e
+            ORDER BY e.product_id
+         )
+         SELECT product_id::text AS product_id, available_quantity, version, (SELECT pg_notify('outbox_event', '')) AS notified
+           FROM decrement ORDER BY product_id`,
+        values: [
+          order.orderId,
+          lines.map((l) => l.productId),
+          lines.map((l) => l.quantity),
+          details.map((d) => d.productId),
+          details.map((d) => d.lineItemId),
+          details.map((d) => d.sku),
+          details.map((d) => d.title),
+          details.map((d) => d.quantity),
+          details.map((d) => d.price),
+          topic,
+          JSON.stringify({ 'x-correlation-id': correlationId }),
+        ],
+      }),
+    ]);
+    if (ordered.status === 'rejected') {
       // A racing delivery of the same order committed first; its row is read after the rollback.
-      if (sqlState(err) === '23505' && constraintOf(err) === 'orders_pkey') throw new DuplicateOrder();
+      if (sqlState(ordered.reason) === '23505' && constraintOf(ordered.reason) === 'orders_pkey') throw new DuplicateOrder();
+      throw ordered.reason;
+    }
+    if (written.status === 'rejected') {
+      const err = written.reason;
+      if (sqlState(err) === '23514' && constraintOf(err) === 'inventory_available_quantity_check') throw new Refused();
+      if (sqlState(err) === '23503' && constraintOf(err) === 'order_detail_product_fk') throw new Refused();
       throw err;
     }
-
-    const verdict = checkAvailability(
-      lines,
-      locked.rows.map((r) => ({ productId: r.product_id, availableQuantity: r.available_quantity })),
-    );
-    if (!verdict.ok) {
-      return new Rollback<CommitOutcome>(
-        verdict.code === 'PRODUCT_NOT_FOUND'
-          ? { kind: 'not_found', productIds: verdict.productIds }
-          : { kind: 'insufficient', items: verdict.items },
-      );
-    }
-
-    // Under the locks nothing else moves these rows, so what the decrement writes is known now.
-    const rows = new Map(locked.rows.map((r) => [r.product_id, r]));
-    const events = lines.map((line) => {
-      const row = rows.get(line.productId)!;
-      return buildInventoryEvent({
-        eventId: randomUUID(),
-        orderId: order.orderId,
-        productId: line.productId,
-        sku: row.sku,
-        inventoryItemId: row.shopify_inventory_item_id,
-        locationId: row.shopify_location_id,
-        quantityOrdered: line.quantity,
-        availableAfter: row.available_quantity - line.quantity,
-        inventoryVersion: row.version + 1,
-        occurredAt: row.locked_at,
-      });
-    });
-
-    // A stock line is one row per product; a line that holds no stock keeps its Shopify line item id
-    // instead of a product, so the order's details still add up to what the customer paid for.
-    const details = [
-      ...lines.map((l) => ({ ...l, lineItemId: null })),
-      ...nonStockLines.map((l) => ({ ...l, productId: null })),
-    ];
-    // WITH ORDINALITY keeps outbox ids in product id order, the order the relay publishes in.
-    await tx.commitWith({
-      name: 'commit-write',
-      text: `WITH decrement AS (
-         UPDATE inventory AS i
-            SET available_quantity = i.available_quantity - d.quantity, version = i.version + 1, updated_at = now()
-           FROM unnest($2::bigint[], $3::int[]) AS d(product_id, quantity)
-          WHERE i.product_id = d.product_id
-       ),
-       detail AS (
-         INSERT INTO order_detail (order_id, product_id, line_item_id, sku, title, quantity, price)
-         SELECT $1, d.product_id, d.line_item_id, d.sku, d.title, d.quantity, d.price
-           FROM unnest($4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::int[], $9::numeric[])
-                AS d(product_id, line_item_id, sku, title, quantity, price)
-       ),
-       outbox AS (
-         INSERT INTO outbox_event (event_id, topic, message_key, payload, headers, order_id)
-         SELECT e.event_id, $10, e.message_key, e.payload, $14::jsonb, $1
-           FROM unnest($11::uuid[], $12::text[], $13::jsonb[]) WITH ORDINALITY AS e(event_id, message_key, payload, n)
-          ORDER BY e.n
-       )
-       SELECT CASE WHEN cardinality($11::uuid[]) > 0 THEN pg_notify('outbox_event', '') END`,
-      values: [
-        order.orderId,
-        productIds,
-        lines.map((l) => l.quantity),
-        details.map((d) => d.productId),
-        details.map((d) => d.lineItemId),
-        details.map((d) => d.sku),
-        details.map((d) => d.title),
-        details.map((d) => d.quantity),
-        details.map((d) => d.price),
-        topic,
-        events.map((e) => e.eventId),
-        events.map(inventoryEventKey),
-        events.map((e) => JSON.stringify(e)),
-        JSON.stringify({ 'x-correlation-id': correlationId }),
-      ],
-    });
-
     return {
       kind: 'committed',
-      items: events.map((e) => ({ productId: e.productId, availableAfter: e.availableAfter, inventoryVersion: e.inventoryVersion })),
-      events,
+      items: written.value.rows.map((r) => ({ productId: r.product_id, availableAfter: r.available_quantity, inventoryVersion: r.version })),
     };
   });
 }
@@ -292,7 +267,8 @@ export interface CommitOptions {
 
 /**
  * Commits an order: one transaction that locks the inventory rows in ascending product id order,
- * re-checks availability under the locks, decrements, and writes order, details and outbox events.
+ * decrements them, and writes order, details and outbox events; or the refusal, with unknown
+ * products reported before shortages.
  */
 export async function commitOrder(pool: pg.Pool, request: CommitRequest, options: CommitOptions = {}): Promise<CommitOutcome> {
   const maxAttempts = options.maxAttempts ?? 3;
@@ -304,26 +280,20 @@ export async function commitOrder(pool: pg.Pool, request: CommitRequest, options
         const existing = await findOrder(pool, request.order.orderId);
         return { kind: 'duplicate', existingWebhookId: existing?.webhookId ?? null };
       }
-      if (sqlState(err) === '23514' && constraintOf(err) === 'inventory_available_quantity_check') {
-        return { kind: 'insufficient', items: await currentShortages(pool, request.lines) };
-      }
-      if (sqlState(err) === '23503' && constraintOf(err) === 'order_detail_product_fk') {
-        const found = new Set((await lookupProducts(pool, request.lines.map((l) => l.productId))).map((p) => p.productId));
-        return { kind: 'not_found', productIds: request.lines.map((l) => l.productId).filter((id) => !found.has(id)) };
+      if (err instanceof Refused) {
+        const stock = await lookupProducts(pool, request.lines.map((l) => l.productId));
+        const verdict = checkAvailability(request.lines, stock);
+        if (!verdict.ok) {
+          return verdict.code === 'PRODUCT_NOT_FOUND'
+            ? { kind: 'not_found', productIds: verdict.productIds }
+            : { kind: 'insufficient', items: verdict.items };
+        }
+        // Restocked between the refusal and the look: the order may fit now.
+        if (attempt >= maxAttempts) throw new Error(`stock of order ${request.order.orderId} kept changing during ${attempt} commits`, { cause: err });
+        continue;
       }
       if (!isRetryableTransactionError(err) || attempt >= maxAttempts) throw err;
       await sleep(10 * 2 ** attempt + Math.random() * 20);
     }
   }
-}
-
-/**
- * The stock check constraint can only fire if the rule above were bypassed; the answer is still
- * the business one (422 with today's figures), never a 500.
- */
-async function currentShortages(pool: pg.Pool, lines: NewOrderLine[]): Promise<Shortage[]> {
-  const stock = new Map((await lookupProducts(pool, lines.map((l) => l.productId))).map((p) => [p.productId, p.availableQuantity]));
-  return lines
-    .map((l) => ({ productId: l.productId, requested: l.quantity, available: stock.get(l.productId) ?? 0 }))
-    .filter((s) => s.available < s.requested);
 }

@@ -67,11 +67,6 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return err instanceof Error && CONNECTION_MESSAGES.test(err.message);
 }
 
-/** Returned from a transaction body to end it with ROLLBACK and still hand back a value. */
-export class Rollback<T> {
-  constructor(readonly value: T) {}
-}
-
 export interface Transaction {
   /**
    * Runs the transaction's last statement and COMMIT in one round trip. If the statement fails,
@@ -97,14 +92,13 @@ function inOneWrite<T>(client: pg.PoolClient, send: () => T): T {
 }
 
 /**
- * Runs `fn` in a transaction on its own client: COMMIT when it returns, ROLLBACK when it returns a
- * `Rollback` or throws. BEGIN is sent with the first statement `fn` issues, and `commitWith` sends
- * the last with COMMIT. A client whose connection failed (BEGIN, COMMIT or ROLLBACK could not run)
+ * Runs `fn` in a transaction on its own client: COMMIT when it returns, ROLLBACK when it throws.
+ * BEGIN is sent with the first statement `fn` issues, and `commitWith` sends the last with COMMIT. A client whose connection failed (BEGIN, COMMIT or ROLLBACK could not run)
  * is destroyed rather than returned to the pool.
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
-  fn: (client: pg.PoolClient, tx: Transaction) => Promise<T | Rollback<T>>,
+  fn: (client: pg.PoolClient, tx: Transaction) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
@@ -135,17 +129,8 @@ export async function inTransaction<T>(
       if (!ended) await control('ROLLBACK').catch(() => undefined);
       throw ran.reason;
     }
-    const result = ran.value;
-    if (ended) {
-      if (result instanceof Rollback) throw new Error('a transaction ended by commitWith cannot be rolled back');
-      return result;
-    }
-    if (result instanceof Rollback) {
-      await control('ROLLBACK');
-      return result.value;
-    }
-    await control('COMMIT');
-    return result;
+    if (!ended) await control('COMMIT');
+    return ran.value;
   } finally {
     client.release(broken ?? false);
   }

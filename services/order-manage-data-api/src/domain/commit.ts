@@ -1,4 +1,4 @@
-/** The availability rule applied under the row locks; pure so it is tested without a database. */
+/** Which rule refused a commit (PostgreSQL refused it: see db/orders.ts), and the lock order; pure, so tested without a database. */
 import { compareShopifyIds, type ShopifyId } from '@oms/common';
 
 export interface RequestedLine {

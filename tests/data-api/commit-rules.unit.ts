@@ -2,29 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { checkAvailability, lockOrder } from '../../services/order-manage-data-api/src/domain/commit.js';
-import { buildInventoryEvent, inventoryEventKey } from '../../services/order-manage-data-api/src/events.js';
 
-describe('inventory event', () => {
-  it('has exactly the fields of the Kafka contract, ids as exact decimal strings and the time in ISO-8601', () => {
-    const contract = {
-      eventId: '5b0e6a4c-1c4e-4f0e-9a59-0c1f7d3a2b11',
-      orderId: '820982911946154508',
-      productId: '7523456789001',
-      sku: 'TSHIRT-BLK-M',
-      inventoryItemId: '44123456780001',
-      locationId: '65432109876',
-      quantityOrdered: 2,
-      availableAfter: 118,
-      inventoryVersion: 2,
-      occurredAt: '2026-11-24T08:00:01.250Z',
-    };
-    const event = buildInventoryEvent({ ...contract, occurredAt: new Date(contract.occurredAt) });
-    assert.deepEqual(JSON.parse(JSON.stringify(event)), contract);
-    assert.equal(inventoryEventKey(event), '7523456789001');
-  });
-});
-
-describe('availability under the lock', () => {
+describe('availability of a refused commit', () => {
   it('reports unknown products before shortages', () => {
     const verdict = checkAvailability(
       [
