@@ -44,4 +44,15 @@ describe('service log lines', () => {
     assert.ok(!text.includes('local-webhook-secret'));
     assert.ok(text.includes('[REDACTED]'));
   });
+
+  it('are still written for a value JSON cannot hold: a bigint as its decimal string, a cycle marked', () => {
+    const { logger, lines } = capture();
+    const cyclic: Record<string, unknown> = { name: 'a' };
+    cyclic.self = cyclic;
+    logger.info('odd values', { event: 'x', big: 820982911946154508n, cyclic });
+    const [line] = lines();
+    assert.equal(line?.big, '820982911946154508');
+    assert.deepEqual(line?.cyclic, { name: 'a', self: '[Circular]' });
+    assert.equal(line?.msg, 'odd values');
+  });
 });

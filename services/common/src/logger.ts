@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { configure } from 'safe-stable-stringify';
 import winston from 'winston';
 import { currentContext } from './correlation.js';
 
@@ -28,6 +29,29 @@ function redactor(secrets: string[]) {
     return info;
   })();
 }
+
+/** Where winston's transports read the finished line (triple-beam's MESSAGE). */
+const MESSAGE = Symbol.for('message');
+
+const safeStringify = configure({ deterministic: false });
+const bigintAsString = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
+
+/**
+ * winston's json format, minus its cost per line: it configures safe-stable-stringify anew for every
+ * line and always takes its replacer path. A line JSON.stringify can write (every line the services
+ * log) is written by it, with the same output; one it refuses (a bigint, a cycle) falls back to
+ * safe-stable-stringify exactly as winston's json format calls it.
+ */
+const jsonLine = winston.format((info) => {
+  let line: string;
+  try {
+    line = JSON.stringify(info);
+  } catch {
+    line = safeStringify(info, bigintAsString) ?? '{}';
+  }
+  (info as unknown as Record<symbol, string>)[MESSAGE] = line;
+  return info;
+});
 
 let pendingLines: string[] = [];
 let flushScheduled = false;
@@ -84,7 +108,7 @@ export function createLogger(options: LoggerOptions): Logger {
   });
   return winston.createLogger({
     level: options.level ?? 'info',
-    format: winston.format.combine(shape(), redactor(secrets), winston.format.json({ deterministic: false })),
+    format: winston.format.combine(shape(), redactor(secrets), jsonLine()),
     transports: [new winston.transports.Stream({ stream: turnBatchedStdout })],
   });
 }
