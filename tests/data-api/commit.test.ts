@@ -264,6 +264,34 @@ describe('order-manage-data-api: committing an order', () => {
     assert.equal((await readInventory(b.productId))?.availableQuantity, 98);
   });
 
+  it('commits on the next attempt an order the stock refused if a restock landed before the refusal was explained', async () => {
+    const scarce = await createTestProduct({ availableQuantity: 1 });
+    const body = commitBody([{ product: scarce, quantity: 2 }]);
+    const request = { ...body, nonStockLines: [], correlationId: randomUUID(), topic };
+    // The refusal is explained by reading the stock through pool.query: the restock races in just before that read.
+    let restocked = false;
+    const racingPool = new Proxy(api.pool, {
+      get(pool, property) {
+        if (property === 'query' && !restocked) {
+          return async (...args: Parameters<typeof pool.query>) => {
+            restocked = true;
+            await dbPool().query('UPDATE inventory SET available_quantity = 5, version = version + 1 WHERE product_id = $1', [String(scarce.productId)]);
+            return (pool.query as (...a: unknown[]) => unknown)(...args);
+          };
+        }
+        const value: unknown = Reflect.get(pool, property);
+        return typeof value === 'function' ? value.bind(pool) : value;
+      },
+    });
+
+    const outcome = await commitOrder(racingPool, request);
+
+    assert.ok(restocked, 'the refusal was explained by reading the stock');
+    assert.deepEqual(outcome, { kind: 'committed', items: [{ productId: String(scarce.productId), availableAfter: 3, inventoryVersion: 3 }] });
+    assert.equal((await readOrder(body.order.orderId))?.status, 'committed');
+    assert.equal((await readInventory(scarce.productId))?.availableQuantity, 3);
+  });
+
   it('writes nothing when the last statement fails (it travels with COMMIT), and leaves no session in a transaction', async () => {
     const shirt = await createTestProduct({ availableQuantity: 10 });
     const body = commitBody([{ product: shirt, quantity: 2 }]);
