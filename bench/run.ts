@@ -201,6 +201,9 @@ function headline(r: Omit<Result, 'headline'>): Record<string, number | undefine
     'CPU ms per order, three services': sum(closed.cpuMsPerOrder, SERVICES),
     'CPU ms per order, postgres + kafka': sum(closed.cpuMsPerOrder, ['postgres', 'kafka']),
     'CPU ms per order, fixtures (wiremock + bench client)': sum(closed.cpuMsPerOrder, FIXTURES),
+    // The machine's speed moves every figure between runs, PostgreSQL's own included; this ratio, taken
+    // within one run, says whether the services cost more than the database they wrap.
+    'CPU of the three services per CPU of postgres': sum(closed.cpuMsPerOrder, SERVICES) / (closed.cpuMsPerOrder.postgres ?? NaN),
     ...Object.fromEntries(r.phases.filter((p) => p.name.startsWith('open loop')).map((p) => [`${p.name} p99 ms`, percentile(p.load.latencies, 99)])),
     'Shopify calls/s at 100/s, whole phase': budget?.shopify.callsPerSecond,
     'Shopify calls/s at 100/s, sustained (second half)': budget?.shopify.sustainedCallsPerSecond,
