@@ -15,13 +15,14 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpRequest } from '@oms/common';
 import { build } from 'esbuild';
 import { buildOnce, DIST_DIR, serviceBundle } from '../stack/build.js';
 import { SERVICE_NODE_FLAGS } from '../stack/components/services.js';
+import { freePort } from '../tests/stack/support.js';
 import { REPO_ROOT, stackEnv } from '../tests/support/stack-env.js';
 import { closedLoop, threeLineOrder } from './load.js';
 import { cpuDelta, trackCpu } from './proc.js';
@@ -62,18 +63,6 @@ interface Subject {
 
 /** Every process started, stopped at the end whatever happened. */
 const subjects: Subject[] = [];
-
-/** A port nothing listens on, from the kernel. */
-function freePort(): Promise<number> {
-  const probe = net.createServer();
-  return new Promise((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function startSubject(name: string, args: string[], env: Record<string, string>): Promise<Subject> {
   const port = await freePort();

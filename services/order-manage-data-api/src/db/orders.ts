@@ -155,6 +155,10 @@ class DuplicateOrder extends Error {}
 /** The stock rule refused the commit: the check constraint on stock, or a line's product is unknown. */
 class Refused extends Error {}
 
+const isStockRefusal = (err: unknown) =>
+  (sqlState(err) === '23514' && constraintOf(err) === 'inventory_available_quantity_check') ||
+  (sqlState(err) === '23503' && constraintOf(err) === 'order_detail_product_fk');
+
 /**
  * One transaction in one round trip: BEGIN, the order row with the stock locks, the writes and
  * COMMIT go to PostgreSQL in one write, and no stock lock waits on this process between them. The
@@ -249,9 +253,7 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
     }
     if (written.status === 'rejected') {
       const err = written.reason;
-      if (sqlState(err) === '23514' && constraintOf(err) === 'inventory_available_quantity_check') throw new Refused();
-      if (sqlState(err) === '23503' && constraintOf(err) === 'order_detail_product_fk') throw new Refused();
-      throw err;
+      throw isStockRefusal(err) ? new Refused() : err;
     }
     return {
       kind: 'committed',

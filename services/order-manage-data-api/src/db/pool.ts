@@ -93,8 +93,9 @@ function inOneWrite<T>(client: pg.PoolClient, send: () => T): T {
 
 /**
  * Runs `fn` in a transaction on its own client: COMMIT when it returns, ROLLBACK when it throws.
- * BEGIN is sent with the first statement `fn` issues, and `commitWith` sends the last with COMMIT. A client whose connection failed (BEGIN, COMMIT or ROLLBACK could not run)
- * is destroyed rather than returned to the pool.
+ * BEGIN is sent with the first statement `fn` issues, and `commitWith` sends the last with COMMIT.
+ * A client whose connection failed (BEGIN, COMMIT or ROLLBACK could not run) is destroyed rather
+ * than returned to the pool.
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
