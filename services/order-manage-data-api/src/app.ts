@@ -17,7 +17,6 @@ import { internalRouter } from './routes/internal.js';
 import { operationsRouter } from './routes/operations.js';
 
 export { createDataApiMetrics, type DataApiMetrics } from './metrics.js';
-export { type InventoryEvent } from './events.js';
 
 export interface AppDeps {
   pool: pg.Pool;
