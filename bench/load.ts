@@ -11,6 +11,19 @@ export interface LoadResult {
   /** Sorted latencies in ms; for an open loop measured from each order's scheduled time. */
   latencies: number[];
   lastAnsweredAt: number;
+  /** Orders slower than `SLOW_ORDER_MS`, by the second of the phase they started in: a stall shows as one crowded second. */
+  slow: SlowOrders;
+}
+
+/** The webhook's latency target at 100 orders/s (issue 11): a slower order counts as slow. */
+export const SLOW_ORDER_MS = 50;
+
+export interface SlowOrders {
+  count: number;
+  /** Second of the phase (from its start) → slow orders that started in it. */
+  bySecond: Record<number, number>;
+  /** The slowest order: when it started (ISO, this machine's clock) and how long it took. */
+  worst?: { startedAt: string; ms: number };
 }
 
 /**
@@ -33,9 +46,24 @@ async function send(body: unknown, baseUrl?: string): Promise<{ status: string; 
   }
 }
 
-function summarise(results: Array<{ status: string; answeredAt: number; startedAt: number }>, seconds: number): LoadResult {
+function slowOrders(results: Array<{ answeredAt: number; startedAt: number }>, phaseStartedAt: number): SlowOrders {
+  const slow: SlowOrders = { count: 0, bySecond: {} };
+  for (const r of results) {
+    const ms = r.answeredAt - r.startedAt;
+    if (ms <= SLOW_ORDER_MS) continue;
+    slow.count += 1;
+    const second = Math.floor((r.startedAt - phaseStartedAt) / 1000);
+    slow.bySecond[second] = (slow.bySecond[second] ?? 0) + 1;
+    // performance.now() counts from timeOrigin: their sum is the epoch time the logs carry.
+    if (ms > (slow.worst?.ms ?? 0)) slow.worst = { startedAt: new Date(performance.timeOrigin + r.startedAt).toISOString(), ms };
+  }
+  return slow;
+}
+
+function summarise(results: Array<{ status: string; answeredAt: number; startedAt: number }>, phaseStartedAt: number): LoadResult {
   const statuses: Record<string, number> = {};
   for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+  const seconds = (performance.now() - phaseStartedAt) / 1000;
   return {
     sent: results.length,
     accepted: statuses['201'] ?? 0,
@@ -43,6 +71,7 @@ function summarise(results: Array<{ status: string; answeredAt: number; startedA
     seconds,
     latencies: results.map((r) => r.answeredAt - r.startedAt).sort((a, b) => a - b),
     lastAnsweredAt: Math.max(...results.map((r) => r.answeredAt)),
+    slow: slowOrders(results, phaseStartedAt),
   };
 }
 
@@ -59,7 +88,7 @@ export async function closedLoop(orders: number, concurrency: number, order: (i:
     }),
     concurrency,
   );
-  return summarise(results, (performance.now() - started) / 1000);
+  return summarise(results, started);
 }
 
 /**
@@ -78,7 +107,7 @@ export async function openLoop(ratePerSecond: number, seconds: number, order: (i
     inFlight.push(send(order(i)).then((r) => ({ ...r, startedAt: scheduledAt })));
   }
   const results = await Promise.all(inFlight);
-  return summarise(results, (performance.now() - started) / 1000);
+  return summarise(results, started);
 }
 
 export const percentile = (sorted: readonly number[], p: number): number =>

@@ -109,3 +109,19 @@ export function selfCpuMs(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 }
+
+/** The whole machine's CPU time so far, all cores summed, from the first line of /proc/stat. */
+export interface MachineCpu {
+  /** Time the hypervisor ran something else while this machine's vCPUs had work. */
+  stealMs: number;
+  idleMs: number;
+  totalMs: number;
+}
+
+export function machineCpu(): MachineCpu {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+  // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already in user.
+  const ticks = fields.slice(0, 8).map(Number);
+  const ms = (t: number) => (t * 1000) / TICKS_PER_SECOND;
+  return { stealMs: ms(ticks[7]!), idleMs: ms(ticks[3]! + ticks[4]!), totalMs: ms(ticks.reduce((a, b) => a + b, 0)) };
+}

@@ -12,9 +12,9 @@ import { stockedProducts } from '../tests/e2e/support.js';
 import { closeDb, dbPool, type TestProduct } from '../tests/support/db.js';
 import { inventoryItemGid, lastQuantities, shopifyRequests } from '../tests/support/shopify.js';
 import { REPO_ROOT, stackDir, stackEnv } from '../tests/support/stack-env.js';
-import { closedLoop, type LoadResult, openLoop, percentile, threeLineOrder } from './load.js';
+import { closedLoop, type LoadResult, openLoop, percentile, SLOW_ORDER_MS, threeLineOrder } from './load.js';
 import { runPgbench } from './pgbench.js';
-import { cpuDelta, type CpuReading, type ProcessSelector, rssMb, selfCpuMs, trackCpu } from './proc.js';
+import { cpuDelta, type CpuReading, machineCpu, type ProcessSelector, rssMb, selfCpuMs, trackCpu } from './proc.js';
 import { setting } from './settings.js';
 
 /** Long enough that a noisy second of the shared machine does not decide the closed loop's figures. */
@@ -66,8 +66,21 @@ function benchClientCpu(): CpuReading {
   return { 'bench client': { [process.pid]: selfCpuMs() } };
 }
 
-async function streamCounters(): Promise<{ calls: number; throttled: number; events: number }> {
-  const text = await (await fetch(`${env.STREAM_PROCESS_URL}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+async function metricsText(baseUrl: string): Promise<string> {
+  return (await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+}
+
+/**
+ * The longest the service's event loop was blocked since its metrics were last read (prom-client
+ * resets the figure on every read), in ms: a stall inside a service shows here.
+ */
+function eventLoopMaxMs(metrics: string): number {
+  const match = /^nodejs_eventloop_lag_max_seconds\{[^}]*\} ([\d.e+-]+)$/m.exec(metrics);
+  return match ? Number(match[1]) * 1000 : NaN;
+}
+
+async function streamCounters(): Promise<{ calls: number; throttled: number; events: number; eventLoopMaxMs: number }> {
+  const text = await metricsText(env.STREAM_PROCESS_URL);
   const sum = (metric: string, label?: string) =>
     [...text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} ([\\d.e+]+)$`, 'gm'))]
       .filter((m) => label === undefined || m[1]!.includes(label))
@@ -76,6 +89,7 @@ async function streamCounters(): Promise<{ calls: number; throttled: number; eve
     calls: sum('shopify_requests_total', 'outcome="success"'),
     throttled: sum('shopify_requests_total', 'outcome="throttled"'),
     events: sum('inventory_events_processed_total'),
+    eventLoopMaxMs: eventLoopMaxMs(text),
   };
 }
 
@@ -154,23 +168,36 @@ interface Phase {
   lagMs?: { p50: number; p99: number; max: number };
   /** From the last answered order to Shopify holding every quantity (epoch clocks of this machine). */
   caughtUpAfterMs?: number;
+  /**
+   * The whole machine over the phase: steal is CPU time the hypervisor gave to other guests while
+   * this machine had work, per second of the phase, both cores summed (at most 2,000).
+   */
+  machine: { stealMsPerSecond: number; idlePercent: number };
+  /** Each service's longest event-loop block during the phase, in ms. */
+  eventLoopMaxMs: Record<string, number>;
 }
 
 async function phase(name: string, products: readonly TestProduct[], run: () => Promise<LoadResult>): Promise<Phase> {
   const cpu = trackCpu(selectors);
   const clientCpuBefore = benchClientCpu();
+  const machineBefore = machineCpu();
   const shopifyBefore = await streamCounters();
+  // Read once before, to start the api's and the data-api's maximum afresh; the stream processor's
+  // metrics are read every second anyway.
+  await Promise.all([metricsText(env.ORDER_API_URL), metricsText(env.DATA_API_URL)]);
   const loadStartedAt = Date.now();
-  const samples: Array<{ at: number; calls: number }> = [];
+  const samples: Array<{ at: number; calls: number; eventLoopMaxMs: number }> = [];
   const sampler = setInterval(() => {
-    streamCounters().then((c) => samples.push({ at: Date.now(), calls: c.calls }), () => undefined);
+    streamCounters().then((c) => samples.push({ at: Date.now(), calls: c.calls, eventLoopMaxMs: c.eventLoopMaxMs }), () => undefined);
   }, 1_000);
   const load = await run();
   const lastAnsweredEpoch = Date.now() - (performance.now() - load.lastAnsweredAt);
   const caughtUp = await shopifyCaughtUp(products);
   clearInterval(sampler);
   const spent = cpuDelta({ ...cpu.first, ...clientCpuBefore }, { ...cpu.stop(), ...benchClientCpu() });
+  const machineAfter = machineCpu();
   const shopifyAfter = await streamCounters();
+  const [apiMetrics, dataApiMetrics] = await Promise.all([metricsText(env.ORDER_API_URL), metricsText(env.DATA_API_URL)]);
   const endedAt = Date.now();
   const midway = samples.find((x) => x.at >= loadStartedAt + (endedAt - loadStartedAt) / 2);
   const calls = shopifyAfter.calls - shopifyBefore.calls;
@@ -188,6 +215,15 @@ async function phase(name: string, products: readonly TestProduct[], run: () => 
       sustainedCallsPerSecond: midway ? ((shopifyAfter.calls - midway.calls) * 1000) / Math.max(1, endedAt - midway.at) : NaN,
       eventsPerCall: calls ? events / calls : 0,
     },
+    machine: {
+      stealMsPerSecond: (machineAfter.stealMs - machineBefore.stealMs) / ((endedAt - loadStartedAt) / 1000),
+      idlePercent: (100 * (machineAfter.idleMs - machineBefore.idleMs)) / Math.max(1, machineAfter.totalMs - machineBefore.totalMs),
+    },
+    eventLoopMaxMs: {
+      'order-manage-api': eventLoopMaxMs(apiMetrics),
+      'order-manage-data-api': eventLoopMaxMs(dataApiMetrics),
+      'order-stream-process': Math.max(shopifyAfter.eventLoopMaxMs, ...samples.map((x) => x.eventLoopMaxMs)),
+    },
     ...(caughtUp
       ? {
           lagMs: { p50: percentile(caughtUp.lags, 50), p99: percentile(caughtUp.lags, 99), max: caughtUp.lags.at(-1) ?? NaN },
@@ -195,7 +231,11 @@ async function phase(name: string, products: readonly TestProduct[], run: () => 
         }
       : {}),
   };
-  console.log(`  ${name}: ${load.accepted}/${load.sent} accepted in ${load.seconds.toFixed(1)} s, p99 ${percentile(load.latencies, 99).toFixed(1)} ms`);
+  console.log(
+    `  ${name}: ${load.accepted}/${load.sent} accepted in ${load.seconds.toFixed(1)} s, p99 ${percentile(load.latencies, 99).toFixed(1)} ms, ` +
+      `${load.slow.count} over ${SLOW_ORDER_MS} ms, steal ${result.machine.stealMsPerSecond.toFixed(0)} ms/s, ` +
+      `longest event-loop block ${SERVICES.map((s) => result.eventLoopMaxMs[s]!.toFixed(0)).join(' / ')} ms`,
+  );
   return result;
 }
 
@@ -261,13 +301,21 @@ function renderTable(result: Result, previous: Result | undefined): string {
     `Warm-up, before the phases and outside every figure above: ${warmup.accepted}/${warmup.sent} orders accepted at ${fmt(warmup.accepted / warmup.seconds, 0)} orders/s; ` +
       `the three services' CPU ms per order over each ${WARMUP_SLICE_ORDERS}: ${warmup.servicesCpuMsPerOrder.map((ms) => fmt(ms, 2)).join(', ')}.`,
   );
-  lines.push('', '| phase | sent | accepted | orders/s | p50 ms | p99 ms | Shopify calls | calls/s | sustained calls/s | events/call | THROTTLED | lag p50 / max ms |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  lines.push('', `| phase | sent | accepted | orders/s | p50 ms | p99 ms | over ${SLOW_ORDER_MS} ms | Shopify calls | calls/s | sustained calls/s | events/call | THROTTLED | lag p50 / max ms | steal ms/s | idle |`);
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|');
   for (const p of result.phases) {
     lines.push(
-      `| ${p.name} | ${p.load.sent} | ${p.load.accepted} | ${fmt(p.load.accepted / p.load.seconds)} | ${fmt(percentile(p.load.latencies, 50))} | ${fmt(percentile(p.load.latencies, 99))} | ${p.shopify.calls} | ${fmt(p.shopify.callsPerSecond)} | ${fmt(p.shopify.sustainedCallsPerSecond)} | ${fmt(p.shopify.eventsPerCall)} | ${p.shopify.throttled} | ${fmt(p.lagMs?.p50, 0)} / ${fmt(p.lagMs?.max, 0)} |`,
+      `| ${p.name} | ${p.load.sent} | ${p.load.accepted} | ${fmt(p.load.accepted / p.load.seconds)} | ${fmt(percentile(p.load.latencies, 50))} | ${fmt(percentile(p.load.latencies, 99))} | ${p.load.slow.count} | ${p.shopify.calls} | ${fmt(p.shopify.callsPerSecond)} | ${fmt(p.shopify.sustainedCallsPerSecond)} | ${fmt(p.shopify.eventsPerCall)} | ${p.shopify.throttled} | ${fmt(p.lagMs?.p50, 0)} / ${fmt(p.lagMs?.max, 0)} | ${fmt(p.machine.stealMsPerSecond, 0)} | ${fmt(p.machine.idlePercent, 0)} % |`,
     );
   }
+  const stalls = result.phases.filter((p) => p.name.startsWith('open loop') && p.load.slow.worst);
+  if (stalls.length > 0) lines.push('', `Where the open loops' orders over ${SLOW_ORDER_MS} ms started (second of the phase: orders), and the slowest:`, '');
+  for (const p of stalls) {
+    const seconds = Object.entries(p.load.slow.bySecond).map(([second, n]) => `${second}: ${n}`).join(', ');
+    lines.push(`- ${p.name}: ${seconds}; the slowest ${fmt(p.load.slow.worst!.ms, 0)} ms, sent at ${p.load.slow.worst!.startedAt}`);
+  }
+  lines.push('', `| longest event-loop block, ms | ${SERVICES.join(' | ')} |`, `|---|${SERVICES.map(() => '---:').join('|')}|`);
+  for (const p of result.phases) lines.push(`| ${p.name} | ${SERVICES.map((s) => fmt(p.eventLoopMaxMs[s], 0)).join(' | ')} |`);
   const components = [...PRODUCT_COMPONENTS, ...FIXTURES];
   lines.push('', `| CPU ms per accepted order | ${components.join(' | ')} |`, `|---|${components.map(() => '---:').join('|')}|`);
   for (const p of result.phases) lines.push(`| ${p.name} | ${components.map((c) => fmt(p.cpuMsPerOrder[c], 2)).join(' | ')} |`);
