@@ -7,6 +7,7 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stockedProducts } from '../tests/e2e/support.js';
 import { closeDb, dbPool, type TestProduct } from '../tests/support/db.js';
@@ -77,6 +78,27 @@ async function metricsText(baseUrl: string): Promise<string> {
 function eventLoopMaxMs(metrics: string): number {
   const match = /^nodejs_eventloop_lag_max_seconds\{[^}]*\} ([\d.e+-]+)$/m.exec(metrics);
   return match ? Number(match[1]) * 1000 : NaN;
+}
+
+/** Observations of a histogram above its 50 ms bucket, summed over the series whose labels hold `label`. */
+function overSlowBucket(metrics: string, histogram: string, label: string): number {
+  let all = 0;
+  let fast = 0;
+  for (const m of metrics.matchAll(new RegExp(`^${histogram}_bucket\\{([^}]*)\\} ([\\d.e+]+)$`, 'gm'))) {
+    if (!m[1]!.includes(label)) continue;
+    if (m[1]!.includes('le="+Inf"')) all += Number(m[2]);
+    if (m[1]!.includes(`le="${SLOW_ORDER_MS / 1000}"`)) fast += Number(m[2]);
+  }
+  return all - fast;
+}
+
+/** Where inside the stack requests took longer than SLOW_ORDER_MS, as counters to subtract. */
+function slowInside(apiMetrics: string, dataApiMetrics: string): Record<string, number> {
+  return {
+    'webhook answers (the api)': overSlowBucket(apiMetrics, 'http_request_duration_seconds', 'route="/api/shopify/webhooks/orders"'),
+    'WMS calls (the api)': overSlowBucket(apiMetrics, 'wms_request_duration_seconds', ''),
+    'commits (the data-api)': overSlowBucket(dataApiMetrics, 'http_request_duration_seconds', 'route="/internal/orders"'),
+  };
 }
 
 async function streamCounters(): Promise<{ calls: number; throttled: number; events: number; eventLoopMaxMs: number }> {
@@ -173,8 +195,13 @@ interface Phase {
    * this machine had work, per second of the phase, both cores summed (at most 2,000).
    */
   machine: { stealMsPerSecond: number; idlePercent: number };
-  /** Each service's longest event-loop block during the phase, in ms. */
+  /**
+   * Each service's longest event-loop block during the phase, in ms, and the bench client's own: a
+   * client that stalls sends late and reads answers late, and the open loops count that as latency.
+   */
   eventLoopMaxMs: Record<string, number>;
+  /** Requests over SLOW_ORDER_MS as the services' own histograms saw them: where a slow order spent its time. */
+  slowInside: Record<string, number>;
 }
 
 async function phase(name: string, products: readonly TestProduct[], run: () => Promise<LoadResult>): Promise<Phase> {
@@ -184,13 +211,17 @@ async function phase(name: string, products: readonly TestProduct[], run: () => 
   const shopifyBefore = await streamCounters();
   // Read once before, to start the api's and the data-api's maximum afresh; the stream processor's
   // metrics are read every second anyway.
-  await Promise.all([metricsText(env.ORDER_API_URL), metricsText(env.DATA_API_URL)]);
+  const [apiMetricsBefore, dataApiMetricsBefore] = await Promise.all([metricsText(env.ORDER_API_URL), metricsText(env.DATA_API_URL)]);
+  const slowBefore = slowInside(apiMetricsBefore, dataApiMetricsBefore);
+  const clientDelay = monitorEventLoopDelay({ resolution: 10 });
+  clientDelay.enable();
   const loadStartedAt = Date.now();
   const samples: Array<{ at: number; calls: number; eventLoopMaxMs: number }> = [];
   const sampler = setInterval(() => {
     streamCounters().then((c) => samples.push({ at: Date.now(), calls: c.calls, eventLoopMaxMs: c.eventLoopMaxMs }), () => undefined);
   }, 1_000);
   const load = await run();
+  clientDelay.disable();
   const lastAnsweredEpoch = Date.now() - (performance.now() - load.lastAnsweredAt);
   const caughtUp = await shopifyCaughtUp(products);
   clearInterval(sampler);
@@ -223,7 +254,11 @@ async function phase(name: string, products: readonly TestProduct[], run: () => 
       'order-manage-api': eventLoopMaxMs(apiMetrics),
       'order-manage-data-api': eventLoopMaxMs(dataApiMetrics),
       'order-stream-process': Math.max(shopifyAfter.eventLoopMaxMs, ...samples.map((x) => x.eventLoopMaxMs)),
+      'bench client': clientDelay.max / 1e6,
     },
+    slowInside: Object.fromEntries(
+      Object.entries(slowInside(apiMetrics, dataApiMetrics)).map(([where, n]) => [where, n - (slowBefore[where] ?? 0)]),
+    ),
     ...(caughtUp
       ? {
           lagMs: { p50: percentile(caughtUp.lags, 50), p99: percentile(caughtUp.lags, 99), max: caughtUp.lags.at(-1) ?? NaN },
@@ -234,7 +269,7 @@ async function phase(name: string, products: readonly TestProduct[], run: () => 
   console.log(
     `  ${name}: ${load.accepted}/${load.sent} accepted in ${load.seconds.toFixed(1)} s, p99 ${percentile(load.latencies, 99).toFixed(1)} ms, ` +
       `${load.slow.count} over ${SLOW_ORDER_MS} ms, steal ${result.machine.stealMsPerSecond.toFixed(0)} ms/s, ` +
-      `longest event-loop block ${SERVICES.map((s) => result.eventLoopMaxMs[s]!.toFixed(0)).join(' / ')} ms`,
+      `longest event-loop block ${[...SERVICES, 'bench client'].map((s) => result.eventLoopMaxMs[s]!.toFixed(0)).join(' / ')} ms`,
   );
   return result;
 }
@@ -314,8 +349,12 @@ function renderTable(result: Result, previous: Result | undefined): string {
     const seconds = Object.entries(p.load.slow.bySecond).map(([second, n]) => `${second}: ${n}`).join(', ');
     lines.push(`- ${p.name}: ${seconds}; the slowest ${fmt(p.load.slow.worst!.ms, 0)} ms, sent at ${p.load.slow.worst!.startedAt}`);
   }
-  lines.push('', `| longest event-loop block, ms | ${SERVICES.join(' | ')} |`, `|---|${SERVICES.map(() => '---:').join('|')}|`);
-  for (const p of result.phases) lines.push(`| ${p.name} | ${SERVICES.map((s) => fmt(p.eventLoopMaxMs[s], 0)).join(' | ')} |`);
+  const loops = [...SERVICES, 'bench client'];
+  lines.push('', `| longest event-loop block, ms | ${loops.join(' | ')} |`, `|---|${loops.map(() => '---:').join('|')}|`);
+  for (const p of result.phases) lines.push(`| ${p.name} | ${loops.map((s) => fmt(p.eventLoopMaxMs[s], 0)).join(' | ')} |`);
+  const places = Object.keys(result.phases[0]?.slowInside ?? {});
+  lines.push('', `| over ${SLOW_ORDER_MS} ms inside the stack | ${places.join(' | ')} |`, `|---|${places.map(() => '---:').join('|')}|`);
+  for (const p of result.phases) lines.push(`| ${p.name} | ${places.map((w) => p.slowInside[w] ?? 'n/a').join(' | ')} |`);
   const components = [...PRODUCT_COMPONENTS, ...FIXTURES];
   lines.push('', `| CPU ms per accepted order | ${components.join(' | ')} |`, `|---|${components.map(() => '---:').join('|')}|`);
   for (const p of result.phases) lines.push(`| ${p.name} | ${components.map((c) => fmt(p.cpuMsPerOrder[c], 2)).join(' | ')} |`);
