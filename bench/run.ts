@@ -207,7 +207,7 @@ interface Phase {
 async function phase(name: string, products: readonly TestProduct[], run: () => Promise<LoadResult>): Promise<Phase> {
   const cpu = trackCpu(selectors);
   const clientCpuBefore = benchClientCpu();
-  const machineBefore = machineCpu();
+  const machineBefore = { ...machineCpu(), at: Date.now() };
   const shopifyBefore = await streamCounters();
   // Read once before, to start the api's and the data-api's maximum afresh; the stream processor's
   // metrics are read every second anyway.
@@ -226,7 +226,7 @@ async function phase(name: string, products: readonly TestProduct[], run: () => 
   const caughtUp = await shopifyCaughtUp(products);
   clearInterval(sampler);
   const spent = cpuDelta({ ...cpu.first, ...clientCpuBefore }, { ...cpu.stop(), ...benchClientCpu() });
-  const machineAfter = machineCpu();
+  const machineAfter = { ...machineCpu(), at: Date.now() };
   const shopifyAfter = await streamCounters();
   const [apiMetrics, dataApiMetrics] = await Promise.all([metricsText(env.ORDER_API_URL), metricsText(env.DATA_API_URL)]);
   const endedAt = Date.now();
@@ -247,7 +247,7 @@ async function phase(name: string, products: readonly TestProduct[], run: () => 
       eventsPerCall: calls ? events / calls : 0,
     },
     machine: {
-      stealMsPerSecond: (machineAfter.stealMs - machineBefore.stealMs) / ((endedAt - loadStartedAt) / 1000),
+      stealMsPerSecond: (machineAfter.stealMs - machineBefore.stealMs) / ((machineAfter.at - machineBefore.at) / 1000),
       idlePercent: (100 * (machineAfter.idleMs - machineBefore.idleMs)) / Math.max(1, machineAfter.totalMs - machineBefore.totalMs),
     },
     eventLoopMaxMs: {
