@@ -71,25 +71,32 @@ async function metricsText(baseUrl: string): Promise<string> {
   return (await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
 }
 
+/** The series of one metric in Prometheus' text format: each one's labels, as written, and its value. */
+function series(metrics: string, metric: string): Array<{ labels: string; value: number }> {
+  return [...metrics.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} ([\\d.e+-]+)$`, 'gm'))].map((m) => ({ labels: m[1]!, value: Number(m[2]) }));
+}
+
+/** A metric summed over the series whose labels hold `label`. */
+function sumOf(metrics: string, metric: string, label = ''): number {
+  return series(metrics, metric)
+    .filter((s) => s.labels.includes(label))
+    .reduce((total, s) => total + s.value, 0);
+}
+
 /**
  * The longest the service's event loop was blocked since its metrics were last read (prom-client
  * resets the figure on every read), in ms: a stall inside a service shows here.
  */
 function eventLoopMaxMs(metrics: string): number {
-  const match = /^nodejs_eventloop_lag_max_seconds\{[^}]*\} ([\d.e+-]+)$/m.exec(metrics);
-  return match ? Number(match[1]) * 1000 : NaN;
+  const [lag] = series(metrics, 'nodejs_eventloop_lag_max_seconds');
+  return lag ? lag.value * 1000 : NaN;
 }
 
 /** Observations of a histogram above its 50 ms bucket, summed over the series whose labels hold `label`. */
 function overSlowBucket(metrics: string, histogram: string, label: string): number {
-  let all = 0;
-  let fast = 0;
-  for (const m of metrics.matchAll(new RegExp(`^${histogram}_bucket\\{([^}]*)\\} ([\\d.e+]+)$`, 'gm'))) {
-    if (!m[1]!.includes(label)) continue;
-    if (m[1]!.includes('le="+Inf"')) all += Number(m[2]);
-    if (m[1]!.includes(`le="${SLOW_ORDER_MS / 1000}"`)) fast += Number(m[2]);
-  }
-  return all - fast;
+  const buckets = series(metrics, `${histogram}_bucket`).filter((s) => s.labels.includes(label));
+  const upTo = (le: string) => buckets.filter((s) => s.labels.includes(`le="${le}"`)).reduce((total, s) => total + s.value, 0);
+  return upTo('+Inf') - upTo(String(SLOW_ORDER_MS / 1000));
 }
 
 /** Where inside the stack requests took longer than SLOW_ORDER_MS, as counters to subtract. */
@@ -103,14 +110,10 @@ function slowInside(apiMetrics: string, dataApiMetrics: string): Record<string, 
 
 async function streamCounters(): Promise<{ calls: number; throttled: number; events: number; eventLoopMaxMs: number }> {
   const text = await metricsText(env.STREAM_PROCESS_URL);
-  const sum = (metric: string, label?: string) =>
-    [...text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} ([\\d.e+]+)$`, 'gm'))]
-      .filter((m) => label === undefined || m[1]!.includes(label))
-      .reduce((total, m) => total + Number(m[2]), 0);
   return {
-    calls: sum('shopify_requests_total', 'outcome="success"'),
-    throttled: sum('shopify_requests_total', 'outcome="throttled"'),
-    events: sum('inventory_events_processed_total'),
+    calls: sumOf(text, 'shopify_requests_total', 'outcome="success"'),
+    throttled: sumOf(text, 'shopify_requests_total', 'outcome="throttled"'),
+    events: sumOf(text, 'inventory_events_processed_total'),
     eventLoopMaxMs: eventLoopMaxMs(text),
   };
 }
