@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { httpRequest } from '@oms/common';
 import { stockedProducts } from '../tests/e2e/support.js';
 import { closeDb, dbPool, type TestProduct } from '../tests/support/db.js';
 import { inventoryItemGid, lastQuantities, shopifyRequests } from '../tests/support/shopify.js';
@@ -43,6 +44,8 @@ const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
 const SERVICES = ['order-manage-api', 'order-manage-data-api', 'order-stream-process'] as const;
 const PRODUCT_COMPONENTS = [...SERVICES, 'postgres', 'kafka'] as const;
 const FIXTURES = ['wiremock', 'bench client'] as const;
+/** The processes whose longest event-loop block each phase reports. */
+const EVENT_LOOPS = [...SERVICES, 'bench client'] as const;
 
 const env = stackEnv();
 
@@ -67,8 +70,9 @@ function benchClientCpu(): CpuReading {
   return { 'bench client': { [process.pid]: selfCpuMs() } };
 }
 
+/** Through the shared keep-alive pool, as the load is sent: the sampler reads the stream processor's every second of a phase. */
 async function metricsText(baseUrl: string): Promise<string> {
-  return (await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+  return (await httpRequest(`${baseUrl}/metrics`, { timeoutMs: 5_000 })).text;
 }
 
 /** The series of one metric in Prometheus' text format: each one's labels, as written, and its value. */
@@ -272,7 +276,7 @@ async function phase(name: string, products: readonly TestProduct[], run: () => 
   console.log(
     `  ${name}: ${load.accepted}/${load.sent} accepted in ${load.seconds.toFixed(1)} s, p99 ${percentile(load.latencies, 99).toFixed(1)} ms, ` +
       `${load.slow.count} over ${SLOW_ORDER_MS} ms, steal ${result.machine.stealMsPerSecond.toFixed(0)} ms/s, ` +
-      `longest event-loop block ${[...SERVICES, 'bench client'].map((s) => result.eventLoopMaxMs[s]!.toFixed(0)).join(' / ')} ms`,
+      `longest event-loop block ${EVENT_LOOPS.map((s) => result.eventLoopMaxMs[s]!.toFixed(0)).join(' / ')} ms`,
   );
   return result;
 }
@@ -352,9 +356,8 @@ function renderTable(result: Result, previous: Result | undefined): string {
     const seconds = Object.entries(p.load.slow.bySecond).map(([second, n]) => `${second}: ${n}`).join(', ');
     lines.push(`- ${p.name}: ${seconds}; the slowest ${fmt(p.load.slow.worst!.ms, 0)} ms, sent at ${p.load.slow.worst!.startedAt}`);
   }
-  const loops = [...SERVICES, 'bench client'];
-  lines.push('', `| longest event-loop block, ms | ${loops.join(' | ')} |`, `|---|${loops.map(() => '---:').join('|')}|`);
-  for (const p of result.phases) lines.push(`| ${p.name} | ${loops.map((s) => fmt(p.eventLoopMaxMs[s], 0)).join(' | ')} |`);
+  lines.push('', `| longest event-loop block, ms | ${EVENT_LOOPS.join(' | ')} |`, `|---|${EVENT_LOOPS.map(() => '---:').join('|')}|`);
+  for (const p of result.phases) lines.push(`| ${p.name} | ${EVENT_LOOPS.map((s) => fmt(p.eventLoopMaxMs[s], 0)).join(' | ')} |`);
   const places = Object.keys(result.phases[0]?.slowInside ?? {});
   lines.push('', `| over ${SLOW_ORDER_MS} ms inside the stack | ${places.join(' | ')} |`, `|---|${places.map(() => '---:').join('|')}|`);
   for (const p of result.phases) lines.push(`| ${p.name} | ${places.map((w) => p.slowInside[w] ?? 'n/a').join(' | ')} |`);
