@@ -326,6 +326,7 @@ describe('order intake: data-api unreachable or slow', () => {
       const res = await offline.post(buildShopifyOrder({ orderId, lines: [{ productId: 8_000_000_000_003, quantity: 1 }] }));
       assert.equal(res.status, 503);
       assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      assert.equal(res.headers.get('retry-after'), '2');
       assert.equal(res.json.code, 'DATA_API_UNAVAILABLE');
       assert.equal(res.json.orderId, String(orderId));
     } finally {

@@ -32,9 +32,13 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** A 503 is transient by definition: every one tells the caller when to come back, unless it says so itself. */
+const DEFAULT_RETRY_AFTER_SECONDS = '1';
+
 export function sendProblem(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
   const { status, code, detail, ...extensions } = problem;
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  if (status === 503 && !res.hasHeader('retry-after')) res.setHeader('Retry-After', DEFAULT_RETRY_AFTER_SECONDS);
   res
     .status(status)
     .type('application/problem+json')

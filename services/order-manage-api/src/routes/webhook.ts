@@ -30,6 +30,9 @@ export interface WebhookDeps {
   rejections?: RejectionRecorder;
 }
 
+/** Shopify retries on its own schedule; a replica or a proxy in front of it may honour this. */
+const DATA_API_RETRY_AFTER_SECONDS = 2;
+
 const acceptedBody = (orderId: ShopifyId) => ({ status: 'success', message: 'Order received and processed', order_id: orderId });
 
 /** A delivery refused before the intake use case runs: its signature, its body, its headers. */
@@ -149,7 +152,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
           code: 'DATA_API_UNAVAILABLE',
           detail: 'The order store cannot be reached or did not answer in time; retry later.',
           orderId,
-        });
+        }, { 'Retry-After': String(DATA_API_RETRY_AFTER_SECONDS) });
       case 'refused_by_data_api':
         return reject(res, refusalAtWebhook(outcome.problem, orderId));
     }
