@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEMO_CATALOGUE, type CatalogueProduct } from '../db/catalogue.js';
+import { DEMO_CATALOGUE, type CatalogueVariant } from '../db/catalogue.js';
 
 export const MAPPINGS_DIR = path.join(import.meta.dirname, 'mappings');
 
@@ -27,46 +27,65 @@ export function mappingId(name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export function wmsLocationId(product: CatalogueProduct): string {
-  return `LOC-${product.locationId}`;
+export function wmsLocationId(variant: CatalogueVariant): string {
+  return `LOC-${variant.locationId}`;
 }
 
-function wmsInventory(product: CatalogueProduct): Mapping {
-  const name = `wms-inventory-${product.productId}`;
+/** The WMS's item: SPEC.md section 3's shape, the same in the per-SKU answer and in the list. */
+function wmsItem(variant: CatalogueVariant) {
   return {
-    id: mappingId(name),
-    name: `WMS: inventory of ${product.sku}`,
+    sku: variant.sku,
+    availableQuantity: variant.availableQuantity,
+    reservedQuantity: 0,
+    totalQuantity: variant.availableQuantity,
+    locationId: wmsLocationId(variant),
+    lastUpdated: '{{now}}',
+  };
+}
+
+const INVENTORY_PATH = '/api/v1/inventory';
+
+function wmsInventory(variant: CatalogueVariant): Mapping {
+  return {
+    id: mappingId(`wms-inventory-${variant.sku}`),
+    name: `WMS: inventory of ${variant.sku}`,
     priority: PRIORITY.product,
     request: {
       method: 'GET',
-      urlPath: `/api/v1/products/${product.productId}/inventory`,
+      urlPath: `${INVENTORY_PATH}/${encodeURIComponent(variant.sku)}`,
       headers: { Authorization: { matches: 'Bearer .+' } },
     },
     response: {
       status: 200,
       headers: { 'Content-Type': 'application/json' },
-      jsonBody: {
-        productId: product.productId,
-        sku: product.sku,
-        availableQuantity: product.availableQuantity,
-        reservedQuantity: 0,
-        totalQuantity: product.availableQuantity,
-        locationId: wmsLocationId(product),
-        lastUpdated: '{{now}}',
-      },
+      jsonBody: wmsItem(variant),
       transformers: ['response-template'],
     },
   };
 }
 
-const INVENTORY_PATH = '/api/v1/products/[^/]+/inventory';
+/** Every SKU the warehouse holds, on one page (the demo's few fit any page size the system asks for). */
+function wmsInventoryList(): Mapping {
+  return {
+    id: mappingId('wms-inventory-list'),
+    name: 'WMS: the list of every SKU',
+    priority: PRIORITY.product,
+    request: { method: 'GET', urlPath: INVENTORY_PATH, headers: { Authorization: { matches: 'Bearer .+' } } },
+    response: {
+      status: 200,
+      headers: { 'Content-Type': 'application/json' },
+      jsonBody: { items: DEMO_CATALOGUE.map(wmsItem), nextCursor: null },
+      transformers: ['response-template'],
+    },
+  };
+}
 
 function wmsMissingAuth(): Mapping {
   return {
     id: mappingId('wms-missing-auth'),
     name: 'WMS: no bearer token',
     priority: PRIORITY.missingAuth,
-    request: { method: 'GET', urlPathPattern: INVENTORY_PATH, headers: { Authorization: { absent: true } } },
+    request: { method: 'GET', urlPathPattern: `${INVENTORY_PATH}(/.*)?`, headers: { Authorization: { absent: true } } },
     response: {
       status: 401,
       headers: { 'Content-Type': 'application/json' },
@@ -75,16 +94,16 @@ function wmsMissingAuth(): Mapping {
   };
 }
 
-function wmsUnknownProduct(): Mapping {
+function wmsUnknownSku(): Mapping {
   return {
-    id: mappingId('wms-unknown-product'),
-    name: 'WMS: any other product is unknown',
+    id: mappingId('wms-unknown-sku'),
+    name: 'WMS: any other SKU is unknown',
     priority: PRIORITY.catchAll,
-    request: { method: 'GET', urlPathPattern: INVENTORY_PATH },
+    request: { method: 'GET', urlPathPattern: `${INVENTORY_PATH}/[^/]+` },
     response: {
       status: 404,
       headers: { 'Content-Type': 'application/json' },
-      jsonBody: { error: 'not_found', message: 'Product {{request.pathSegments.[3]}} is not stocked in this warehouse' },
+      jsonBody: { error: 'not_found', message: 'SKU {{request.pathSegments.[3]}} is not stocked in this warehouse' },
       transformers: ['response-template'],
     },
   };
@@ -95,10 +114,17 @@ const GRAPHQL_PATH = '/admin/api/[^/]+/graphql\\.json';
 /** The name wiremock/extension's ShopifyLeakyBucket registers under. */
 export const SHOPIFY_LEAKY_BUCKET = 'shopify-leaky-bucket';
 
-function shopifyInventorySet(): Mapping {
+/**
+ * Shopify itself, behind every test's own stub: the extension (wiremock/extension, `standIn`)
+ * keeps the shop's state (inventory levels, catalogue, webhook subscriptions, idempotency keys),
+ * answers the GraphQL operations the system sends from it, and spends the store's leaky bucket by
+ * operation (THROTTLED once it is dry, applying nothing). Tests drive the shop through
+ * /__admin/shopify/ (docs/shopify-stand-in.md) and force failures with stubs of a lower priority.
+ */
+function shopifyStandIn(): Mapping {
   return {
-    id: mappingId('shopify-inventory-set-quantities'),
-    name: 'Shopify: inventorySetQuantities succeeds',
+    id: mappingId('shopify-stand-in'),
+    name: 'Shopify: the stand-in keeps the shop and answers GraphQL from it (wiremock/extension)',
     priority: PRIORITY.catchAll,
     request: {
       method: 'POST',
@@ -108,59 +134,14 @@ function shopifyInventorySet(): Mapping {
     response: {
       status: 200,
       headers: { 'Content-Type': 'application/json' },
-      jsonBody: {
-        data: {
-          inventorySetQuantities: {
-            inventoryAdjustmentGroup: {
-              createdAt: '{{now}}',
-              reason: 'correction',
-              referenceDocumentUri: null,
-              changes: [],
-            },
-            userErrors: [],
-          },
-        },
-      },
-      // The extension (wiremock/extension) spends the store's leaky bucket on each call and adds
-      // `extensions.cost` with the real figures, or answers THROTTLED once the bucket is dry.
-      transformers: ['response-template', SHOPIFY_LEAKY_BUCKET],
+      transformers: [SHOPIFY_LEAKY_BUCKET],
+      transformerParameters: { standIn: true },
     },
   };
 }
 
-/** The operation reconciliation sends (services/order-stream-process/src/reconcile.ts). */
+/** The operation reconciliation sends (services/order-stream-process/src/reconcile.ts); the stand-in answers it from its levels. */
 export const RECONCILE_QUERY_NAME = 'ReconcileAvailableQuantities';
-
-/**
- * Shopify's available quantity of each asked inventory item, as the demo store holds it after
- * `npm run db:seed`: the catalogue's figure for a catalogue item, and `null` (Shopify knows no such
- * item) for any other. Answered in the order asked, as `nodes` does. Tests stub drift per item above it.
- */
-function shopifyAvailableQuantities(): Mapping {
-  const node = (quantity: number) => `{"id":"{{id}}","inventoryLevel":{"quantities":[{"name":"available","quantity":${quantity} }]}}`;
-  const branches = DEMO_CATALOGUE.map(
-    (p, i) => `{{${i === 0 ? '#' : 'else '}eq id 'gid://shopify/InventoryItem/${p.inventoryItemId}'}}${node(p.availableQuantity)}`,
-  ).join('');
-  return {
-    id: mappingId('shopify-available-quantities'),
-    name: 'Shopify: available quantities of the demo catalogue (reconciliation)',
-    priority: PRIORITY.product,
-    request: {
-      method: 'POST',
-      urlPathPattern: GRAPHQL_PATH,
-      headers: { 'X-Shopify-Access-Token': { matches: '.+' } },
-      bodyPatterns: [{ contains: `query ${RECONCILE_QUERY_NAME}` }],
-    },
-    response: {
-      status: 200,
-      headers: { 'Content-Type': 'application/json' },
-      body:
-        `{"data":{"nodes":[{{#each (jsonPath request.body '$.variables.ids') as |id|}}{{#unless @first}},{{/unless}}` +
-        `${branches}{{else}}null{{/eq}}{{/each}}]}}`,
-      transformers: ['response-template', SHOPIFY_LEAKY_BUCKET],
-    },
-  };
-}
 
 function shopifyMissingToken(): Mapping {
   return {
@@ -183,11 +164,11 @@ function shopifyMissingToken(): Mapping {
 /** File name → mapping, in a stable order. */
 export function defaultMappings(): Map<string, Mapping> {
   const files = new Map<string, Mapping>();
-  for (const product of DEMO_CATALOGUE) files.set(`wms-inventory-${product.sku.toLowerCase()}.json`, wmsInventory(product));
+  for (const variant of DEMO_CATALOGUE) files.set(`wms-inventory-${variant.sku.toLowerCase()}.json`, wmsInventory(variant));
+  files.set('wms-inventory-list.json', wmsInventoryList());
   files.set('wms-missing-auth.json', wmsMissingAuth());
-  files.set('wms-unknown-product.json', wmsUnknownProduct());
-  files.set('shopify-inventory-set-quantities.json', shopifyInventorySet());
-  files.set('shopify-available-quantities.json', shopifyAvailableQuantities());
+  files.set('wms-unknown-sku.json', wmsUnknownSku());
+  files.set('shopify-stand-in.json', shopifyStandIn());
   files.set('shopify-missing-token.json', shopifyMissingToken());
   return files;
 }

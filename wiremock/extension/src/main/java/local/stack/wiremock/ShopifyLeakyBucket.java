@@ -1,7 +1,9 @@
 package local.stack.wiremock;
 
+import com.github.tomakehurst.wiremock.admin.Router;
 import com.github.tomakehurst.wiremock.common.Json;
 import com.github.tomakehurst.wiremock.common.JsonException;
+import com.github.tomakehurst.wiremock.extension.AdminApiExtension;
 import com.github.tomakehurst.wiremock.extension.Parameters;
 import com.github.tomakehurst.wiremock.extension.ResponseTransformerV2;
 import com.github.tomakehurst.wiremock.extension.StubLifecycleListener;
@@ -19,16 +21,26 @@ import wiremock.com.fasterxml.jackson.databind.ObjectMapper;
 import wiremock.com.fasterxml.jackson.databind.SerializationFeature;
 
 /**
- * Makes a Shopify Admin GraphQL stub enforce Shopify's rate limit, for the stubs that name it in
- * "transformers". Each call takes its requested cost from the bucket: a granted call gets the stub's
- * answer with the real `extensions.cost`; a call the bucket cannot pay for gets Shopify's THROTTLED
- * answer (HTTP 200) instead. Stubs share the bucket named by their "bucket" transformer parameter
- * ("store" by default), so a test can drain a bucket of its own without throttling anyone else.
- * WireMock's reset (POST /__admin/reset) refills every bucket.
+ * The Shopify stand-in's extension, the one class the stack names with --extensions.
+ *
+ * <p>As a response transformer it makes a Shopify Admin GraphQL stub enforce Shopify's rate limit,
+ * for the stubs that name it in "transformers". Each call takes its requested cost from the bucket:
+ * a granted call gets the stub's answer with the real `extensions.cost`; a call the bucket cannot
+ * pay for gets Shopify's THROTTLED answer (HTTP 200) instead. Stubs share the bucket named by their
+ * "bucket" transformer parameter ("store" by default), so a test can drain a bucket of its own
+ * without throttling anyone else. WireMock's reset (POST /__admin/reset) refills every bucket.
+ *
+ * <p>A stub whose transformerParameters say {@code "standIn": true} (the default catch-all mapping,
+ * wiremock/mappings/shopify-stand-in.json) is answered by the shop itself ({@link ShopifyGraphql}
+ * over {@link Shop}): priced by operation, throttled before anything is applied, and answered from
+ * and applied to the shop's state. The shop's test interface is under /__admin/shopify/
+ * ({@link ShopifyAdminApi}); docs/shopify-stand-in.md describes both.
  */
-public final class ShopifyLeakyBucket implements ResponseTransformerV2, StubLifecycleListener {
+public final class ShopifyLeakyBucket implements ResponseTransformerV2, StubLifecycleListener, AdminApiExtension {
   public static final String NAME = "shopify-leaky-bucket";
   static final String DEFAULT_BUCKET = "store";
+  /** The transformer parameter that makes a stub the stateful stand-in. */
+  static final String STAND_IN = "standIn";
   private static final String RATE_LIMITS_DOCUMENTATION = "https://shopify.dev/api/usage/rate-limits";
   // An operation is a mutation when its first keyword says so (comments and whitespace skipped).
   private static final Pattern MUTATION = Pattern.compile("^(?:\\s|#[^\\n]*\\n)*mutation\\b");
@@ -44,14 +56,26 @@ public final class ShopifyLeakyBucket implements ResponseTransformerV2, StubLife
   private final Map<String, LeakyBucket> buckets = new ConcurrentHashMap<>();
   private final Plan defaultPlan;
   private final LongSupplier nanoClock;
+  private final ShopifyGraphql graphql;
+  private final ShopifyAdminApi adminApi;
 
   public ShopifyLeakyBucket() {
-    this(Plan.fromEnvironment(System.getenv()), System::nanoTime);
+    this(Plan.fromEnvironment(System.getenv()), System::nanoTime, new Shop());
   }
 
   ShopifyLeakyBucket(Plan defaultPlan, LongSupplier nanoClock) {
+    this(defaultPlan, nanoClock, new Shop());
+  }
+
+  ShopifyLeakyBucket(Plan defaultPlan, LongSupplier nanoClock, Shop shop) {
     this.defaultPlan = defaultPlan;
     this.nanoClock = nanoClock;
+    this.graphql = new ShopifyGraphql(shop);
+    this.adminApi = new ShopifyAdminApi(shop);
+  }
+
+  Shop shop() {
+    return graphql.shop();
   }
 
   @Override
@@ -65,9 +89,15 @@ public final class ShopifyLeakyBucket implements ResponseTransformerV2, StubLife
   }
 
   @Override
+  public void contributeAdminApiRoutes(Router router) {
+    adminApi.routes(router);
+  }
+
+  @Override
   public Response transform(Response response, ServeEvent serveEvent) {
     Parameters parameters = serveEvent.getTransformerParameters();
     Plan plan = defaultPlan.overriddenBy(parameters);
+    if (Boolean.TRUE.equals(parameters.getBoolean(STAND_IN, false))) return standIn(response, serveEvent, parameters, plan);
     double cost = isMutation(serveEvent.getRequest().getBodyAsString()) ? plan.mutationCost() : plan.queryCost();
     long now = nanoClock.getAsLong();
     LeakyBucket.Outcome outcome = bucket(parameters.getString("bucket", DEFAULT_BUCKET), plan, now).take(cost, now);
@@ -82,6 +112,25 @@ public final class ShopifyLeakyBucket implements ResponseTransformerV2, StubLife
     extensions.put("cost", cost(cost, cost, throttleStatus));
     body.put("extensions", extensions);
     return Response.Builder.like(response).but().body(write(body)).build();
+  }
+
+  /**
+   * The stand-in: the request is priced by its operation and takes that from the bucket before
+   * anything runs, so a THROTTLED call applies nothing; a granted one is executed against the shop.
+   */
+  private Response standIn(Response response, ServeEvent serveEvent, Parameters parameters, Plan plan) {
+    ShopifyGraphql.Prepared prepared = graphql.prepare(serveEvent.getRequest().getBodyAsString(), plan);
+    long now = nanoClock.getAsLong();
+    LeakyBucket.Outcome outcome = bucket(parameters.getString("bucket", DEFAULT_BUCKET), plan, now).take(prepared.cost(), now);
+    Map<String, Object> throttleStatus = throttleStatus(plan, outcome.currentlyAvailable());
+    Map<String, Object> body;
+    if (outcome.granted()) {
+      body = graphql.execute(prepared);
+      body.put("extensions", Map.of("cost", cost(prepared.cost(), prepared.cost(), throttleStatus)));
+    } else {
+      body = throttled(prepared.cost(), throttleStatus);
+    }
+    return Response.Builder.like(response).but().status(200).body(write(body)).build();
   }
 
   @Override
