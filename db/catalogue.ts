@@ -1,9 +1,11 @@
 /**
- * The demo catalogue: what `npm run db:seed` loads and what WireMock's WMS answers for.
- * Ids are shaped like Shopify's (product, inventory item and location ids are 64-bit integers).
- * A few products have little stock so that scenario 3.7 (not enough stock) is natural.
+ * The demo catalogue: what `npm run db:seed` loads, what WireMock's WMS answers for, and what the
+ * Shopify stand-in holds at start. One entry per variant, the unit of stock (SPEC.md section 1):
+ * the T-shirt comes in three sizes, three stock-keeping units. Ids are shaped like Shopify's
+ * (64-bit integers). A few variants have little stock so that scenario 3.7 (not enough) is natural.
  */
-export interface CatalogueProduct {
+export interface CatalogueVariant {
+  variantId: number;
   productId: number;
   sku: string;
   title: string;
@@ -16,8 +18,12 @@ export interface CatalogueProduct {
 
 export const DEMO_LOCATION_ID = 65_432_109_876;
 
-const rows: Array<[number, string, string, string, number]> = [
-  [7_523_456_789_001, 'TSHIRT-BLK-M', 'Organic cotton T-shirt, black, M', '24.90', 120],
+const TSHIRT = 7_523_456_789_001;
+
+const rows: Array<[productId: number, sku: string, title: string, price: string, available: number]> = [
+  [TSHIRT, 'TSHIRT-BLK-S', 'Organic cotton T-shirt, black, S', '24.90', 80],
+  [TSHIRT, 'TSHIRT-BLK-M', 'Organic cotton T-shirt, black, M', '24.90', 120],
+  [TSHIRT, 'TSHIRT-BLK-L', 'Organic cotton T-shirt, black, L', '24.90', 90],
   [7_523_456_789_002, 'TSHIRT-WHT-L', 'Organic cotton T-shirt, white, L', '24.90', 95],
   [7_523_456_789_003, 'HOODIE-GRY-M', 'Heavyweight hoodie, grey, M', '69.00', 60],
   [7_523_456_789_004, 'CAP-NVY-OS', 'Baseball cap, navy', '19.50', 200],
@@ -31,7 +37,8 @@ const rows: Array<[number, string, string, string, number]> = [
   [7_523_456_789_012, 'WATCH-FIELD-38', 'Field watch, 38 mm (final unit)', '249.00', 1],
 ];
 
-export const DEMO_CATALOGUE: CatalogueProduct[] = rows.map(([productId, sku, title, price, availableQuantity], i) => ({
+export const DEMO_CATALOGUE: CatalogueVariant[] = rows.map(([productId, sku, title, price, availableQuantity], i) => ({
+  variantId: 45_123_456_790_001 + i,
   productId,
   sku,
   title,

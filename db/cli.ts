@@ -19,14 +19,14 @@ async function main(command: string | undefined): Promise<void> {
     }
     case 'seed': {
       const result = await seed(url);
-      console.log(`seed ${describe(url)}: ${result.inserted} products inserted, ${result.updated} updated`);
+      console.log(`seed ${describe(url)}: ${result.inserted} variants inserted, ${result.updated} updated`);
       return;
     }
     case 'reset': {
       const result = await reset(url);
       console.log(
         `reset ${describe(url)}: ${result.ordersDeleted} demo orders and ${result.eventsDeleted} outbox events deleted, ` +
-          `${result.inserted} products inserted, ${result.updated} restored`,
+          `${result.inserted} variants inserted, ${result.updated} restored`,
       );
       return;
     }

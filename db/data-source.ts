@@ -4,6 +4,7 @@ import { CreateOrderTables1764000000000 } from './migrations/1764000000000-Creat
 import { CreateOutboxEvent1764000000001 } from './migrations/1764000000001-CreateOutboxEvent.js';
 import { OrderDetailNonStockLines1764000000002 } from './migrations/1764000000002-OrderDetailNonStockLines.js';
 import { CreateOrderRejection1764000000003 } from './migrations/1764000000003-CreateOrderRejection.js';
+import { VariantInventory1764000000004 } from './migrations/1764000000004-VariantInventory.js';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/orders';
 
@@ -13,6 +14,7 @@ export const MIGRATIONS = [
   CreateOutboxEvent1764000000001,
   OrderDetailNonStockLines1764000000002,
   CreateOrderRejection1764000000003,
+  VariantInventory1764000000004,
 ];
 
 export function databaseUrl(env: NodeJS.ProcessEnv = process.env): string {

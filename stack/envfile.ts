@@ -18,6 +18,7 @@ export function stackEnvValues(settings: Settings): Record<string, string> {
     SHOPIFY_ADMIN_BASE_URL: u.wiremock,
     SHOPIFY_API_VERSION: settings.shopifyApiVersion,
     SHOPIFY_WEBHOOK_SECRET: settings.shopifyWebhookSecret,
+    SHOPIFY_LOCATION_ID: settings.shopifyLocationId,
     ORDER_API_URL: u.orderApi,
     DATA_API_URL: u.dataApi,
     STREAM_PROCESS_URL: u.streamProcess,

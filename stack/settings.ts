@@ -1,3 +1,4 @@
+import { DEMO_LOCATION_ID } from '../db/catalogue.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SERVICE_ALIASES, SERVICES, type ReplicaCounts, type ServiceName } from './components/types.js';
@@ -25,6 +26,8 @@ export interface Settings {
   shopifyAccessToken: string;
   shopifyWebhookSecret: string;
   shopifyApiVersion: string;
+  /** SHOPIFY_LOCATION_ID: the warehouse's Shopify location (the demo catalogue's). */
+  shopifyLocationId: string;
   inventoryTopic: string;
   dlqTopic: string;
 }
@@ -104,6 +107,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     shopifyAccessToken: env.SHOPIFY_ACCESS_TOKEN || 'shpat_local_access_token',
     shopifyWebhookSecret: env.SHOPIFY_WEBHOOK_SECRET || 'local-webhook-secret',
     shopifyApiVersion: env.SHOPIFY_API_VERSION || '2026-10',
+    shopifyLocationId: env.SHOPIFY_LOCATION_ID || String(DEMO_LOCATION_ID),
     inventoryTopic: 'inventory-updates',
     dlqTopic: 'inventory-updates.dlq',
   };

@@ -8,8 +8,9 @@ import { serviceComponent } from './components/services.js';
 import { SERVICES, type Component, type ServiceName } from './components/types.js';
 import { wiremockComponent } from './components/wiremock.js';
 import { writeStackEnv } from './envfile.js';
+import { seedShopifyLevels } from './shopify-levels.js';
 import { isAlive, removeFile, tail } from './proc.js';
-import { formatReplicas, paths, REPO_ROOT, type Settings } from './settings.js';
+import { formatReplicas, paths, REPO_ROOT, type Settings, urls } from './settings.js';
 import { dim, green, red, StatusLine, table, yellow } from './ui.js';
 import { DeadlineError, waitUntil } from './wait.js';
 
@@ -77,6 +78,7 @@ export class Stack {
         if (await this.bringUp(this.component(name))) started.push(name);
       }
       await this.seed();
+      await this.seedShopifyLevels();
       // Records the counts before any replica starts, so a `down` after a failed start stops them all.
       writeFileSync(paths(this.settings).replicas, `${formatReplicas(this.settings.replicas)}\n`);
       await this.bringUpTogether(this.replicasOf('order-manage-data-api'), started);
@@ -170,8 +172,21 @@ export class Stack {
     line.succeed(green('done'));
   }
 
+  /** The Shopify stand-in forgets its levels when it stops: a started one gets the database's figures. */
+  async seedShopifyLevels(): Promise<void> {
+    const line = new StatusLine('shopify levels').begin('giving the Shopify stand-in the items it does not hold');
+    try {
+      const added = await seedShopifyLevels(this.settings.databaseUrl, urls(this.settings).wiremock);
+      line.succeed(green(`${added} added`));
+    } catch (err) {
+      line.fail(red(errorMessage(err)));
+      throw new ComponentFailed('shopify levels', errorMessage(err), path.join(paths(this.settings).logs, 'wiremock.log'));
+    }
+  }
+
   async startOne(name: string): Promise<void> {
     await this.bringUp(this.component(name));
+    if (name === 'wiremock') await this.seedShopifyLevels();
   }
 
   /** Stops one component if this stack started it; says so, and touches nothing, otherwise. */

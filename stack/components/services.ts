@@ -54,6 +54,7 @@ export function serviceEnv(settings: Settings, service: ServiceName, index = 1):
         WMS_BASE_URL: u.wiremock,
         WMS_API_KEY: settings.wmsApiKey,
         SHOPIFY_WEBHOOK_SECRET: settings.shopifyWebhookSecret,
+        SHOPIFY_LOCATION_ID: settings.shopifyLocationId,
       };
     case 'order-manage-data-api':
       return {
@@ -73,6 +74,9 @@ export function serviceEnv(settings: Settings, service: ServiceName, index = 1):
         INVENTORY_TOPIC: settings.inventoryTopic,
         DLQ_TOPIC: settings.dlqTopic,
         CONSUMER_GROUP: 'order-stream-process',
+        // The confirm step reads the database's figures there; stream replica n asks data-api replica n.
+        DATA_API_URL: serviceUrl(settings, 'order-manage-data-api', ((index - 1) % settings.replicas['order-manage-data-api']) + 1),
+        INTERNAL_API_TOKEN: settings.internalApiToken,
       };
   }
 }

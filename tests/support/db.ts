@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import pg from 'pg';
 import { stackEnv } from './stack-env.js';
-import type { CatalogueProduct } from '../../db/catalogue.js';
+import type { CatalogueVariant } from '../../db/catalogue.js';
+import { setShopifyLevels } from './shopify-stand-in.js';
 
 /**
  * Database helpers for every engineer's tests. Tests share one database while running in
@@ -38,25 +39,36 @@ export function randomOrderId(): number {
   return ORDER_ID_BASE + randomSuffix();
 }
 
-/** A product a test creates: the same shape as a demo catalogue product. */
-export type TestProduct = CatalogueProduct;
+/** A variant a test creates: the same shape as a demo catalogue variant. */
+export type TestProduct = CatalogueVariant;
 
 export interface TestProductOptions {
   availableQuantity: number;
+  /** Another variant of this product; default a product of its own. */
+  productId?: number;
   /** Decimal string, default "10.00". */
   price?: string;
   title?: string;
   currency?: string;
   locationId?: number;
+  /** Whether the Shopify stand-in holds the item at the same figure (default true), as an in-sync store. */
+  atShopify?: boolean;
 }
 
-/** Inserts an inventory row with unique product id, sku, inventory item id and location id. */
+const VARIANT_ID_BASE = 41_000_000_000_000;
+
+/**
+ * Inserts a variant with unique ids and SKU (`TEST-<variant id>`): the row at zero, then its stock as
+ * one `import` movement, the ledger being the only writer of stock; and its level at the Shopify stand-in.
+ */
 export async function createTestProduct(options: TestProductOptions): Promise<TestProduct> {
   for (let attempt = 0; ; attempt++) {
-    const productId = PRODUCT_ID_BASE + randomSuffix();
+    const variantId = VARIANT_ID_BASE + randomSuffix();
+    const productId = options.productId ?? PRODUCT_ID_BASE + randomSuffix();
     const product: TestProduct = {
+      variantId,
       productId,
-      sku: `TEST-${productId}`,
+      sku: `TEST-${variantId}`,
       title: options.title ?? `Test product ${productId}`,
       price: options.price ?? '10.00',
       currency: options.currency ?? 'USD',
@@ -65,25 +77,59 @@ export async function createTestProduct(options: TestProductOptions): Promise<Te
       locationId: options.locationId ?? LOCATION_ID_BASE + randomInt(1, 2 ** 30),
     };
     try {
-      await dbPool().query(
-        `INSERT INTO inventory (product_id, sku, title, price, currency, available_quantity, shopify_inventory_item_id, shopify_location_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [
-          String(product.productId),
-          product.sku,
-          product.title,
-          product.price,
-          product.currency,
-          product.availableQuantity,
-          String(product.inventoryItemId),
-          String(product.locationId),
-        ],
-      );
+      await insertVariant(product);
+      if (options.atShopify ?? true) {
+        await setShopifyLevels([{ inventoryItemId: product.inventoryItemId, locationId: product.locationId, available: product.availableQuantity }]);
+      }
       return product;
     } catch (err) {
       if ((err as { code?: string }).code !== '23505' || attempt >= 3) throw err;
     }
   }
+}
+
+async function insertVariant(v: TestProduct): Promise<void> {
+  await dbPool().query(
+    `INSERT INTO inventory (variant_id, product_id, sku, title, price, currency, shopify_inventory_item_id, shopify_location_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [String(v.variantId), String(v.productId), v.sku, v.title, v.price, v.currency, String(v.inventoryItemId), String(v.locationId)],
+  );
+  if (v.availableQuantity > 0) {
+    await dbPool().query(
+      `INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES ($1, $2, 'import', 'test', $3)`,
+      [String(v.variantId), v.availableQuantity, `test-import:${v.variantId}`],
+    );
+  }
+}
+
+export interface MovementRow {
+  id: string;
+  variantId: string;
+  delta: number;
+  reason: string;
+  reference: string;
+  idempotencyKey: string;
+  availableAfter: number;
+  versionAfter: number;
+}
+
+/** A variant's ledger, oldest first. */
+export async function readMovements(variantId: number | string): Promise<MovementRow[]> {
+  const { rows } = await dbPool().query(
+    `SELECT id::text, variant_id::text, delta, reason, reference, idempotency_key, available_after, version_after
+       FROM inventory_movement WHERE variant_id = $1 ORDER BY id`,
+    [String(variantId)],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    variantId: r.variant_id,
+    delta: r.delta,
+    reason: r.reason,
+    reference: r.reference,
+    idempotencyKey: r.idempotency_key,
+    availableAfter: r.available_after,
+    versionAfter: r.version_after,
+  }));
 }
 
 const toNumber = (value: string | null): number | null => (value === null ? null : Number(value));
@@ -130,34 +176,41 @@ export async function readOrder(orderId: number | string): Promise<OrderRow | nu
 
 export interface OrderDetailRow {
   orderId: number;
+  lineItemId: string;
   /** null for a line that holds no stock (a tip, a custom item, a gift card). */
   productId: number | null;
-  lineItemId: string | null;
+  variantId: number | null;
   sku: string;
   title: string;
   quantity: number;
   price: string;
+  reserved: number;
+  restocked: number;
 }
 
-/** The order's lines, by product id. */
+/** The order's lines, by line item id. */
 export async function readOrderDetails(orderId: number | string): Promise<OrderDetailRow[]> {
   const { rows } = await dbPool().query(
-    `SELECT order_id::text, product_id::text, line_item_id::text, sku, title, quantity, price::text
-       FROM order_detail WHERE order_id = $1 ORDER BY product_id, line_item_id`,
+    `SELECT order_id::text, line_item_id::text, product_id::text, variant_id::text, sku, title, quantity, price::text, reserved, restocked
+       FROM order_detail WHERE order_id = $1 ORDER BY line_item_id`,
     [String(orderId)],
   );
   return rows.map((r) => ({
     orderId: Number(r.order_id),
-    productId: toNumber(r.product_id),
     lineItemId: r.line_item_id,
+    productId: toNumber(r.product_id),
+    variantId: toNumber(r.variant_id),
     sku: r.sku,
     title: r.title,
     quantity: r.quantity,
     price: r.price,
+    reserved: r.reserved,
+    restocked: r.restocked,
   }));
 }
 
 export interface InventoryRow {
+  variantId: number;
   productId: number;
   sku: string;
   title: string;
@@ -170,16 +223,17 @@ export interface InventoryRow {
   updatedAt: Date;
 }
 
-export async function readInventory(productId: number | string): Promise<InventoryRow | null> {
+export async function readInventory(variantId: number | string): Promise<InventoryRow | null> {
   const { rows } = await dbPool().query(
-    `SELECT product_id::text, sku, title, price::text, currency, available_quantity,
+    `SELECT variant_id::text, product_id::text, sku, title, price::text, currency, available_quantity,
             shopify_inventory_item_id::text, shopify_location_id::text, version, updated_at
-       FROM inventory WHERE product_id = $1`,
-    [String(productId)],
+       FROM inventory WHERE variant_id = $1`,
+    [String(variantId)],
   );
   const r = rows[0];
   if (!r) return null;
   return {
+    variantId: Number(r.variant_id),
     productId: Number(r.product_id),
     sku: r.sku,
     title: r.title,
@@ -208,7 +262,7 @@ export interface OutboxRow {
   messageKey: string;
   payload: Record<string, unknown>;
   headers: Record<string, string>;
-  orderId: number;
+  orderId: number | null;
   createdAt: Date;
   publishedAt: Date | null;
 }
@@ -226,7 +280,7 @@ export async function readOutboxRows(orderId: number | string): Promise<OutboxRo
     messageKey: r.message_key,
     payload: r.payload,
     headers: r.headers,
-    orderId: Number(r.order_id),
+    orderId: toNumber(r.order_id),
     createdAt: r.created_at,
     publishedAt: r.published_at,
   }));

@@ -5,7 +5,10 @@ export { randomOrderId };
 
 export interface OrderLine {
   productId: number;
+  /** Shopify's variant id; omitted sends null, as for a deleted variant (then the SKU finds it). */
+  variantId?: number | null;
   quantity: number;
+  /** Default `TEST-<variant id>` (a test variant's SKU), else `TEST-<product id>`. */
   sku?: string;
   /** Unit price as a decimal string, default "10.00". */
   price?: string;
@@ -26,6 +29,13 @@ export interface BuildOrderOptions {
   customer?: ShopifyCustomer | null;
   currency?: string;
   financialStatus?: string;
+  /** A point-of-sale order's shop location; omitted is an online order. */
+  locationId?: number;
+}
+
+/** The order line of a test variant: `lineOf(variant, 2)`. */
+export function lineOf(variant: { variantId: number; productId: number; sku: string }, quantity: number, extra: Partial<OrderLine> = {}): OrderLine {
+  return { productId: variant.productId, variantId: variant.variantId, sku: variant.sku, quantity, ...extra };
 }
 
 const cents = (price: string) => Math.round(Number(price) * 100);
@@ -50,8 +60,8 @@ export function buildShopifyOrder(options: BuildOrderOptions): Record<string, un
       id: 13_000_000_000_000 + id * 10 + i,
       admin_graphql_api_id: `gid://shopify/LineItem/${13_000_000_000_000 + i}`,
       product_id: line.productId,
-      variant_id: 40_000_000_000_000 + line.productId % 1_000_000_000 + i,
-      sku: line.sku ?? `TEST-${line.productId}`,
+      variant_id: line.variantId ?? null,
+      sku: line.sku ?? `TEST-${line.variantId ?? line.productId}`,
       title: line.title ?? `Test product ${line.productId}`,
       variant_title: null,
       vendor: 'Demo Merchant',
@@ -131,6 +141,7 @@ export function buildShopifyOrder(options: BuildOrderOptions): Record<string, un
       ? { ...customer, admin_graphql_api_id: `gid://shopify/Customer/${customer.id}`, state: 'enabled', verified_email: true, tags: '' }
       : null,
     line_items: lineItems,
+    location_id: options.locationId ?? null,
     fulfillments: [],
     refunds: [],
     shipping_address: null,

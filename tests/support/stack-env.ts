@@ -12,6 +12,7 @@ export interface StackEnv {
   SHOPIFY_ADMIN_BASE_URL: string;
   SHOPIFY_API_VERSION: string;
   SHOPIFY_WEBHOOK_SECRET: string;
+  SHOPIFY_LOCATION_ID: string;
   ORDER_API_URL: string;
   DATA_API_URL: string;
   STREAM_PROCESS_URL: string;
@@ -28,6 +29,7 @@ const DEFAULTS: StackEnv = {
   SHOPIFY_ADMIN_BASE_URL: 'http://127.0.0.1:8089',
   SHOPIFY_API_VERSION: '2026-10',
   SHOPIFY_WEBHOOK_SECRET: 'local-webhook-secret',
+  SHOPIFY_LOCATION_ID: '65432109876',
   ORDER_API_URL: 'http://127.0.0.1:8080',
   DATA_API_URL: 'http://127.0.0.1:8081',
   STREAM_PROCESS_URL: 'http://127.0.0.1:8082',

@@ -3,38 +3,37 @@ import { stackEnv } from './stack-env.js';
 
 /**
  * WireMock is shared with every other test running at the same time: add stubs and remove your
- * own (never reset globally), and read the journal only for your own random product ids.
+ * own (never reset globally), and read the journal only for your own random SKUs and items.
  */
 export function wiremock(): WireMock {
   return new WireMock(stackEnv().WIREMOCK_URL);
 }
 
-export type WmsStub = { availableQuantity: number; sku?: string; delayMs?: number } | { status: number; delayMs?: number } | { delayMs: number };
+export type WmsStub = { availableQuantity: number; delayMs?: number } | { status: number; delayMs?: number } | { delayMs: number };
 
-const inventoryPath = (productId: number | string) => `/api/v1/products/${productId}/inventory`;
+const inventoryPath = (sku: string) => `/api/v1/inventory/${encodeURIComponent(sku)}`;
 
 /**
- * Programs the WMS answer for one product (above any default mapping) and returns its remover.
+ * Programs the WMS answer for one SKU (above any default mapping) and returns its remover.
  * `{ delayMs }` alone answers plenty of stock, late.
  */
-export async function stubWmsInventory(productId: number | string, stub: WmsStub): Promise<() => Promise<void>> {
+export async function stubWmsInventory(sku: string, stub: WmsStub): Promise<() => Promise<void>> {
   const mock = wiremock();
   const status = 'status' in stub ? stub.status : 200;
   const available = 'availableQuantity' in stub ? stub.availableQuantity : 1_000;
   const body =
     status === 200
       ? {
-          productId,
-          sku: 'sku' in stub && stub.sku ? stub.sku : `TEST-${productId}`,
+          sku,
           availableQuantity: available,
           reservedQuantity: 0,
           totalQuantity: available,
           locationId: 'WH-TEST-1',
           lastUpdated: new Date().toISOString(),
         }
-      : { error: status === 404 ? 'Product not found' : 'WMS failure' };
+      : { error: status === 404 ? 'SKU not found' : 'WMS failure' };
   const mapping = await mock.register(
-    { method: 'GET', endpoint: inventoryPath(productId) },
+    { method: 'GET', endpoint: inventoryPath(sku) },
     { status, headers: { 'Content-Type': 'application/json' }, body },
     {
       stubPriority: 1,
@@ -54,12 +53,12 @@ export interface JournalRequest {
   loggedDate: number;
 }
 
-/** Requests WireMock received for this product's WMS inventory, oldest first. */
-export async function wmsRequestsFor(productId: number | string): Promise<JournalRequest[]> {
+/** Requests WireMock received for this SKU's WMS inventory, oldest first. */
+export async function wmsRequestsFor(sku: string): Promise<JournalRequest[]> {
   const response = await fetch(`${stackEnv().WIREMOCK_URL}/__admin/requests/find`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ method: 'GET', url: inventoryPath(productId) }),
+    body: JSON.stringify({ method: 'GET', url: inventoryPath(sku) }),
     signal: AbortSignal.timeout(5_000),
   });
   if (!response.ok) throw new Error(`WireMock journal answered ${response.status}`);

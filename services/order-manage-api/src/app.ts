@@ -18,6 +18,8 @@ export interface AppDeps {
   /** Only for readiness; the hold itself goes through `wmsHold`. */
   redis: Redis;
   webhookSecret: string;
+  /** SHOPIFY_LOCATION_ID: the warehouse's Shopify location. */
+  warehouseLocationId: string;
   /** WEBHOOK_DEADLINE_MS: every webhook answer leaves within this many ms of the request's arrival. */
   deadlineMs?: number;
   metrics?: ApiMetrics;

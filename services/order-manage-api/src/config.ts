@@ -1,4 +1,4 @@
-import { logLevel, port, positiveInt, secret, url } from '@oms/common';
+import { logLevel, port, positiveInt, secret, shopifyIdString, url } from '@oms/common';
 import { z } from 'zod';
 
 export const SERVICE = 'order-manage-api';
@@ -20,6 +20,8 @@ export const configSchema = z.object({
   WMS_TIMEOUT_MS: positiveInt(2000),
   WMS_HOLD_TTL_SECONDS: positiveInt(60),
   SHOPIFY_WEBHOOK_SECRET: secret(),
+  /** The warehouse's Shopify location: a point-of-sale order at any other location takes no warehouse stock. */
+  SHOPIFY_LOCATION_ID: shopifyIdString('SHOPIFY_LOCATION_ID'),
   WEBHOOK_DEADLINE_MS: positiveInt(DEFAULT_WEBHOOK_DEADLINE_MS),
 });
 

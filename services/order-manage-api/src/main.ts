@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     redis,
     state,
     webhookSecret: config.SHOPIFY_WEBHOOK_SECRET,
+    warehouseLocationId: config.SHOPIFY_LOCATION_ID,
     deadlineMs: config.WEBHOOK_DEADLINE_MS,
     dataApi: createDataApiClient({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS }),
     wms: createWmsClient({

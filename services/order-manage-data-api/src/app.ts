@@ -39,9 +39,6 @@ export interface AppDeps {
   bodyLimit?: string;
 }
 
-/** A lookup names at most 500 ids, about 12 KB of JSON: a bigger body is refused unread. */
-const LOOKUP_BODY_LIMIT = '64kb';
-
 export function createApp(deps: AppDeps): Express {
   const { pool, logger, metrics } = deps;
   const state = deps.state ?? { shuttingDown: false };
@@ -52,13 +49,14 @@ export function createApp(deps: AppDeps): Express {
   const kafka: Record<string, HealthCheck> = deps.kafkaCheck ? { kafka: deps.kafkaCheck } : {};
   const gatesReadiness = deps.kafkaGatesReadiness ?? true;
 
+  // One limit for every internal body: a resolve carries each line's SKU (up to 255 characters,
+  // 500 lines), so it may be as large as the webhook it comes from.
   const parseBody = express.json({ limit: deps.bodyLimit ?? '1mb' });
-  const parseLookup = express.json({ limit: LOOKUP_BODY_LIMIT });
   // Authentication runs before the body is read: an unauthenticated caller costs no parsing.
   app.use(
     '/internal',
     bearerAuth(deps.internalApiToken),
-    (req: Request, res: Response, next: NextFunction) => (req.path === '/products/lookup' ? parseLookup : parseBody)(req, res, next),
+    parseBody,
     internalRouter({ pool, logger, metrics, inventoryTopic: deps.inventoryTopic }),
   );
   // SPEC.md section 1: every endpoint but health and metrics takes the internal token, the team's too.

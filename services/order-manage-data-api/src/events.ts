@@ -1,19 +1,27 @@
 import type { ShopifyId } from '@oms/common';
 
+export type MovementReason = 'order' | 'cancel' | 'return' | 'restock' | 'correction' | 'import' | 'wms_sync';
+
 /**
- * The Kafka event of SPEC.md section 5, one per product of a committed order; ids are decimal
- * strings. The commit builds it in SQL from what its decrement wrote (db/orders.ts), and the Kafka
- * key is the product id, so that one product's events stay in order.
+ * The Kafka event of SPEC.md section 5, one per inventory movement; ids are decimal strings. The
+ * commit builds it in SQL from what the movement wrote (db/orders.ts), and the Kafka key is the
+ * variant id, so that one variant's events stay in order.
  */
 export interface InventoryEvent {
   eventId: string;
-  orderId: ShopifyId;
+  movementId: ShopifyId;
+  reason: MovementReason;
+  reference: string;
+  orderId: ShopifyId | null;
+  variantId: ShopifyId;
   productId: ShopifyId;
   sku: string;
   inventoryItemId: ShopifyId;
   locationId: ShopifyId;
-  quantityOrdered: number;
+  delta: number;
   availableAfter: number;
   inventoryVersion: number;
   occurredAt: string;
+  /** Shopify made this change itself (an order it created): the stream never repeats it there. */
+  shopifyKnows: boolean;
 }

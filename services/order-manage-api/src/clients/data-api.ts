@@ -1,6 +1,6 @@
 import { CORRELATION_HEADER, currentContext, type Deadline, httpRequest, isTimeout, type Problem, type ShopifyId } from '@oms/common';
-import type { Demand, FieldError, NonStockLine, OrderHeader, Shortage } from '../domain/order.js';
-import { type CommitOutcome, insufficientInventory, productNotFound } from '../domain/outcome.js';
+import type { FieldError, OrderHeader, Shortage, StockLine } from '../domain/order.js';
+import { type CommitOutcome, insufficientInventory, productNotFound, type UnknownVariant } from '../domain/outcome.js';
 
 /** order-manage-data-api could not be reached, timed out, or failed (5xx / an answer outside the contract). */
 export class DataApiUnavailableError extends Error {
@@ -24,29 +24,40 @@ export class DataApiRefusedError extends Error {
 export interface ExistingOrder {
   orderId: ShopifyId;
   webhookId: string;
+  eventId: string | null;
   status: string;
   receivedAt: string;
 }
 
-export interface ProductInfo {
+/** A line the inventory matched with one of its variants, and that variant's stock. */
+export interface ResolvedLine {
+  lineItemId: ShopifyId;
+  variantId: ShopifyId;
   productId: ShopifyId;
   sku: string;
-  title: string;
-  price: string;
-  currency: string;
   availableQuantity: number;
 }
 
-export interface IntakeLookup {
+export interface Resolution {
   existingOrder: ExistingOrder | null;
-  products: ProductInfo[];
-  missingProductIds: ShopifyId[];
+  resolved: ResolvedLine[];
+  unresolved: Array<{ lineItemId: ShopifyId; productId: ShopifyId; variantId: ShopifyId | null; sku: string }>;
+}
+
+/** A line as the commit takes it: `variantId` set only where the line reserves stock. */
+export interface CommitLine {
+  lineItemId: ShopifyId;
+  productId: ShopifyId | null;
+  variantId: ShopifyId | null;
+  sku: string;
+  title: string;
+  quantity: number;
+  price: string;
 }
 
 export interface CommitRequest {
   order: OrderHeader & { webhookId: string; eventId: string | null };
-  lines: Demand[];
-  nonStockLines: NonStockLine[];
+  lines: CommitLine[];
 }
 
 /** Each call's timeout is the shorter of the client's own and what the webhook's answer deadline leaves. */
@@ -55,8 +66,8 @@ export interface CallOptions {
 }
 
 export interface DataApiClient {
-  /** The order if it was already accepted, and our stock of its products: one round trip. */
-  lookup(orderId: ShopifyId, productIds: ShopifyId[], options?: CallOptions): Promise<IntakeLookup>;
+  /** The order if it was already accepted, and the variant (with its stock) each stock line draws on: one round trip. */
+  resolve(orderId: ShopifyId, lines: StockLine[], options?: CallOptions): Promise<Resolution>;
   commitOrder(request: CommitRequest, options?: CallOptions): Promise<CommitOutcome>;
   /** For readiness: resolves when the data-api process answers. */
   ping(): Promise<void>;
@@ -66,6 +77,13 @@ export interface DataApiClientOptions {
   baseUrl: string;
   token: string;
   timeoutMs: number;
+}
+
+/** The variants the commit found gone (removed since the intake resolved them), as the order's lines name them. */
+function goneVariants(request: CommitRequest, variantIds: unknown): UnknownVariant[] {
+  const gone = new Set(Array.isArray(variantIds) ? variantIds : []);
+  const lines = request.lines.filter((l) => l.variantId !== null && gone.has(l.variantId));
+  return lines.map((l) => ({ productId: l.productId!, variantId: l.variantId, sku: l.sku }));
 }
 
 export function createDataApiClient(options: DataApiClientOptions): DataApiClient {
@@ -121,22 +139,25 @@ export function createDataApiClient(options: DataApiClientOptions): DataApiClien
   };
 
   return {
-    async lookup(orderId, productIds, callOptions) {
-      const { status, json } = await call('POST', '/internal/products/lookup', { orderId, productIds }, callOptions);
-      if (status !== 200) throw unexpected('POST /internal/products/lookup', status, json);
-      return json as unknown as IntakeLookup;
+    async resolve(orderId, lines, callOptions) {
+      const body = { orderId, lines: lines.map(({ lineItemId, productId, variantId, sku }) => ({ lineItemId, productId, variantId, sku })) };
+      const { status, json } = await call('POST', '/internal/variants/resolve', body, callOptions);
+      if (status !== 200) throw unexpected('POST /internal/variants/resolve', status, json);
+      return json as unknown as Resolution;
     },
 
     async commitOrder(request, callOptions) {
       const { status, json } = await call('POST', '/internal/orders', request, callOptions);
       if (status === 201) return { kind: 'committed' };
       if (status === 409) {
-        return { kind: 'already_exists', existingWebhookId: typeof json.existingWebhookId === 'string' ? json.existingWebhookId : null };
+        const text = (value: unknown) => (typeof value === 'string' ? value : null);
+        return { kind: 'already_exists', existingWebhookId: text(json.existingWebhookId), existingEventId: text(json.existingEventId) };
       }
       if (status === 422 && json.code === 'INSUFFICIENT_INVENTORY') return insufficientInventory((json.items as Shortage[]) ?? [], 'There is');
-      if (status === 422 && json.code === 'PRODUCT_NOT_FOUND') return productNotFound((json.productIds as ShopifyId[]) ?? [], 'in inventory');
+      if (status === 422 && json.code === 'PRODUCT_NOT_FOUND') return productNotFound(goneVariants(request, json.variantIds), 'in inventory');
       if (status === 400 && json.code === 'INVALID_PAYLOAD') {
-        return { kind: 'invalid_payload', errors: (json.errors as FieldError[]) ?? [], detail: 'The order failed validation.' };
+        const detail = typeof json.detail === 'string' ? json.detail : 'The order failed validation.';
+        return { kind: 'invalid_payload', errors: (json.errors as FieldError[]) ?? [], detail };
       }
       throw unexpected('POST /internal/orders', status, json);
     },

@@ -1,8 +1,9 @@
-import { type Deadline, type HttpAnswer, httpRequest, isTimeout, type ShopifyId } from '@oms/common';
+import { type Deadline, type HttpAnswer, httpRequest, isTimeout } from '@oms/common';
 import pRetry, { AbortError } from 'p-retry';
 
+/** The warehouse knows its items by SKU (SPEC.md section 3). */
 export interface WmsInventory {
-  productId: ShopifyId;
+  sku: string;
   availableQuantity: number;
 }
 
@@ -13,12 +14,12 @@ export interface WmsInventory {
  */
 export class WmsUnavailableError extends Error {
   constructor(
-    readonly productId: ShopifyId,
+    readonly sku: string,
     readonly attempts: number,
     readonly wmsFailed: boolean,
     cause: unknown,
   ) {
-    super(`WMS check of product ${productId} failed ${attempts} attempts: ${cause instanceof Error ? cause.message : String(cause)}`, {
+    super(`WMS check of SKU ${sku} failed ${attempts} attempts: ${cause instanceof Error ? cause.message : String(cause)}`, {
       cause,
     });
     this.name = 'WmsUnavailableError';
@@ -42,10 +43,10 @@ export interface WmsClientOptions {
 
 export interface WmsClient {
   /**
-   * The product's stock as the WMS sees it; null when the WMS does not know the product. With a
-   * deadline, attempts and backoff stop when it comes: each attempt's timeout is cut to what is left.
+   * The SKU's stock as the WMS sees it; null when the WMS does not know the SKU. With a deadline,
+   * attempts and backoff stop when it comes: each attempt's timeout is cut to what is left.
    */
-  checkInventory(productId: ShopifyId, options?: { deadline?: Deadline }): Promise<WmsInventory | null>;
+  checkInventory(sku: string, options?: { deadline?: Deadline }): Promise<WmsInventory | null>;
 }
 
 class TransientWmsError extends Error {
@@ -62,13 +63,13 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
   const { baseUrl, apiKey, timeoutMs, attempts = 3, backoffMs = 50, onCall = () => undefined } = options;
   const base = baseUrl.replace(/\/+$/, '');
 
-  async function attempt(productId: ShopifyId, attemptTimeoutMs: number): Promise<WmsInventory | null> {
+  async function attempt(sku: string, attemptTimeoutMs: number): Promise<WmsInventory | null> {
     const started = performance.now();
     const done = (outcome: WmsCallOutcome) => onCall(outcome, (performance.now() - started) / 1000);
     let response: HttpAnswer;
     try {
       // The body is read within the same timeout: one cut off by it is as transient as no answer.
-      response = await httpRequest(`${base}/api/v1/products/${productId}/inventory`, {
+      response = await httpRequest(`${base}/api/v1/inventory/${encodeURIComponent(sku)}`, {
         // A WMS answer is a few hundred bytes: compressing it costs both sides more CPU than it saves.
         headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json', 'accept-encoding': 'identity' },
         timeoutMs: attemptTimeoutMs,
@@ -90,7 +91,7 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
     if (response.status < 200 || response.status >= 300) {
       done('bad_response');
       // Any other 4xx (our key refused, say) will not heal on a retry.
-      throw new AbortError(`WMS answered ${response.status} for product ${productId}`);
+      throw new AbortError(`WMS answered ${response.status} for SKU ${sku}`);
     }
     let body: unknown;
     try {
@@ -101,14 +102,14 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
     const available = (body as { availableQuantity?: unknown } | undefined)?.availableQuantity;
     if (typeof available !== 'number' || !Number.isInteger(available)) {
       done('bad_response');
-      throw new AbortError(`WMS answered without a usable availableQuantity for product ${productId}`);
+      throw new AbortError(`WMS answered without a usable availableQuantity for SKU ${sku}`);
     }
     done('ok');
-    return { productId, availableQuantity: available };
+    return { sku, availableQuantity: available };
   }
 
   return {
-    async checkInventory(productId, { deadline } = {}) {
+    async checkInventory(sku, { deadline } = {}) {
       let made = 0;
       let wmsFailed = false;
       try {
@@ -117,7 +118,7 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
           if (attemptTimeoutMs <= 0) throw new AbortError('the answer deadline left no time for another attempt');
           made++;
           try {
-            return await attempt(productId, attemptTimeoutMs);
+            return await attempt(sku, attemptTimeoutMs);
           } catch (err) {
             if (!(err instanceof TransientWmsError) || err.outcome !== 'deadline') wmsFailed = true;
             throw err;
@@ -129,7 +130,7 @@ export function createWmsClient(options: WmsClientOptions): WmsClient {
           randomize: true,
         });
       } catch (err) {
-        throw new WmsUnavailableError(productId, made, wmsFailed, err);
+        throw new WmsUnavailableError(sku, made, wmsFailed, err);
       }
     },
   };

@@ -16,6 +16,7 @@ const lineItem = z.object({
   product_id: shopifyId('product_id').nullable(),
   variant_id: shopifyId('variant_id').nullish(),
   gift_card: z.boolean({ error: 'gift_card must be true or false' }).nullish(),
+  requires_shipping: z.boolean({ error: 'requires_shipping must be true or false' }).nullish(),
   quantity: quantity('quantity'),
   sku: orderText('sku', ORDER_LIMITS.maxShortTextLength).nullish(),
   title: orderText('title', ORDER_LIMITS.maxTitleLength),
@@ -39,6 +40,7 @@ const shopifyOrder = z.object({
   total_price: money('total_price'),
   financial_status: orderText('financial_status', ORDER_LIMITS.maxFinancialStatusLength).nullish(),
   customer: z.object({ id: shopifyId('customer.id') }).nullish(),
+  location_id: shopifyId('location_id').nullish(),
   line_items: z
     .array(lineItem, { error: 'line_items must be an array' })
     .min(1, 'line_items must not be empty')
@@ -50,26 +52,24 @@ export interface FieldError {
   reason: string;
 }
 
-/** One product's demand: Shopify may send several line items (variants) of one product. */
-export interface Demand {
-  productId: ShopifyId;
+/**
+ * A line item as Shopify sent it. `holdsStock` is false for a line that draws on no inventory (a
+ * tip, a custom item, a bundle component without a product, a gift card, a line that ships
+ * nothing): part of the order and its total, never checked, reserved or sent to Shopify.
+ */
+export interface OrderLine {
+  lineItemId: ShopifyId;
+  productId: ShopifyId | null;
+  variantId: ShopifyId | null;
   sku: string;
   title: string;
   quantity: number;
   price: string;
+  holdsStock: boolean;
 }
 
-/**
- * A line that holds no stock (a tip, a custom item, a bundle component without a product, a gift
- * card): part of the order and its total, but never checked, reserved or sent to Shopify.
- */
-export interface NonStockLine {
-  lineItemId: ShopifyId;
-  sku: string;
-  title: string;
-  quantity: number;
-  price: string;
-}
+/** A line that holds stock: it has a product. */
+export type StockLine = OrderLine & { productId: ShopifyId };
 
 export interface OrderHeader {
   orderId: ShopifyId;
@@ -80,12 +80,13 @@ export interface OrderHeader {
   totalPrice: string;
   financialStatus: string | null;
   createdAt: string;
+  /** The shop location of a point-of-sale order; null for an online order. */
+  locationId: ShopifyId | null;
 }
 
 export interface OrderIntake {
   order: OrderHeader;
-  demands: Demand[];
-  nonStockLines: NonStockLine[];
+  lines: OrderLine[];
 }
 
 export type ValidationResult = { ok: true; intake: OrderIntake } | { ok: false; orderId?: ShopifyId; errors: FieldError[] };
@@ -100,35 +101,46 @@ function readableOrderId(body: unknown): ShopifyId | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/**
- * Sums line items of one product into a single demand, in the order products first appear.
- * The unit price, sku and title of a product's first line item stand for it (order_detail keeps one
- * row per product); the order's total_price stays Shopify's own figure.
- */
-export function sumDemands(lines: ReadonlyArray<{ productId: ShopifyId; quantity: number; sku?: string | null; title: string; price: string }>): Demand[] {
-  const byProduct = new Map<ShopifyId, Demand>();
-  for (const line of lines) {
-    const existing = byProduct.get(line.productId);
-    if (existing) {
-      existing.quantity += line.quantity;
-      if (!existing.sku && line.sku) existing.sku = line.sku;
-    } else {
-      byProduct.set(line.productId, {
-        productId: line.productId,
-        sku: line.sku ?? '',
-        title: line.title,
-        quantity: line.quantity,
-        price: line.price,
-      });
-    }
-  }
-  return [...byProduct.values()];
-}
-
 type ParsedLine = z.infer<typeof lineItem>;
 
-/** A line without a product, or a gift card, draws on no inventory (SPEC.md section 2). */
-export const holdsStock = (line: Pick<ParsedLine, 'product_id' | 'gift_card'>): boolean => line.product_id !== null && line.gift_card !== true;
+/** SPEC.md section 2.1: a line without a product, a gift card or a line that ships nothing draws on no inventory. */
+export const holdsStock = (line: Pick<ParsedLine, 'product_id' | 'gift_card' | 'requires_shipping'>): boolean =>
+  line.product_id !== null && line.gift_card !== true && line.requires_shipping !== false;
+
+/** The lines the warehouse gives up units for: none for a point-of-sale order another location sold. */
+export function reservingLines(intake: OrderIntake, warehouseLocationId: ShopifyId): StockLine[] {
+  const { locationId } = intake.order;
+  if (locationId !== null && locationId !== warehouseLocationId) return [];
+  return intake.lines.filter((l): l is StockLine => l.holdsStock);
+}
+
+/** Before the inventory resolves them, a line's variant is its variant id, else its product and SKU. */
+const variantKey = (l: OrderLine) => l.variantId ?? `${l.productId}/${l.sku}`;
+
+/** How a merchant recognises the variant of a line: its id, or for a deleted variant its SKU and product. */
+const variantLabel = (l: OrderLine) => (l.variantId !== null ? `variant ${l.variantId}` : `SKU "${l.sku}" of product ${l.productId}`);
+
+/** Lines of one variant whose summed quantity exceeds the limit: each variant named once, in line order. */
+function oversizedVariants(lines: readonly OrderLine[]): string[] {
+  const sums = new Map<string, { label: string; sum: number }>();
+  for (const line of lines.filter((l) => l.holdsStock)) {
+    const entry = sums.get(variantKey(line)) ?? { label: variantLabel(line), sum: 0 };
+    entry.sum += line.quantity;
+    sums.set(variantKey(line), entry);
+  }
+  return [...sums.values()].filter(({ sum }) => sum > ORDER_LIMITS.maxQuantity).map(({ label }) => label);
+}
+
+const toLine = (l: ParsedLine): OrderLine => ({
+  lineItemId: l.id,
+  productId: l.product_id,
+  variantId: l.variant_id ?? null,
+  sku: l.sku ?? '',
+  title: l.title,
+  quantity: l.quantity,
+  price: l.price,
+  holdsStock: holdsStock(l),
+});
 
 /** Checks a body read by `parseJsonWithExactIds` and reports every field error at once, so a merchant fixes them in one go. */
 export function validateOrder(body: unknown): ValidationResult {
@@ -139,17 +151,13 @@ export function validateOrder(body: unknown): ValidationResult {
     return { ok: false, errors, ...(orderId ? { orderId } : {}) };
   }
   const o = parsed.data;
-  const demands = sumDemands(
-    o.line_items
-      .filter(holdsStock)
-      .map((l) => ({ productId: l.product_id!, quantity: l.quantity, sku: l.sku, title: l.title, price: l.price })),
-  );
-  const tooMuch = demands.filter((d) => d.quantity > ORDER_LIMITS.maxQuantity);
+  const lines = o.line_items.map(toLine);
+  const tooMuch = oversizedVariants(lines);
   if (tooMuch.length > 0) {
     return {
       ok: false,
       orderId: o.id,
-      errors: tooMuch.map((d) => ({ path: 'line_items', reason: `summed quantity of product ${d.productId} exceeds ${ORDER_LIMITS.maxQuantity}` })),
+      errors: tooMuch.map((variant) => ({ path: 'line_items', reason: `summed quantity of ${variant} exceeds ${ORDER_LIMITS.maxQuantity}` })),
     };
   }
   return {
@@ -164,24 +172,31 @@ export function validateOrder(body: unknown): ValidationResult {
         totalPrice: o.total_price,
         financialStatus: o.financial_status ?? null,
         createdAt: o.created_at,
+        locationId: o.location_id ?? null,
       },
-      demands,
-      nonStockLines: o.line_items
-        .filter((l) => !holdsStock(l))
-        .map((l) => ({ lineItemId: l.id, sku: l.sku ?? '', title: l.title, quantity: l.quantity, price: l.price })),
+      lines,
     },
   };
 }
 
-export interface Shortage {
+/** What one variant gives up for the order: its lines summed, checked against the SKU the inventory holds. */
+export interface Demand {
+  variantId: ShopifyId;
   productId: ShopifyId;
+  sku: string;
+  quantity: number;
+}
+
+export interface Shortage {
+  variantId: ShopifyId;
+  sku: string;
   requested: number;
   available: number;
 }
 
-/** The demands a stock figure cannot cover, in demand order. */
+/** Pure: the demands a stock figure cannot cover, in demand order. */
 export function findShortages(demands: readonly Demand[], available: ReadonlyMap<ShopifyId, number>): Shortage[] {
   return demands
-    .filter((d) => (available.get(d.productId) ?? 0) < d.quantity)
-    .map((d) => ({ productId: d.productId, requested: d.quantity, available: available.get(d.productId) ?? 0 }));
+    .filter((d) => (available.get(d.variantId) ?? 0) < d.quantity)
+    .map((d) => ({ variantId: d.variantId, sku: d.sku, requested: d.quantity, available: available.get(d.variantId) ?? 0 }));
 }

@@ -1,7 +1,14 @@
 import type { Problem, ShopifyId } from '@oms/common';
 import type { FieldError, Shortage } from './order.js';
 
-export type ProductNotFound = { kind: 'product_not_found'; productIds: ShopifyId[]; detail: string };
+/** A line's variant as it was sent: the variant id (null for a deleted variant) and the SKU. */
+export interface UnknownVariant {
+  productId: ShopifyId;
+  variantId: ShopifyId | null;
+  sku: string;
+}
+
+export type ProductNotFound = { kind: 'product_not_found'; productIds: ShopifyId[]; variants: UnknownVariant[]; detail: string };
 export type InsufficientInventory = { kind: 'insufficient_inventory'; items: Shortage[]; detail: string };
 export type WmsUnavailable = { kind: 'wms_unavailable'; retryAfterSeconds: number; detail: string };
 
@@ -9,14 +16,17 @@ export type WmsUnavailable = { kind: 'wms_unavailable'; retryAfterSeconds: numbe
 export type Refusal = ProductNotFound | InsufficientInventory | { kind: 'invalid_payload'; errors: FieldError[]; detail: string };
 
 /** What order-manage-data-api made of a commit request: the same vocabulary as the intake's. */
-export type CommitOutcome = { kind: 'committed' } | { kind: 'already_exists'; existingWebhookId: string | null } | Refusal;
+export type CommitOutcome =
+  | { kind: 'committed' }
+  | { kind: 'already_exists'; existingWebhookId: string | null; existingEventId: string | null }
+  | Refusal;
 
 /**
  * What became of one delivery. The intake use case decides it; the route only turns it into HTTP,
  * so each outcome has one wording and one status in one place.
  */
 export type IntakeResult =
-  | { kind: 'accepted'; products: number; nonStockLines: number }
+  | { kind: 'accepted'; variants: number; lines: number }
   | { kind: 'replayed' }
   | { kind: 'already_exists' }
   | Refusal
@@ -27,11 +37,22 @@ export type IntakeResult =
 
 export type IntakeOutcome = IntakeResult & { orderId: ShopifyId };
 
-export const productNotFound = (productIds: ShopifyId[], where: string): ProductNotFound => ({
-  kind: 'product_not_found',
-  productIds,
-  detail: `Product(s) ${productIds.join(', ')} are not ${where}.`,
-});
+/** A demand's identity before the inventory resolved it: its variant id, else its product and SKU. */
+const demandKey = (v: UnknownVariant) => v.variantId ?? `${v.productId}/${v.sku}`;
+
+/** Names each unknown demand once (lines of one variant are one demand), in line order. */
+export function productNotFound(lines: UnknownVariant[], where: string): ProductNotFound {
+  const seen = new Set<string>();
+  const variants = lines.filter((v) => {
+    const key = demandKey(v);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const productIds = [...new Set(variants.map((v) => v.productId))];
+  const named = variants.map((v) => `${v.variantId ?? 'no variant'} (${v.sku || 'no SKU'}) of product ${v.productId}`);
+  return { kind: 'product_not_found', productIds, variants, detail: `Variant(s) ${named.join(', ')} are not ${where}.` };
+}
 
 export const insufficientInventory = (items: Shortage[], who: string): InsufficientInventory => ({
   kind: 'insufficient_inventory',

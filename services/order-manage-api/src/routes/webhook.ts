@@ -122,23 +122,30 @@ export function webhookRouter(deps: WebhookDeps): Router {
     switch (outcome.kind) {
       case 'accepted':
         metrics.countOrder('accepted');
-        logger.info(`SUCCESS order ${orderId} accepted: ${outcome.products} product(s) committed`, {
+        logger.info(`SUCCESS order ${orderId} accepted: ${outcome.lines} line(s), ${outcome.variants} variant(s) reserved`, {
           event: 'order.accepted',
           orderId,
-          products: outcome.products,
-          nonStockLines: outcome.nonStockLines,
+          variants: outcome.variants,
+          lines: outcome.lines,
         });
         res.status(201).json(acceptedBody(orderId));
         return;
       case 'replayed':
         metrics.countOrder('replayed');
-        logger.info(`order ${orderId} redelivered by the same webhook: answering the original 201`, { event: 'order.replayed', orderId });
+        logger.info(`order ${orderId} redelivered (same webhook or same event): answering the original 201`, { event: 'order.replayed', orderId });
         res.status(201).setHeader('Idempotent-Replayed', 'true').json(acceptedBody(orderId));
         return;
       case 'already_exists':
         return reject(res, { status: 409, code: 'ORDER_ALREADY_EXISTS', detail: `Order ${orderId} was already accepted from another delivery.`, orderId });
       case 'product_not_found':
-        return reject(res, { status: 422, code: 'PRODUCT_NOT_FOUND', detail: outcome.detail, orderId, productIds: outcome.productIds });
+        return reject(res, {
+          status: 422,
+          code: 'PRODUCT_NOT_FOUND',
+          detail: outcome.detail,
+          orderId,
+          productIds: outcome.productIds,
+          variants: outcome.variants,
+        });
       case 'insufficient_inventory':
         return reject(res, { status: 422, code: 'INSUFFICIENT_INVENTORY', detail: outcome.detail, orderId, items: outcome.items });
       case 'invalid_payload':
@@ -182,7 +189,8 @@ export function webhookRouter(deps: WebhookDeps): Router {
     try {
       const outcome = await receiveOrder(intake, {
         webhookId: req.header('x-shopify-webhook-id')!,
-        eventId: req.header('x-shopify-event-id') ?? null,
+        // An empty header names no event: it must not match another delivery's empty one.
+        eventId: req.header('x-shopify-event-id') || null,
         deadline: res.locals.deadline as Deadline,
       });
       answer(res, outcome);

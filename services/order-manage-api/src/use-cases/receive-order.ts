@@ -1,9 +1,16 @@
-import type { Deadline, Logger } from '@oms/common';
-import { type DataApiClient, DataApiRefusedError, DataApiUnavailableError, type IntakeLookup } from '../clients/data-api.js';
+import type { Deadline, Logger, ShopifyId } from '@oms/common';
+import {
+  type CommitLine,
+  type DataApiClient,
+  DataApiRefusedError,
+  DataApiUnavailableError,
+  type ExistingOrder,
+  type ResolvedLine,
+} from '../clients/data-api.js';
 import type { WmsClient } from '../clients/wms.js';
 import { WmsUnavailableError } from '../clients/wms.js';
 import type { WmsHold } from '../clients/wms-hold.js';
-import { findShortages, type OrderIntake } from '../domain/order.js';
+import { type Demand, findShortages, type OrderIntake, reservingLines, type StockLine } from '../domain/order.js';
 import {
   type InsufficientInventory,
   insufficientInventory,
@@ -19,6 +26,8 @@ export interface ReceiveOrderDeps {
   dataApi: DataApiClient;
   wms: WmsClient;
   wmsHold: WmsHold;
+  /** SHOPIFY_LOCATION_ID: the warehouse's Shopify location; a point-of-sale order elsewhere reserves nothing. */
+  warehouseLocationId: ShopifyId;
 }
 
 export interface Delivery {
@@ -37,44 +46,66 @@ const MAX_COMMIT_RESERVE_MS = 500;
 /** Retry-After for a check the answer deadline cut short while the WMS itself did not fail. */
 const DEADLINE_RETRY_AFTER_SECONDS = 5;
 
+/** A redelivery of the same webhook or the same event is Shopify retrying: it is answered as the first time. */
+const isRetryOf = (existing: { webhookId: string | null; eventId: string | null }, delivery: Delivery) =>
+  existing.webhookId === delivery.webhookId || (delivery.eventId !== null && existing.eventId === delivery.eventId);
+
+/** Pure: lines of one variant are one demand for their summed quantity, checked by the SKU the inventory holds. */
+function demandsOf(lines: readonly StockLine[], resolved: readonly ResolvedLine[]): Demand[] {
+  const quantityOf = new Map(lines.map((l) => [l.lineItemId, l.quantity]));
+  const byVariant = new Map<ShopifyId, Demand>();
+  for (const r of resolved) {
+    const demand = byVariant.get(r.variantId) ?? { variantId: r.variantId, productId: r.productId, sku: r.sku, quantity: 0 };
+    demand.quantity += quantityOf.get(r.lineItemId) ?? 0;
+    byVariant.set(r.variantId, demand);
+  }
+  return [...byVariant.values()];
+}
+
+/** Pure: every line for the commit, a reserving line with the variant it resolved to. */
+function commitLines(intake: OrderIntake, resolved: readonly ResolvedLine[]): CommitLine[] {
+  const variantOf = new Map(resolved.map((r) => [r.lineItemId, r.variantId]));
+  return intake.lines.map(({ lineItemId, productId, sku, title, quantity, price }) => ({
+    lineItemId,
+    productId,
+    variantId: variantOf.get(lineItemId) ?? null,
+    sku,
+    title,
+    quantity,
+    price,
+  }));
+}
+
 /**
- * SPEC.md section 2 after validation: the WMS hold and the WMS, then the locked commit, which refuses
- * a known order before our own stock. A refusal of the WMS is answered only after the database has
- * had its say, so the answer is the one SPEC's order of checks gives. Every answer is an outcome;
- * only a bug throws.
+ * SPEC.md section 2 after validation, in its order of checks: a known order, every variant known,
+ * our stock, the WMS hold and the WMS, then the locked commit, which applies the same rules under
+ * its row locks. Every answer is an outcome; only a bug throws.
  */
 export function createReceiveOrder(deps: ReceiveOrderDeps) {
-  const { logger, dataApi, wms, wmsHold } = deps;
+  const { logger, dataApi, wms, wmsHold, warehouseLocationId } = deps;
 
-  function checkOwnStock(intake: OrderIntake, { products, missingProductIds }: IntakeLookup): ProductNotFound | InsufficientInventory | undefined {
-    if (missingProductIds.length > 0) return productNotFound(missingProductIds, 'in inventory');
-    const shortages = findShortages(intake.demands, new Map(products.map((p) => [p.productId, p.availableQuantity])));
-    return shortages.length > 0 ? insufficientInventory(shortages, 'There is') : undefined;
-  }
-
-  async function checkWms(intake: OrderIntake, deadline: Deadline): Promise<ProductNotFound | InsufficientInventory | WmsUnavailable | undefined> {
-    const { orderId } = intake.order;
+  async function checkWms(orderId: ShopifyId, demands: Demand[], deadline: Deadline): Promise<ProductNotFound | InsufficientInventory | WmsUnavailable | undefined> {
     const held = await wmsHold.remainingSeconds();
     if (held !== null) {
       return { kind: 'wms_unavailable', retryAfterSeconds: held, detail: `WMS calls are on hold after repeated failures; retry in ${held} s.` };
     }
     const reserve = Math.min(MAX_COMMIT_RESERVE_MS, Math.floor(deadline.remainingMs() / 4));
     const wmsDeadline: Deadline = { remainingMs: () => Math.max(0, deadline.remainingMs() - reserve) };
-    const results = await Promise.allSettled(intake.demands.map((d) => wms.checkInventory(d.productId, { deadline: wmsDeadline })));
+    const results = await Promise.allSettled(demands.map((d) => wms.checkInventory(d.sku, { deadline: wmsDeadline })));
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     for (const failure of failures) {
       if (!(failure instanceof WmsUnavailableError)) throw failure;
-      logger.warn(failure.message, { event: 'wms.check.failed', orderId, productId: failure.productId });
+      logger.warn(failure.message, { event: 'wms.check.failed', orderId, sku: failure.sku });
     }
     // Only the WMS's own failures start the hold: a check our load ran out of time for says nothing
     // about the WMS, and a hold would refuse every order for a minute.
     const wmsFailed = failures.some((f) => (f as WmsUnavailableError).wmsFailed);
     const retryAfterSeconds = wmsFailed ? await wmsHold.start() : DEADLINE_RETRY_AFTER_SECONDS;
-    const answers = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ demand: intake.demands[i]!, inventory: r.value }] : []));
-    // A definite answer (unknown product, too little stock) wins over a failure: a retry cannot fix the order.
-    const unknown = answers.filter((a) => a.inventory === null).map((a) => a.demand.productId);
-    if (unknown.length > 0) return productNotFound(unknown, 'known to the WMS');
-    const stock = new Map(answers.map((a) => [a.demand.productId, a.inventory!.availableQuantity]));
+    const answers = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ demand: demands[i]!, inventory: r.value }] : []));
+    // A definite answer (unknown SKU, too little stock) wins over a failure: a retry cannot fix the order.
+    const unknown = answers.filter((a) => a.inventory === null).map((a) => a.demand);
+    if (unknown.length > 0) return productNotFound(unknown.map(({ productId, variantId, sku }) => ({ productId, variantId, sku })), 'known to the WMS');
+    const stock = new Map(answers.map((a) => [a.demand.variantId, a.inventory!.availableQuantity]));
     const shortages = findShortages(answers.map((a) => a.demand), stock);
     if (shortages.length > 0) return insufficientInventory(shortages, 'The warehouse has');
     if (failures.length > 0) {
@@ -84,41 +115,36 @@ export function createReceiveOrder(deps: ReceiveOrderDeps) {
     return undefined;
   }
 
-  /**
-   * What the database says of an order a check refused: it may have been accepted before (a
-   * redelivery is replayed, another delivery of the same id is 409), and our own stock's refusal
-   * comes before the WMS's. Asked only after a refusal: an order that passes every check costs the
-   * data-api one call, the commit, which applies the same rules under its row locks.
-   */
-  async function refusalByDatabase(intake: OrderIntake, { deadline, webhookId }: Delivery): Promise<IntakeResult | undefined> {
-    const known = await dataApi.lookup(
-      intake.order.orderId,
-      intake.demands.map((d) => d.productId),
-      { deadline },
-    );
-    const existing = known.existingOrder;
-    if (existing) return existing.webhookId === webhookId ? { kind: 'replayed' } : { kind: 'already_exists' };
-    return checkOwnStock(intake, known);
+  /** The checks before the commit; the variants the reserving lines draw on when every check passed. */
+  async function check(intake: OrderIntake, lines: StockLine[], delivery: Delivery): Promise<IntakeResult | ResolvedLine[]> {
+    const { orderId } = intake.order;
+    const { existingOrder, resolved, unresolved } = await dataApi.resolve(orderId, lines, { deadline: delivery.deadline });
+    if (existingOrder) return answerForKnown(existingOrder, delivery);
+    if (unresolved.length > 0) return productNotFound(unresolved.map(({ productId, variantId, sku }) => ({ productId, variantId, sku })), 'in inventory');
+    const demands = demandsOf(lines, resolved);
+    const shortages = findShortages(demands, new Map(resolved.map((r) => [r.variantId, r.availableQuantity])));
+    if (shortages.length > 0) return insufficientInventory(shortages, 'There is');
+    return (await checkWms(orderId, demands, delivery.deadline)) ?? resolved;
   }
 
-  async function receive(intake: OrderIntake, delivery: Delivery): Promise<IntakeResult> {
-    const { deadline, webhookId } = delivery;
-    // An order of tips, custom items or gift cards only draws on no stock: nothing to ask the WMS.
-    if (intake.demands.length > 0) {
-      const refused = await checkWms(intake, deadline);
-      if (refused) return (await refusalByDatabase(intake, delivery)) ?? refused;
-    }
+  const answerForKnown = (existing: ExistingOrder, delivery: Delivery): IntakeResult =>
+    isRetryOf(existing, delivery) ? { kind: 'replayed' } : { kind: 'already_exists' };
 
-    const committed = await dataApi.commitOrder(
-      { order: { ...intake.order, webhookId, eventId: delivery.eventId }, lines: intake.demands, nonStockLines: intake.nonStockLines },
-      { deadline },
-    );
+  async function receive(intake: OrderIntake, delivery: Delivery): Promise<IntakeResult> {
+    const lines = reservingLines(intake, warehouseLocationId);
+    // An order that reserves nothing (tips and gift cards, a sale at a shop) has nothing to ask the WMS.
+    const checked = lines.length > 0 ? await check(intake, lines, delivery) : [];
+    if (!Array.isArray(checked)) return checked;
+    const order = { ...intake.order, webhookId: delivery.webhookId, eventId: delivery.eventId };
+    const committed = await dataApi.commitOrder({ order, lines: commitLines(intake, checked) }, { deadline: delivery.deadline });
     switch (committed.kind) {
       case 'committed':
-        return { kind: 'accepted', products: intake.demands.length, nonStockLines: intake.nonStockLines.length };
+        return { kind: 'accepted', variants: new Set(checked.map((r) => r.variantId)).size, lines: intake.lines.length };
       case 'already_exists':
-        // A redelivery, or a concurrent delivery of the same webhook that committed first.
-        return committed.existingWebhookId === webhookId ? { kind: 'replayed' } : { kind: 'already_exists' };
+        // A concurrent delivery of the same order committed first.
+        return isRetryOf({ webhookId: committed.existingWebhookId, eventId: committed.existingEventId }, delivery)
+          ? { kind: 'replayed' }
+          : { kind: 'already_exists' };
       default:
         return committed;
     }

@@ -35,7 +35,8 @@ interface OutboxRow {
   /** The event's JSON as PostgreSQL prints the jsonb: sent as it is, never parsed here. */
   payload: string;
   headers: Record<string, string>;
-  order_id: string;
+  /** null for a movement no order caused (a restock, a correction). */
+  order_id: string | null;
   created_at: Date;
 }
 
@@ -264,7 +265,7 @@ export class OutboxRelay {
    * after our commit, so when two relays share an order's events at least one of them sees it complete.
    */
   private async logCompletedOrders(rows: OutboxRow[]): Promise<void> {
-    const orderIds = [...new Set(rows.map((r) => r.order_id))];
+    const orderIds = [...new Set(rows.flatMap((r) => (r.order_id === null ? [] : [r.order_id])))];
     try {
       const { rows: done } = await this.options.pool.query<{ order_id: string }>({
         name: 'outbox-completed-orders',
@@ -279,7 +280,7 @@ export class OutboxRelay {
           orderId: order_id,
           correlationId: mine[0]?.headers['x-correlation-id'],
           topic: mine[0]?.topic,
-          productIds: mine.map((r) => r.message_key),
+          variantIds: mine.map((r) => r.message_key),
         });
       }
     } catch (err) {

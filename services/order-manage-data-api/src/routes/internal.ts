@@ -3,10 +3,12 @@ import express, { type Router } from 'express';
 import type pg from 'pg';
 import { currentContext, ProblemError, setContextOrderId, type Logger, type Problem } from '@oms/common';
 import { listStock } from '../db/inventory.js';
-import { commitOrder, findOrder, lookupIntake } from '../db/orders.js';
+import { findOrder } from '../db/order-view.js';
+import { type CommitOutcome, commitOrder } from '../db/orders.js';
+import { resolveLines } from '../db/variants.js';
 import { recordRejection } from '../db/rejections.js';
 import type { DataApiMetrics } from '../metrics.js';
-import { commitSchema, lookupSchema, orderIdParam, rejectionReportSchema, stockQuerySchema, validationErrors } from './schemas.js';
+import { commitSchema, orderIdParam, resolveSchema, rejectionReportSchema, stockQuerySchema, validationErrors } from './schemas.js';
 import type { z } from 'zod';
 
 export interface InternalRoutesDeps {
@@ -23,6 +25,39 @@ export function invalid(error: z.ZodError): ProblemError {
     detail: 'The request failed validation.',
     errors: validationErrors(error),
   });
+}
+
+/** The one place a refused commit becomes a problem. */
+function refusalOf(orderId: string, outcome: Exclude<CommitOutcome, { kind: 'committed' }>): Problem {
+  switch (outcome.kind) {
+    case 'duplicate':
+      return {
+        status: 409,
+        code: 'ORDER_ALREADY_EXISTS',
+        detail: `Order ${orderId} was already accepted.`,
+        orderId,
+        existingWebhookId: outcome.existingWebhookId,
+        existingEventId: outcome.existingEventId,
+      };
+    case 'not_found':
+      return { status: 422, code: 'PRODUCT_NOT_FOUND', detail: `Unknown variant(s): ${outcome.variantIds.join(', ')}.`, orderId, variantIds: outcome.variantIds };
+    case 'insufficient':
+      return {
+        status: 422,
+        code: 'INSUFFICIENT_INVENTORY',
+        detail: `Not enough stock for variant(s): ${outcome.items.map((i) => i.variantId).join(', ')}.`,
+        orderId,
+        items: outcome.items,
+      };
+    case 'line_item_taken':
+      return {
+        status: 400,
+        code: 'INVALID_PAYLOAD',
+        detail: `Line item id(s) ${outcome.lineItemIds.join(', ')} already belong to another order.`,
+        orderId,
+        errors: outcome.lineItemIds.map((id) => ({ path: 'lines', reason: `line item ${id} already belongs to another order` })),
+      };
+  }
 }
 
 export function internalRouter(deps: InternalRoutesDeps): Router {
@@ -46,64 +81,34 @@ export function internalRouter(deps: InternalRoutesDeps): Router {
     res.json(order);
   });
 
-  /** With an orderId, the order too: the intake's checks before the WMS, in one round trip. */
-  router.post('/products/lookup', async (req, res) => {
-    const parsed = lookupSchema.safeParse(req.body);
+  /** A line's variant by variant id, else by SKU within its product; with an orderId, the order too: one round trip. */
+  router.post('/variants/resolve', async (req, res) => {
+    const parsed = resolveSchema.safeParse(req.body);
     if (!parsed.success) throw invalid(parsed.error);
-    const { orderId, productIds } = parsed.data;
-    const { existingOrder, products } = await lookupIntake(pool, orderId ?? null, productIds);
-    const found = new Set(products.map((p) => p.productId));
-    const missingProductIds = [...new Set(productIds.filter((productId) => !found.has(productId)))];
-    res.json(orderId === undefined ? { products, missingProductIds } : { existingOrder, products, missingProductIds });
+    const { orderId, lines } = parsed.data;
+    const { existingOrder, resolved, unresolved } = await resolveLines(pool, orderId ?? null, lines);
+    res.json(orderId === undefined ? { resolved, unresolved } : { existingOrder, resolved, unresolved });
   });
 
   router.post('/orders', async (req, res) => {
     const parsed = commitSchema.safeParse(req.body);
     if (!parsed.success) throw invalid(parsed.error);
-    const { order, lines, nonStockLines } = parsed.data;
+    const { order, lines } = parsed.data;
     setContextOrderId(order.orderId);
     const outcome = await commitOrder(pool, {
       order,
       lines,
-      nonStockLines,
       correlationId: currentContext()?.correlationId ?? randomUUID(),
       topic: inventoryTopic,
     });
-    switch (outcome.kind) {
-      case 'committed':
-        metrics.ordersCommitted.inc();
-        logger.info(`SUCCESS order ${order.orderId} committed: inventory decremented for ${outcome.items.length} product(s)`, {
-          event: 'order.committed',
-          orderId: order.orderId,
-          items: outcome.items,
-        });
-        res.status(201).json({ orderId: order.orderId, status: 'committed', items: outcome.items });
-        return;
-      case 'duplicate':
-        throw rejected({
-          status: 409,
-          code: 'ORDER_ALREADY_EXISTS',
-          detail: `Order ${order.orderId} was already accepted.`,
-          orderId: order.orderId,
-          existingWebhookId: outcome.existingWebhookId,
-        });
-      case 'not_found':
-        throw rejected({
-          status: 422,
-          code: 'PRODUCT_NOT_FOUND',
-          detail: `Unknown product(s): ${outcome.productIds.join(', ')}.`,
-          orderId: order.orderId,
-          productIds: outcome.productIds,
-        });
-      case 'insufficient':
-        throw rejected({
-          status: 422,
-          code: 'INSUFFICIENT_INVENTORY',
-          detail: `Not enough stock for product(s): ${outcome.items.map((i) => i.productId).join(', ')}.`,
-          orderId: order.orderId,
-          items: outcome.items,
-        });
-    }
+    if (outcome.kind !== 'committed') throw rejected(refusalOf(order.orderId, outcome));
+    metrics.ordersCommitted.inc();
+    logger.info(`SUCCESS order ${order.orderId} committed: inventory decremented for ${outcome.items.length} variant(s)`, {
+      event: 'order.committed',
+      orderId: order.orderId,
+      items: outcome.items,
+    });
+    res.status(201).json({ orderId: order.orderId, status: 'accepted', items: outcome.items });
   });
 
   /** The api reports each refusal of an identifiable order here, after it has answered Shopify. */
@@ -125,7 +130,7 @@ export function internalRouter(deps: InternalRoutesDeps): Router {
     res.status(rejection.deliveries === 1 ? 201 : 200).json(rejection);
   });
 
-  /** The stock Shopify should show, paged by product id: what reconciliation compares against. */
+  /** The stock Shopify should show, paged by variant id: what reconciliation compares against. */
   router.get('/inventory', async (req, res) => {
     const parsed = stockQuerySchema.safeParse(req.query);
     if (!parsed.success) throw invalid(parsed.error);

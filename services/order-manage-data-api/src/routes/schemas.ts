@@ -19,54 +19,45 @@ const orderSchema = z.object({
   createdAt: z.iso.datetime({ offset: true }),
   webhookId: z.string().min(1).max(maxShortTextLength),
   eventId: z.string().max(maxShortTextLength).nullable().default(null),
+  locationId: shopifyIdString('locationId').nullable().default(null),
 });
 
+/** Every line as Shopify sent it; a line with a variantId reserves its quantity from that variant. */
 const lineSchema = z.object({
-  productId: shopifyIdString('productId'),
-  sku,
-  title: orderText('title', maxTitleLength),
-  quantity: quantity('quantity'),
-  price: money('price'),
-});
-
-/** A tip, custom item or gift card: kept with the order, never reserved. */
-const nonStockLineSchema = z.object({
   lineItemId: shopifyIdString('lineItemId'),
+  productId: shopifyIdString('productId').nullable(),
+  variantId: shopifyIdString('variantId').nullable(),
   sku,
   title: orderText('title', maxTitleLength),
   quantity: quantity('quantity'),
   price: money('price'),
 });
 
-export const commitSchema = z
-  .object({
-    order: orderSchema,
-    lines: z
-      .array(lineSchema)
-      .max(maxLines)
-      .refine((lines) => new Set(lines.map((l) => l.productId)).size === lines.length, {
-        message: 'each product must appear once (sum the quantities of repeated products)',
-      }),
-    nonStockLines: z
-      .array(nonStockLineSchema)
-      .max(maxLines)
-      .default([])
-      .refine((lines) => new Set(lines.map((l) => l.lineItemId)).size === lines.length, { message: 'each line item must appear once' }),
-  })
-  .refine((body) => body.lines.length + body.nonStockLines.length >= 1, { message: 'an order needs at least one line', path: ['lines'] })
-  .refine((body) => body.lines.length + body.nonStockLines.length <= maxLines, { message: `an order holds at most ${maxLines} lines`, path: ['lines'] });
+export const commitSchema = z.object({
+  order: orderSchema,
+  lines: z
+    .array(lineSchema)
+    .min(1, 'an order needs at least one line')
+    .max(maxLines, `an order holds at most ${maxLines} lines`)
+    .refine((lines) => new Set(lines.map((l) => l.lineItemId)).size === lines.length, { message: 'each line item must appear once' })
+    .refine((lines) => lines.every((l) => l.variantId === null || l.productId !== null), { message: 'a line that reserves stock names its product' }),
+});
 
-export const lookupSchema = z
-  .object({
-    /** With it, the order is looked up too. */
-    orderId: shopifyIdString('orderId').optional(),
-    productIds: z.array(shopifyIdString('productId')).max(maxLines),
-  })
-  // Only a lookup that also asks for an order may name no product: an order of tips and gift cards.
-  .refine((body) => body.orderId !== undefined || body.productIds.length > 0, {
-    path: ['productIds'],
-    message: 'Too small: expected array to have >=1 items',
-  });
+export const resolveSchema = z.object({
+  /** With it, the order is looked up too. */
+  orderId: shopifyIdString('orderId').optional(),
+  lines: z
+    .array(
+      z.object({
+        lineItemId: shopifyIdString('lineItemId'),
+        productId: shopifyIdString('productId'),
+        variantId: shopifyIdString('variantId').nullable(),
+        sku,
+      }),
+    )
+    .min(1)
+    .max(maxLines),
+});
 
 export const orderIdParam = z.string().refine(isShopifyId, SHOPIFY_ID_RULE);
 
@@ -102,7 +93,7 @@ export const rejectionQuerySchema = z.object({
 
 export const stockQuerySchema = z.object({
   after: shopifyIdString('after').optional(),
-  productIds: z
+  variantIds: z
     .string()
     .transform((list) => list.split(',').map((id) => id.trim()).filter(Boolean))
     .pipe(z.array(z.string().refine(isShopifyId, SHOPIFY_ID_RULE)).min(1).max(MAX_PAGE_SIZE))
