@@ -12,9 +12,14 @@ import type { MigrationInterface, QueryRunner } from '@oms/order-manage-data-api
  *   demo seed or the catalogue import refreshes the row by its SKU (the ledger and the order lines
  *   follow the new id);
  * - the Shopify line item id of a stock line written before (one row per product then): such a
- *   row gets a negative placeholder, minus its old row id, which no Shopify id can equal;
+ *   row gets a negative placeholder, minus its old row id, which no Shopify id can equal; so does
+ *   a line whose line item id an earlier row of another order already holds (the old key was
+ *   unique per order only), which keeps the first row's id;
  * - the movements before this migration: the ledger starts at today's stock, and versions restart
- *   at the movement count (consumers compare versions only within one run of the stream).
+ *   at the movement count (consumers compare versions only within one run of the stream);
+ * - an outbox row still unpublished keeps the old per-product event, which the new stream processor
+ *   sends to the dead-letter topic as invalid: migrate once the relay has drained the outbox (it
+ *   does within seconds of the last order), and run `npm run reconcile` if any did.
  *
  * The ledger is the only writer of stock: inserting a movement applies its delta to the variant
  * (a trigger, so no code path can forget it), a direct change of available_quantity or version is
@@ -141,6 +146,13 @@ export class VariantInventory1764000000004 implements MigrationInterface {
     await q(`
       UPDATE order_detail SET variant_id = product_id, reserved = quantity, line_item_id = -id
        WHERE line_item_id IS NULL`);
+    // A line item id was unique within its order only: a repeat in a later row (never Shopify's
+    // data, whose ids are unique; a test's or a hand-made order) gets the placeholder too.
+    await q(`
+      UPDATE order_detail d SET line_item_id = -d.id
+        FROM (SELECT id, row_number() OVER (PARTITION BY line_item_id ORDER BY id) AS n
+                FROM order_detail WHERE line_item_id > 0) AS repeated
+       WHERE d.id = repeated.id AND repeated.n > 1`);
     await q(`ALTER TABLE order_detail DROP CONSTRAINT order_detail_order_product_key`);
     await q(`ALTER TABLE order_detail DROP CONSTRAINT order_detail_order_line_item_key`);
     await q(`ALTER TABLE order_detail DROP CONSTRAINT order_detail_pkey`);

@@ -66,8 +66,12 @@ describe('order-manage-data-api: losing its PostgreSQL connections', () => {
       assert.equal(res.status, 503);
       assert.equal(res.body.code, 'DATABASE_UNAVAILABLE');
       assert.equal(res.headers.get('retry-after'), '1');
-      const lookup = await call(api, 'POST', '/internal/products/lookup', { body: { productIds: [String(product.productId)] } });
-      assert.equal(lookup.status, 503);
+      const resolve = await call(api, 'POST', '/internal/variants/resolve', {
+        body: { lines: [{ lineItemId: '1', productId: String(product.productId), variantId: String(product.variantId), sku: product.sku }] },
+      });
+      assert.equal(resolve.status, 503);
+      assert.equal(resolve.body.code, 'DATABASE_UNAVAILABLE');
+      assert.equal(resolve.headers.get('retry-after'), '1');
       const ready = await call(api, 'GET', '/health/ready', { token: null });
       assert.equal(ready.status, 503);
       assert.equal((ready.body.dependencies as Record<string, { status: string }>).postgres?.status, 'down');

@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import assert from 'node:assert/strict';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
@@ -9,10 +10,11 @@ import { createApp, createDataApiMetrics, type DataApiMetrics } from '@oms/order
 import { createKafka } from '../../services/order-manage-data-api/src/clients/kafka.js';
 import { createPool } from '../../services/order-manage-data-api/src/db/pool.js';
 import { OutboxRelay } from '../../services/order-manage-data-api/src/outbox/relay.js';
+import type { CommitRequest } from '../../services/order-manage-data-api/src/db/orders.js';
 import { stackEnv } from '../support/stack-env.js';
 import { waitFor } from '../support/eventually.js';
 import type { TestProduct } from '../support/db.js';
-import { randomOrderId } from '../support/db.js';
+import { randomOrderId, readInventory, readMovements as readMovementRows, type MovementRow } from '../support/db.js';
 
 export const TOKEN = 'data-api-test-token';
 
@@ -140,12 +142,40 @@ export function startRelay(options: {
 export interface LineSpec {
   product: TestProduct;
   quantity: number;
+  /** Default a random id no other test picks (Shopify's line item ids are unique across orders). */
+  lineItemId?: string;
 }
 
-/** The internal commit request as order-manage-api sends it: ids as decimal strings. */
-export function commitBody(lines: LineSpec[], overrides: { orderId?: number; webhookId?: string } = {}) {
+/** A line that holds no stock (a tip, a custom item, a gift card): no variant to reserve from. */
+export interface NonStockLineSpec {
+  title: string;
+  quantity: number;
+  price: string;
+  sku?: string | null;
+  productId?: string | null;
+  lineItemId?: string;
+}
+
+const LINE_ITEM_ID_BASE = 17_000_000_000_000;
+
+/** A random Shopify-like line item id no other test will pick. */
+export function randomLineItemId(): string {
+  return String(LINE_ITEM_ID_BASE + randomInt(1, 2 ** 40));
+}
+
+/**
+ * The internal commit request as order-manage-api sends it, ids as decimal strings: every line of
+ * the order, those of a test variant with its variantId (they reserve), the others without.
+ */
+export function commitBody(
+  lines: LineSpec[],
+  overrides: { orderId?: number; webhookId?: string; locationId?: string | null; nonStockLines?: NonStockLineSpec[] } = {},
+) {
   const orderId = overrides.orderId ?? randomOrderId();
-  const total = lines.reduce((sum, l) => sum + Math.round(Number(l.product.price) * 100) * l.quantity, 0);
+  const nonStock = overrides.nonStockLines ?? [];
+  const total =
+    lines.reduce((sum, l) => sum + Math.round(Number(l.product.price) * 100) * l.quantity, 0) +
+    nonStock.reduce((sum, l) => sum + Math.round(Number(l.price) * 100) * l.quantity, 0);
   return {
     order: {
       orderId: String(orderId),
@@ -158,14 +188,28 @@ export function commitBody(lines: LineSpec[], overrides: { orderId?: number; web
       createdAt: '2026-11-24T08:00:00Z',
       webhookId: overrides.webhookId ?? randomUUID(),
       eventId: randomUUID(),
+      locationId: overrides.locationId ?? null,
     },
-    lines: lines.map((l) => ({
-      productId: String(l.product.productId),
-      sku: l.product.sku,
-      title: l.product.title,
-      quantity: l.quantity,
-      price: l.product.price,
-    })),
+    lines: [
+      ...lines.map((l) => ({
+        lineItemId: l.lineItemId ?? randomLineItemId(),
+        productId: String(l.product.productId) as string | null,
+        variantId: String(l.product.variantId) as string | null,
+        sku: l.product.sku as string | null,
+        title: l.product.title,
+        quantity: l.quantity,
+        price: l.product.price,
+      })),
+      ...nonStock.map((l) => ({
+        lineItemId: l.lineItemId ?? randomLineItemId(),
+        productId: l.productId ?? null,
+        variantId: null,
+        sku: l.sku ?? null,
+        title: l.title,
+        quantity: l.quantity,
+        price: l.price,
+      })),
+    ],
   };
 }
 
@@ -192,4 +236,42 @@ export async function call(
 /** Polls `check` until it returns true; fails the test with `what` after `timeoutMs`. */
 export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   await waitFor(what, check, timeoutMs, 100);
+}
+
+/** A commit body as commitOrder takes it once the route has validated it (a null sku becomes ""). */
+export function commitRequest(body: ReturnType<typeof commitBody>, topic: string, correlationId: string = randomUUID()): CommitRequest {
+  return {
+    order: body.order,
+    lines: body.lines.map((l) => ({ ...l, sku: l.sku ?? '' })),
+    correlationId,
+    topic,
+  };
+}
+
+/**
+ * A variant's ledger, oldest first. Sorted here by the numeric id: support/db.ts's query orders by
+ * its `id::text` output column, which puts movement 100 before movement 95.
+ */
+export async function readMovements(variantId: number | string): Promise<MovementRow[]> {
+  const rows = await readMovementRows(variantId);
+  return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
+}
+
+/**
+ * The ledger's rule for each variant, read back from the database: its stock is the sum of its
+ * movements' deltas and its version their count; each movement's `available_after` is the running sum.
+ */
+export async function assertLedgerHolds(variantIds: Array<number | string>): Promise<void> {
+  for (const variantId of variantIds) {
+    const [row, movements] = await Promise.all([readInventory(variantId), readMovements(variantId)]);
+    assert.ok(row, `variant ${variantId} exists`);
+    const sum = movements.reduce((total, m) => total + m.delta, 0);
+    assert.equal(row.availableQuantity, sum, `stock of variant ${variantId} is the sum of its movements`);
+    assert.equal(row.version, movements.length, `version of variant ${variantId} is its movement count`);
+    let running = 0;
+    movements.forEach((m, i) => {
+      running += m.delta;
+      assert.deepEqual([m.availableAfter, m.versionAfter], [running, i + 1], `movement ${m.id} of variant ${variantId}`);
+    });
+  }
 }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { closeDb, countOutboxRows, createTestProduct, dbPool, randomOrderId } from '../support/db.js';
+import { closeDb, countOutboxRows, createTestProduct, dbPool, randomOrderId, readInventory } from '../support/db.js';
 import { uniqueTopic } from '../support/kafka.js';
-import { call, commitBody, startDataApi, type DataApiUnderTest } from './helpers.js';
+import { call, commitBody, randomLineItemId, startDataApi, type DataApiUnderTest } from './helpers.js';
 
 describe('order-manage-data-api: access, health and reads', () => {
   const topic = uniqueTopic('data-api-internal');
@@ -19,8 +20,9 @@ describe('order-manage-data-api: access, health and reads', () => {
 
   const endpoints: Array<[string, string, unknown?]> = [
     ['GET', '/internal/orders/1001'],
-    ['POST', '/internal/products/lookup', { productIds: ['1'] }],
+    ['POST', '/internal/variants/resolve', { lines: [{ lineItemId: '1', productId: '1', variantId: '1', sku: 'A' }] }],
     ['POST', '/internal/orders', { order: {}, lines: [] }],
+    ['GET', '/internal/inventory?limit=1'],
   ];
 
   for (const [method, path, body] of endpoints) {
@@ -38,8 +40,7 @@ describe('order-manage-data-api: access, health and reads', () => {
     const product = await createTestProduct({ availableQuantity: 4 });
     const res = await call(api, 'POST', '/internal/orders', { body: commitBody([{ product, quantity: 1 }]), token: 'nope' });
     assert.equal(res.status, 401);
-    const { rows } = await dbPool().query('SELECT available_quantity FROM inventory WHERE product_id = $1', [product.productId]);
-    assert.equal(rows[0].available_quantity, 4);
+    assert.deepEqual(await readInventory(product.variantId).then((r) => [r?.availableQuantity, r?.version]), [4, 1]);
   });
 
   it('serves health and metrics without a token', async () => {
@@ -81,65 +82,119 @@ describe('order-manage-data-api: access, health and reads', () => {
     }
   });
 
-  it('looks products up, listing the ones it does not know', async () => {
-    const a = await createTestProduct({ availableQuantity: 7, price: '24.90' });
-    const b = await createTestProduct({ availableQuantity: 0, price: '5.00' });
-    const unknown = String(randomOrderId());
+  it('resolves a line by its variant id, a line without one by its SKU among its product’s variants, and names the lines it cannot resolve', async () => {
+    const small = await createTestProduct({ availableQuantity: 7, price: '24.90' });
+    const medium = await createTestProduct({ availableQuantity: 0, productId: small.productId });
+    const elsewhere = await createTestProduct({ availableQuantity: 3 });
+    const [l1, l2, l3, l4, l5] = Array.from({ length: 5 }, () => randomLineItemId());
+    const lines = [
+      { lineItemId: l1, productId: String(small.productId), variantId: String(small.variantId), sku: 'whatever the line says' },
+      { lineItemId: l2, productId: String(medium.productId), variantId: null, sku: medium.sku },
+      // A variant id the inventory does not hold: not looked up by SKU, though the SKU exists.
+      { lineItemId: l3, productId: String(small.productId), variantId: String(91_000_000_000_000 + randomInt(1, 2 ** 40)), sku: small.sku },
+      // Without a variant id, the SKU counts only among the variants of the line's own product.
+      { lineItemId: l4, productId: String(small.productId), variantId: null, sku: elsewhere.sku },
+      { lineItemId: l5, productId: String(small.productId), variantId: null, sku: 'NO-SUCH-SKU' },
+    ];
 
-    const res = await call(api, 'POST', '/internal/products/lookup', { body: { productIds: [String(b.productId), unknown, String(a.productId)] } });
+    const res = await call(api, 'POST', '/internal/variants/resolve', { body: { lines } });
 
     assert.equal(res.status, 200);
-    const view = (p: typeof a) => ({
-      productId: String(p.productId),
-      sku: p.sku,
-      title: p.title,
-      price: p.price,
-      currency: 'USD',
-      availableQuantity: p.availableQuantity,
-    });
     assert.deepEqual(res.body, {
-      products: [view(a), view(b)].sort((x, y) => Number(x.productId) - Number(y.productId)),
-      missingProductIds: [unknown],
+      resolved: [
+        { lineItemId: l1, variantId: String(small.variantId), productId: String(small.productId), sku: small.sku, availableQuantity: 7 },
+        { lineItemId: l2, variantId: String(medium.variantId), productId: String(small.productId), sku: medium.sku, availableQuantity: 0 },
+      ],
+      unresolved: [lines[2], lines[3], lines[4]],
     });
   });
 
-  it('rejects a lookup without product ids with 400 INVALID_PAYLOAD', async () => {
-    const res = await call(api, 'POST', '/internal/products/lookup', { body: { productIds: [] } });
-    assert.equal(res.status, 400);
-    assert.equal(res.body.code, 'INVALID_PAYLOAD');
-    assert.deepEqual((res.body.errors as Array<{ path: string }>).map((e) => e.path), ['productIds']);
+  it('keeps ids above 2^53 exact when it resolves', async () => {
+    const unknown = { lineItemId: '9223372036854775807', productId: '9223372036854775806', variantId: '9223372036854775805', sku: 'X' };
+    const res = await call(api, 'POST', '/internal/variants/resolve', { body: { lines: [unknown] } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { resolved: [], unresolved: [unknown] });
   });
 
-  it('looks up an order with its products in one request: the order once accepted, null before', async () => {
+  it('rejects a resolve without lines, or with an id that is not a positive 64-bit integer, with 400 INVALID_PAYLOAD', async () => {
+    const empty = await call(api, 'POST', '/internal/variants/resolve', { body: { orderId: String(randomOrderId()), lines: [] } });
+    assert.equal(empty.status, 400);
+    assert.equal(empty.body.code, 'INVALID_PAYLOAD');
+    assert.deepEqual((empty.body.errors as Array<{ path: string }>).map((e) => e.path), ['lines']);
+    const badId = await call(api, 'POST', '/internal/variants/resolve', {
+      body: { lines: [{ lineItemId: '1', productId: '1', variantId: '9223372036854775808', sku: 'A' }] },
+    });
+    assert.equal(badId.status, 400);
+    assert.deepEqual((badId.body.errors as Array<{ path: string }>).map((e) => e.path), ['lines.0.variantId']);
+  });
+
+  it('resolves an order’s lines and looks the order up in one request: the order once accepted, null before', async () => {
     const product = await createTestProduct({ availableQuantity: 3 });
     const body = commitBody([{ product, quantity: 1 }]);
-    const lookup = () => call(api, 'POST', '/internal/products/lookup', { body: { orderId: body.order.orderId, productIds: [String(product.productId)] } });
+    const line = { lineItemId: body.lines[0]!.lineItemId, productId: String(product.productId), variantId: String(product.variantId), sku: product.sku };
+    const resolve = () => call(api, 'POST', '/internal/variants/resolve', { body: { orderId: body.order.orderId, lines: [line] } });
 
-    const before = await lookup();
+    const before = await resolve();
     assert.equal(before.status, 200);
     assert.equal(before.body.existingOrder, null);
-    assert.deepEqual((before.body.products as Array<{ availableQuantity: number }>).map((p) => p.availableQuantity), [3]);
+    assert.deepEqual((before.body.resolved as Array<{ availableQuantity: number }>).map((p) => p.availableQuantity), [3]);
 
     assert.equal((await call(api, 'POST', '/internal/orders', { body })).status, 201);
-    const after = await lookup();
+    const after = await resolve();
     assert.equal(after.status, 200);
     const existing = after.body.existingOrder as Record<string, unknown>;
     assert.deepEqual({ ...existing, receivedAt: typeof existing.receivedAt }, {
       orderId: body.order.orderId,
       webhookId: body.order.webhookId,
-      status: 'committed',
+      eventId: body.order.eventId,
+      status: 'accepted',
       receivedAt: 'string',
     });
     assert.ok(!Number.isNaN(Date.parse(String(existing.receivedAt))));
-    assert.deepEqual((after.body.products as Array<{ availableQuantity: number }>).map((p) => p.availableQuantity), [2]);
-    assert.deepEqual(after.body.missingProductIds, []);
+    assert.deepEqual((after.body.resolved as Array<{ availableQuantity: number }>).map((p) => p.availableQuantity), [2]);
+    assert.deepEqual(after.body.unresolved, []);
   });
 
-  it('looks up an order that names no product (tips and gift cards only) without any product id', async () => {
-    const orderId = String(randomOrderId());
-    const res = await call(api, 'POST', '/internal/products/lookup', { body: { orderId, productIds: [] } });
-    assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { existingOrder: null, products: [], missingProductIds: [] });
+  it('lists the stock of the variants asked for, paged by variant id', async () => {
+    const variants = [
+      await createTestProduct({ availableQuantity: 5 }),
+      await createTestProduct({ availableQuantity: 0 }),
+      await createTestProduct({ availableQuantity: 12 }),
+    ];
+    const product = variants[0]!;
+    variants.push(await createTestProduct({ availableQuantity: 1, productId: product.productId }));
+    const body = commitBody([{ product, quantity: 2 }]);
+    assert.equal((await call(api, 'POST', '/internal/orders', { body })).status, 201);
+    const sorted = [...variants].sort((a, b) => a.variantId - b.variantId);
+    const ids = variants.map((v) => String(v.variantId)).join(',');
+    const view = (v: (typeof variants)[number]) => ({
+      variantId: String(v.variantId),
+      productId: String(v.productId),
+      sku: v.sku,
+      inventoryItemId: String(v.inventoryItemId),
+      locationId: String(v.locationId),
+      availableQuantity: v === product ? 3 : v.availableQuantity,
+      version: v === product ? 2 : v.availableQuantity > 0 ? 1 : 0,
+    });
+    const withoutTime = (items: unknown) =>
+      (items as Array<Record<string, unknown>>).map(({ updatedAt, ...rest }) => {
+        assert.ok(!Number.isNaN(Date.parse(String(updatedAt))), `updatedAt ${String(updatedAt)}`);
+        return rest;
+      });
+
+    const first = await call(api, 'GET', `/internal/inventory?variantIds=${ids}&limit=3`);
+    assert.equal(first.status, 200);
+    assert.deepEqual(withoutTime(first.body.items), sorted.slice(0, 3).map(view));
+    assert.equal(first.body.nextAfter, String(sorted[2]!.variantId));
+
+    const second = await call(api, 'GET', `/internal/inventory?variantIds=${ids}&limit=3&after=${String(first.body.nextAfter)}`);
+    assert.equal(second.status, 200);
+    assert.deepEqual(withoutTime(second.body.items), [view(sorted[3]!)]);
+    assert.equal(second.body.nextAfter, null);
+
+    const invalid = await call(api, 'GET', '/internal/inventory?variantIds=1,abc');
+    assert.equal(invalid.status, 400);
+    assert.equal(invalid.body.code, 'INVALID_PAYLOAD');
   });
 
   it('reads a committed order, and answers 404 ORDER_NOT_FOUND for an unknown one', async () => {
@@ -151,7 +206,7 @@ describe('order-manage-data-api: access, health and reads', () => {
     assert.equal(found.status, 200);
     assert.equal(found.body.orderId, body.order.orderId);
     assert.equal(found.body.webhookId, body.order.webhookId);
-    assert.equal(found.body.status, 'committed');
+    assert.equal(found.body.status, 'accepted');
     assert.ok(!Number.isNaN(Date.parse(String(found.body.receivedAt))));
 
     const missing = await call(api, 'GET', `/internal/orders/${randomOrderId()}`);
@@ -163,7 +218,7 @@ describe('order-manage-data-api: access, health and reads', () => {
     assert.equal(invalid.body.code, 'INVALID_PAYLOAD');
   });
 
-  it('answers 413 for a commit over 1 MiB, a lookup over 64 KiB, and 400 for a body that is not JSON', async () => {
+  it('answers 413 for a body over 1 MiB, 400 for a body that is not JSON, and takes the largest resolve an order can make', async () => {
     const post = (path: string, body: string) =>
       fetch(`${api.url}${path}`, {
         method: 'POST',
@@ -180,15 +235,24 @@ describe('order-manage-data-api: access, health and reads', () => {
       code: 'PAYLOAD_TOO_LARGE',
       detail: 'The request body is larger than 1 MiB.',
     });
-    // 500 ids are about 12 KB: what a lookup may carry is far below what a commit may.
-    const bigLookup = await post('/internal/products/lookup', JSON.stringify({ productIds: ['1'], pad: 'x'.repeat(70_000) }));
-    assert.equal(bigLookup.status, 413);
-    assert.equal(((await bigLookup.json()) as { detail: string }).detail, 'The request body is larger than 64 KiB.');
-    const fullLookup = await post('/internal/products/lookup', JSON.stringify({ productIds: Array.from({ length: 500 }, (_, i) => String(9_223_372_036_854_775_000n - BigInt(i))) }));
-    assert.equal(fullLookup.status, 200);
+    const bigResolve = await post('/internal/variants/resolve', JSON.stringify({ lines: [], pad: 'x'.repeat(1_100_000) }));
+    assert.equal(bigResolve.status, 413);
+    // 500 lines with SKUs of 255 characters: about 190 KB, every one of them resolved or named.
+    const fullResolve = await post(
+      '/internal/variants/resolve',
+      JSON.stringify({
+        lines: Array.from({ length: 500 }, (_, i) => ({
+          lineItemId: String(9_223_372_036_854_775_000n - BigInt(i)),
+          productId: '9223372036854775807',
+          variantId: null,
+          sku: `${i}`.padEnd(255, 'x'),
+        })),
+      }),
+    );
+    assert.equal(fullResolve.status, 200);
+    assert.equal(((await fullResolve.json()) as { unresolved: unknown[] }).unresolved.length, 500);
     const broken = await post('/internal/orders', '{"order":');
     assert.equal(broken.status, 400);
     assert.equal(((await broken.json()) as { code: string }).code, 'INVALID_PAYLOAD');
   });
 });
-

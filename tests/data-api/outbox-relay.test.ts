@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { closeDb, countOutboxRows, createTestProduct, dbPool, readOutboxRows } from '../support/db.js';
 import { createTopic, deleteTopics, readEvents, uniqueTopic } from '../support/kafka.js';
-import { call, capturingLogger, commitBody, eventually, startDataApi, startRelay, type DataApiUnderTest } from './helpers.js';
+import { call, capturingLogger, commitBody, eventually, readMovements, startDataApi, startRelay, type DataApiUnderTest } from './helpers.js';
 
 /**
  * Each test writes to its own topic, so the stack's relay (which claims only `inventory-updates`
@@ -45,7 +45,7 @@ describe('order-manage-data-api: outbox relay', () => {
     await closeDb();
   });
 
-  it('publishes each event keyed by product id with the correlation id header, then marks the rows published', async () => {
+  it('publishes each movement’s event keyed by variant id with the correlation id header, then marks the rows published', async () => {
     const topic = await freshTopic();
     const api = await apiFor(topic);
     const { logger, lines } = capturingLogger();
@@ -69,31 +69,39 @@ describe('order-manage-data-api: outbox relay', () => {
         fromTimestamp: committedAfter,
       });
 
-      const eventA = events.find((e) => e.key === String(a.productId));
-      assert.ok(eventA, 'an event keyed by product A');
+      const eventA = events.find((e) => e.key === String(a.variantId));
+      assert.ok(eventA, 'an event keyed by variant A');
       assert.equal(eventA.headers['x-correlation-id'], correlationId);
       const rows = await readOutboxRows(orderId);
+      const [, movementA] = await readMovements(a.variantId);
       assert.deepEqual(eventA.value, {
-        eventId: rows.find((r) => r.messageKey === String(a.productId))!.eventId,
+        eventId: rows.find((r) => r.messageKey === String(a.variantId))!.eventId,
+        movementId: movementA!.id,
+        reason: 'order',
+        reference: orderId,
         orderId,
+        variantId: String(a.variantId),
         productId: String(a.productId),
         sku: a.sku,
         inventoryItemId: String(a.inventoryItemId),
         locationId: String(a.locationId),
-        quantityOrdered: 2,
+        delta: -2,
         availableAfter: 8,
         inventoryVersion: 2,
         occurredAt: eventA.value.occurredAt,
+        shopifyKnows: true,
       });
-      assert.equal(events.find((e) => e.key === String(b.productId))?.value.availableAfter, 15);
+      const eventB = events.find((e) => e.key === String(b.variantId));
+      assert.deepEqual([eventB?.value.variantId, eventB?.value.delta, eventB?.value.availableAfter], [String(b.variantId), -5, 15]);
 
       await eventually('rows marked published', async () => (await countOutboxRows(orderId, { unpublishedOnly: true })) === 0);
       await eventually('the inventory.event.published line', async () =>
         lines.some((l) => l.event === 'inventory.event.published' && l.orderId === orderId),
       );
       const line = lines.find((l) => l.event === 'inventory.event.published' && l.orderId === orderId)!;
-      assert.match(line.msg, /^SUCCESS/);
+      assert.equal(line.msg, `SUCCESS inventory events of order ${orderId} published to Kafka`);
       assert.equal(line.correlationId, correlationId);
+      assert.deepEqual([...(line.variantIds as string[])].sort(), [String(a.variantId), String(b.variantId)].sort());
     } finally {
       await relay.stop();
     }

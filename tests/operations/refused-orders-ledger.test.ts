@@ -14,7 +14,7 @@ import { createApiMetrics } from '../../services/order-manage-api/src/metrics.js
 import { startDataApi, WEBHOOK_SECRET } from '../order-api/intake-harness.js';
 import { closeDb, countOutboxRows, createTestProduct, dbPool, readInventory, readOrder } from '../support/db.js';
 import { readServiceLog } from '../support/logs.js';
-import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
+import { buildShopifyOrder, lineOf, randomOrderId } from '../support/orders.js';
 import { shopifyHeaders } from '../support/sign.js';
 import { stackEnv } from '../support/stack-env.js';
 import { eventually } from '../stream/harness.js';
@@ -61,9 +61,9 @@ describe('a refused order is recorded in the ledger (SPEC.md section 10)', () =>
     const stocked = await createTestProduct({ availableQuantity: 5 });
     const unknownProductId = 9_100_000_000_000 + Math.floor(Math.random() * 1e9);
     const orderId = randomOrderId();
-    const order = buildShopifyOrder({ orderId, lines: [{ productId: stocked.productId, quantity: 1 }, { productId: unknownProductId, quantity: 2 }] });
+    const order = buildShopifyOrder({ orderId, lines: [lineOf(stocked, 1), { productId: unknownProductId, quantity: 2 }] });
     const webhookId = randomUUID();
-    const before = await readInventory(stocked.productId);
+    const before = await readInventory(stocked.variantId);
 
     const first = await deliver(order, webhookId);
     const second = await deliver(order, webhookId);
@@ -71,6 +71,7 @@ describe('a refused order is recorded in the ledger (SPEC.md section 10)', () =>
       assert.equal(answer.status, 422);
       assert.equal(answer.json.code, 'PRODUCT_NOT_FOUND');
       assert.deepEqual(answer.json.productIds, [String(unknownProductId)]);
+      assert.deepEqual(answer.json.variants, [{ productId: String(unknownProductId), variantId: null, sku: `TEST-${unknownProductId}` }]);
     }
 
     const rows = await eventually(async () => {
@@ -84,11 +85,12 @@ describe('a refused order is recorded in the ledger (SPEC.md section 10)', () =>
     assert.equal(rows[0].code, 'PRODUCT_NOT_FOUND');
     assert.equal(rows[0].status, 422);
     assert.deepEqual(rows[0].extensions.productIds, [String(unknownProductId)]);
+    assert.deepEqual(rows[0].extensions.variants, [{ productId: String(unknownProductId), variantId: null, sku: `TEST-${unknownProductId}` }]);
     assert.ok(rows[0].last_seen_at >= rows[0].first_seen_at);
 
     assert.equal(await readOrder(orderId), null);
     assert.equal(await countOutboxRows(orderId), 0);
-    const afterwards = await readInventory(stocked.productId);
+    const afterwards = await readInventory(stocked.variantId);
     assert.equal(afterwards?.availableQuantity, before?.availableQuantity);
     assert.equal(afterwards?.version, before?.version);
 
@@ -112,9 +114,11 @@ describe('a refused order is recorded in the ledger (SPEC.md section 10)', () =>
     const scarce = await createTestProduct({ availableQuantity: 1 });
     const orderId = randomOrderId();
     const unknown = buildShopifyOrder({ orderId, lines: [{ productId: 9_200_000_000_000 + Math.floor(Math.random() * 1e9), quantity: 1 }] });
-    const tooMany = buildShopifyOrder({ orderId, lines: [{ productId: scarce.productId, quantity: 3 }] });
+    const tooMany = buildShopifyOrder({ orderId, lines: [lineOf(scarce, 3)] });
     assert.equal((await deliver(unknown, randomUUID())).status, 422);
-    assert.equal((await deliver(tooMany, randomUUID())).json.code, 'INSUFFICIENT_INVENTORY');
+    const short = await deliver(tooMany, randomUUID());
+    assert.equal(short.json.code, 'INSUFFICIENT_INVENTORY');
+    assert.deepEqual(short.json.items, [{ variantId: String(scarce.variantId), sku: scarce.sku, requested: 3, available: 1 }]);
     const rows = await eventually(async () => {
       const found = await ledgerRows(orderId);
       assert.equal(found.length, 2);
@@ -161,6 +165,7 @@ describe('the ledger never changes or slows the webhook answer', () => {
       redis,
       rejections,
       webhookSecret: WEBHOOK_SECRET,
+      warehouseLocationId: env.SHOPIFY_LOCATION_ID,
       dataApi: createDataApiClient({ baseUrl: dataApi.url, token: 'test-internal-token', timeoutMs: 4_000 }),
       wms: createWmsClient({ baseUrl: env.WMS_BASE_URL, apiKey: 'test-wms-key', timeoutMs: 2_000 }),
       wmsHold: createWmsHold({ redis, logger, ttlSeconds: 60, key: `test:wms:hold:${randomUUID()}` }),

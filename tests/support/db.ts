@@ -117,7 +117,7 @@ export interface MovementRow {
 export async function readMovements(variantId: number | string): Promise<MovementRow[]> {
   const { rows } = await dbPool().query(
     `SELECT id::text, variant_id::text, delta, reason, reference, idempotency_key, available_after, version_after
-       FROM inventory_movement WHERE variant_id = $1 ORDER BY id`,
+       FROM inventory_movement WHERE variant_id = $1 ORDER BY inventory_movement.id`,
     [String(variantId)],
   );
   return rows.map((r) => ({
