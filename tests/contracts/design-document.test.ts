@@ -18,11 +18,13 @@ import { createWmsClient } from '../../services/order-manage-api/src/clients/wms
 import { validateOrder } from '../../services/order-manage-api/src/domain/order.js';
 import { createApp as createDataApiApp, createDataApiMetrics } from '../../services/order-manage-data-api/src/app.js';
 import { createPool } from '../../services/order-manage-data-api/src/db/pool.js';
-import { commitSchema, lookupSchema, orderIdParam } from '../../services/order-manage-data-api/src/routes/schemas.js';
+import { commitSchema, orderIdParam, resolveSchema } from '../../services/order-manage-data-api/src/routes/schemas.js';
+import { AVAILABLE_QUANTITIES_QUERY, itemGid, locationGid, readAvailable } from '../../services/order-stream-process/src/clients/shopify-levels.js';
 import { parseInventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
-import { buildInventorySetQuantities } from '../../services/order-stream-process/src/domain/mutation.js';
-import { closeDb, createTestProduct, dbPool, randomOrderId } from '../support/db.js';
-import { buildShopifyOrder } from '../support/orders.js';
+import { buildCompareAndSetRequest, movementsUri } from '../../services/order-stream-process/src/domain/mutation.js';
+import { decideConfirmation, isDelta } from '../../services/order-stream-process/src/domain/sync-rule.js';
+import { closeDb, createTestProduct, dbPool, randomOrderId, type TestProduct } from '../support/db.js';
+import { buildShopifyOrder, lineOf } from '../support/orders.js';
 import { shopifyHeaders, signBody } from '../support/sign.js';
 import { REPO_ROOT, stackEnv } from '../support/stack-env.js';
 import { stubWmsInventory } from '../support/wiremock.js';
@@ -46,9 +48,9 @@ interface ExampleCall {
 }
 interface Examples {
   webhook: ExampleCall;
-  dataApi: { getOrder: ExampleCall; lookupProducts: ExampleCall; commitOrder: ExampleCall };
+  dataApi: { getOrder: ExampleCall; resolveVariants: ExampleCall; commitOrder: ExampleCall };
   wms: ExampleCall;
-  shopify: ExampleCall;
+  shopify: ExampleCall & { read: ExampleCall };
   kafka: { topic: string; key: string; headers: Record<string, string>; value: Record<string, unknown> };
   mapping: Record<string, string>;
 }
@@ -122,8 +124,8 @@ describe('the documented examples are ones the services accept', () => {
   test('the data-api example requests pass the data-api request schemas', () => {
     const orderId = examples.dataApi.getOrder.request.url.split('/').pop()!;
     assert.ok(orderIdParam.safeParse(orderId).success);
-    const lookup = lookupSchema.safeParse(examples.dataApi.lookupProducts.request.body);
-    assert.ok(lookup.success, lookup.error?.message);
+    const resolve = resolveSchema.safeParse(examples.dataApi.resolveVariants.request.body);
+    assert.ok(resolve.success, resolve.error?.message);
     const commit = commitSchema.safeParse(examples.dataApi.commitOrder.request.body);
     assert.ok(commit.success, commit.error?.message);
   });
@@ -137,10 +139,10 @@ describe('the documented examples are ones the services accept', () => {
     assert.equal(request.headers['X-Shopify-Hmac-Sha256'], signBody(stringifyExact(request.body), 'local-webhook-secret'));
     const { webhookId, eventId } = (commitRequest.body as { order: { webhookId: string; eventId: string } }).order;
     assert.equal(webhookId, request.headers['X-Shopify-Webhook-Id']);
+    // Each line as Shopify sent it, with the variant it resolves to: here its own variant_id.
     assert.deepEqual(commitRequest.body, {
       order: { ...result.intake.order, webhookId, eventId },
-      lines: result.intake.demands,
-      nonStockLines: result.intake.nonStockLines,
+      lines: result.intake.lines.map(({ holdsStock: _holdsStock, ...line }) => line),
     });
     const commit = commitSchema.safeParse(commitRequest.body);
     assert.ok(commit.success, commit.error?.message);
@@ -153,7 +155,7 @@ describe('the documented examples are ones the services accept', () => {
   test('the documented request bodies match openapi.yaml’s request schemas', () => {
     const requests: Array<[string, unknown]> = [
       ['ShopifyOrder', examples.webhook.request.body],
-      ['LookupRequest', examples.dataApi.lookupProducts.request.body],
+      ['ResolveRequest', examples.dataApi.resolveVariants.request.body],
       ['CommitRequest', examples.dataApi.commitOrder.request.body],
       // Every id in it is a string, so JSON.parse has rounded nothing.
       ['CommitRequest', JSON.parse(stringifyExact(testNotification.commitRequest.body))],
@@ -164,18 +166,47 @@ describe('the documented examples are ones the services accept', () => {
     }
   });
 
-  test('the Kafka example event passes the stream processor’s event schema and yields the documented Shopify mutation', () => {
+  test('the Kafka example event passes the stream processor’s event schema and openapi.yaml’s InventoryEvent, keyed by its variant', () => {
+    for (const value of [examples.kafka.value, (examples.kafka as unknown as { dlq: { value: unknown } }).dlq.value]) {
+      const parsed = parseInventoryEvent(JSON.stringify(value));
+      assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
+      assert.equal(examples.kafka.key, parsed.event.variantId);
+      const validate = ajv.compile({ $defs, $ref: '#/$defs/InventoryEvent' });
+      assert.ok(validate(value), `InventoryEvent: ${ajv.errorsText(validate.errors)}`);
+    }
+  });
+
+  test('the documented Shopify calls are what the stream processor sends for the documented event: a read, then a compare-and-set down to the database', () => {
     const parsed = parseInventoryEvent(JSON.stringify(examples.kafka.value));
-    assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
-    assert.equal(examples.kafka.key, String(parsed.event.productId));
-    assert.deepEqual(examples.shopify.request.body, buildInventorySetQuantities([parsed.event]));
+    assert.ok(parsed.ok);
+    const event = parsed.event;
+    assert.equal(isDelta(event), false, 'an order Shopify created is never sent as a delta');
+    const ids = [itemGid(event.inventoryItemId)];
+    assert.deepEqual(examples.shopify.read.request.body, { query: AVAILABLE_QUANTITIES_QUERY, variables: { ids, locationId: locationGid(event.locationId) } });
+    const shopify = readAvailable((examples.shopify.read.responses[0]!.body as { data: unknown }).data, ids).get(ids[0]!);
+    assert.equal(typeof shopify, 'number');
+    // The database holds what the movement left (no newer movement since).
+    const decision = decideConfirmation({
+      newest: event,
+      bringToDatabase: false,
+      shopify: shopify as number,
+      database: { availableQuantity: event.availableAfter, version: event.inventoryVersion },
+    });
+    assert.equal(decision.action, 'lower');
+    const built = buildCompareAndSetRequest(
+      [{ inventoryItemId: event.inventoryItemId, locationId: event.locationId, from: decision.shopify, to: decision.database.availableQuantity, version: decision.database.version }],
+      'confirm-1',
+      (key) => movementsUri([event.movementId], key),
+    );
+    assert.deepEqual(examples.shopify.request.body, built);
+    for (const q of built.variables.input.quantities) assert.notEqual(q.changeFromQuantity, null, 'never a blind set');
   });
 
   test('every documented webhook and data-api response matches openapi.yaml', () => {
     const calls: Array<[string, string, ExampleCall]> = [
       [WEBHOOK, 'POST', examples.webhook],
       ['/internal/orders/{orderId}', 'GET', examples.dataApi.getOrder],
-      ['/internal/products/lookup', 'POST', examples.dataApi.lookupProducts],
+      ['/internal/variants/resolve', 'POST', examples.dataApi.resolveVariants],
       ['/internal/orders', 'POST', examples.dataApi.commitOrder],
     ];
     for (const [route, method, call] of calls) {
@@ -187,6 +218,9 @@ describe('the documented examples are ones the services accept', () => {
 
   test('the webhook examples cover every status and code of SPEC.md section 2', () => {
     const seen = new Set(examples.webhook.responses.map((r) => `${r.status} ${r.code ?? ''}`.trim()));
+    for (const r of examples.webhook.responses.filter((x) => x.status === 503)) {
+      assert.match(r.headers['Retry-After'] ?? '', /^\d+$/, `${r.code} documents its Retry-After`);
+    }
     for (const expected of [
       '201',
       '401 INVALID_SIGNATURE',
@@ -245,18 +279,19 @@ describe('real answers match openapi.yaml', () => {
   const TOKEN = `design-doc-${randomUUID()}`;
   const TOPIC = `design-doc-${randomUUID()}`;
   const SECRET = 'design-doc-webhook-secret';
+  const WAREHOUSE = stackEnv().SHOPIFY_LOCATION_ID;
   const createdOrders = new Set<number | string>();
-  const createdProducts = new Set<number>();
+  const createdVariants = new Set<number>();
   const cleanups: Array<() => Promise<void>> = [];
   let pool: pg.Pool;
   let dataApi: { server: Server; url: string };
 
   const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
-  async function product(availableQuantity: number): Promise<number> {
-    const p = await createTestProduct({ availableQuantity, price: '24.90' });
-    createdProducts.add(p.productId);
-    return p.productId;
+  async function variant(availableQuantity: number, productId?: number): Promise<TestProduct> {
+    const v = await createTestProduct({ availableQuantity, price: '24.90', productId, atShopify: false });
+    createdVariants.add(v.variantId);
+    return v;
   }
 
   function orderId(): number {
@@ -265,8 +300,15 @@ describe('real answers match openapi.yaml', () => {
     return id;
   }
 
-  /** The internal commit request as the api sends it: ids as decimal strings. */
-  const commitBody = (id: number, productId: number, quantity: number, webhookId = randomUUID()) => ({
+  const lineItemId = () => String(20_000_000_000_000 + randomInt(1, 2 ** 40));
+  const unknownVariant = () => ({
+    productId: String(8_990_000_000_000 + randomInt(1, 1e9)),
+    variantId: String(41_990_000_000_000 + randomInt(1, 1e9)),
+    sku: `DESIGN-DOC-MISSING-${randomInt(1, 1e9)}`,
+  });
+
+  /** The internal commit request as the api sends it: ids as decimal strings, one line of `v`. */
+  const commitBody = (id: number, v: { productId: string | number; variantId: string | number; sku: string }, quantity: number, webhookId = randomUUID()) => ({
     order: {
       orderId: String(id),
       orderNumber: 1042,
@@ -278,15 +320,15 @@ describe('real answers match openapi.yaml', () => {
       createdAt: '2026-11-24T03:00:00-05:00',
       webhookId,
       eventId: null,
+      locationId: null,
     },
-    lines: [{ productId: String(productId), sku: `TEST-${productId}`, title: 'Test product', quantity, price: '24.90' }],
+    lines: [{ lineItemId: lineItemId(), productId: String(v.productId), variantId: String(v.variantId), sku: v.sku, title: 'Test product', quantity, price: '24.90' }],
   });
 
-  /** An order of a tip alone: no demand, one line kept with the order. */
-  const nonStockCommitBody = (id: number) => ({
-    ...commitBody(id, 0, 1),
-    lines: [],
-    nonStockLines: [{ lineItemId: String(13_000_000_000_000 + (id % 1e9)), sku: '', title: 'Tip', quantity: 1, price: '5.00' }],
+  /** An order of a tip alone: one line that reserves nothing. */
+  const tipCommitBody = (id: number) => ({
+    ...commitBody(id, { productId: 1, variantId: 1, sku: '' }, 1),
+    lines: [{ lineItemId: lineItemId(), productId: null, variantId: null, sku: '', title: 'Tip', quantity: 1, price: '5.00' }],
   });
 
   before(async () => {
@@ -297,44 +339,59 @@ describe('real answers match openapi.yaml', () => {
   after(async () => {
     for (const cleanup of cleanups) await cleanup();
     const orders = [...createdOrders].map(String);
-    await dbPool().query('DELETE FROM outbox_event WHERE order_id = ANY($1::bigint[])', [orders]);
+    await dbPool().query('DELETE FROM outbox_event WHERE topic = $1 OR order_id = ANY($2::bigint[])', [TOPIC, orders]);
     await dbPool().query('DELETE FROM orders WHERE order_id = ANY($1::bigint[])', [orders]);
-    await dbPool().query('DELETE FROM inventory WHERE product_id = ANY($1::bigint[])', [[...createdProducts].map(String)]);
+    await dbPool().query('DELETE FROM inventory WHERE variant_id = ANY($1::bigint[])', [[...createdVariants].map(String)]);
     await closeServer(dataApi.server);
     await pool.end();
     await closeDb();
   });
 
   test('order-manage-data-api answers every internal endpoint as openapi.yaml describes', async () => {
-    const plenty = await product(50);
-    const scarce = await product(1);
-    const unknown = 8_990_000_000_000 + Math.floor(Math.random() * 1e9);
+    const plenty = await variant(50);
+    const sibling = await variant(40, plenty.productId);
+    const scarce = await variant(1);
+    const unknown = unknownVariant();
     const id = orderId();
     const webhookId = randomUUID();
     const post = (route: string, body: unknown, headers: Record<string, string> = auth) =>
       call(`${dataApi.url}${route}`, { method: 'POST', headers, body: JSON.stringify(body) });
     const get = (route: string, headers: Record<string, string> = auth) => call(`${dataApi.url}${route}`, { headers });
+    const lineOfVariant = (v: { productId: string | number; variantId: string | number | null; sku: string }) => ({
+      lineItemId: lineItemId(),
+      productId: String(v.productId),
+      variantId: v.variantId === null ? null : String(v.variantId),
+      sku: v.sku,
+    });
+    const resolveLines = [lineOfVariant(plenty), lineOfVariant({ ...sibling, variantId: null }), lineOfVariant(unknown)];
+    const first = commitBody(id, plenty, 2, webhookId);
+    const taken = commitBody(orderId(), plenty, 1);
+    taken.lines[0]!.lineItemId = first.lines[0]!.lineItemId;
 
     const answers: Array<[string, string, Answer, number]> = [
       ['/internal/orders/{orderId}', 'GET', await get(`/internal/orders/${id}`), 404],
       ['/internal/orders/{orderId}', 'GET', await get('/internal/orders/abc'), 400],
       ['/internal/orders/{orderId}', 'GET', await get(`/internal/orders/${id}`, {}), 401],
-      ['/internal/products/lookup', 'POST', await post('/internal/products/lookup', { productIds: [String(plenty), String(unknown)] }), 200],
-      ['/internal/products/lookup', 'POST', await post('/internal/products/lookup', { productIds: [] }), 400],
-      ['/internal/products/lookup', 'POST', await post('/internal/products/lookup', { productIds: [plenty] }), 400],
+      ['/internal/variants/resolve', 'POST', await post('/internal/variants/resolve', { orderId: String(id), lines: resolveLines }), 200],
+      ['/internal/variants/resolve', 'POST', await post('/internal/variants/resolve', { lines: resolveLines }), 200],
+      ['/internal/variants/resolve', 'POST', await post('/internal/variants/resolve', { orderId: String(id), lines: [] }), 400],
+      ['/internal/variants/resolve', 'POST', await post('/internal/variants/resolve', { lines: [{ ...lineOfVariant(plenty), productId: plenty.productId }] }), 400],
       [
-        '/internal/products/lookup',
+        '/internal/variants/resolve',
         'POST',
-        await post('/internal/products/lookup', { productIds: Array.from({ length: 501 }, (_, i) => String(plenty + i)) }),
+        await post('/internal/variants/resolve', { lines: Array.from({ length: 501 }, () => lineOfVariant(plenty)) }),
         400,
       ],
-      ['/internal/orders', 'POST', await post('/internal/orders', commitBody(id, plenty, 2, webhookId)), 201],
+      ['/internal/variants/resolve', 'POST', await post('/internal/variants/resolve', { lines: resolveLines }, {}), 401],
+      ['/internal/orders', 'POST', await post('/internal/orders', first), 201],
       ['/internal/orders/{orderId}', 'GET', await get(`/internal/orders/${id}`), 200],
+      ['/internal/variants/resolve', 'POST', await post('/internal/variants/resolve', { orderId: String(id), lines: resolveLines }), 200],
       ['/internal/orders', 'POST', await post('/internal/orders', commitBody(id, plenty, 1)), 409],
       ['/internal/orders', 'POST', await post('/internal/orders', commitBody(orderId(), scarce, 5)), 422],
       ['/internal/orders', 'POST', await post('/internal/orders', commitBody(orderId(), unknown, 1)), 422],
       ['/internal/orders', 'POST', await post('/internal/orders', commitBody(orderId(), plenty, 2_000_000)), 400],
-      ['/internal/orders', 'POST', await post('/internal/orders', nonStockCommitBody(orderId())), 201],
+      ['/internal/orders', 'POST', await post('/internal/orders', taken), 400],
+      ['/internal/orders', 'POST', await post('/internal/orders', tipCommitBody(orderId())), 201],
       ['/internal/orders', 'POST', await post('/internal/orders', commitBody(orderId(), plenty, 1), {}), 401],
     ];
     for (const [route, method, answer, expected] of answers) {
@@ -342,6 +399,12 @@ describe('real answers match openapi.yaml', () => {
       assertMatchesOpenApi(route, method, answer);
     }
     assert.equal(answers[2]![2].headers.get('www-authenticate'), 'Bearer');
+    // What the resolve found: the first line by its variant id, the second by its SKU among its product's variants.
+    const resolved = answers[3]![2].body as { existingOrder: unknown; resolved: Array<{ variantId: string }>; unresolved: Array<{ variantId: string }> };
+    assert.equal(resolved.existingOrder, null);
+    assert.deepEqual(resolved.resolved.map((r) => r.variantId), [String(plenty.variantId), String(sibling.variantId)]);
+    assert.deepEqual(resolved.unresolved.map((r) => r.variantId), [unknown.variantId]);
+    assert.ok(!('existingOrder' in (answers[4]![2].body as object)), 'without orderId, no existingOrder');
   });
 
   test('order-manage-api answers the webhook as openapi.yaml describes, for every status of SPEC.md section 2', async () => {
@@ -363,42 +426,48 @@ describe('real answers match openapi.yaml', () => {
         wmsHold: createWmsHold({ redis, logger, ttlSeconds: 30, key: holdKey }),
         redis,
         webhookSecret: SECRET,
+        warehouseLocationId: WAREHOUSE,
       });
     const api = await listen(buildApi(dataApi.url));
     const apiWithoutDataApi = await listen(buildApi(closedUrl));
     const apiWithWrongToken = await listen(buildApi(dataApi.url, 'not-the-internal-token'));
     cleanups.push(() => closeServer(api.server), () => closeServer(apiWithoutDataApi.server), () => closeServer(apiWithWrongToken.server));
 
-    const inStock = await product(50);
-    const scarce = await product(1);
-    const wmsFailing = await product(50);
-    for (const [productId, stub] of [
+    const inStock = await variant(50);
+    const scarce = await variant(1);
+    const wmsFailing = await variant(50);
+    for (const [v, stub] of [
       [inStock, { availableQuantity: 50 }],
       [scarce, { availableQuantity: 1 }],
       [wmsFailing, { status: 500 }],
     ] as const) {
-      cleanups.push(await stubWmsInventory(productId, stub));
+      cleanups.push(await stubWmsInventory(v.sku, stub));
     }
+    const missing = unknownVariant();
 
     const deliverRaw = (base: string, raw: string, overrides: Record<string, string | undefined> = {}) =>
       call(`${base}${WEBHOOK}`, { method: 'POST', headers: shopifyHeaders(raw, SECRET, overrides), body: raw });
     const deliver = (base: string, order: Record<string, unknown>, overrides: Record<string, string | undefined> = {}) =>
       deliverRaw(base, JSON.stringify(order), overrides);
-    const order = (lines: Array<{ productId: number; quantity: number }>, id = orderId()) => buildShopifyOrder({ orderId: id, lines });
+    const order = (lines: Parameters<typeof buildShopifyOrder>[0]['lines'], id = orderId(), locationId?: number) => buildShopifyOrder({ orderId: id, lines, locationId });
 
-    const accepted = order([{ productId: inStock, quantity: 1 }]);
+    const accepted = order([lineOf(inStock, 1)]);
     const webhookId = randomUUID();
     const answers: Array<[Answer, number, string?]> = [
       [await deliver(api.url, accepted, { 'x-shopify-webhook-id': webhookId }), 201],
       [await deliver(api.url, accepted, { 'x-shopify-webhook-id': webhookId }), 201],
       [await deliver(api.url, accepted), 409, 'ORDER_ALREADY_EXISTS'],
-      [await deliver(api.url, order([{ productId: inStock, quantity: 1 }]), { 'x-shopify-hmac-sha256': 'bm90IHRoZSBzaWduYXR1cmU=' }), 401, 'INVALID_SIGNATURE'],
-      [await deliver(api.url, { ...order([{ productId: inStock, quantity: 1 }]), note: 'x'.repeat(1024 * 1024) }), 413, 'PAYLOAD_TOO_LARGE'],
-      [await deliver(api.url, order([{ productId: inStock, quantity: 0 }])), 400, 'INVALID_PAYLOAD'],
-      [await deliver(api.url, order([{ productId: inStock, quantity: 1 }, { productId: 8_990_000_000_000 + Math.floor(Math.random() * 1e9), quantity: 1 }])), 422, 'PRODUCT_NOT_FOUND'],
-      [await deliver(api.url, order([{ productId: scarce, quantity: 3 }])), 422, 'INSUFFICIENT_INVENTORY'],
-      [await deliver(api.url, order([{ productId: wmsFailing, quantity: 1 }])), 503, 'WMS_UNAVAILABLE'],
-      [await deliver(apiWithoutDataApi.url, order([{ productId: inStock, quantity: 1 }])), 503, 'DATA_API_UNAVAILABLE'],
+      [await deliver(api.url, order([lineOf(inStock, 1)]), { 'x-shopify-hmac-sha256': 'bm90IHRoZSBzaWduYXR1cmU=' }), 401, 'INVALID_SIGNATURE'],
+      [await deliver(api.url, { ...order([lineOf(inStock, 1)]), note: 'x'.repeat(1024 * 1024) }), 413, 'PAYLOAD_TOO_LARGE'],
+      [await deliver(api.url, order([lineOf(inStock, 0)])), 400, 'INVALID_PAYLOAD'],
+      [
+        await deliver(api.url, order([lineOf(inStock, 1), { productId: Number(missing.productId), variantId: Number(missing.variantId), sku: missing.sku, quantity: 1 }])),
+        422,
+        'PRODUCT_NOT_FOUND',
+      ],
+      [await deliver(api.url, order([lineOf(scarce, 3)])), 422, 'INSUFFICIENT_INVENTORY'],
+      [await deliver(api.url, order([lineOf(wmsFailing, 1)])), 503, 'WMS_UNAVAILABLE'],
+      [await deliver(apiWithoutDataApi.url, order([lineOf(inStock, 1)])), 503, 'DATA_API_UNAVAILABLE'],
     ];
     for (const [answer, status, code] of answers) {
       assert.equal(answer.status, status, JSON.stringify(answer.body));
@@ -406,14 +475,18 @@ describe('real answers match openapi.yaml', () => {
       assertMatchesOpenApi(WEBHOOK, 'POST', answer);
     }
     assert.equal(answers[1]![0].headers.get('idempotent-replayed'), 'true');
-    assert.match(answers[8]![0].headers.get('retry-after') ?? '', /^\d+$/);
+    assert.deepEqual((answers[6]![0].body as { variants?: unknown }).variants, [missing], 'the unknown variant as it was sent');
+    assert.deepEqual((answers[7]![0].body as { items?: unknown }).items, [{ variantId: String(scarce.variantId), sku: scarce.sku, requested: 3, available: 1 }]);
+    for (const [answer] of answers.filter(([, status]) => status === 503)) {
+      assert.match(answer.headers.get('retry-after') ?? '', /^\d+$/, 'every 503 carries Retry-After');
+    }
 
     // An order id above 2^53, as Shopify's test notification has: a JSON number cannot even be built
     // for it here, so the body's text gets it, and the 201 and the stored row must give it back exactly.
     await redis.del(holdKey); // the WMS failure above put the WMS on hold
     const bigId = String(2n ** 60n + BigInt(randomInt(1, 2 ** 47)));
     createdOrders.add(bigId);
-    const placeholder = order([{ productId: inStock, quantity: 1 }]);
+    const placeholder = order([lineOf(inStock, 1)]);
     const bigRaw = JSON.stringify(placeholder).replace(`{"id":${placeholder.id},`, `{"id":${bigId},`);
     assert.ok(bigRaw.startsWith(`{"id":${bigId},`));
     const big = await deliverRaw(api.url, bigRaw);
@@ -424,19 +497,25 @@ describe('real answers match openapi.yaml', () => {
     const { rows } = await dbPool().query<{ order_id: string }>('SELECT order_id::text AS order_id FROM orders WHERE order_id = $1', [bigId]);
     assert.deepEqual(rows, [{ order_id: bigId }]);
 
-    // Lines that hold no stock are no demand: a tip (no product) and a gift card of an unknown product.
-    const noStock = order([{ productId: 8_990_000_000_000 + randomInt(1, 1e9), quantity: 1 }]);
+    // Lines that hold no stock are no demand: a gift card of an unknown product, a tip, a line that ships nothing.
+    const noStock = order([{ productId: Number(missing.productId), variantId: Number(missing.variantId), sku: missing.sku, quantity: 1 }]);
     const [line] = noStock.line_items as Array<Record<string, unknown> & { id: number }>;
     noStock.line_items = [
       { ...line!, gift_card: true },
       { ...line!, id: line!.id + 1, product_id: null, variant_id: null, sku: null, title: 'Tip' },
+      { ...line!, id: line!.id + 2, requires_shipping: false, title: 'Gift wrapping' },
     ];
     const giftAndTip = await deliver(api.url, noStock);
     assert.equal(giftAndTip.status, 201, JSON.stringify(giftAndTip.body));
     assertMatchesOpenApi(WEBHOOK, 'POST', giftAndTip);
 
+    // A point-of-sale order another shop location sold reserves nothing, even of a variant that is short.
+    const pos = await deliver(api.url, order([lineOf(scarce, 3)], orderId(), Number(WAREHOUSE) + 1));
+    assert.equal(pos.status, 201, JSON.stringify(pos.body));
+    assertMatchesOpenApi(WEBHOOK, 'POST', pos);
+
     // The data-api refusing the api's own token is no fault of the order, and no outage either.
-    const refused = await deliver(apiWithWrongToken.url, order([{ productId: inStock, quantity: 1 }]));
+    const refused = await deliver(apiWithWrongToken.url, order([lineOf(inStock, 1)]));
     assert.equal(refused.status, 500, JSON.stringify(refused.body));
     assert.equal((refused.body as { code?: string }).code, 'INTERNAL_ERROR');
     assertMatchesOpenApi(WEBHOOK, 'POST', refused);

@@ -35,11 +35,22 @@ export const SHOPIFY_ID_PATTERN = /^[1-9][0-9]{0,18}$/;
  */
 export const EXAMPLE = {
   orderId: '820982911946154508',
+  /** Another order, never accepted. */
+  newOrderId: '5912345678902',
   webhookId: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
-  productId: '8100000000001',
-  otherProductId: '8100000000002',
+  eventId: '7e4b6a1c-2f0d-4c3b-9f7a-5d8e1c2b3a40',
+  lineItemId: '866550311766439020',
+  otherLineItemId: '141249953214522974',
+  productId: '7523456789001',
+  variantId: '45123456790002',
+  sku: 'TSHIRT-BLK-M',
+  otherVariantId: '45123456790003',
+  otherSku: 'TSHIRT-BLK-L',
   missingProductId: '8100000000099',
-  inventoryItemId: '46100000000001',
-  locationId: '70100000001',
+  missingVariantId: '41100000000099',
+  missingSku: 'TSHIRT-BLK-XXL',
+  inventoryItemId: '44123456780002',
+  locationId: '65432109876',
+  movementId: '1201',
   correlationId: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
 } as const;

@@ -1,34 +1,46 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { NextFunction, Request, Response } from 'express';
+import type { Kafka, Message } from 'kafkajs';
 import type pg from 'pg';
 import { Verifier } from '@pact-foundation/pact';
-import { createLogger } from '@oms/common';
+import { createLogger, type Logger } from '@oms/common';
 import { createApp, createDataApiMetrics } from '../../services/order-manage-data-api/src/app.js';
 import { commitOrder } from '../../services/order-manage-data-api/src/db/orders.js';
 import { createPool } from '../../services/order-manage-data-api/src/db/pool.js';
+import { OutboxRelay } from '../../services/order-manage-data-api/src/outbox/relay.js';
 import { closeDb, createTestProduct, dbPool, randomOrderId } from '../support/db.js';
+import { waitFor } from '../support/eventually.js';
 import { stackEnv } from '../support/stack-env.js';
 import { CONSUMER_TOKEN, DATA_API, ORDER_API, pactFile, STREAM_PROCESS } from './pact-support.js';
 
 /**
  * Verifies both pacts against the real order-manage-data-api: the app built by createApp on the
- * stack's PostgreSQL, on an ephemeral port. Each provider state creates its own products and
- * orders with random ids and hands them to the verifier (the consumer's fromProviderState
- * values); afterwards exactly those rows are deleted.
+ * stack's PostgreSQL, on an ephemeral port. Each provider state creates its own variants and orders
+ * with random ids and hands them to the verifier (the consumer's fromProviderState values);
+ * afterwards exactly those rows are deleted. The message pact's message is what the data-api's own
+ * outbox relay sends for a real commit: the relay runs against a Kafka client that keeps what it is
+ * given instead of sending it.
  */
 const TOKEN = `pact-provider-${randomUUID()}`;
-// Outbox rows written by verified commits carry this topic, which no relay publishes.
+// Outbox rows written by verified commits carry this topic, which no running relay publishes.
 const TOPIC = `pact-verify-${randomUUID()}`;
 
-const created = { orderIds: new Set<string>(), productIds: new Set<string>() };
+const created = { orderIds: new Set<string>(), variantIds: new Set<string>() };
 
-async function product(availableQuantity: number): Promise<string> {
-  const p = await createTestProduct({ availableQuantity, price: '24.90', title: 'Organic cotton T-shirt, black, M' });
-  created.productIds.add(String(p.productId));
-  return String(p.productId);
+/** A variant in the inventory with this stock (of a product of its own unless `productId` is given). */
+async function variant(availableQuantity: number, productId?: string) {
+  const v = await createTestProduct({
+    availableQuantity,
+    productId: productId === undefined ? undefined : Number(productId),
+    price: '24.90',
+    title: 'Organic cotton T-shirt, black, M',
+    atShopify: false,
+  });
+  created.variantIds.add(String(v.variantId));
+  return { productId: String(v.productId), variantId: String(v.variantId), sku: v.sku };
 }
 
 /** An order id no row uses, remembered so the commit the verifier sends is cleaned up too. */
@@ -38,20 +50,26 @@ function newOrderId(): string {
   return orderId;
 }
 
-/** A product id that no inventory row has (random in the test range, checked). */
-async function missingProductId(): Promise<string> {
+/** A line item id no order uses (Shopify's are unique across orders, and so is the column). */
+const newLineItemId = () => String(20_000_000_000_000 + randomInt(1, 2 ** 40));
+
+/** Ids of a product and a variant the inventory does not hold, and a SKU no variant has. */
+async function missingVariant(): Promise<{ missingProductId: string; missingVariantId: string; missingSku: string }> {
   for (;;) {
-    const candidate = String(8_900_000_000_000 + Math.floor(Math.random() * 2 ** 40));
-    const { rowCount } = await dbPool().query('SELECT 1 FROM inventory WHERE product_id = $1', [candidate]);
-    if (rowCount === 0) return candidate;
+    const productId = String(8_900_000_000_000 + randomInt(1, 2 ** 40));
+    const variantId = String(41_900_000_000_000 + randomInt(1, 2 ** 40));
+    const { rowCount } = await dbPool().query('SELECT 1 FROM inventory WHERE product_id = $1 OR variant_id = $2', [productId, variantId]);
+    if (rowCount === 0) return { missingProductId: productId, missingVariantId: variantId, missingSku: `PACT-MISSING-${variantId}` };
   }
 }
 
-/** Commits an order through the data-api's own commit, as an accepted webhook would. */
+/** Commits an order of 2 units of a fresh variant through the data-api's own commit, as an accepted webhook would. */
 async function committedOrder(pool: pg.Pool, correlationId = randomUUID()) {
-  const productId = await product(120);
+  const { productId, variantId, sku } = await variant(120);
   const orderId = newOrderId();
   const webhookId = randomUUID();
+  const eventId = randomUUID();
+  const lineItemId = newLineItemId();
   const outcome = await commitOrder(pool, {
     order: {
       orderId,
@@ -63,22 +81,64 @@ async function committedOrder(pool: pg.Pool, correlationId = randomUUID()) {
       financialStatus: 'paid',
       createdAt: new Date().toISOString(),
       webhookId,
-      eventId: randomUUID(),
+      eventId,
+      locationId: null,
     },
-    lines: [{ productId, sku: `TEST-${productId}`, title: 'Organic cotton T-shirt, black, M', quantity: 2, price: '24.90' }],
+    lines: [{ lineItemId, productId, variantId, sku, title: 'Organic cotton T-shirt, black, M', quantity: 2, price: '24.90' }],
     correlationId,
     topic: TOPIC,
   });
   if (outcome.kind !== 'committed') throw new Error(`provider state: the order was not committed (${outcome.kind})`);
-  return { orderId, webhookId, productId, correlationId };
+  return { orderId, webhookId, eventId, lineItemId, productId, variantId, sku, correlationId };
 }
 
 async function cleanUp(): Promise<void> {
   const orderIds = [...created.orderIds];
-  const productIds = [...created.productIds];
-  await dbPool().query('DELETE FROM outbox_event WHERE order_id = ANY($1::bigint[])', [orderIds]);
+  await dbPool().query('DELETE FROM outbox_event WHERE topic = $1 OR order_id = ANY($2::bigint[])', [TOPIC, orderIds]);
   await dbPool().query('DELETE FROM orders WHERE order_id = ANY($1::bigint[])', [orderIds]);
-  await dbPool().query('DELETE FROM inventory WHERE product_id = ANY($1::bigint[])', [productIds]);
+  await dbPool().query('DELETE FROM inventory WHERE variant_id = ANY($1::bigint[])', [[...created.variantIds]]);
+}
+
+/** A Kafka message as the relay hands it to its producer. */
+interface SentMessage {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Runs the data-api's own outbox relay over the rows of TOPIC, with a Kafka client whose producer
+ * keeps each batch it is given (and acknowledges it) instead of sending it, until the relay has
+ * handed over the event of `orderId`: the message exactly as the relay publishes it.
+ */
+async function publishedByRelay(pool: pg.Pool, orderId: string, logger: Logger): Promise<SentMessage> {
+  const sent: SentMessage[] = [];
+  const producer = {
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    sendBatch: async ({ topicMessages }: { topicMessages: Array<{ topic: string; messages: Message[] }> }) => {
+      for (const { messages } of topicMessages) {
+        for (const m of messages) {
+          const headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]));
+          sent.push({ key: String(m.key), value: String(m.value), headers });
+        }
+      }
+      return [];
+    },
+  };
+  const kafka = { producer: () => producer } as unknown as Kafka;
+  const relay = new OutboxRelay({ pool, databaseUrl: stackEnv().DATABASE_URL, kafka, topics: [TOPIC], logger, pollIntervalMs: 50, lingerMs: 0 });
+  relay.start();
+  try {
+    return await waitFor(
+      `the outbox relay to publish the event of order ${orderId}`,
+      async () => sent.find((m) => (JSON.parse(m.value) as { orderId?: string }).orderId === orderId),
+      20_000,
+      50,
+    );
+  } finally {
+    await relay.stop();
+  }
 }
 
 /**
@@ -154,46 +214,55 @@ describe('order-manage-data-api honours its consumers’ pacts', () => {
         // Validation refusals need no rows; the state only undoes an earlier 'unreachable'.
         'the database is reachable': async () => undefined,
         'an order exists': async () => {
-          const { orderId, webhookId, productId } = await committedOrder(pool);
-          return { orderId, webhookId, productId };
+          const { orderId, webhookId, eventId, lineItemId, productId, variantId, sku } = await committedOrder(pool);
+          return { orderId, webhookId, eventId, lineItemId, productId, variantId, sku, newOrderId: newOrderId() };
         },
         'no order exists': async () => ({ orderId: newOrderId() }),
-        'two products exist': async () => ({ orderId: newOrderId(), productId: await product(120), otherProductId: await product(95) }),
-        'one product exists and another does not': async () => ({
+        'two variants of one product exist': async () => {
+          const first = await variant(120);
+          const second = await variant(95, first.productId);
+          return {
+            orderId: newOrderId(),
+            ...first,
+            otherVariantId: second.variantId,
+            otherSku: second.sku,
+            lineItemId: newLineItemId(),
+            otherLineItemId: newLineItemId(),
+          };
+        },
+        'one variant exists and another does not': async () => ({
           orderId: newOrderId(),
-          productId: await product(120),
-          missingProductId: await missingProductId(),
+          ...(await variant(120)),
+          ...(await missingVariant()),
+          lineItemId: newLineItemId(),
+          otherLineItemId: newLineItemId(),
         }),
-        'a new order for a product with enough stock': async () => ({ orderId: newOrderId(), productId: await product(120) }),
-        'a new order for a product with less stock than ordered': async () => ({ orderId: newOrderId(), productId: await product(1) }),
-        'a new order for a product that does not exist': async () => ({ orderId: newOrderId(), missingProductId: await missingProductId() }),
-        'a new order that holds no stock': async () => ({ orderId: newOrderId() }),
+        'a new order for a variant with enough stock': async () => ({ orderId: newOrderId(), lineItemId: newLineItemId(), ...(await variant(120)) }),
+        'a new order for a variant with less stock than ordered': async () => ({ orderId: newOrderId(), lineItemId: newLineItemId(), ...(await variant(1)) }),
+        'a new order for a variant that does not exist': async () => ({ orderId: newOrderId(), lineItemId: newLineItemId(), ...(await missingVariant()) }),
+        'a new order that holds no stock': async () => ({ orderId: newOrderId(), lineItemId: newLineItemId() }),
       }),
     }).verifyProvider();
   });
 
-  test('the inventory event pact of order-stream-process is honoured by the events the outbox relay publishes', async () => {
+  test('the inventory event pact of order-stream-process is honoured by what the outbox relay publishes for a real commit', async () => {
     let committed: string | undefined;
     await new Verifier({
       provider: DATA_API,
       pactUrls: [pactFile(STREAM_PROCESS, DATA_API)],
       logLevel: 'warn',
       stateHandlers: {
-        'an order for one product was committed': async () => {
+        'an order for one variant was accepted': async () => {
           committed = (await committedOrder(pool)).orderId;
         },
       },
       messageProviders: {
-        // The outbox row is what the relay sends: its payload (built by the commit's SQL) is the
-        // Kafka value, its key the Kafka key, its headers the Kafka headers.
-        'an inventory event for a product of a committed order': async () => {
-          const { rows } = await pool.query<{ payload: unknown; headers: Record<string, string>; message_key: string }>(
-            'SELECT payload, headers, message_key FROM outbox_event WHERE order_id = $1 ORDER BY id LIMIT 1',
-            [committed],
-          );
-          const row = rows[0];
-          if (!row) throw new Error(`no outbox row for order ${committed}: the provider state did not run`);
-          return { __pactMessageMetadata: { ...row.headers, key: row.message_key }, message: row.payload };
+        // The commit wrote the movement and its outbox row; the relay's own code claims the row and
+        // builds the Kafka message: its value is the event, its key and headers the metadata.
+        'the inventory event of the order movement of a variant': async () => {
+          if (!committed) throw new Error('no order was committed: the provider state did not run');
+          const message = await publishedByRelay(pool, committed, logger);
+          return { __pactMessageMetadata: { ...message.headers, key: message.key }, message: JSON.parse(message.value) as unknown };
         },
       },
     }).verifyProvider();

@@ -6,18 +6,19 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
-import { closeDb, readInventory, readOutboxRows } from '../support/db.js';
+import { closeDb, readInventory, readMovements, readOutboxRows } from '../support/db.js';
 import { readEvents } from '../support/kafka.js';
 import { readServiceLog } from '../support/logs.js';
-import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
+import { buildShopifyOrder, lineOf, randomOrderId } from '../support/orders.js';
 import { inventoryItemGid, locationGid, shopifyGraphqlPath, shopifyRequests } from '../support/shopify.js';
 import { stackEnv } from '../support/stack-env.js';
 import {
-  availableNow,
+  availableByVariant,
   launcherOk,
   orderIntegrity,
   pool,
   postOrder,
+  publishedEventsOf,
   Report,
   shopifyMatchesDatabase,
   stockedProducts,
@@ -39,72 +40,86 @@ after(async () => {
 });
 
 describe('an order through the whole stack', () => {
-  it('an accepted order becomes one Kafka event per product and exactly the Shopify call the contract describes', async () => {
+  it('an accepted order becomes one Kafka event per variant and the compare-and-set call the contract describes', async () => {
     const { products, cleanup } = await stockedProducts(2, { availableQuantity: 40 });
     const [shirt, mug] = products as [(typeof products)[0], (typeof products)[0]];
     try {
       const orderId = randomOrderId();
       const webhookId = `e2e-${orderId}`;
       const since = Date.now() - 1_000;
-      const res = await postOrder(
-        buildShopifyOrder({ orderId, lines: [{ productId: shirt.productId, quantity: 3 }, { productId: mug.productId, quantity: 1 }] }),
-        { 'x-shopify-webhook-id': webhookId },
-      );
+      const res = await postOrder(buildShopifyOrder({ orderId, lines: [lineOf(shirt, 3), lineOf(mug, 1)] }), { 'x-shopify-webhook-id': webhookId });
       assert.equal(res.status, 201, JSON.stringify(res.json));
       assert.deepEqual(res.json, { status: 'success', message: 'Order received and processed', order_id: String(orderId) });
 
-      const events = await readEvents({ topic, count: 2, fromTimestamp: since, predicate: (e) => e.value.orderId === String(orderId), timeoutMs: 30_000 });
+      const events = await publishedEventsOf(orderId, { since });
+      assert.deepEqual(events.map((e) => e.key).sort(), [String(shirt.variantId), String(mug.variantId)].sort(), 'one event per variant, keyed by it');
       const outbox = await readOutboxRows(orderId);
-      for (const [product, quantity] of [[shirt, 3], [mug, 1]] as const) {
-        const event = events.find((e) => e.key === String(product.productId));
-        assert.ok(event, `an event keyed by product ${product.productId}`);
-        const row = await readInventory(product.productId);
+      for (const [variant, quantity] of [[shirt, 3], [mug, 1]] as const) {
+        const event = events.find((e) => e.key === String(variant.variantId))!;
+        const row = await readInventory(variant.variantId);
         assert.equal(row!.availableQuantity, 40 - quantity);
-        const { eventId, occurredAt, ...fields } = event.value as Record<string, unknown>;
+        const [movement] = (await readMovements(variant.variantId)).filter((m) => m.reason === 'order');
+        const { eventId, occurredAt, ...fields } = event.value;
         assert.match(String(eventId), UUID);
         assert.ok(!Number.isNaN(Date.parse(String(occurredAt))), `occurredAt ${String(occurredAt)} is a date`);
         assert.deepEqual(fields, {
+          movementId: movement!.id,
+          reason: 'order',
+          reference: String(orderId),
           orderId: String(orderId),
-          productId: String(product.productId),
-          sku: product.sku,
-          inventoryItemId: String(product.inventoryItemId),
-          locationId: String(product.locationId),
-          quantityOrdered: quantity,
+          variantId: String(variant.variantId),
+          productId: String(variant.productId),
+          sku: variant.sku,
+          inventoryItemId: String(variant.inventoryItemId),
+          locationId: String(variant.locationId),
+          delta: -quantity,
           availableAfter: 40 - quantity,
           inventoryVersion: row!.version,
+          shopifyKnows: true,
         });
         assert.equal(event.headers['x-correlation-id'], webhookId, 'the correlation id travels from the webhook id to Kafka');
         assert.ok(outbox.some((o) => o.eventId === eventId && o.publishedAt !== null), 'the outbox row is marked published');
       }
 
+      // Shopify did not take this order (the test sent the webhook): the processor reads Shopify's
+      // level, then lowers it to the database's figure with a compare-and-set from what it read.
       await shopifyMatchesDatabase(products);
-      for (const [product, quantity] of [[shirt, 3], [mug, 1]] as const) {
-        const calls = await shopifyRequests([product.inventoryItemId]);
-        assert.equal(calls.length, 1, 'one call sets the quantity');
-        const call = calls[0]!;
-        assert.equal(new URL(call.url, 'http://x').pathname, shopifyGraphqlPath());
-        assert.equal(call.headers['x-shopify-access-token'], env.SHOPIFY_ACCESS_TOKEN ?? 'shpat_local_access_token');
-        assert.match(call.body.query, /inventorySetQuantities\(input: \$input\) @idempotent\(key: \$idempotencyKey\)/);
-        assert.match(call.body.variables.idempotencyKey, UUID);
-        const { input } = call.body.variables;
+      for (const [variant, quantity] of [[shirt, 3], [mug, 1]] as const) {
+        const calls = await shopifyRequests([variant.inventoryItemId]);
+        for (const call of calls) {
+          assert.equal(new URL(call.url, 'http://x').pathname, shopifyGraphqlPath());
+          assert.equal(call.headers['x-shopify-access-token'], env.SHOPIFY_ACCESS_TOKEN ?? 'shpat_local_access_token');
+        }
+        const sets = calls.filter((c) => c.operation === 'inventorySetQuantities');
+        assert.equal(sets.length, 1, 'one compare-and-set lowers the item');
+        assert.match(sets[0]!.body.query, /inventorySetQuantities\(input: \$input\) @idempotent\(key: \$idempotencyKey\)/);
+        assert.ok(
+          calls.slice(0, calls.indexOf(sets[0]!)).some((c) => c.operation === 'availableQuantities'),
+          "Shopify's level is read before it is set",
+        );
+        assert.ok(!calls.some((c) => c.operation === 'inventoryAdjustQuantities'), 'an order is never sent as a delta: Shopify knows its orders');
+        const { input, idempotencyKey } = sets[0]!.body.variables;
+        assert.ok(input?.quantities, 'the set names its quantities');
+        assert.match(idempotencyKey ?? '', UUID);
         assert.equal(input.name, 'available');
         assert.equal(input.reason, 'correction');
-        assert.match(input.referenceDocumentUri, new RegExp(String(orderId)));
-        const mine = input.quantities.find((q) => q.inventoryItemId === inventoryItemGid(product.inventoryItemId));
+        assert.match(input.referenceDocumentUri, /^gid:\/\/order-intake\//);
+        for (const q of input.quantities) assert.equal(typeof q.changeFromQuantity, 'number', 'never a blind set');
+        const mine = input.quantities.find((q) => q.inventoryItemId === inventoryItemGid(variant.inventoryItemId));
         assert.deepEqual(mine, {
-          inventoryItemId: inventoryItemGid(product.inventoryItemId),
-          locationId: locationGid(product.locationId),
+          inventoryItemId: inventoryItemGid(variant.inventoryItemId),
+          locationId: locationGid(variant.locationId),
           quantity: 40 - quantity,
-          changeFromQuantity: null,
+          changeFromQuantity: 40,
         });
       }
-      report.add({ scenario: 'one order: event + Shopify call', requests: 1, faults: '-', accepted: 1, refused: 0, lost: 0, oversold: 0 });
+      report.add({ scenario: 'one order: event + Shopify compare-and-set', requests: 1, faults: '-', accepted: 1, refused: 0, lost: 0, oversold: 0 });
     } finally {
       await cleanup();
     }
   });
 
-  it('50 orders on 3 products: Shopify gets far fewer calls than there are events, and ends holding the database quantities', async () => {
+  it('50 orders on 3 variants: Shopify gets far fewer calls than there are events, and ends holding the database quantities', async () => {
     const { products, cleanup } = await stockedProducts(3, { availableQuantity: 500 });
     const orderIds: number[] = [];
     try {
@@ -114,7 +129,7 @@ describe('an order through the whole stack', () => {
         Array.from({ length: 50 }, (_, i) => () => {
           const orderId = randomOrderId();
           orderIds.push(orderId);
-          const lines = products.filter((_, p) => (i + p) % 3 !== 0).map((p, n) => ({ productId: p.productId, quantity: 1 + ((i + n) % 3) }));
+          const lines = products.filter((_, p) => (i + p) % 3 !== 0).map((p, n) => lineOf(p, 1 + ((i + n) % 3)));
           return postOrder(buildShopifyOrder({ orderId, lines }));
         }),
         10,
@@ -128,8 +143,8 @@ describe('an order through the whole stack', () => {
       await launcherOk('start', 'order-stream-process');
       const calls = await shopifyMatchesDatabase(products);
       assert.ok(calls.length * 5 <= eventCount, `${calls.length} Shopify calls for ${eventCount} events`);
-      const db = await availableNow(products.map((p) => p.productId));
-      for (const p of products) assert.equal(db.get(p.productId), 500 - (events.soldByProduct.get(p.productId) ?? 0));
+      const db = await availableByVariant(products.map((p) => p.variantId));
+      for (const p of products) assert.equal(db.get(p.variantId), 500 - (events.soldByVariant.get(p.variantId) ?? 0));
       report.add({
         scenario: `50 orders, 3 products: ${eventCount} events -> ${calls.length} Shopify calls`,
         requests: 50,
@@ -149,7 +164,7 @@ describe('an order through the whole stack', () => {
     const { products, cleanup } = await stockedProducts(1, { availableQuantity: 10 });
     try {
       const orderId = randomOrderId();
-      const res = await postOrder(buildShopifyOrder({ orderId, lines: [{ productId: products[0]!.productId, quantity: 1 }] }));
+      const res = await postOrder(buildShopifyOrder({ orderId, lines: [lineOf(products[0]!, 1)] }));
       assert.equal(res.status, 201);
       const markers: Array<[string, string]> = [
         ['order-manage-api', 'order.accepted'],
@@ -177,7 +192,7 @@ describe('an order through the whole stack', () => {
     const send = (i: number) => {
       const orderId = randomOrderId();
       orderIds.push(orderId);
-      return postOrder(buildShopifyOrder({ orderId, lines: [{ productId: products[i % 2]!.productId, quantity: 1 + (i % 3) }] }));
+      return postOrder(buildShopifyOrder({ orderId, lines: [lineOf(products[i % 2]!, 1 + (i % 3))] }));
     };
     try {
       // Orders keep coming, one every 200 ms, while the broker shuts down; then more while it is down.

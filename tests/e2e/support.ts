@@ -4,8 +4,11 @@ import path from 'node:path';
 import { httpRequest } from '@oms/common';
 import type pg from 'pg';
 import { eventually, waitFor } from '../support/eventually.js';
-import { createTestProduct, dbPool, type TestProduct, type TestProductOptions } from '../support/db.js';
-import { lastQuantities, inventoryItemGid, shopifyRequests, type ReceivedShopifyRequest } from '../support/shopify.js';
+import { countOutboxRows, createTestProduct, dbPool, type TestProduct, type TestProductOptions } from '../support/db.js';
+import type { InventoryEvent } from '../../services/order-manage-data-api/src/events.js';
+import { type KafkaEvent, readEvents } from '../support/kafka.js';
+import { shopifyRequests, type ReceivedShopifyRequest } from '../support/shopify.js';
+import { shopifyAvailable } from '../support/shopify-stand-in.js';
 import { shopifyHeaders } from '../support/sign.js';
 import { REPO_ROOT, stackDir, stackEnv } from '../support/stack-env.js';
 import { stubWmsInventory } from '../support/wiremock.js';
@@ -155,7 +158,7 @@ export interface StockedProducts {
 export async function stockedProducts(count: number, options: TestProductOptions & { wmsQuantity?: number }): Promise<StockedProducts> {
   const products = await Promise.all(Array.from({ length: count }, () => createTestProduct(options)));
   const removers = await Promise.all(
-    products.map((p) => stubWmsInventory(p.productId, { availableQuantity: options.wmsQuantity ?? 1_000_000, sku: p.sku })),
+    products.map((p) => stubWmsInventory(p.sku, { availableQuantity: options.wmsQuantity ?? 1_000_000 })),
   );
   return {
     products,
@@ -189,31 +192,67 @@ export const shuffle = <T>(items: readonly T[]): T[] => {
 /** Polls until `check` returns a value; the suites' one polling helper. */
 export { waitFor };
 
+/**
+ * Available stock by product id (the sum of its variants). Test products made by `stockedProducts`
+ * have one variant each, so this is that variant's figure; for several variants of one product use
+ * `availableByVariant`.
+ */
 export async function availableNow(productIds: readonly number[]): Promise<Map<number, number>> {
-  const { rows } = await dbPool().query<{ product_id: string; available_quantity: number }>(
-    'SELECT product_id::text, available_quantity FROM inventory WHERE product_id = ANY($1::bigint[])',
+  const { rows } = await dbPool().query<{ product_id: string; available: number }>(
+    'SELECT product_id::text, sum(available_quantity)::int AS available FROM inventory WHERE product_id = ANY($1::bigint[]) GROUP BY product_id',
     [productIds.map(String)],
   );
-  return new Map(rows.map((r) => [Number(r.product_id), r.available_quantity]));
+  return new Map(rows.map((r) => [Number(r.product_id), r.available]));
+}
+
+/** Available stock of each variant, by variant id. */
+export async function availableByVariant(variantIds: readonly number[]): Promise<Map<number, number>> {
+  const { rows } = await dbPool().query<{ variant_id: string; available_quantity: number }>(
+    'SELECT variant_id::text, available_quantity FROM inventory WHERE variant_id = ANY($1::bigint[])',
+    [variantIds.map(String)],
+  );
+  return new Map(rows.map((r) => [Number(r.variant_id), r.available_quantity]));
+}
+
+export interface LedgerCheck {
+  variantId: number;
+  availableQuantity: number;
+  version: number;
+  /** Σ of the variant's movement deltas, and how many movements it has. */
+  movementSum: number;
+  movementCount: number;
+}
+
+/** Each variant's stock and version beside the sum and count of its movements (SPEC.md section 4: they are equal). */
+export async function ledgerOf(variantIds: readonly number[]): Promise<LedgerCheck[]> {
+  const { rows } = await dbPool().query<{ variant_id: string; available_quantity: number; version: number; sum: number; count: number }>(
+    `SELECT i.variant_id::text, i.available_quantity, i.version,
+            coalesce(sum(m.delta), 0)::int AS sum, count(m.id)::int AS count
+       FROM inventory i LEFT JOIN inventory_movement m ON m.variant_id = i.variant_id
+      WHERE i.variant_id = ANY($1::bigint[])
+      GROUP BY i.variant_id, i.available_quantity, i.version
+      ORDER BY i.variant_id`,
+    [variantIds.map(String)],
+  );
+  return rows.map((r) => ({ variantId: Number(r.variant_id), availableQuantity: r.available_quantity, version: r.version, movementSum: r.sum, movementCount: r.count }));
 }
 
 /**
- * Waits until the quantity Shopify (WireMock) last received for each product's inventory item is
- * the database's, and returns the calls received. The last call per item is what Shopify holds.
+ * Waits until Shopify (the stand-in) holds, for each variant's inventory item at its location, the
+ * database's available quantity, and returns the GraphQL calls WireMock received naming these items
+ * (reads and writes). SPEC.md section 6: at rest the two are equal.
  */
 export async function shopifyMatchesDatabase(products: readonly TestProduct[], timeoutMs = 90_000): Promise<ReceivedShopifyRequest[]> {
-  const items = products.map((p) => p.inventoryItemId);
   let last = '';
   try {
-    return await waitFor(
-      'Shopify to hold the database quantity of every product',
+    await waitFor(
+      'Shopify to hold the database quantity of every variant',
       async () => {
-        const db = await availableNow(products.map((p) => p.productId));
-        const requests = await shopifyRequests(items);
-        const held = lastQuantities(requests);
-        const diff = products.filter((p) => held.get(inventoryItemGid(p.inventoryItemId)) !== db.get(p.productId));
-        last = diff.map((p) => `${p.productId}: db ${db.get(p.productId)} shopify ${held.get(inventoryItemGid(p.inventoryItemId))}`).join(', ');
-        return diff.length === 0 ? requests : undefined;
+        const db = await availableByVariant(products.map((p) => p.variantId));
+        const held = await Promise.all(products.map((p) => shopifyAvailable(p.inventoryItemId, p.locationId)));
+        const diff = products.flatMap((p, i) => (held[i] === db.get(p.variantId) ? [] : [`${p.sku}: db ${db.get(p.variantId)} shopify ${held[i]}`]));
+        last = diff.join(', ');
+        return diff.length === 0;
       },
       timeoutMs,
       500,
@@ -221,17 +260,47 @@ export async function shopifyMatchesDatabase(products: readonly TestProduct[], t
   } catch (err) {
     throw new Error(`${(err as Error).message} (${last})`, { cause: err });
   }
+  return shopifyRequests(products.map((p) => p.inventoryItemId));
+}
+
+/**
+ * Every event published for an order, read once none of its outbox rows waits any more (the relay
+ * marks a row only after Kafka acknowledged it), to the end of the topic: so a second copy of an
+ * event is counted too, and the count proves "exactly one per variant". `predicate` narrows further
+ * (an order id reused by several tests of one file).
+ */
+export async function publishedEventsOf<T extends { orderId?: unknown } = InventoryEvent>(
+  orderId: number | string,
+  options: { since: number; topic?: string; predicate?: (event: KafkaEvent<T>) => boolean; timeoutMs?: number },
+): Promise<Array<KafkaEvent<T>>> {
+  await waitFor(
+    `the outbox events of order ${orderId} to be published`,
+    async () => (await countOutboxRows(orderId, { unpublishedOnly: true })) === 0,
+    options.timeoutMs ?? 60_000,
+    200,
+  );
+  return readEvents<T>({
+    topic: options.topic ?? stackEnv().INVENTORY_TOPIC ?? 'inventory-updates',
+    fromTimestamp: options.since,
+    untilEnd: true,
+    predicate: (e) => String(e.value.orderId) === String(orderId) && (options.predicate?.(e) ?? true),
+    timeoutMs: options.timeoutMs ?? 60_000,
+  });
 }
 
 /** What the database says about a set of orders: rows, details, outbox, for the "nothing half-written" checks. */
 export async function orderIntegrity(orderIds: readonly number[]): Promise<{
   orders: number;
   withoutDetails: number[];
+  /** Orders with a line that reserved stock but no event for its variant. */
   detailsWithoutOutbox: number[];
   unpublished: number;
   /** Outbox rows (one event each) of these orders. */
   events: number;
+  /** Units reserved, by product (test products have one variant each). */
   soldByProduct: Map<number, number>;
+  /** Units reserved, by variant. */
+  soldByVariant: Map<number, number>;
 }> {
   const ids = orderIds.map(String);
   const q = <R extends pg.QueryResultRow>(sql: string) => dbPool().query<R>(sql, [ids]);
@@ -242,24 +311,28 @@ export async function orderIntegrity(orderIds: readonly number[]): Promise<{
           AND NOT EXISTS (SELECT 1 FROM order_detail d WHERE d.order_id = o.order_id)`,
     ),
     q<{ order_id: string }>(
-      `SELECT d.order_id::text FROM order_detail d WHERE d.order_id = ANY($1::bigint[])
-          AND d.product_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM outbox_event e WHERE e.order_id = d.order_id AND e.message_key = d.product_id::text)`,
+      `SELECT DISTINCT d.order_id::text FROM order_detail d WHERE d.order_id = ANY($1::bigint[])
+          AND d.reserved > 0
+          AND NOT EXISTS (SELECT 1 FROM outbox_event e WHERE e.order_id = d.order_id AND e.message_key = d.variant_id::text)`,
     ),
     q<{ n: number; total: number }>(
       'SELECT count(*) FILTER (WHERE published_at IS NULL)::int AS n, count(*)::int AS total FROM outbox_event WHERE order_id = ANY($1::bigint[])',
     ),
-    q<{ product_id: string; sold: number }>(
-      'SELECT product_id::text, sum(quantity)::int AS sold FROM order_detail WHERE order_id = ANY($1::bigint[]) GROUP BY product_id',
+    q<{ product_id: string; variant_id: string; sold: number }>(
+      `SELECT product_id::text, variant_id::text, sum(reserved)::int AS sold FROM order_detail
+        WHERE order_id = ANY($1::bigint[]) AND variant_id IS NOT NULL GROUP BY product_id, variant_id`,
     ),
   ]);
+  const soldByProduct = new Map<number, number>();
+  for (const r of sold.rows) soldByProduct.set(Number(r.product_id), (soldByProduct.get(Number(r.product_id)) ?? 0) + r.sold);
   return {
     orders: orders.rows[0]!.n,
     withoutDetails: noDetails.rows.map((r) => Number(r.order_id)),
     detailsWithoutOutbox: noOutbox.rows.map((r) => Number(r.order_id)),
     unpublished: unpublished.rows[0]!.n,
     events: unpublished.rows[0]!.total,
-    soldByProduct: new Map(sold.rows.map((r) => [Number(r.product_id), r.sold])),
+    soldByProduct,
+    soldByVariant: new Map(sold.rows.map((r) => [Number(r.variant_id), r.sold])),
   };
 }
 

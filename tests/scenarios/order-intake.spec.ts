@@ -2,19 +2,21 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { type APIRequestContext, type APIResponse, expect, test } from '@playwright/test';
 import { Redis } from 'ioredis';
 import type { InventoryEvent } from '../../services/order-manage-data-api/src/events.js';
-import { readEvents } from '../support/kafka.js';
 import { successMarkers } from '../support/logs.js';
-import { inventoryItemGid, lastQuantities, shopifyRequests } from '../support/shopify.js';
-import { closeDb, countOutboxRows, createTestProduct, readInventory, readOrder, readOrderDetails, type TestProduct } from '../support/db.js';
-import { buildShopifyOrder, type OrderLine, randomOrderId } from '../support/orders.js';
+import { type KafkaEvent, readEvents } from '../support/kafka.js';
+import { shopifyRequests } from '../support/shopify.js';
+import { raisesBySystem, shopifyAvailable, shopifyLevels } from '../support/shopify-stand-in.js';
+import { closeDb, countOutboxRows, createTestProduct, readInventory, readMovements, readOrder, readOrderDetails, type TestProduct } from '../support/db.js';
+import { buildShopifyOrder, lineOf, type OrderLine, randomOrderId } from '../support/orders.js';
 import { shopifyHeaders } from '../support/sign.js';
 import { stackEnv } from '../support/stack-env.js';
-import { stubWmsInventory } from '../support/wiremock.js';
+import { stubWmsInventory, wmsRequestsFor } from '../support/wiremock.js';
 
 /**
  * README section 3, one test per scenario. Each test signs its own webhooks, creates its own
- * products (random ids, never the demo catalogue) and programs the WMS for them, so the scenarios
- * can run beside each other and beside every other test on the same stack.
+ * variants (random ids, never the demo catalogue), sets their levels at the Shopify stand-in and
+ * programs the WMS for them, so the scenarios can run beside each other and beside every other test
+ * on the same stack.
  */
 
 const WEBHOOK_PATH = '/api/shopify/webhooks/orders';
@@ -43,11 +45,14 @@ test.afterAll(async () => {
   await closeDb();
 });
 
-/** A product in our inventory whose stock the WMS confirms. */
-async function stockedProduct(quantity: number, price = '19.90'): Promise<TestProduct> {
-  const product = await createTestProduct({ availableQuantity: quantity, price });
-  removers.push(await stubWmsInventory(product.productId, { availableQuantity: quantity, sku: product.sku }));
-  return product;
+/**
+ * A variant in our inventory, at Shopify at the same figure (an in-sync store), whose stock the WMS
+ * confirms. Pass `productId` to make another size of the same product.
+ */
+async function stockedVariant(quantity: number, options: { productId?: number; title?: string; price?: string } = {}): Promise<TestProduct> {
+  const variant = await createTestProduct({ ...options, availableQuantity: quantity, price: options.price ?? '19.90' });
+  removers.push(await stubWmsInventory(variant.sku, { availableQuantity: quantity }));
+  return variant;
 }
 
 const pretty = (value: unknown) => JSON.stringify(value, null, 2);
@@ -84,10 +89,11 @@ const proves = (scenario: string, spec: string) => ({
   ],
 });
 
-/** Far from createTestProduct's id range, so no test ever creates it. */
+/** Far from createTestProduct's id ranges, so no test ever creates them. */
 const unknownProductId = () => 9_500_000_000_000 + randomInt(1, 2 ** 40);
+const unknownVariantId = () => 9_600_000_000_000 + randomInt(1, 2 ** 40);
 
-const line = (product: TestProduct, quantity: number): OrderLine => ({ productId: product.productId, quantity, sku: product.sku, price: product.price, title: product.title });
+const line = (variant: TestProduct, quantity: number): OrderLine => lineOf(variant, quantity, { price: variant.price, title: variant.title });
 
 async function expectAccepted(response: APIResponse, orderId: number): Promise<void> {
   expect(response.status()).toBe(201);
@@ -102,92 +108,135 @@ async function expectRejected(response: APIResponse, status: number, code: strin
   return problem;
 }
 
-/** The database side of an accepted order: one order row, one detail row and one outbox event per product, stock decremented. */
+type Ordered = Array<{ variant: TestProduct; quantity: number }>;
+
+/**
+ * The database side of an accepted order: the order row, one detail row per line with what it
+ * reserved, each variant down by its own quantity through exactly one `order` movement, and one
+ * outbox event per variant.
+ */
 async function expectOrderCommitted(orderId: number, webhookId: string, ordered: Ordered): Promise<void> {
   const order = await readOrder(orderId);
   expect(order, `order ${orderId} is stored`).not.toBeNull();
   expect(order!.webhookId).toBe(webhookId);
-  expect(order!.status).toBe('committed');
+  expect(order!.status).toBe('accepted');
   const details = await readOrderDetails(orderId);
-  expect(details.map((d) => ({ productId: d.productId, quantity: d.quantity }))).toEqual(
-    ordered.map(({ product, quantity }) => ({ productId: product.productId, quantity })).sort((a, b) => a.productId - b.productId),
+  expect(details.map((d) => ({ productId: d.productId, variantId: d.variantId, quantity: d.quantity, reserved: d.reserved })).sort(byVariant)).toEqual(
+    ordered.map(({ variant, quantity }) => ({ productId: variant.productId, variantId: variant.variantId, quantity, reserved: quantity })).sort(byVariant),
   );
-  for (const { product, quantity } of ordered) {
-    expect((await readInventory(product.productId))!.availableQuantity, `stock of ${product.sku}`).toBe(product.availableQuantity - quantity);
+  for (const { variant, quantity } of ordered) {
+    const row = (await readInventory(variant.variantId))!;
+    expect(row.availableQuantity, `stock of ${variant.sku}`).toBe(variant.availableQuantity - quantity);
+    const movements = await readMovements(variant.variantId);
+    expect(movements.map((m) => ({ reason: m.reason, delta: m.delta, reference: m.reference, availableAfter: m.availableAfter })), `movements of ${variant.sku}`).toEqual([
+      { reason: 'import', delta: variant.availableQuantity, reference: 'test', availableAfter: variant.availableQuantity },
+      { reason: 'order', delta: -quantity, reference: String(orderId), availableAfter: variant.availableQuantity - quantity },
+    ]);
+    expect(row.version, `version of ${variant.sku} counts its movements`).toBe(movements.length);
   }
   expect(await countOutboxRows(orderId)).toBe(ordered.length);
 }
 
-/** A rejected order writes nothing: no order row, no outbox event, every product's stock as it was. */
-async function expectNothingChanged(orderId: number, products: TestProduct[]): Promise<void> {
-  expect(await readOrder(orderId)).toBeNull();
-  expect(await readOrderDetails(orderId)).toEqual([]);
-  expect(await countOutboxRows(orderId)).toBe(0);
-  for (const product of products) {
-    expect((await readInventory(product.productId))!.availableQuantity, `stock of ${product.sku}`).toBe(product.availableQuantity);
-  }
-}
+const byVariant = (a: { variantId: number | null }, b: { variantId: number | null }) => (a.variantId ?? 0) - (b.variantId ?? 0);
 
-/** One event per product on `inventory-updates`, keyed by product id, carrying the delivery's correlation id. */
-async function expectInventoryEvents(orderId: number, webhookId: string, ordered: Ordered, since: number): Promise<void> {
-  const events = await readEvents<InventoryEvent>({
+/**
+ * Every event published for the order, read once none of its outbox rows waits any more (the relay
+ * marks a row only after Kafka acknowledged it), to the end of the topic: a second copy of an event
+ * would be counted, so "one per variant" is exact.
+ */
+async function eventsOfOrder(orderId: number, since: number): Promise<Array<KafkaEvent<InventoryEvent>>> {
+  await expect.poll(() => countOutboxRows(orderId, { unpublishedOnly: true }), { timeout: 30_000 }).toBe(0);
+  return readEvents<InventoryEvent>({
     topic: 'inventory-updates',
     brokers: stackEnv().KAFKA_BROKERS.split(','),
     predicate: (event) => event.value.orderId === String(orderId),
-    count: ordered.length,
+    untilEnd: true,
     fromTimestamp: since,
+    timeoutMs: 30_000,
   });
-  const byProduct = new Map(events.map((event) => [event.value.productId, event]));
-  expect(byProduct.size).toBe(ordered.length);
-  for (const { product, quantity } of ordered) {
-    const event = byProduct.get(String(product.productId))!;
-    expect(event.key).toBe(String(product.productId));
+}
+
+/** Exactly one event per variant on `inventory-updates`, keyed by variant id, carrying the delivery's correlation id. */
+async function expectInventoryEvents(orderId: number, webhookId: string, ordered: Ordered, since: number): Promise<void> {
+  const events = await eventsOfOrder(orderId, since);
+  expect(events.map((e) => e.key).sort(), 'one event per variant, none twice').toEqual(ordered.map(({ variant }) => String(variant.variantId)).sort());
+  for (const { variant, quantity } of ordered) {
+    const event = events.find((e) => e.key === String(variant.variantId))!;
+    const [movement] = (await readMovements(variant.variantId)).filter((m) => m.reason === 'order');
     expect(event.headers['x-correlation-id']).toBe(webhookId);
     expect(event.value).toMatchObject({
+      movementId: movement!.id,
+      reason: 'order',
+      reference: String(orderId),
       orderId: String(orderId),
-      productId: String(product.productId),
-      sku: product.sku,
-      inventoryItemId: String(product.inventoryItemId),
-      locationId: String(product.locationId),
-      quantityOrdered: quantity,
-      availableAfter: product.availableQuantity - quantity,
+      variantId: String(variant.variantId),
+      productId: String(variant.productId),
+      sku: variant.sku,
+      inventoryItemId: String(variant.inventoryItemId),
+      locationId: String(variant.locationId),
+      delta: -quantity,
+      availableAfter: variant.availableQuantity - quantity,
+      inventoryVersion: 2,
+      shopifyKnows: true,
     });
     expect(event.value.eventId).toMatch(/^[0-9a-f-]{36}$/);
   }
 }
 
-/** Shopify ends up holding each product's new available quantity, set through inventorySetQuantities. */
-async function expectShopifyUpdated(ordered: Ordered): Promise<void> {
-  const itemIds = ordered.map(({ product }) => product.inventoryItemId);
+/**
+ * Shopify did not take the order (the scenario sends the webhook itself), so the stream lowers each
+ * item at Shopify to the database's figure, never raising anything.
+ */
+async function expectShopifyLowered(ordered: Ordered): Promise<void> {
   await expect
-    .poll(async () => Object.fromEntries(lastQuantities(await shopifyRequests(itemIds))), { timeout: 20_000 })
-    .toEqual(
-      Object.fromEntries(ordered.map(({ product, quantity }) => [inventoryItemGid(product.inventoryItemId), product.availableQuantity - quantity])),
-    );
-  const [call] = await shopifyRequests(itemIds);
-  expect(call!.headers['x-shopify-access-token']).toBeTruthy();
-  expect(call!.body.query).toContain('inventorySetQuantities');
-  expect(call!.body.query).toContain('@idempotent');
-  expect(call!.body.variables.input).toMatchObject({ name: 'available', reason: 'correction' });
-  for (const quantity of call!.body.variables.input.quantities) expect(quantity.changeFromQuantity).toBeNull();
+    .poll(() => Promise.all(ordered.map(({ variant }) => shopifyAvailable(variant.inventoryItemId, variant.locationId))), { timeout: 30_000 })
+    .toEqual(ordered.map(({ variant, quantity }) => variant.availableQuantity - quantity));
+  for (const { variant } of ordered) {
+    const [level] = await shopifyLevels(variant.inventoryItemId);
+    expect(raisesBySystem(level!), `no raise of ${variant.sku} at Shopify`).toEqual([]);
+    expect(level!.history.at(-1)!.cause, `${variant.sku} lowered by the system's compare-and-set`).toBe('set');
+  }
 }
 
-type Ordered = Array<{ product: TestProduct; quantity: number }>;
+/**
+ * A refused order changes nothing: no order row, no line, no movement, no event, every variant's
+ * stock as it was, and Shopify neither called nor changed for them.
+ */
+async function expectNothingChanged(orderId: number, variants: TestProduct[], since: number): Promise<void> {
+  expect(await readOrder(orderId)).toBeNull();
+  expect(await readOrderDetails(orderId)).toEqual([]);
+  expect(await countOutboxRows(orderId)).toBe(0);
+  for (const variant of variants) {
+    expect((await readInventory(variant.variantId))!.availableQuantity, `stock of ${variant.sku}`).toBe(variant.availableQuantity);
+    expect((await readMovements(variant.variantId)).map((m) => m.reason), `movements of ${variant.sku}`).toEqual(['import']);
+  }
+  expect(await eventsOfOrder(orderId, since), 'no event').toEqual([]);
+  if (variants.length > 0) expect(await shopifyRequests(variants.map((v) => v.inventoryItemId)), 'no Shopify call').toEqual([]);
+  for (const variant of variants) {
+    const [level] = await shopifyLevels(variant.inventoryItemId);
+    expect(level!.history.map((h) => h.cause), `${variant.sku} at Shopify`).toEqual(['seed']);
+  }
+}
 
-/** Success scenarios prove the whole path: HTTP answer, database, Kafka event, Shopify update, and the log markers. */
+/** The refusal came before the WMS: it was not asked about these SKUs. */
+async function expectNoWmsCall(variants: TestProduct[]): Promise<void> {
+  for (const variant of variants) expect(await wmsRequestsFor(variant.sku), `WMS calls for ${variant.sku}`).toEqual([]);
+}
+
+/** Success scenarios prove the whole path: HTTP answer, database, movements, Kafka events, Shopify, and the log markers. */
 async function acceptedScenario(request: APIRequestContext, ordered: Ordered): Promise<void> {
   const orderId = randomOrderId();
   const webhookId = randomUUID();
   const since = Date.now() - 1_000;
-  const response = await test.step(`Shopify delivers order ${orderId} for ${ordered.length} product(s)`, () =>
-    deliverOrder(request, buildShopifyOrder({ orderId, lines: ordered.map(({ product, quantity }) => line(product, quantity)) }), webhookId),
+  const response = await test.step(`Shopify delivers order ${orderId} for ${ordered.length} variant(s)`, () =>
+    deliverOrder(request, buildShopifyOrder({ orderId, lines: ordered.map(({ variant, quantity }) => line(variant, quantity)) }), webhookId),
   );
   await test.step('the order is accepted with 201', () => expectAccepted(response, orderId));
-  await test.step('the order is stored and each product’s stock goes down by what was ordered', () =>
+  await test.step('the order is stored and each variant’s stock goes down by what was ordered, one movement each', () =>
     expectOrderCommitted(orderId, webhookId, ordered),
   );
-  await test.step('one inventory event per product is published to Kafka', () => expectInventoryEvents(orderId, webhookId, ordered, since));
-  await test.step('Shopify receives each product’s new available quantity', () => expectShopifyUpdated(ordered));
+  await test.step('exactly one inventory event per variant is published to Kafka', () => expectInventoryEvents(orderId, webhookId, ordered, since));
+  await test.step('Shopify is brought down to each variant’s new available quantity', () => expectShopifyLowered(ordered));
   await test.step('every service logs its SUCCESS line for the order', async () => {
     await expect
       .poll(() => successMarkers(orderId).sort(), { timeout: 10_000 })
@@ -203,37 +252,38 @@ async function acceptedScenario(request: APIRequestContext, ordered: Ordered): P
 }
 
 test.describe('Order intake scenarios (README section 3)', () => {
-  test('3.1 A customer buys one product and the order is accepted', proves('3.1', '§2 webhook, §4 commit, §5 event, §6 Shopify, §7 SUCCESS logs, §9'), async ({ request }) => {
-    const product = await test.step('the store has 10 of a T-shirt in stock, and the warehouse agrees', () => stockedProduct(10));
-    await acceptedScenario(request, [{ product, quantity: 1 }]);
+  test('3.1 A customer buys one product and the order is accepted', proves('3.1', '§2 webhook, §4 commit and movement, §5 event, §6 Shopify, §7 SUCCESS logs, §9'), async ({ request }) => {
+    const variant = await test.step('the store has 10 of a T-shirt in stock, and the warehouse agrees', () => stockedVariant(10));
+    await acceptedScenario(request, [{ variant, quantity: 1 }]);
   });
 
-  test('3.2 A customer buys three products, each in stock, and the order is accepted', proves('3.2', '§2 webhook, §4 commit, §5 event, §6 Shopify, §7 SUCCESS logs, §9'), async ({ request }) => {
-    const products = await test.step('the store has three products, each with more stock than will be ordered', () =>
-      Promise.all([stockedProduct(10), stockedProduct(5), stockedProduct(8)]),
+  test('3.2 A customer buys three products, each in stock, and the order is accepted', proves('3.2', '§2 webhook, §4 commit and movements, §5 events, §6 Shopify, §7 SUCCESS logs, §9'), async ({ request }) => {
+    const variants = await test.step('the store has three products, each with more stock than will be ordered', () =>
+      Promise.all([stockedVariant(10), stockedVariant(5), stockedVariant(8)]),
     );
     await acceptedScenario(request, [
-      { product: products[0]!, quantity: 2 },
-      { product: products[1]!, quantity: 1 },
-      { product: products[2]!, quantity: 3 },
+      { variant: variants[0]!, quantity: 2 },
+      { variant: variants[1]!, quantity: 1 },
+      { variant: variants[2]!, quantity: 3 },
     ]);
   });
 
-  test('3.3 A customer buys five products, each in stock, and the order is accepted', proves('3.3', '§2 webhook, §4 commit, §5 event, §6 Shopify, §7 SUCCESS logs, §9'), async ({ request }) => {
-    const products = await test.step('the store has five products, each with more stock than will be ordered', () =>
-      Promise.all([stockedProduct(20), stockedProduct(6), stockedProduct(9), stockedProduct(4), stockedProduct(15)]),
+  test('3.3 A customer buys five products, each in stock, and the order is accepted', proves('3.3', '§2 webhook, §4 commit and movements, §5 events, §6 Shopify, §7 SUCCESS logs, §9'), async ({ request }) => {
+    const variants = await test.step('the store has five products, each with more stock than will be ordered', () =>
+      Promise.all([stockedVariant(20), stockedVariant(6), stockedVariant(9), stockedVariant(4), stockedVariant(15)]),
     );
     await acceptedScenario(
       request,
-      products.map((product, i) => ({ product, quantity: i + 1 })),
+      variants.map((variant, i) => ({ variant, quantity: i + 1 })),
     );
   });
 
   test('3.4 The same order number arriving again from another delivery is refused and stock is taken only once', proves('3.4', '§2 idempotent redelivery and ORDER_ALREADY_EXISTS, §4 primary key, §9'), async ({ request }) => {
-    const product = await test.step('the store has 10 of a product in stock', () => stockedProduct(10));
+    const variant = await test.step('the store has 10 of a product in stock', () => stockedVariant(10));
     const orderId = randomOrderId();
-    const order = buildShopifyOrder({ orderId, lines: [line(product, 2)] });
+    const order = buildShopifyOrder({ orderId, lines: [line(variant, 2)] });
     const firstWebhookId = randomUUID();
+    const since = Date.now() - 1_000;
     await test.step(`Shopify delivers order ${orderId} and it is accepted`, async () => {
       await expectAccepted(await deliverOrder(request, order, firstWebhookId), orderId);
     });
@@ -247,51 +297,104 @@ test.describe('Order intake scenarios (README section 3)', () => {
       expect(problem.orderId).toBe(String(orderId));
     });
     await test.step('the order exists once, from the first delivery, and stock went down only once', () =>
-      expectOrderCommitted(orderId, firstWebhookId, [{ product, quantity: 2 }]),
+      expectOrderCommitted(orderId, firstWebhookId, [{ variant, quantity: 2 }]),
     );
+    await test.step('the warehouse was asked once, for the first delivery only', async () => {
+      expect(await wmsRequestsFor(variant.sku)).toHaveLength(1);
+    });
+    await test.step('one event was published, and Shopify was lowered once', async () => {
+      await expectInventoryEvents(orderId, firstWebhookId, [{ variant, quantity: 2 }], since);
+      await expectShopifyLowered([{ variant, quantity: 2 }]);
+      const [level] = await shopifyLevels(variant.inventoryItemId);
+      expect(level!.history.map((h) => [h.cause, h.available])).toEqual([
+        ['seed', 10],
+        ['set', 8],
+      ]);
+    });
   });
 
   test('3.5 An order for a product the store does not carry is refused and nothing changes', proves('3.5', '§2 PRODUCT_NOT_FOUND, a rejected order changes nothing, §9'), async ({ request }) => {
-    const missingId = await test.step('a product id that is not in the inventory', async () => {
-      const id = unknownProductId();
-      expect(await readInventory(id)).toBeNull();
-      return id;
+    const missing = await test.step('a product and variant that are not in the inventory', async () => {
+      const productId = unknownProductId();
+      const variantId = unknownVariantId();
+      expect(await readInventory(variantId)).toBeNull();
+      return { productId, variantId, sku: `TEST-${variantId}` };
     });
     const orderId = randomOrderId();
-    await test.step('Shopify delivers an order for it: 422 PRODUCT_NOT_FOUND names the product', async () => {
-      const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [{ productId: missingId, quantity: 1 }] }));
+    const since = Date.now() - 1_000;
+    await test.step('Shopify delivers an order for it: 422 PRODUCT_NOT_FOUND names the product and its variant as sent', async () => {
+      const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [{ ...missing, quantity: 1 }] }));
       const problem = await expectRejected(response, 422, 'PRODUCT_NOT_FOUND');
-      expect(problem.productIds).toEqual([String(missingId)]);
+      expect(problem.productIds).toEqual([String(missing.productId)]);
+      expect(problem.variants).toEqual([{ productId: String(missing.productId), variantId: String(missing.variantId), sku: missing.sku }]);
       expect(problem.orderId).toBe(String(orderId));
     });
-    await test.step('no order, no event, and the product still does not exist', async () => {
-      await expectNothingChanged(orderId, []);
-      expect(await readInventory(missingId)).toBeNull();
+    await test.step('no order, no movement, no event, no call to the warehouse, and the variant still does not exist', async () => {
+      await expectNothingChanged(orderId, [], since);
+      expect(await wmsRequestsFor(missing.sku)).toEqual([]);
+      expect(await readInventory(missing.variantId)).toBeNull();
     });
   });
 
   test('3.6 An order for two products, one of which the store does not carry, is refused and nothing changes', proves('3.6', '§2 PRODUCT_NOT_FOUND, a rejected order changes nothing, §9'), async ({ request }) => {
-    const known = await test.step('the store has 10 of one product; the other product is unknown', () => stockedProduct(10));
-    const missingId = unknownProductId();
+    const known = await test.step('the store has 10 of one product; the other product is unknown', () => stockedVariant(10));
+    const missing = { productId: unknownProductId(), variantId: unknownVariantId() };
     const orderId = randomOrderId();
+    const since = Date.now() - 1_000;
     await test.step('Shopify delivers the order: 422 PRODUCT_NOT_FOUND names only the unknown product', async () => {
-      const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [line(known, 1), { productId: missingId, quantity: 1 }] }));
+      const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [line(known, 1), { ...missing, quantity: 1 }] }));
       const problem = await expectRejected(response, 422, 'PRODUCT_NOT_FOUND');
-      expect(problem.productIds).toEqual([String(missingId)]);
+      expect(problem.productIds).toEqual([String(missing.productId)]);
+      expect(problem.variants).toEqual([{ productId: String(missing.productId), variantId: String(missing.variantId), sku: `TEST-${missing.variantId}` }]);
     });
-    await test.step('no order, no event, and the known product keeps all 10', () => expectNothingChanged(orderId, [known]));
+    await test.step('no order, no movement, no event, no call to the warehouse or Shopify, and the known product keeps all 10', async () => {
+      await expectNothingChanged(orderId, [known], since);
+      await expectNoWmsCall([known]);
+    });
   });
 
   test('3.7 An order for two products, one without enough stock, is refused and nothing changes', proves('3.7', '§2 INSUFFICIENT_INVENTORY, a rejected order changes nothing, §9'), async ({ request }) => {
     const [plenty, scarce] = await test.step('the store has 10 of one product and only 2 of another', () =>
-      Promise.all([stockedProduct(10), stockedProduct(2)]),
+      Promise.all([stockedVariant(10), stockedVariant(2)]),
     );
     const orderId = randomOrderId();
-    await test.step('Shopify delivers an order for 1 and 3 of them: 422 INSUFFICIENT_INVENTORY says what is short', async () => {
+    const since = Date.now() - 1_000;
+    await test.step('Shopify delivers an order for 1 and 3 of them: 422 INSUFFICIENT_INVENTORY says which variant is short', async () => {
       const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [line(plenty!, 1), line(scarce!, 3)] }));
       const problem = await expectRejected(response, 422, 'INSUFFICIENT_INVENTORY');
-      expect(problem.items).toEqual([{ productId: String(scarce!.productId), requested: 3, available: 2 }]);
+      expect(problem.items).toEqual([{ variantId: String(scarce!.variantId), sku: scarce!.sku, requested: 3, available: 2 }]);
     });
-    await test.step('no order, no event, and both products keep their stock', () => expectNothingChanged(orderId, [plenty!, scarce!]));
+    await test.step('no order, no movement, no event, no call to the warehouse or Shopify, and both products keep their stock', async () => {
+      await expectNothingChanged(orderId, [plenty!, scarce!], since);
+      await expectNoWmsCall([plenty!, scarce!]);
+    });
+  });
+
+  test('3.8 One product in three sizes: each size is counted apart, at Shopify too', proves('3.8', '§1 stock per variant, §2.1 a demand is a variant, §4 movements, §5 events, §6 Shopify'), async ({ request }) => {
+    const [small, medium, large] = await test.step('the store has a linen shirt in S, M and L, 10 of each', async () => {
+      const productId = 8_000_000_000_000 + randomInt(1, 2 ** 40);
+      return [
+        await stockedVariant(10, { productId, title: 'Linen shirt, S' }),
+        await stockedVariant(10, { productId, title: 'Linen shirt, M' }),
+        await stockedVariant(10, { productId, title: 'Linen shirt, L' }),
+      ];
+    });
+    await acceptedScenario(request, [
+      { variant: small!, quantity: 2 },
+      { variant: medium!, quantity: 1 },
+    ]);
+    await test.step('size L is untouched: still 10 in the database and at Shopify, no movement, nothing sent', async () => {
+      expect((await readInventory(large!.variantId))!.availableQuantity).toBe(10);
+      expect((await readMovements(large!.variantId)).map((m) => m.reason)).toEqual(['import']);
+      expect(await shopifyAvailable(large!.inventoryItemId, large!.locationId)).toBe(10);
+      expect(await shopifyRequests([large!.inventoryItemId])).toEqual([]);
+      expect(await wmsRequestsFor(large!.sku)).toEqual([]);
+    });
+    await test.step('S and M are 8 and 9 in the database and at Shopify', async () => {
+      expect((await readInventory(small!.variantId))!.availableQuantity).toBe(8);
+      expect((await readInventory(medium!.variantId))!.availableQuantity).toBe(9);
+      expect(await shopifyAvailable(small!.inventoryItemId, small!.locationId)).toBe(8);
+      expect(await shopifyAvailable(medium!.inventoryItemId, medium!.locationId)).toBe(9);
+    });
   });
 });
