@@ -10,6 +10,7 @@ import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { createStockSource } from '../services/order-stream-process/src/clients/stock.js';
 import { itemKey } from '../services/order-stream-process/src/domain/coalesce.js';
 import { parseInventoryEvent, type InventoryEvent } from '../services/order-stream-process/src/domain/event.js';
+import { isDelta } from '../services/order-stream-process/src/domain/sync-rule.js';
 import { DLQ_REASON_HEADER } from '../services/order-stream-process/src/dlq-writer.js';
 import { parseFlags, required, toolEnv, UsageError } from './stack-env.js';
 
@@ -86,7 +87,8 @@ async function readUntilEnd(kafka: Kafka, topic: string, starts: Map<number, big
 function describe(letter: DeadLetter, event: InventoryEvent | undefined): string {
   const reason = kafkaHeaderText(letter.headers[DLQ_REASON_HEADER]) ?? '(no reason header)';
   const what = event
-    ? `order ${event.orderId} product ${event.productId} item ${event.inventoryItemId}@${event.locationId} version ${event.inventoryVersion} available ${event.availableAfter}`
+    ? `${event.reason} movement ${event.movementId}${event.orderId ? ` order ${event.orderId}` : ''} variant ${event.variantId} ${event.sku} ` +
+      `item ${event.inventoryItemId}@${event.locationId} delta ${event.delta} version ${event.inventoryVersion} available ${event.availableAfter}`
     : `value ${JSON.stringify((letter.value?.toString('utf8') ?? '').slice(0, 120))}`;
   return `${letter.partition}/${letter.offset}  ${new Date(letter.timestamp).toISOString()}  key ${letter.key ?? '(none)'}  ${what}\n    reason: ${reason}`;
 }
@@ -130,6 +132,78 @@ async function list(ctx: Context): Promise<number> {
 
 type Verdict = { replay: true } | { replay: false; why: string };
 
+/**
+ * Whether replaying a dead-letter event can still bring Shopify in line, and never twice:
+ * - a delta (a movement Shopify cannot know) is its own change, so each is replayed, whatever came
+ *   after it (its key is its movement's: Shopify applies it once), except a decrease the database
+ *   has moved past beyond every dead letter of its item: the confirm of that later movement lowered
+ *   Shopify to a figure that holds the decrease already (an increase is never made by a confirm,
+ *   which only lowers, so it is always replayed);
+ * - any other event only makes the processor confirm the item: the item's newest dead letter is
+ *   replayed while the database is still at its version, and an older one, or one a newer movement
+ *   has superseded (its own event confirmed the item), is skipped.
+ */
+function replayVerdict(event: InventoryEvent, databaseVersion: number | undefined, newestOfItem: InventoryEvent): Verdict {
+  if (databaseVersion === undefined) return { replay: false, why: `variant ${event.variantId} is no longer in the database` };
+  const superseded = databaseVersion > event.inventoryVersion;
+  if (isDelta(event)) {
+    if (event.delta < 0 && databaseVersion > newestOfItem.inventoryVersion) {
+      return { replay: false, why: `applied: the database is at version ${databaseVersion}, whose confirm lowered Shopify to a figure that holds this decrease` };
+    }
+    return { replay: true };
+  }
+  if (newestOfItem !== event) return { replay: false, why: `a newer event of this item is in the DLQ (version ${newestOfItem.inventoryVersion})` };
+  if (superseded) return { replay: false, why: `superseded: the database is at version ${databaseVersion}, whose event confirmed the item after this one` };
+  return { replay: true };
+}
+
+/** Sends the letters back to the inventory topic as they were, saying where and when they came from. */
+async function sendBack(ctx: Context, topic: string, letters: DeadLetter[], eventId: (l: DeadLetter) => string, replayedAt: string): Promise<void> {
+  const producer = ctx.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    await producer.send({
+      topic,
+      messages: letters.map((l) => ({
+        key: l.key,
+        value: l.value,
+        headers: {
+          ...l.headers,
+          [CORRELATION_HEADER]: kafkaHeaderText(l.headers[CORRELATION_HEADER]) ?? eventId(l),
+          [REPLAYED_FROM_HEADER]: `${ctx.dlqTopic}/${l.partition}/${l.offset}`,
+          [REPLAYED_AT_HEADER]: replayedAt,
+        },
+      })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Each dead letter read as an event (when it is one) and whether to replay it, against the database's versions. */
+async function judge(letters: DeadLetter[], options: { dataApiUrl: string; token: string }) {
+  const events = new Map<DeadLetter, InventoryEvent>();
+  const verdicts = new Map<DeadLetter, Verdict>();
+  for (const letter of letters) {
+    const parsed = parseInventoryEvent(letter.value);
+    if (parsed.ok) events.set(letter, parsed.event);
+    else verdicts.set(letter, { replay: false, why: `not an inventory event the processor can read (${parsed.reason})` });
+  }
+  const newest = new Map<string, InventoryEvent>();
+  for (const event of events.values()) {
+    const current = newest.get(itemKey(event));
+    if (!current || event.inventoryVersion >= current.inventoryVersion) newest.set(itemKey(event), event);
+  }
+  const variantIds = [...new Set([...events.values()].map((e) => e.variantId))].sort(compareShopifyIds);
+  const stock = variantIds.length
+    ? await createStockSource({ baseUrl: options.dataApiUrl, token: options.token, timeoutMs: 10_000 }).current(variantIds)
+    : new Map<ShopifyId, { version: number }>();
+  for (const [letter, event] of events) {
+    verdicts.set(letter, replayVerdict(event, stock.get(event.variantId)?.version, newest.get(itemKey(event))!));
+  }
+  return { events, verdicts };
+}
+
 async function replay(ctx: Context, options: { dryRun: boolean; all: boolean; inventoryTopic: string; dataApiUrl: string; token: string }): Promise<number> {
   const { low, high, replayed } = await offsets(ctx);
   const starts = new Map(
@@ -141,35 +215,7 @@ async function replay(ctx: Context, options: { dryRun: boolean; all: boolean; in
   const read = await readUntilEnd(ctx.kafka, ctx.dlqTopic, starts, high);
   const letters = read.filter((l) => ctx.since === undefined || l.timestamp >= ctx.since);
 
-  // Per inventory item only the newest event matters (the processor keeps the highest version too);
-  // an event older than the product's version in the database was followed by a newer event, which
-  // Shopify has been (or is being) sent: replaying it could only set an older quantity.
-  const events = new Map<DeadLetter, InventoryEvent>();
-  const verdicts = new Map<DeadLetter, Verdict>();
-  for (const letter of letters) {
-    const parsed = parseInventoryEvent(letter.value);
-    if (parsed.ok) events.set(letter, parsed.event);
-    else verdicts.set(letter, { replay: false, why: `not an inventory event the processor can read (${parsed.reason})` });
-  }
-  const newest = new Map<string, DeadLetter>();
-  for (const [letter, event] of events) {
-    const key = itemKey(event);
-    const current = newest.get(key);
-    if (!current || event.inventoryVersion >= events.get(current)!.inventoryVersion) newest.set(key, letter);
-  }
-  const productIds = [...new Set([...newest.values()].map((l) => events.get(l)!.productId))].sort(compareShopifyIds);
-  const stock = productIds.length
-    ? await createStockSource({ baseUrl: options.dataApiUrl, token: options.token, timeoutMs: 10_000 }).current(productIds)
-    : new Map<ShopifyId, { version: number }>();
-  for (const [letter, event] of events) {
-    const kept = newest.get(itemKey(event));
-    const dbVersion = stock.get(event.productId)?.version;
-    if (kept !== letter) verdicts.set(letter, { replay: false, why: `a newer event of this item is in the DLQ (version ${events.get(kept!)!.inventoryVersion})` });
-    else if (dbVersion === undefined) verdicts.set(letter, { replay: false, why: `product ${event.productId} is no longer in the database` });
-    else if (dbVersion > event.inventoryVersion) verdicts.set(letter, { replay: false, why: `superseded: the database is at version ${dbVersion}, whose event was sent after this one` });
-    else verdicts.set(letter, { replay: true });
-  }
-
+  const { events, verdicts } = await judge(letters, options);
   const toSend = letters.filter((l) => verdicts.get(l)?.replay);
   const verb = options.dryRun ? 'would replay' : 'replay';
   for (const letter of letters) {
@@ -179,27 +225,7 @@ async function replay(ctx: Context, options: { dryRun: boolean; all: boolean; in
 
   if (!options.dryRun) {
     const replayedAt = new Date().toISOString();
-    if (toSend.length > 0) {
-      const producer = ctx.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
-      await producer.connect();
-      try {
-        await producer.send({
-          topic: options.inventoryTopic,
-          messages: toSend.map((l) => ({
-            key: l.key,
-            value: l.value,
-            headers: {
-              ...l.headers,
-              [CORRELATION_HEADER]: kafkaHeaderText(l.headers[CORRELATION_HEADER]) ?? events.get(l)!.eventId,
-              [REPLAYED_FROM_HEADER]: `${ctx.dlqTopic}/${l.partition}/${l.offset}`,
-              [REPLAYED_AT_HEADER]: replayedAt,
-            },
-          })),
-        });
-      } finally {
-        await producer.disconnect();
-      }
-    }
+    if (toSend.length > 0) await sendBack(ctx, options.inventoryTopic, toSend, (l) => events.get(l)!.eventId, replayedAt);
     // Everything read was settled (sent or skipped for good): the next replay starts after it.
     const admin = ctx.kafka.admin();
     await admin.connect();

@@ -7,6 +7,8 @@ const required = {
   KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.1:9094',
   SHOPIFY_ADMIN_BASE_URL: 'http://127.0.0.1:8089',
   SHOPIFY_ACCESS_TOKEN: 'shpat_local_access_token',
+  DATA_API_URL: 'http://127.0.0.1:8081',
+  INTERNAL_API_TOKEN: 'local-internal-token',
 };
 
 describe('order-stream-process configuration', () => {
@@ -26,24 +28,24 @@ describe('order-stream-process configuration', () => {
       DLQ_TOPIC: 'inventory-updates.dlq',
       CONSUMER_GROUP: 'order-stream-process',
       RECONCILE_INTERVAL_MS: 0,
+      DATA_API_URL: 'http://127.0.0.1:8081',
+      INTERNAL_API_TOKEN: 'local-internal-token',
       DATA_API_TIMEOUT_MS: 5000,
     });
   });
 
-  it('runs reconciliation on an interval only with where to read the stock, and never more often than once a minute', () => {
-    assert.throws(() => parseConfig('order-stream-process', configSchema, { ...required, RECONCILE_INTERVAL_MS: '300000' }), (err: unknown) => {
+  it("always needs where to read the database's stock: the confirm step reads it for every batch", () => {
+    const { DATA_API_URL: _url, INTERNAL_API_TOKEN: _token, ...withoutDataApi } = required;
+    assert.throws(() => parseConfig('order-stream-process', configSchema, withoutDataApi), (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       assert.deepEqual(err.problems, ['DATA_API_URL is required but not set', 'INTERNAL_API_TOKEN is required but not set']);
       return true;
     });
+  });
+
+  it('runs reconciliation on an interval never more often than once a minute', () => {
     assert.throws(() => parseConfig('order-stream-process', configSchema, { ...required, RECONCILE_INTERVAL_MS: '1000' }), /RECONCILE_INTERVAL_MS: must be 0 \(off\) or at least 60000/);
-    const on = parseConfig('order-stream-process', configSchema, {
-      ...required,
-      RECONCILE_INTERVAL_MS: '300000',
-      DATA_API_URL: 'http://127.0.0.1:8081',
-      INTERNAL_API_TOKEN: 'local-internal-token',
-    });
-    assert.equal(on.RECONCILE_INTERVAL_MS, 300_000);
+    assert.equal(parseConfig('order-stream-process', configSchema, { ...required, RECONCILE_INTERVAL_MS: '300000' }).RECONCILE_INTERVAL_MS, 300_000);
   });
 
   it('names every bad variable without echoing the access token', () => {

@@ -4,16 +4,23 @@ import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import winston from 'winston';
 import { createLogger, kafkaHeaderText } from '@oms/common';
 import { createShopifyClient, type ShopifyClient } from '../../services/order-stream-process/src/clients/shopify.js';
+import { createStockSource, type StockSource } from '../../services/order-stream-process/src/clients/stock.js';
 import { SERVICE } from '../../services/order-stream-process/src/config.js';
-import type { InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
+import type { InventoryEvent, MovementReason } from '../../services/order-stream-process/src/domain/event.js';
 import { createStreamMetrics, type StreamMetrics } from '../../services/order-stream-process/src/metrics.js';
 import { createInventoryProcessor, type InventoryProcessor } from '../../services/order-stream-process/src/processor.js';
-import { removeShopifyRequests, stubShopify, type ShopifyReply } from '../support/shopify.js';
+import { createTestProduct, dbPool, randomOrderId, type TestProduct } from '../support/db.js';
+import { removeShopifyRequests } from '../support/shopify.js';
+import { setShopifyLevels } from '../support/shopify-stand-in.js';
 import { stackEnv } from '../support/stack-env.js';
 
 /**
- * The stream processor's test bench: each test gets its own topics (3 partitions), consumer group
- * and random inventory item ids, so it shares Kafka and WireMock safely with tests running beside it.
+ * The stream processor's test bench, against the real Kafka, the Shopify stand-in (WireMock's
+ * extension, which keeps levels, compare-and-set and idempotency keys) and order-manage-data-api
+ * (the confirm step reads the database's figures there). Each test gets its own topics (3
+ * partitions) and consumer group, and its own variants (random ids): a row in the database whose
+ * movements the test records itself, as the data-api would, and a level at the stand-in. So it
+ * shares Kafka, WireMock and the database safely with tests running beside it.
  */
 
 export const kafka = new Kafka({
@@ -24,34 +31,93 @@ export const kafka = new Kafka({
 
 export const ACCESS_TOKEN = 'shpat_test_access_token';
 
-export const randomInventoryItemId = () => 46_000_000_000_000 + randomInt(1, 2 ** 40);
+/** A Shopify location id of the test's own: one warehouse for several variants. */
 export const randomLocationId = () => 70_000_000_000 + randomInt(1, 2 ** 30);
-export const randomProductId = () => 8_000_000_000_000 + randomInt(1, 2 ** 40);
-export const randomOrderId = () => 6_000_000_000_000 + randomInt(1, 2 ** 40);
 
-export interface TestItem {
-  productId: number;
-  inventoryItemId: number;
-  locationId: number;
+export type TestVariant = TestProduct;
+
+export interface VariantOptions {
+  /** The database's figure, from an opening `import` movement (none at 0). */
+  database: number;
+  /** Shopify's level at the stand-in (default the database's figure: an in-sync store); 'none' for no level. */
+  shopify?: number | 'none';
+  /** The warehouse's Shopify location (default one of the variant's own). */
+  locationId?: number;
 }
 
-export function randomItem(): TestItem {
-  return { productId: randomProductId(), inventoryItemId: randomInventoryItemId(), locationId: randomLocationId() };
+/**
+ * A variant of the test's own: its row in the database and its level at the stand-in. The test's
+ * `after` forgets the Shopify calls WireMock logged for it.
+ */
+export async function createVariant(t: { after: (fn: () => Promise<void>) => void }, options: VariantOptions): Promise<TestVariant> {
+  const variant = await createTestProduct({ availableQuantity: options.database, atShopify: false, locationId: options.locationId });
+  const shopify = options.shopify ?? options.database;
+  if (shopify !== 'none') await setShopifyLevels([{ inventoryItemId: variant.inventoryItemId, locationId: variant.locationId, available: shopify }]);
+  t.after(() => removeShopifyRequests([variant.inventoryItemId]));
+  return variant;
 }
 
-/** An event as order-manage-data-api writes it: ids as decimal strings. */
-export function makeEvent(item: TestItem, fields: Partial<InventoryEvent> = {}): InventoryEvent {
+export interface MovementInput {
+  delta: number;
+  reason: MovementReason;
+  /** Default: true for order, cancel and return (Shopify made them), false otherwise. */
+  shopifyKnows?: boolean;
+  orderId?: string | null;
+}
+
+const ORDER_REASONS = new Set<MovementReason>(['order', 'cancel', 'return']);
+
+/**
+ * Records a movement as order-manage-data-api does (the ledger's trigger moves the stock and the
+ * version) and returns the event it would publish for it (SPEC.md section 5).
+ */
+export async function recordMovement(variant: TestVariant, input: MovementInput): Promise<InventoryEvent> {
+  const forOrder = ORDER_REASONS.has(input.reason);
+  const orderId = input.orderId !== undefined ? input.orderId : forOrder ? String(randomOrderId()) : null;
+  const reference = orderId ?? `test-${randomUUID()}`;
+  const { rows } = await dbPool().query<{ id: string; available_after: number; version_after: number; created_at: Date }>(
+    `INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key)
+     VALUES ($1, $2, $3, $4, $5) RETURNING id::text, available_after, version_after, created_at`,
+    [String(variant.variantId), input.delta, input.reason, reference, `test-${randomUUID()}`],
+  );
+  const row = rows[0]!;
   return {
     eventId: randomUUID(),
+    movementId: row.id,
+    reason: input.reason,
+    reference,
+    orderId,
+    variantId: String(variant.variantId),
+    productId: String(variant.productId),
+    sku: variant.sku,
+    inventoryItemId: String(variant.inventoryItemId),
+    locationId: String(variant.locationId),
+    delta: input.delta,
+    availableAfter: row.available_after,
+    inventoryVersion: row.version_after,
+    occurredAt: row.created_at.toISOString(),
+    shopifyKnows: input.shopifyKnows ?? forOrder,
+  };
+}
+
+/** An event for a variant without a movement behind it (for messages the processor must refuse or set aside). */
+export function eventFor(variant: TestVariant, fields: Partial<InventoryEvent> = {}): InventoryEvent {
+  return {
+    eventId: randomUUID(),
+    movementId: String(randomInt(1, 2 ** 40)),
+    reason: 'order',
+    reference: 'test',
     orderId: String(randomOrderId()),
-    productId: String(item.productId),
-    sku: `TEST-${item.productId}`,
-    inventoryItemId: String(item.inventoryItemId),
-    locationId: String(item.locationId),
-    quantityOrdered: 1,
-    availableAfter: 10,
-    inventoryVersion: 2,
+    variantId: String(variant.variantId),
+    productId: String(variant.productId),
+    sku: variant.sku,
+    inventoryItemId: String(variant.inventoryItemId),
+    locationId: String(variant.locationId),
+    delta: -1,
+    availableAfter: 0,
+    inventoryVersion: 1,
     occurredAt: new Date().toISOString(),
+    shopifyKnows: true,
     ...fields,
   };
 }
@@ -72,15 +138,18 @@ export interface Bench {
   logs: LogLine[];
   metrics: StreamMetrics;
   shopify: ShopifyClient;
+  stock: StockSource;
   readonly processor: InventoryProcessor;
   /** Stops the processor and starts a new one in the same group, as a restarted process would. */
   restart(): Promise<void>;
-  /** Produces events keyed by product id with an x-correlation-id header (one per event unless given). */
+  /** Produces events keyed by variant id with an x-correlation-id header (one per event unless given). */
   produce(events: InventoryEvent[], options?: { partition?: number; correlationId?: string }): Promise<string[]>;
   produceRaw(message: { key: string; value: string; headers?: IHeaders; partition?: number }): Promise<void>;
   /** Messages on this test's DLQ topic so far (read by a consumer of its own). */
   dlq(): Promise<KafkaMessage[]>;
   successLines(): LogLine[];
+  /** The SUCCESS line of this event, once it is there. */
+  success(eventId: string): LogLine | undefined;
   close(): Promise<void>;
 }
 
@@ -90,23 +159,7 @@ export interface BenchOptions {
   start?: boolean;
 }
 
-export async function createBench(options: BenchOptions = {}): Promise<Bench> {
-  const suffix = randomUUID().slice(0, 8);
-  const topic = `test-stream-${suffix}`;
-  const dlqTopic = `${topic}.dlq`;
-  const groupId = `test-stream-${suffix}`;
-
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic, numPartitions: 3, replicationFactor: 1 },
-      { topic: dlqTopic, numPartitions: 3, replicationFactor: 1 },
-    ],
-  });
-
-  const logs: LogLine[] = [];
+function captureLogs(logs: LogLine[]) {
   const logger = createLogger({ service: SERVICE, level: 'debug', secrets: [ACCESS_TOKEN] });
   logger.clear();
   logger.add(
@@ -119,7 +172,38 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
       }),
     }),
   );
+  return logger;
+}
 
+async function createTopics(topics: string[]) {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })) });
+  return admin;
+}
+
+/** A consumer of the test's DLQ topic, from its beginning. */
+async function readDlq(groupId: string, dlqTopic: string) {
+  const messages: KafkaMessage[] = [];
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: dlqTopic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      messages.push(message);
+    },
+  });
+  return { messages, consumer };
+}
+
+export async function createBench(options: BenchOptions = {}): Promise<Bench> {
+  const suffix = randomUUID().slice(0, 8);
+  const topic = `test-stream-${suffix}`;
+  const dlqTopic = `${topic}.dlq`;
+  const groupId = `test-stream-${suffix}`;
+  const admin = await createTopics([topic, dlqTopic]);
+  const logs: LogLine[] = [];
+  const logger = captureLogs(logs);
   const metrics = createStreamMetrics();
   const env = stackEnv();
   const shopify = createShopifyClient({
@@ -133,32 +217,14 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
     logger,
     metrics: metrics.shopify,
   });
-  const build = () =>
-    createInventoryProcessor({
-      kafka,
-      topic,
-      dlqTopic,
-      groupId,
-      shopify,
-      logger,
-      metrics,
-      heartbeatIntervalMs: 500,
-    });
+  const stock = createStockSource({ baseUrl: env.DATA_API_URL, token: env.INTERNAL_API_TOKEN, timeoutMs: 3_000 });
+  const build = () => createInventoryProcessor({ kafka, topic, dlqTopic, groupId, shopify, stock, logger, metrics, heartbeatIntervalMs: 500 });
   let processor = build();
   if (options.start ?? true) await processor.start();
-
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-
-  const dlqMessages: KafkaMessage[] = [];
-  const dlqConsumer = kafka.consumer({ groupId: `${groupId}-dlq-reader`, maxWaitTimeInMs: 200 });
-  await dlqConsumer.connect();
-  await dlqConsumer.subscribe({ topic: dlqTopic, fromBeginning: true });
-  await dlqConsumer.run({
-    eachMessage: async ({ message }) => {
-      dlqMessages.push(message);
-    },
-  });
+  const dlq = await readDlq(`${groupId}-dlq-reader`, dlqTopic);
+  const successLines = () => logs.filter((l) => l.event === 'shopify.inventory.updated' && l.msg.startsWith('SUCCESS'));
 
   return {
     topic,
@@ -167,6 +233,7 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
     logs,
     metrics,
     shopify,
+    stock,
     get processor() {
       return processor;
     },
@@ -180,7 +247,7 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
       await producer.send({
         topic,
         messages: events.map((event, i) => ({
-          key: String(event.productId),
+          key: event.variantId,
           value: JSON.stringify(event),
           headers: { 'x-correlation-id': correlationIds[i]! },
           ...(produceOptions.partition === undefined ? {} : { partition: produceOptions.partition }),
@@ -192,14 +259,13 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
       await producer.send({ topic, messages: [message] });
     },
     async dlq() {
-      return [...dlqMessages];
+      return [...dlq.messages];
     },
-    successLines() {
-      return logs.filter((l) => l.event === 'shopify.inventory.updated' && l.msg.startsWith('SUCCESS'));
-    },
+    successLines,
+    success: (eventId) => successLines().find((l) => l.eventId === eventId),
     async close() {
       await processor.stop();
-      await dlqConsumer.disconnect();
+      await dlq.consumer.disconnect();
       await producer.disconnect();
       await admin.deleteTopics({ topics: [topic, dlqTopic] }).catch(() => undefined);
       await admin.deleteGroups([groupId, `${groupId}-dlq-reader`]).catch(() => undefined);
@@ -208,29 +274,14 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
   };
 }
 
-/** Polls until `check` stops throwing (its last error is thrown if it never does). */
-/**
- * A bench whose Shopify answers `replies` for these items; the test's `after` closes the bench and
- * removes its stubs and the requests WireMock logged for the items.
- */
-export async function benchWithShopify(
-  t: { after: (fn: () => Promise<void>) => void },
-  items: TestItem[],
-  replies: ShopifyReply | ShopifyReply[],
-  options: BenchOptions = {},
-): Promise<{ ids: number[]; bench: Bench }> {
-  const ids = items.map((item) => item.inventoryItemId);
-  const stub = await stubShopify(ids, replies);
+/** A bench the test's `after` closes. */
+export async function benchFor(t: { after: (fn: () => Promise<void>) => void }, options: BenchOptions = {}): Promise<Bench> {
   const bench = await createBench(options);
-  t.after(async () => {
-    await bench.close();
-    await stub.remove();
-    await removeShopifyRequests(ids);
-  });
-  return { ids, bench };
+  t.after(() => bench.close());
+  return bench;
 }
 
 /** The suites' one polling helper, re-exported for the stream and operations tests that import it from here. */
-export { eventually } from '../support/eventually.js';
+export { eventually, waitFor } from '../support/eventually.js';
 
 export const header = (message: KafkaMessage, name: string): string | undefined => kafkaHeaderText(message.headers?.[name]);

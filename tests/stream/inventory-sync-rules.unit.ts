@@ -1,37 +1,34 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { chunk, coalesce, itemKey, partitionByLastSet } from '../../services/order-stream-process/src/domain/coalesce.js';
+import { chunk, coalesce, itemKey } from '../../services/order-stream-process/src/domain/coalesce.js';
 import { parseInventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
-import {
-  blamedQuantityIndexes,
-  buildInventorySetQuantities,
-  idempotencyKeyFor,
-  referenceDocumentUri,
-  uuidV5,
-} from '../../services/order-stream-process/src/domain/mutation.js';
+import { decideConfirmation, deltaChange, holdsImport, isDelta } from '../../services/order-stream-process/src/domain/sync-rule.js';
 import { availableAt, delayBeforeCall, readThrottleStatus, retryAfterMs } from '../../services/order-stream-process/src/domain/throttle.js';
-import { exampleInventoryEvent } from '../support/inventory-event.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+import { exampleInventoryEvent, exampleRestockEvent } from '../support/inventory-event.js';
 
 const event = exampleInventoryEvent;
 
 describe('reading an inventory event from Kafka', () => {
-  it('accepts the event of the design with exact decimal-string ids, and an older event with ids as exact numbers', () => {
-    const e = event();
-    assert.deepEqual(parseInventoryEvent(Buffer.from(JSON.stringify(e))), { ok: true, event: e });
-    const older = { ...e, orderId: 1001, inventoryItemId: 44123456780001 };
-    const parsed = parseInventoryEvent(JSON.stringify(older));
-    assert.ok(parsed.ok);
-    assert.equal(parsed.event.inventoryItemId, '44123456780001');
-    assert.equal(parsed.event.orderId, '1001');
+  it('accepts the event of SPEC.md section 5, an order with its id and a restock without one', () => {
+    const order = event();
+    assert.deepEqual(parseInventoryEvent(Buffer.from(JSON.stringify(order))), { ok: true, event: order });
+    const restock = exampleRestockEvent();
+    assert.deepEqual(parseInventoryEvent(JSON.stringify(restock)), { ok: true, event: restock });
   });
 
-  it('refuses an id a double has already rounded, or one beyond 2^63, rather than set the wrong item', () => {
-    for (const inventoryItemId of [2 ** 53 + 2, '9223372036854775808', '0', '12.5']) {
-      const parsed = parseInventoryEvent(JSON.stringify({ ...event(), inventoryItemId }));
-      assert.ok(!parsed.ok && /inventoryItemId/.test(parsed.reason), String(inventoryItemId));
+  it('refuses ids as JSON numbers, an id beyond 2^63, a zero delta, a version below 1 and an unknown reason', () => {
+    for (const [field, value] of [
+      ['inventoryItemId', 44123456780001],
+      ['variantId', '9223372036854775808'],
+      ['movementId', '0'],
+      ['delta', 0],
+      ['inventoryVersion', 0],
+      ['reason', 'theft'],
+      ['shopifyKnows', 'yes'],
+    ] as const) {
+      const parsed = parseInventoryEvent(JSON.stringify({ ...event(), [field]: value }));
+      assert.ok(!parsed.ok && parsed.reason.includes(field), `${field}: ${JSON.stringify(value)}`);
     }
   });
 
@@ -41,30 +38,38 @@ describe('reading an inventory event from Kafka', () => {
     const empty = parseInventoryEvent(null);
     assert.ok(!empty.ok && empty.reason.startsWith('invalid_event:'));
     const { availableAfter: _a, ...missing } = event();
-    const noQuantity = parseInventoryEvent(JSON.stringify({ ...missing, inventoryVersion: -1 }));
-    assert.ok(!noQuantity.ok);
-    assert.match(noQuantity.reason, /availableAfter/);
-    assert.match(noQuantity.reason, /inventoryVersion/);
+    const wrong = parseInventoryEvent(JSON.stringify({ ...missing, inventoryVersion: -1 }));
+    assert.ok(!wrong.ok);
+    assert.match(wrong.reason, /availableAfter/);
+    assert.match(wrong.reason, /inventoryVersion/);
+  });
+
+  it('refuses the product-keyed event of before (quantityOrdered, no movement): it goes to the DLQ', () => {
+    const { movementId: _m, reason: _r, reference: _ref, variantId: _v, delta: _d, shopifyKnows: _s, ...old } = event();
+    const parsed = parseInventoryEvent(JSON.stringify({ ...old, quantityOrdered: 2 }));
+    assert.ok(!parsed.ok);
+    assert.match(parsed.reason, /^invalid_event: .*movementId/);
   });
 });
 
-describe('coalescing a batch of events', () => {
-  it('keeps per inventory item only the highest inventoryVersion and lists every event it covers', () => {
-    const a1 = event({ inventoryItemId: '1', inventoryVersion: 3, availableAfter: 7 });
-    const a2 = event({ inventoryItemId: '1', inventoryVersion: 5, availableAfter: 5 });
-    const a3 = event({ inventoryItemId: '1', inventoryVersion: 4, availableAfter: 6 });
-    const b1 = event({ inventoryItemId: '2', inventoryVersion: 9, availableAfter: 0 });
+describe('grouping a batch per inventory item', () => {
+  it('keeps every event of an item, in arrival order, and knows its newest', () => {
+    const a1 = event({ inventoryItemId: '1', inventoryVersion: 3 });
+    const a2 = event({ inventoryItemId: '1', inventoryVersion: 5 });
+    const a3 = event({ inventoryItemId: '1', inventoryVersion: 4 });
+    const b1 = event({ inventoryItemId: '2', inventoryVersion: 9 });
     const items = coalesce([a1, b1, a2, a3]);
-    assert.equal(items.length, 2);
-    const a = items.find((i) => i.latest.inventoryItemId === '1')!;
-    assert.equal(a.latest, a2);
-    assert.deepEqual(a.covered, [a1, a2, a3]);
-    assert.equal(items.find((i) => i.latest.inventoryItemId === '2')!.latest, b1);
+    assert.deepEqual(
+      items.map((i) => i.key),
+      ['1@65432109876', '2@65432109876'],
+    );
+    assert.deepEqual(items[0]!.events, [a1, a2, a3]);
+    assert.equal(items[0]!.newest, a2);
+    assert.equal(items[1]!.newest, b1);
   });
 
-  it('treats the same item at two locations as two quantities', () => {
-    const items = coalesce([event({ locationId: '1' }), event({ locationId: '2' })]);
-    assert.equal(items.length, 2);
+  it('treats the same item at two locations as two levels', () => {
+    assert.equal(coalesce([event({ locationId: '1' }), event({ locationId: '2' })]).length, 2);
   });
 
   it('for any batch: one entry per item, holding its highest version, covering every event exactly once', () => {
@@ -72,106 +77,98 @@ describe('coalescing a batch of events', () => {
       inventoryItemId: fc.integer({ min: 1, max: 5 }).map(String),
       locationId: fc.integer({ min: 1, max: 2 }).map(String),
       inventoryVersion: fc.integer({ min: 1, max: 50 }),
-      availableAfter: fc.integer({ min: 0, max: 500 }),
     });
     fc.assert(
       fc.property(fc.array(arbEvent, { maxLength: 60 }), (raw) => {
         const events = raw.map((r) => event(r));
         const items = coalesce(events);
         assert.equal(new Set(items.map((i) => i.key)).size, items.length);
-        assert.equal(items.reduce((n, i) => n + i.covered.length, 0), events.length);
+        assert.equal(items.reduce((n, i) => n + i.events.length, 0), events.length);
         for (const item of items) {
-          const max = Math.max(...item.covered.map((e) => e.inventoryVersion));
-          assert.equal(item.latest.inventoryVersion, max);
-          assert.ok(item.covered.every((e) => itemKey(e) === item.key));
+          assert.equal(item.newest.inventoryVersion, Math.max(...item.events.map((e) => e.inventoryVersion)));
+          assert.ok(item.events.every((e) => itemKey(e) === item.key));
         }
       }),
     );
   });
 
-  it('never sends an item whose last set version is as new or newer', () => {
-    const items = coalesce([
-      event({ inventoryItemId: '1', inventoryVersion: 4 }),
-      event({ inventoryItemId: '2', inventoryVersion: 6 }),
-      event({ inventoryItemId: '3', inventoryVersion: 1 }),
-    ]);
-    const lastSet = new Map([
-      [itemKey({ inventoryItemId: '1', locationId: '65432109876' }), { inventoryVersion: 5, quantity: 3 }],
-      [itemKey({ inventoryItemId: '2', locationId: '65432109876' }), { inventoryVersion: 5, quantity: 3 }],
-      [itemKey({ inventoryItemId: '3', locationId: '65432109876' }), { inventoryVersion: 1, quantity: 9 }],
-    ]);
-    const { toSend, alreadyHeld } = partitionByLastSet(items, lastSet);
-    assert.deepEqual(toSend.map((i) => i.latest.inventoryItemId), ['2']);
-    assert.deepEqual(alreadyHeld.map((i) => [i.latest.inventoryItemId, i.held.quantity]), [['1', 3], ['3', 9]]);
-  });
-
-  it('chunks at most 250 quantities per call', () => {
-    const sizes = chunk(Array.from({ length: 600 }, (_, i) => i)).map((c) => c.length);
-    assert.deepEqual(sizes, [250, 250, 100]);
+  it('chunks at most 250 per call', () => {
+    assert.deepEqual(
+      chunk(Array.from({ length: 600 }, (_, i) => i)).map((c) => c.length),
+      [250, 250, 100],
+    );
     assert.deepEqual(chunk([]), []);
     assert.throws(() => chunk([1], 0), RangeError);
   });
 });
 
-describe('the inventorySetQuantities request', () => {
-  it('sets the absolute available quantity with an idempotency directive, as SPEC section 6 says', () => {
-    const e = event();
-    const request = buildInventorySetQuantities([e]);
-    assert.match(
-      request.query,
-      /mutation \w+\(\$input: InventorySetQuantitiesInput!, \$idempotencyKey: String!\) \{\s+inventorySetQuantities\(input: \$input\) @idempotent\(key: \$idempotencyKey\) \{/,
-    );
-    assert.match(request.query, /userErrors \{\s+code\s+field\s+message\s+\}/);
-    assert.match(request.query, /inventoryAdjustmentGroup \{/);
-    assert.deepEqual(request.variables, {
-      input: {
-        name: 'available',
-        reason: 'correction',
-        referenceDocumentUri: 'gid://order-intake/Order/820982911946154508',
-        quantities: [
-          {
-            inventoryItemId: 'gid://shopify/InventoryItem/44123456780001',
-            locationId: 'gid://shopify/Location/65432109876',
-            quantity: 118,
-            changeFromQuantity: null,
-          },
-        ],
-      },
-      idempotencyKey: idempotencyKeyFor([e]),
+describe('what Shopify cannot know goes as a delta', () => {
+  it('is a movement the system made itself: a restock, a correction, a WMS sync; never an order, a cancellation or an import', () => {
+    assert.equal(isDelta(exampleRestockEvent()), true);
+    assert.equal(isDelta(exampleRestockEvent({ reason: 'correction', delta: -3 })), true);
+    assert.equal(isDelta(exampleRestockEvent({ reason: 'wms_sync' })), true);
+    assert.equal(isDelta(exampleRestockEvent({ reason: 'restock', shopifyKnows: true })), false, 'a restock the merchant chose in Shopify');
+    assert.equal(isDelta(event()), false);
+    assert.equal(isDelta(event({ reason: 'cancel', delta: 2 })), false);
+    assert.equal(isDelta(exampleRestockEvent({ reason: 'import' })), false);
+  });
+
+  it("sums an item's deltas, each movement once however often it was delivered, and ignores the orders beside them", () => {
+    const restock = exampleRestockEvent({ movementId: '11', delta: 10 });
+    const correction = exampleRestockEvent({ movementId: '12', reason: 'correction', delta: -3 });
+    const [item] = coalesce([restock, event({ movementId: '13' }), correction, { ...restock, eventId: 'redelivered' }]);
+    assert.deepEqual(deltaChange(item!), {
+      key: item!.key,
+      inventoryItemId: '44123456780001',
+      locationId: '65432109876',
+      delta: 7,
+      movementIds: ['11', '12'],
     });
+    assert.equal(deltaChange(coalesce([event()])[0]!), undefined);
+  });
+});
+
+describe('the confirm step decides from the database (D) and Shopify (S)', () => {
+  const newest = { inventoryVersion: 7, availableAfter: 40 };
+  const database = { availableQuantity: 40, version: 7 };
+
+  it('lowers Shopify to the database when it holds more (an order Shopify did not take)', () => {
+    assert.deepEqual(decideConfirmation({ newest, bringToDatabase: false, shopify: 42, database }), { action: 'lower', shopify: 42, database });
   });
 
-  it('derives the idempotency key from the events alone: same events, same key, in any order', () => {
-    const a = event();
-    const b = event({ inventoryItemId: '2' });
-    const key = idempotencyKeyFor([a, b]);
-    assert.match(key, UUID);
-    assert.equal(idempotencyKeyFor([b, a]), key);
-    assert.equal(buildInventorySetQuantities([b, a]).variables.idempotencyKey, key);
-    assert.notEqual(idempotencyKeyFor([a]), key);
+  it('sends nothing when Shopify is at or below the database: it took the units, and maybe later orders', () => {
+    for (const shopify of [40, 39, 0, -2]) {
+      assert.equal(decideConfirmation({ newest, bringToDatabase: false, shopify, database }).action, 'none', `S=${shopify}`);
+    }
   });
 
-  it('computes RFC 9562 version 5 UUIDs', () => {
-    // The RFC's DNS namespace example: uuid5(NAMESPACE_DNS, "www.example.com").
-    assert.equal(uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8'), '2ed6657d-e927-568b-95e1-2665a8aea6a2');
+  it('waits for the newer movement when the database is past the batch: its own event confirms (so a replay of an old event is harmless)', () => {
+    const decision = decideConfirmation({ newest, bringToDatabase: false, shopify: 99, database: { availableQuantity: 38, version: 8 } });
+    assert.equal(decision.action, 'superseded');
   });
 
-  it("finds the quantities Shopify's userErrors blame", () => {
-    const errors = [
-      { field: ['input', 'quantities', '2', 'inventoryItemId'] },
-      { field: ['input', 'quantities', '9', 'locationId'] },
-      { field: ['input', 'reason'] },
-      { field: null },
-    ];
-    assert.deepEqual([...blamedQuantityIndexes(errors, 3)], [2]);
-    assert.equal(blamedQuantityIndexes([{ field: ['input', 'name'] }], 3).size, 0);
+  it('brings Shopify to the database in either direction for an import', () => {
+    assert.equal(decideConfirmation({ newest, bringToDatabase: true, shopify: 12, database }).action, 'set');
+    assert.equal(decideConfirmation({ newest, bringToDatabase: true, shopify: 70, database }).action, 'set');
+    assert.equal(decideConfirmation({ newest, bringToDatabase: true, shopify: 40, database }).action, 'none');
+    const [item] = coalesce([event({ reason: 'import', orderId: null, shopifyKnows: false, delta: 40 })]);
+    assert.equal(holdsImport(item!), true);
   });
 
-  it('names the order, or the orders of a coalesced call', () => {
-    assert.equal(referenceDocumentUri(['7', '7'], 'k'), 'gid://order-intake/Order/7');
-    assert.equal(referenceDocumentUri(['9', '820982911946154508', '7'], 'k'), 'gid://order-intake/InventorySync/k?orders=7,9,820982911946154508');
-    const many = referenceDocumentUri(Array.from({ length: 25 }, (_, i) => String(i + 1)), 'k');
-    assert.match(many, /orders=1,2,.*,20&more=5$/);
+  it("takes the event's own figure when the database read knows less (a row gone, a replica behind)", () => {
+    assert.deepEqual(decideConfirmation({ newest, bringToDatabase: false, shopify: 45, database: undefined }).database, database);
+    assert.deepEqual(decideConfirmation({ newest, bringToDatabase: false, shopify: 45, database: { availableQuantity: 44, version: 6 } }).database, database);
+  });
+
+  it('for any S and D at the batch version: never a write that raises, unless an import', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -5, max: 50 }), fc.integer({ min: 0, max: 50 }), fc.boolean(), (shopify, d, bringToDatabase) => {
+        const decision = decideConfirmation({ newest: { inventoryVersion: 3, availableAfter: d }, bringToDatabase, shopify, database: { availableQuantity: d, version: 3 } });
+        if (decision.action === 'lower') assert.ok(d < shopify);
+        if (decision.action === 'set') assert.ok(bringToDatabase && d !== shopify);
+        if (decision.action === 'none') assert.ok(bringToDatabase ? d === shopify : shopify <= d);
+      }),
+    );
   });
 });
 

@@ -1,17 +1,22 @@
+/**
+ * What goes wrong on the way to Shopify: failures retried with the same idempotency key, a stale
+ * compare-and-set read and decided again, Shopify's refusals, and the DLQ after the last attempt.
+ * The stand-in answers for real; a stub answers in its place only where a test needs a failure
+ * (`thenStandIn` hands the calls back to it afterwards).
+ */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { DLQ_REASON_HEADER } from '../../services/order-stream-process/src/dlq-writer.js';
-import { removeShopifyRequests, shopifyReplies, shopifyRequests, stubShopify, type ShopifyReply } from '../support/shopify.js';
-import { benchWithShopify, createBench, eventually, header, kafka, makeEvent, randomItem, type Bench } from './harness.js';
+import { closeDb } from '../support/db.js';
+import { inventoryItemGid, shopifyReplies, shopifyRequests, stubShopify, writesAmong, type ShopifyOperation, type ShopifyReply } from '../support/shopify.js';
+import { shopifyAvailable, shopifyLevels } from '../support/shopify-stand-in.js';
+import { benchFor, createBench, createVariant, eventFor, eventually, header, kafka, recordMovement, type Bench, type TestVariant } from './harness.js';
 
-async function setUp(t: { after: (fn: () => Promise<void>) => void }, replies: ShopifyReply | ShopifyReply[], options: { maxAttempts?: number } = {}) {
-  const item = randomItem();
-  return { item, ...(await benchWithShopify(t, [item], replies, options)) };
-}
+after(closeDb);
 
-async function metricValue(bench: Bench, name: string, labels: string): Promise<number> {
+async function metricValue(bench: Bench, name: string, labels = ''): Promise<number> {
   const text = await bench.metrics.registry.metrics();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  const line = text.split('\n').find((l) => (l.startsWith(`${name}{`) && l.includes(labels)) || l.startsWith(`${name} `));
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
@@ -26,198 +31,205 @@ async function committedOffset(groupId: string, topic: string, partition: number
   }
 }
 
-describe('Shopify failures are retried, then dead-lettered', () => {
-  it('retries a THROTTLED answer with the same idempotency key and succeeds', async (t) => {
-    const { item, ids, bench } = await setUp(t, [shopifyReplies.throttled(), shopifyReplies.ok()]);
-    const event = makeEvent(item, { availableAfter: 12 });
-    await bench.produce([event]);
+async function stub(t: { after: (fn: () => Promise<void>) => void }, v: TestVariant, operation: ShopifyOperation, replies: ShopifyReply[], thenStandIn = true) {
+  const s = await stubShopify([v.inventoryItemId], replies, { operation, thenStandIn });
+  t.after(() => s.remove());
+  return s;
+}
 
-    await eventually(() => assert.ok(bench.successLines().some((l) => l.eventId === event.eventId)));
-    const received = await shopifyRequests(ids);
-    assert.equal(received.length, 2);
-    assert.equal(received[0]!.body.variables.idempotencyKey, received[1]!.body.variables.idempotencyKey);
-    assert.deepEqual(received[0]!.body, received[1]!.body);
-    assert.equal(await metricValue(bench, 'shopify_retries_total', 'outcome="throttled"'), 1);
-    assert.equal(await metricValue(bench, 'shopify_requests_total', 'outcome="success"'), 1);
+async function dead(bench: Bench, count: number) {
+  return eventually(async () => {
+    const messages = await bench.dlq();
+    assert.equal(messages.length, count);
+    return messages;
+  });
+}
+
+const available = (v: TestVariant) => shopifyAvailable(v.inventoryItemId, v.locationId);
+const awaitSuccess = (bench: Bench, eventId: string) =>
+  eventually(() => {
+    const line = bench.success(eventId);
+    assert.ok(line, `no SUCCESS line yet for ${eventId}`);
+    return line;
   });
 
-  it('retries three HTTP 500 answers with the same idempotency key and succeeds on the fourth attempt', async (t) => {
-    const { item, ids, bench } = await setUp(t, [
-      shopifyReplies.serverError(),
-      shopifyReplies.serverError(),
-      shopifyReplies.serverError(),
-      shopifyReplies.ok(),
-    ]);
-    const event = makeEvent(item, { availableAfter: 3 });
-    await bench.produce([event]);
+describe('failures are retried with the same idempotency key', () => {
+  it('retries a THROTTLED compare-and-set with the same request and lowers Shopify once', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    await stub(t, variant, 'inventorySetQuantities', [shopifyReplies.throttled()]);
+    const bench = await benchFor(t);
+    const order = await recordMovement(variant, { reason: 'order', delta: -2 });
+    await bench.produce([order]);
 
-    const line = await eventually(() => {
-      const found = bench.successLines().find((l) => l.eventId === event.eventId);
-      assert.ok(found);
-      return found;
-    });
+    await awaitSuccess(bench, order.eventId);
+    const sets = await shopifyRequests([variant.inventoryItemId], { operation: 'inventorySetQuantities' });
+    assert.equal(sets.length, 2);
+    assert.deepEqual(sets[0]!.body, sets[1]!.body, 'the same body, the same key');
+    assert.equal(await available(variant), 8);
+    assert.equal(await metricValue(bench, 'shopify_retries_total', 'outcome="throttled"'), 1);
+  });
+
+  it('retries three HTTP 500 answers to a delta with the same key and applies it once, on the fourth attempt', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    await stub(t, variant, 'inventoryAdjustQuantities', [shopifyReplies.serverError(), shopifyReplies.serverError(), shopifyReplies.serverError()]);
+    const bench = await benchFor(t);
+    const restock = await recordMovement(variant, { reason: 'restock', delta: 4 });
+    await bench.produce([restock]);
+
+    const line = await awaitSuccess(bench, restock.eventId);
     assert.equal(line.attempts, 4);
-    const received = await shopifyRequests(ids);
-    assert.equal(received.length, 4);
-    assert.equal(new Set(received.map((r) => r.body.variables.idempotencyKey)).size, 1);
+    const adjusts = await shopifyRequests([variant.inventoryItemId], { operation: 'inventoryAdjustQuantities' });
+    assert.equal(adjusts.length, 4);
+    assert.equal(new Set(adjusts.map((r) => r.body.variables.idempotencyKey)).size, 1);
+    assert.equal(await available(variant), 14);
     assert.equal(bench.logs.filter((l) => l.event === 'shopify.call.failed').length, 3);
     assert.deepEqual(await bench.dlq(), []);
   });
+});
 
-  it('sends the event to the DLQ when Shopify keeps answering userErrors', async (t) => {
-    const { item, ids, bench } = await setUp(
-      t,
-      shopifyReplies.userErrors([
-        { code: 'INVALID_INVENTORY_ITEM', field: ['input', 'quantities', '0', 'inventoryItemId'], message: 'The specified inventory item could not be found.' },
-      ]),
-      { maxAttempts: 3 },
+describe('a stale compare-and-set is read and decided again', () => {
+  it('reads Shopify again after CHANGE_FROM_QUANTITY_STALE (nothing applied) and lowers it from the figure it holds now', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    // The first read sees 12, the figure a moment before Shopify sold 2 more: the set from 12 is stale.
+    const before = { data: { nodes: [{ id: inventoryItemGid(variant.inventoryItemId), inventoryLevel: { quantities: [{ name: 'available', quantity: 12 }] } }] } };
+    await stub(t, variant, 'availableQuantities', [{ status: 200, body: before }]);
+    const bench = await benchFor(t);
+    const order = await recordMovement(variant, { reason: 'order', delta: -2 });
+    await bench.produce([order]);
+
+    const line = await awaitSuccess(bench, order.eventId);
+    assert.equal(line.result, 'lowered');
+    assert.equal(line.shopify, 10);
+    const sets = await shopifyRequests([variant.inventoryItemId], { operation: 'inventorySetQuantities' });
+    assert.deepEqual(
+      sets.map((s) => s.body.variables.input!.quantities![0]!.changeFromQuantity),
+      [12, 10],
     );
-    const event = makeEvent(item);
-    const [correlationId] = await bench.produce([event]);
-
-    const [dead] = await eventually(async () => {
-      const messages = await bench.dlq();
-      assert.equal(messages.length, 1);
-      return messages;
-    });
-    assert.equal(dead!.key?.toString(), String(event.productId));
-    assert.deepEqual(JSON.parse(dead!.value!.toString()), event);
-    assert.match(header(dead!, DLQ_REASON_HEADER) ?? '', /^shopify_failed: user_errors after 3 attempts: INVALID_INVENTORY_ITEM/);
-    assert.equal(header(dead!, 'x-correlation-id'), correlationId);
-    assert.equal((await shopifyRequests(ids)).length, 3);
-    assert.ok(!bench.successLines().some((l) => l.eventId === event.eventId));
-    const failure = bench.logs.find((l) => l.event === 'shopify.inventory.failed');
-    assert.equal(failure?.orderId, event.orderId);
-    assert.equal(failure?.correlationId, correlationId);
+    assert.notEqual(sets[0]!.body.variables.idempotencyKey, sets[1]!.body.variables.idempotencyKey, 'a new decision, a new key');
+    const [level] = await shopifyLevels(variant.inventoryItemId);
+    assert.deepEqual(
+      level!.history.map((h) => [h.cause, h.available]),
+      [
+        ['seed', 10],
+        ['set', 8],
+      ],
+      'the stale set applied nothing',
+    );
+    assert.equal(await metricValue(bench, 'shopify_stale_compare_total'), 1);
   });
 
-  it('dead-letters the events of a permanently failing item and goes on with the next event', async (t) => {
-    const failing = await setUp(t, shopifyReplies.serverError(503), { maxAttempts: 3 });
-    const { bench } = failing;
-    const healthy = randomItem();
-    const healthyStub = await stubShopify([healthy.inventoryItemId], shopifyReplies.ok());
-    t.after(async () => {
-      await healthyStub.remove();
-      await removeShopifyRequests([healthy.inventoryItemId]);
-    });
+  it('sends the events to the DLQ when Shopify moved between every read and write, after 5 rounds, having changed nothing', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const moving = { data: { nodes: [{ id: inventoryItemGid(variant.inventoryItemId), inventoryLevel: { quantities: [{ name: 'available', quantity: 12 }] } }] } };
+    await stub(t, variant, 'availableQuantities', [{ status: 200, body: moving }], false);
+    const bench = await benchFor(t);
+    const order = await recordMovement(variant, { reason: 'order', delta: -2 });
+    const [correlationId] = await bench.produce([order]);
 
-    const broken = makeEvent(failing.item);
+    const [letter] = await dead(bench, 1);
+    assert.match(header(letter!, DLQ_REASON_HEADER) ?? '', /^shopify_failed: CHANGE_FROM_QUANTITY_STALE in 5 rounds/);
+    assert.equal(header(letter!, 'x-correlation-id'), correlationId);
+    assert.equal(JSON.parse(letter!.value!.toString()).eventId, order.eventId);
+    assert.equal((await shopifyRequests([variant.inventoryItemId], { operation: 'inventorySetQuantities' })).length, 5);
+    assert.equal(await available(variant), 10);
+    assert.equal(bench.success(order.eventId), undefined);
+  });
+});
+
+describe('the DLQ after the last attempt', () => {
+  it('dead-letters the event of a lowering Shopify keeps refusing with 503 after the last attempt, and goes on with the next event', async (t) => {
+    const failing = await createVariant(t, { database: 10 });
+    const healthy = await createVariant(t, { database: 10 });
+    await stub(t, failing, 'inventorySetQuantities', [shopifyReplies.serverError(503)], false);
+    const bench = await benchFor(t, { maxAttempts: 3 });
+
+    const broken = await recordMovement(failing, { reason: 'order', delta: -1 });
     await bench.produce([broken], { partition: 0 });
-    const [dead] = await eventually(async () => {
-      const messages = await bench.dlq();
-      assert.equal(messages.length, 1);
-      return messages;
-    });
-    assert.match(header(dead!, DLQ_REASON_HEADER) ?? '', /^shopify_failed: http_5xx after 3 attempts: HTTP 503/);
-    assert.equal(JSON.parse(dead!.value!.toString()).eventId, broken.eventId);
+    const [letter] = await dead(bench, 1);
+    assert.match(header(letter!, DLQ_REASON_HEADER) ?? '', /^shopify_failed: http_5xx after 3 attempts: HTTP 503/);
+    assert.equal(letter!.key?.toString(), String(failing.variantId));
+    assert.deepEqual(JSON.parse(letter!.value!.toString()), broken);
+    const failure = bench.logs.find((l) => l.event === 'shopify.inventory.failed');
+    assert.equal(failure?.orderId, broken.orderId);
 
-    const next = makeEvent(healthy, { availableAfter: 44 });
+    const next = await recordMovement(healthy, { reason: 'order', delta: -3 });
     await bench.produce([next], { partition: 0 });
-    await eventually(() => assert.ok(bench.successLines().some((l) => l.eventId === next.eventId)));
-    const received = await shopifyRequests([healthy.inventoryItemId]);
-    assert.equal(received.length, 1);
-    assert.equal(received[0]!.body.variables.input.quantities[0]!.quantity, 44);
+    await awaitSuccess(bench, next.eventId);
+    assert.equal(await available(healthy), 7);
     await eventually(async () => assert.equal(await committedOffset(bench.groupId, bench.topic, 0), '2'));
     assert.equal(await metricValue(bench, 'inventory_dlq_messages_total', 'reason="shopify_failed"'), 1);
+  });
+
+  it('dead-letters a delta for an item Shopify does not stock at the location (ITEM_NOT_STOCKED_AT_LOCATION) and applies the others of its call on their own', async (t) => {
+    const unstocked = await createVariant(t, { database: 10, shopify: 'none' });
+    const stocked = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t, { start: false, maxAttempts: 2 });
+    const bad = await recordMovement(unstocked, { reason: 'correction', delta: -1 });
+    const good = await recordMovement(stocked, { reason: 'wms_sync', delta: 6 });
+    await bench.produce([bad, good], { partition: 0 });
+    await bench.processor.start();
+
+    await awaitSuccess(bench, good.eventId);
+    const [letter] = await dead(bench, 1);
+    assert.equal(JSON.parse(letter!.value!.toString()).eventId, bad.eventId);
+    assert.match(header(letter!, DLQ_REASON_HEADER) ?? '', /ITEM_NOT_STOCKED_AT_LOCATION/);
+    const calls = writesAmong(await shopifyRequests([stocked.inventoryItemId]));
+    assert.deepEqual(
+      calls.map((c) => c.body.variables.input!.changes!.length),
+      [2, 2, 1],
+      'two attempts of the coalesced call, then the stocked item alone',
+    );
+    assert.equal(await available(stocked), 16);
+    assert.deepEqual(await shopifyLevels(unstocked.inventoryItemId), []);
   });
 });
 
 describe('at least once across a restart', () => {
-  it('commits nothing while Shopify fails; after a restart the same call, same idempotency key, succeeds', async (t) => {
-    const item = randomItem();
-    const ids = [item.inventoryItemId];
-    let stub = await stubShopify(ids, shopifyReplies.serverError());
+  it('commits nothing while Shopify fails; after a restart the same delta, same key, applies once', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const failing = await stubShopify([variant.inventoryItemId], shopifyReplies.serverError(), { operation: 'inventoryAdjustQuantities' });
+    t.after(() => failing.remove());
     const bench = await createBench({ maxAttempts: 1_000 });
-    t.after(async () => {
-      await bench.close();
-      await stub.remove();
-      await removeShopifyRequests(ids);
-    });
+    t.after(() => bench.close());
 
-    const event = makeEvent(item, { availableAfter: 17 });
-    await bench.produce([event], { partition: 2 });
-    await eventually(async () => assert.ok((await shopifyRequests(ids)).length >= 2));
+    const restock = await recordMovement(variant, { reason: 'restock', delta: 7 });
+    await bench.produce([restock], { partition: 2 });
+    await eventually(async () => assert.ok((await shopifyRequests([variant.inventoryItemId], { operation: 'inventoryAdjustQuantities' })).length >= 2));
     await bench.processor.stop();
     assert.ok([undefined, '-1'].includes(await committedOffset(bench.groupId, bench.topic, 2)), 'nothing committed');
-    assert.deepEqual(await bench.dlq(), []);
 
-    await stub.remove();
-    stub = await stubShopify(ids, shopifyReplies.ok());
+    await failing.remove();
     await bench.restart();
-    await eventually(() => assert.ok(bench.successLines().some((l) => l.eventId === event.eventId)));
+    await awaitSuccess(bench, restock.eventId);
     await eventually(async () => assert.equal(await committedOffset(bench.groupId, bench.topic, 2), '1'));
-    const received = await shopifyRequests(ids);
-    assert.equal(new Set(received.map((r) => r.body.variables.idempotencyKey)).size, 1, 'one key before and after the restart');
-  });
-});
-
-describe('one bad item in a coalesced call', () => {
-  it('dead-letters only the item its userErrors blame and sets the others in a call of their own', async (t) => {
-    const bad = randomItem();
-    const good = randomItem();
-    const badStub = await stubShopify(
-      [bad.inventoryItemId],
-      shopifyReplies.userErrors([
-        { code: 'INVALID_LOCATION', field: ['input', 'quantities', '0', 'locationId'], message: 'The specified location could not be found.' },
-      ]),
-    );
-    const goodStub = await stubShopify([good.inventoryItemId], shopifyReplies.ok(), { priority: 2 });
-    const bench = await createBench({ start: false, maxAttempts: 2 });
-    t.after(async () => {
-      await bench.close();
-      await badStub.remove();
-      await goodStub.remove();
-      await removeShopifyRequests([bad.inventoryItemId, good.inventoryItemId]);
-    });
-
-    const badEvent = makeEvent(bad);
-    const goodEvent = makeEvent(good, { availableAfter: 21 });
-    await bench.produce([badEvent, goodEvent], { partition: 0 });
-    await bench.processor.start();
-
-    await eventually(() => assert.ok(bench.successLines().some((l) => l.eventId === goodEvent.eventId)));
-    const dead = await bench.dlq();
-    assert.deepEqual(dead.map((m) => JSON.parse(m.value!.toString()).eventId), [badEvent.eventId]);
-    assert.match(header(dead[0]!, DLQ_REASON_HEADER) ?? '', /INVALID_LOCATION/);
-
-    const calls = await shopifyRequests([good.inventoryItemId]);
-    assert.deepEqual(
-      calls.map((c) => c.body.variables.input.quantities.length),
-      [2, 2, 1],
-      'two attempts of the coalesced call, then the good item alone',
-    );
-    assert.notEqual(calls[2]!.body.variables.idempotencyKey, calls[0]!.body.variables.idempotencyKey);
-    assert.ok(!bench.successLines().some((l) => l.eventId === badEvent.eventId));
+    const adjusts = await shopifyRequests([variant.inventoryItemId], { operation: 'inventoryAdjustQuantities' });
+    assert.equal(new Set(adjusts.map((r) => r.body.variables.idempotencyKey)).size, 1, 'one key before and after the restart');
+    assert.equal(await available(variant), 17);
   });
 });
 
 describe('unusable messages', () => {
-  it('sends a poison message (bad JSON, missing fields) to the DLQ with its reason and goes on', async (t) => {
-    const { item, ids, bench } = await setUp(t, shopifyReplies.ok());
+  it('sends bad JSON, a missing field and the old product event to the DLQ with their reasons, and goes on', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t);
     await bench.produceRaw({ key: 'poison', value: '{"eventId": "not json', headers: { 'x-correlation-id': 'poison-1' }, partition: 0 });
-    const { availableAfter: _dropped, ...incomplete } = makeEvent(item);
-    await bench.produceRaw({ key: String(item.productId), value: JSON.stringify(incomplete), headers: { 'x-correlation-id': 'poison-2' }, partition: 0 });
-    const valid = makeEvent(item, { availableAfter: 8 });
+    const { availableAfter: _dropped, ...incomplete } = eventFor(variant);
+    await bench.produceRaw({ key: String(variant.variantId), value: JSON.stringify(incomplete), headers: { 'x-correlation-id': 'poison-2' }, partition: 0 });
+    const { movementId: _m, reason: _r, reference: _ref, variantId: _v, delta: _d, shopifyKnows: _s, ...old } = eventFor(variant);
+    await bench.produceRaw({ key: String(variant.productId), value: JSON.stringify({ ...old, quantityOrdered: 1 }), headers: { 'x-correlation-id': 'poison-3' }, partition: 0 });
+    const valid = await recordMovement(variant, { reason: 'order', delta: -2 });
     await bench.produce([valid], { partition: 0 });
 
-    const dead = await eventually(async () => {
-      const messages = await bench.dlq();
-      assert.equal(messages.length, 2);
-      return messages;
-    });
-    const byCorrelation = new Map(dead.map((m) => [header(m, 'x-correlation-id'), m]));
-    const badJson = byCorrelation.get('poison-1')!;
-    assert.equal(badJson.key?.toString(), 'poison');
-    assert.equal(badJson.value?.toString(), '{"eventId": "not json');
-    assert.match(header(badJson, DLQ_REASON_HEADER) ?? '', /^invalid_json: /);
-    const missing = byCorrelation.get('poison-2')!;
-    assert.deepEqual(JSON.parse(missing.value!.toString()), incomplete);
-    assert.match(header(missing, DLQ_REASON_HEADER) ?? '', /^invalid_event: availableAfter/);
+    const letters = await dead(bench, 3);
+    const byCorrelation = new Map(letters.map((m) => [header(m, 'x-correlation-id'), m]));
+    assert.equal(byCorrelation.get('poison-1')!.value?.toString(), '{"eventId": "not json');
+    assert.match(header(byCorrelation.get('poison-1')!, DLQ_REASON_HEADER) ?? '', /^invalid_json: /);
+    assert.deepEqual(JSON.parse(byCorrelation.get('poison-2')!.value!.toString()), incomplete);
+    assert.match(header(byCorrelation.get('poison-2')!, DLQ_REASON_HEADER) ?? '', /^invalid_event: availableAfter/);
+    assert.match(header(byCorrelation.get('poison-3')!, DLQ_REASON_HEADER) ?? '', /^invalid_event: .*movementId/);
 
-    await eventually(() => assert.ok(bench.successLines().some((l) => l.eventId === valid.eventId)));
-    const received = await shopifyRequests(ids);
-    assert.equal(received.length, 1);
-    assert.equal(received[0]!.body.variables.input.quantities[0]!.quantity, 8);
-    await eventually(async () => assert.equal(await committedOffset(bench.groupId, bench.topic, 0), '3'));
+    await awaitSuccess(bench, valid.eventId);
+    assert.equal(await available(variant), 8);
+    await eventually(async () => assert.equal(await committedOffset(bench.groupId, bench.topic, 0), '4'));
   });
 });

@@ -1,133 +1,185 @@
+/**
+ * The sync rule through the running parts (SPEC.md section 6): real Kafka, the Shopify stand-in that
+ * keeps Shopify's levels, and order-manage-data-api's figures. Each test moves Shopify itself (the
+ * orders it takes first, the restocks a merchant makes there) through the stand-in's test interface
+ * and records the database's movements as the data-api would, then reads what Shopify holds.
+ */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { idempotencyKeyFor } from '../../services/order-stream-process/src/domain/mutation.js';
-import {
-  inventoryItemGid,
-  lastQuantities,
-  locationGid,
-  shopifyGraphqlPath,
-  shopifyReplies,
-  shopifyRequests,
-} from '../support/shopify.js';
-import { ACCESS_TOKEN, benchWithShopify, eventually, makeEvent, randomItem } from './harness.js';
+import { after, describe, it } from 'node:test';
+import { closeDb, readInventory } from '../support/db.js';
+import { inventoryItemGid, locationGid, shopifyGraphqlPath, shopifyRequests, writesAmong } from '../support/shopify.js';
+import { raisesBySystem, shopifyAvailable, shopifyLevels, shopifyTakesOrder } from '../support/shopify-stand-in.js';
+import { ACCESS_TOKEN, benchFor, createVariant, eventually, recordMovement, type Bench, type TestVariant } from './harness.js';
 
-describe('inventory events reach Shopify', () => {
-  it("sets the product's available quantity with the exact inventorySetQuantities request, and logs SUCCESS", async (t) => {
-    const item = randomItem();
-    const { ids, bench } = await benchWithShopify(t, [item], shopifyReplies.ok());
+after(closeDb);
 
-    const event = makeEvent(item, { availableAfter: 37, inventoryVersion: 4 });
-    const [correlationId] = await bench.produce([event]);
+async function successOf(bench: Bench, eventId: string) {
+  return eventually(() => {
+    const line = bench.success(eventId);
+    assert.ok(line, `no SUCCESS line yet for ${eventId}`);
+    return line;
+  });
+}
 
-    const [request] = await eventually(async () => {
-      const received = await shopifyRequests(ids);
-      assert.equal(received.length, 1);
-      return received;
-    });
-    assert.equal(request!.method, 'POST');
-    assert.equal(request!.url, shopifyGraphqlPath());
-    assert.equal(request!.headers['x-shopify-access-token'], ACCESS_TOKEN);
-    assert.match(request!.headers['content-type'] ?? '', /^application\/json/);
-    assert.match(request!.body.query, /inventorySetQuantities\(input: \$input\) @idempotent\(key: \$idempotencyKey\)/);
-    assert.match(request!.body.query, /userErrors \{\s+code\s+field\s+message\s+\}/);
-    assert.deepEqual(request!.body.variables, {
-      input: {
-        name: 'available',
-        reason: 'correction',
-        referenceDocumentUri: `gid://order-intake/Order/${event.orderId}`,
-        quantities: [
-          {
-            inventoryItemId: inventoryItemGid(item.inventoryItemId),
-            locationId: locationGid(item.locationId),
-            quantity: 37,
-            changeFromQuantity: null,
-          },
-        ],
-      },
-      idempotencyKey: idempotencyKeyFor([event]),
-    });
+const takeAtShopify = (v: TestVariant, quantity: number) =>
+  shopifyTakesOrder([{ inventoryItemId: v.inventoryItemId, locationId: v.locationId, quantity }]);
 
-    const line = await eventually(() => {
-      const found = bench.successLines().find((l) => l.eventId === event.eventId);
-      assert.ok(found, 'no SUCCESS line yet');
-      return found;
-    });
+describe('order events: Shopify is only ever lowered to the database', () => {
+  it('lowers Shopify to the database, compare-and-set, for an order Shopify did not take, and logs SUCCESS', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t);
+    const order = await recordMovement(variant, { reason: 'order', delta: -2 });
+    const [correlationId] = await bench.produce([order]);
+
+    const line = await successOf(bench, order.eventId);
+    assert.equal(await shopifyAvailable(variant.inventoryItemId, variant.locationId), 8);
+    const calls = await shopifyRequests([variant.inventoryItemId]);
+    assert.deepEqual(
+      calls.map((c) => c.operation),
+      ['availableQuantities', 'inventorySetQuantities'],
+      'read, then one compare-and-set',
+    );
+    const [read, set] = calls;
+    assert.equal(read!.url, shopifyGraphqlPath());
+    assert.equal(read!.headers['x-shopify-access-token'], ACCESS_TOKEN);
+    assert.deepEqual(read!.body.variables, { ids: [inventoryItemGid(variant.inventoryItemId)], locationId: locationGid(variant.locationId) });
+    assert.match(set!.body.query, /inventorySetQuantities\(input: \$input\) @idempotent\(key: \$idempotencyKey\)/);
+    assert.deepEqual(set!.body.variables.input!.quantities, [
+      { inventoryItemId: inventoryItemGid(variant.inventoryItemId), locationId: locationGid(variant.locationId), quantity: 8, changeFromQuantity: 10 },
+    ]);
+    assert.equal(set!.body.variables.input!.referenceDocumentUri, `gid://order-intake/InventoryMovement/${order.movementId}`);
+
     assert.equal(line.level, 'info');
     assert.equal(line.service, 'order-stream-process');
-    assert.equal(line.orderId, event.orderId);
+    assert.equal(line.orderId, order.orderId);
     assert.equal(line.correlationId, correlationId);
-    assert.equal(line.productId, String(item.productId));
-    assert.equal(line.quantity, 37);
-    assert.ok(!JSON.stringify(bench.logs).includes(ACCESS_TOKEN), 'the access token must never be logged');
+    assert.equal(line.variantId, String(variant.variantId));
+    assert.equal(line.inventoryItemId, String(variant.inventoryItemId));
+    assert.equal(line.result, 'lowered');
+    assert.equal(line.shopify, 10);
+    assert.equal(line.quantity, 8);
+    assert.equal(line.idempotencyKey, set!.body.variables.idempotencyKey);
+    assert.ok(!JSON.stringify(bench.logs).includes(ACCESS_TOKEN), 'the access token is never logged');
   });
 
-  it('coalesces 50 events on 3 items into far fewer calls, each item ending at its newest quantity', async (t) => {
-    const items = [randomItem(), randomItem(), randomItem()];
-    const { ids, bench } = await benchWithShopify(t, items, shopifyReplies.ok(), { start: false });
+  it('sends nothing when Shopify already took the order, and leaves alone the later orders the database has not seen', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t);
+    await takeAtShopify(variant, 2); // order A: Shopify takes it, then sends the webhook
+    await takeAtShopify(variant, 3); // order B: taken too; its webhook is still on its way
+    const orderA = await recordMovement(variant, { reason: 'order', delta: -2 });
+    await bench.produce([orderA]);
 
-    // Random event ids shuffle the versions within each item: the highest version wins, not the last offset.
-    const events = Array.from({ length: 50 }, (_, i) => {
-      const item = items[i % 3]!;
-      const version = 2 + Math.floor(i / 3);
-      return makeEvent(item, { inventoryVersion: version, availableAfter: 1000 - version });
+    const line = await successOf(bench, orderA.eventId);
+    assert.equal(line.result, 'confirmed');
+    assert.equal(line.shopify, 5);
+    assert.equal(line.database, 8);
+    assert.deepEqual(writesAmong(await shopifyRequests([variant.inventoryItemId])), [], 'no write: Shopify is below the database');
+    const [level] = await shopifyLevels(variant.inventoryItemId);
+    assert.equal(level!.available, 5, "order B's units stay taken");
+    assert.deepEqual(raisesBySystem(level!), []);
+  });
+
+  it("harmlessly confirms an old event replayed after a restart: the newer movement's own event confirms", async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t);
+    const first = await recordMovement(variant, { reason: 'order', delta: -1 });
+    await bench.produce([first], { partition: 0 });
+    await successOf(bench, first.eventId);
+    await takeAtShopify(variant, 4);
+    const second = await recordMovement(variant, { reason: 'order', delta: -4 });
+
+    await bench.restart(); // forgets the event ids it handled
+    await bench.produce([first], { partition: 0 });
+    const replayed = await eventually(() => {
+      const lines = bench.successLines().filter((l) => l.eventId === first.eventId);
+      assert.equal(lines.length, 2);
+      return lines[1]!;
     });
-    const shuffled = [...events].sort((a, b) => a.eventId.localeCompare(b.eventId));
-    await bench.produce(shuffled);
+    assert.equal(replayed.result, 'superseded');
+    assert.equal(replayed.databaseVersion, second.inventoryVersion);
+    await bench.produce([second], { partition: 0 });
+    assert.equal((await successOf(bench, second.eventId)).result, 'confirmed');
+    assert.equal(await shopifyAvailable(variant.inventoryItemId, variant.locationId), 5);
+    assert.equal(writesAmong(await shopifyRequests([variant.inventoryItemId])).length, 1, 'the one lowering of the first order');
+  });
+
+  it('coalesces 60 events on 3 variants into a few reads and writes per batch, each variant ending at the database', async (t) => {
+    const variants = await Promise.all([1, 2, 3].map(() => createVariant(t, { database: 100 })));
+    const bench = await benchFor(t, { start: false });
+    const events = [];
+    for (let i = 0; i < 60; i++) events.push(await recordMovement(variants[i % 3]!, { reason: 'order', delta: -1 }));
+    await bench.produce(events);
     await bench.processor.start();
 
-    await eventually(() => assert.equal(bench.successLines().length, 50));
-    const loggedEventIds = new Set(bench.successLines().map((l) => l.eventId));
-    assert.deepEqual(loggedEventIds, new Set(events.map((e) => e.eventId)), 'one SUCCESS line for every event');
-    for (const event of events) {
-      const line = bench.successLines().find((l) => l.eventId === event.eventId)!;
-      assert.equal(line.orderId, event.orderId);
+    await eventually(() => assert.equal(bench.successLines().length, 60));
+    assert.deepEqual(new Set(bench.successLines().map((l) => l.eventId)), new Set(events.map((e) => e.eventId)), 'one SUCCESS line for every event');
+    for (const variant of variants) {
+      assert.equal(await shopifyAvailable(variant.inventoryItemId, variant.locationId), 80);
+      assert.equal((await readInventory(variant.variantId))?.availableQuantity, 80);
     }
-
-    const received = await shopifyRequests(ids);
-    assert.ok(received.length <= 6, `expected far fewer calls than events, got ${received.length}`);
-    const last = lastQuantities(received);
-    for (const item of items) {
-      const newest = Math.max(...events.filter((e) => e.inventoryItemId === String(item.inventoryItemId)).map((e) => e.inventoryVersion));
-      assert.equal(last.get(inventoryItemGid(item.inventoryItemId)), 1000 - newest);
-    }
+    const calls = await shopifyRequests(variants.map((v) => v.inventoryItemId));
+    assert.ok(calls.length <= 15, `a read per location and a write per batch, far fewer than 60 events: ${calls.length} calls`);
   });
+});
 
-  it('never sends an older version that arrives after a newer one was set', async (t) => {
-    const item = randomItem();
-    const { ids, bench } = await benchWithShopify(t, [item], shopifyReplies.ok());
-
-    const newer = makeEvent(item, { inventoryVersion: 5, availableAfter: 5 });
-    await bench.produce([newer]);
-    await eventually(() => assert.ok(bench.successLines().some((l) => l.eventId === newer.eventId)));
-
-    const older = makeEvent(item, { inventoryVersion: 3, availableAfter: 7 });
-    await bench.produce([older]);
-    const line = await eventually(() => {
-      const found = bench.successLines().find((l) => l.eventId === older.eventId);
-      assert.ok(found);
-      return found;
+describe('movements Shopify cannot know go as deltas, exactly once', () => {
+  it('applies a restock from the warehouse once when its event is delivered twice, on top of an order Shopify took meanwhile', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t);
+    await takeAtShopify(variant, 1); // its webhook has not reached the database yet
+    const restock = await recordMovement(variant, { reason: 'restock', delta: 5 });
+    await bench.produce([restock, restock], { partition: 1 });
+    const line = await successOf(bench, restock.eventId);
+    await bench.produce([restock], { partition: 1 });
+    await eventually(async () => {
+      const text = await bench.metrics.registry.metrics();
+      assert.match(text, /inventory_events_processed_total\{[^}]*result="duplicate"[^}]*\} 2/);
     });
-    assert.equal(line.quantity, 5, 'Shopify holds the newer quantity');
-    assert.equal(line.result, 'already_held');
 
-    const received = await shopifyRequests(ids);
-    assert.equal(received.length, 1);
-    assert.equal(received[0]!.body.variables.input.quantities[0]!.quantity, 5);
+    assert.equal(line.result, 'adjusted');
+    assert.equal(bench.successLines().filter((l) => l.eventId === restock.eventId).length, 1);
+    assert.equal(await shopifyAvailable(variant.inventoryItemId, variant.locationId), 14, 'Shopify 9 + 5: the order it took stays taken');
+    const adjusts = await shopifyRequests([variant.inventoryItemId], { operation: 'inventoryAdjustQuantities' });
+    assert.equal(adjusts.length, 1);
+    assert.deepEqual(adjusts[0]!.body.variables.input, {
+      name: 'available',
+      reason: 'correction',
+      referenceDocumentUri: `gid://order-intake/InventoryMovement/${restock.movementId}`,
+      changes: [{ inventoryItemId: inventoryItemGid(variant.inventoryItemId), locationId: locationGid(variant.locationId), delta: 5, changeFromQuantity: null }],
+    });
+    assert.equal(line.idempotencyKey, adjusts[0]!.body.variables.idempotencyKey);
+    const [level] = await shopifyLevels(variant.inventoryItemId);
+    assert.deepEqual(
+      level!.history.map((h) => [h.cause, h.available]),
+      [
+        ['seed', 10],
+        ['order', 9],
+        ['adjust', 14],
+      ],
+    );
   });
+});
 
-  it('logs one SUCCESS line and makes one call for an event delivered twice', async (t) => {
-    const item = randomItem();
-    const sentinel = randomItem();
-    const { bench } = await benchWithShopify(t, [item, sentinel], shopifyReplies.ok());
+describe('an import brings Shopify to the database in either direction', () => {
+  it('raises Shopify from below and lowers it from above the imported figure, compare-and-set', async (t) => {
+    const below = await createVariant(t, { database: 0, shopify: 3 });
+    const above = await createVariant(t, { database: 0, shopify: 20 });
+    const bench = await benchFor(t);
+    const imports = [await recordMovement(below, { reason: 'import', delta: 10 }), await recordMovement(above, { reason: 'import', delta: 7 })];
+    await bench.produce(imports);
 
-    const event = makeEvent(item, { availableAfter: 9 });
-    await bench.produce([event, event], { partition: 1 });
-    await eventually(() => assert.ok(bench.successLines().some((l) => l.eventId === event.eventId)));
-    const after = makeEvent(sentinel);
-    await bench.produce([event, after], { partition: 1 });
-    await eventually(() => assert.ok(bench.successLines().some((l) => l.eventId === after.eventId)));
-
-    assert.equal(bench.successLines().filter((l) => l.eventId === event.eventId).length, 1);
-    assert.equal((await shopifyRequests([item.inventoryItemId])).length, 1);
+    for (const e of imports) assert.equal((await successOf(bench, e.eventId)).result, 'set');
+    assert.equal(await shopifyAvailable(below.inventoryItemId, below.locationId), 10);
+    assert.equal(await shopifyAvailable(above.inventoryItemId, above.locationId), 7);
+    const sets = await shopifyRequests([below.inventoryItemId, above.inventoryItemId], { operation: 'inventorySetQuantities' });
+    const quantities = sets.flatMap((s) => s.body.variables.input!.quantities!);
+    assert.deepEqual(
+      quantities.map((q) => [q.inventoryItemId, q.changeFromQuantity, q.quantity]).sort(),
+      [
+        [inventoryItemGid(below.inventoryItemId), 3, 10],
+        [inventoryItemGid(above.inventoryItemId), 20, 7],
+      ].sort(),
+    );
   });
 });

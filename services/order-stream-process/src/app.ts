@@ -5,10 +5,11 @@ export interface AppDeps {
   logger: Logger;
   metrics: Pick<Metrics, 'httpMiddleware' | 'router'>;
   /**
-   * Readiness checks: `kafka` (the consumer is in its group and a broker answers) and `shopify`
-   * (the Admin API endpoint answers HTTP). Without either the service cannot do its one job.
+   * Readiness checks: `kafka` (the consumer is in its group and a broker answers), `shopify` (the
+   * Admin API endpoint answers HTTP) and `dataApi` (order-manage-data-api answers: the confirm step
+   * reads the database's figures there). Without any of them the service cannot do its one job.
    */
-  checks: { kafka: HealthCheck; shopify: HealthCheck };
+  checks: { kafka: HealthCheck; shopify: HealthCheck; dataApi: HealthCheck };
   state?: { shuttingDown: boolean };
 }
 

@@ -11,38 +11,31 @@ const brokerList = z
   .transform((value) => value.split(',').map((b) => b.trim()).filter(Boolean))
   .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port')).min(1, 'must list at least one broker'));
 
-export const configSchema = z
-  .object({
-    PORT: port(8082),
-    LOG_LEVEL: logLevel(),
-    KAFKA_BROKERS: brokerList,
-    SHOPIFY_ADMIN_BASE_URL: url(),
-    SHOPIFY_API_VERSION: z.string().regex(/^\d{4}-\d{2}$/, 'must look like 2026-10').default('2026-10'),
-    SHOPIFY_ACCESS_TOKEN: secret(),
-    SHOPIFY_TIMEOUT_MS: positiveInt(5000),
-    /** Attempts per Shopify call before its events go to the DLQ. */
-    SHOPIFY_MAX_ATTEMPTS: positiveInt(5),
-    /** First backoff delay; each retry doubles it. */
-    SHOPIFY_RETRY_BASE_DELAY_MS: positiveInt(500),
-    INVENTORY_TOPIC: z.string().min(1).default('inventory-updates'),
-    DLQ_TOPIC: z.string().min(1).default('inventory-updates.dlq'),
-    CONSUMER_GROUP: z.string().min(1).default('order-stream-process'),
-    /** 0 (the default) is off; otherwise reconciliation runs this long after the previous run ended. */
-    RECONCILE_INTERVAL_MS: z.coerce
-      .number()
-      .int()
-      .refine((ms) => ms === 0 || ms >= MIN_RECONCILE_INTERVAL_MS, `must be 0 (off) or at least ${MIN_RECONCILE_INTERVAL_MS}`)
-      .default(0),
-    /** Where reconciliation reads the database's stock (order-manage-data-api owns PostgreSQL). */
-    DATA_API_URL: url().optional(),
-    INTERNAL_API_TOKEN: secret().optional(),
-    DATA_API_TIMEOUT_MS: positiveInt(5000),
-  })
-  .superRefine((config, ctx) => {
-    if (config.RECONCILE_INTERVAL_MS === 0) return;
-    for (const name of ['DATA_API_URL', 'INTERNAL_API_TOKEN'] as const) {
-      if (!config[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when RECONCILE_INTERVAL_MS is set' });
-    }
-  });
+export const configSchema = z.object({
+  PORT: port(8082),
+  LOG_LEVEL: logLevel(),
+  KAFKA_BROKERS: brokerList,
+  SHOPIFY_ADMIN_BASE_URL: url(),
+  SHOPIFY_API_VERSION: z.string().regex(/^\d{4}-\d{2}$/, 'must look like 2026-10').default('2026-10'),
+  SHOPIFY_ACCESS_TOKEN: secret(),
+  SHOPIFY_TIMEOUT_MS: positiveInt(5000),
+  /** Attempts per Shopify call before its events go to the DLQ. */
+  SHOPIFY_MAX_ATTEMPTS: positiveInt(5),
+  /** First backoff delay; each retry doubles it. */
+  SHOPIFY_RETRY_BASE_DELAY_MS: positiveInt(500),
+  INVENTORY_TOPIC: z.string().min(1).default('inventory-updates'),
+  DLQ_TOPIC: z.string().min(1).default('inventory-updates.dlq'),
+  CONSUMER_GROUP: z.string().min(1).default('order-stream-process'),
+  /** 0 (the default) is off; otherwise reconciliation runs this long after the previous run ended. */
+  RECONCILE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .refine((ms) => ms === 0 || ms >= MIN_RECONCILE_INTERVAL_MS, `must be 0 (off) or at least ${MIN_RECONCILE_INTERVAL_MS}`)
+    .default(0),
+  /** Where the confirm step and reconciliation read the database's stock (order-manage-data-api owns PostgreSQL). */
+  DATA_API_URL: url(),
+  INTERNAL_API_TOKEN: secret(),
+  DATA_API_TIMEOUT_MS: positiveInt(5000),
+});
 
 export type Config = z.infer<typeof configSchema>;

@@ -23,12 +23,14 @@ async function main(): Promise<void> {
     logger,
     metrics: metrics.shopify,
   });
+  const stock = createStockSource({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS });
   const processor = createInventoryProcessor({
     kafka: createKafka(config.KAFKA_BROKERS, logger),
     topic: config.INVENTORY_TOPIC,
     dlqTopic: config.DLQ_TOPIC,
     groupId: config.CONSUMER_GROUP,
     shopify,
+    stock,
     logger,
     metrics,
     onFatalError: () => {
@@ -40,18 +42,14 @@ async function main(): Promise<void> {
   const app = createApp({
     logger,
     metrics,
-    checks: { kafka: () => processor.checkKafka(), shopify: () => shopify.ping() },
+    checks: { kafka: () => processor.checkKafka(), shopify: () => shopify.ping(), dataApi: () => stock.ping() },
     state,
   });
   await processor.start();
   let reconciling: ReconcileInterval | undefined;
-  if (config.RECONCILE_INTERVAL_MS > 0 && config.DATA_API_URL && config.INTERNAL_API_TOKEN) {
+  if (config.RECONCILE_INTERVAL_MS > 0) {
     reconciling = startReconcileInterval({
-      reconciler: createReconciler({
-        stock: createStockSource({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS }),
-        shopify,
-        logger,
-      }),
+      reconciler: createReconciler({ stock, shopify, logger }),
       intervalMs: config.RECONCILE_INTERVAL_MS,
       logger,
       isDesignated: () => processor.consumes(0),

@@ -3,8 +3,78 @@ import type { ShopifyCallOutcome, ShopifyClientMetrics } from './clients/shopify
 import { SERVICE } from './config.js';
 import type { ReconcileReport } from './reconcile.js';
 
-export type EventResult = 'updated' | 'superseded' | 'already_held' | 'duplicate' | 'dlq';
+/**
+ * What became of a consumed event: `adjusted` (its delta was applied), `lowered` (Shopify was set down
+ * to the database's figure), `set` (an import brought Shopify to the database's figure),
+ * `confirmed` (Shopify already at or below it), `superseded` (a newer movement's event confirms),
+ * `duplicate` (already handled), `dlq`.
+ */
+export type EventResult = 'adjusted' | 'lowered' | 'set' | 'confirmed' | 'superseded' | 'duplicate' | 'dlq';
 export type DlqReason = 'invalid_event' | 'shopify_failed';
+
+type Registers = prom.Registry[];
+
+/** The Shopify client's attempts, their durations, retries and rate-limit waits. */
+function shopifyMetrics(registers: Registers): ShopifyClientMetrics {
+  const calls = new prom.Counter({
+    name: 'shopify_requests_total',
+    help: 'Admin GraphQL attempts (inventoryAdjustQuantities, inventorySetQuantities and level reads) by outcome',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const duration = new prom.Histogram({
+    name: 'shopify_request_duration_seconds',
+    help: 'Duration of one Admin GraphQL attempt',
+    labelNames: ['outcome'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers,
+  });
+  const retries = new prom.Counter({
+    name: 'shopify_retries_total',
+    help: 'Retries of an Admin GraphQL call, by the outcome that caused them',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const throttleWait = new prom.Counter({
+    name: 'shopify_throttle_wait_seconds_total',
+    help: "Time spent waiting for Shopify's cost bucket or a Retry-After",
+    registers,
+  });
+  return {
+    observeShopifyCall: (outcome: ShopifyCallOutcome, seconds: number) => {
+      calls.inc({ outcome });
+      duration.observe({ outcome }, seconds);
+    },
+    countShopifyRetry: (outcome: ShopifyCallOutcome) => retries.inc({ outcome }),
+    addThrottleWait: (seconds: number) => throttleWait.inc(seconds),
+  };
+}
+
+/** Scheduled reconciliations, the drifts they found and the items they could not compare. */
+function reconcileMetrics(registers: Registers) {
+  const runs = new prom.Counter({
+    name: 'inventory_reconcile_runs_total',
+    help: 'Scheduled reconciliations by result: completed, failed, skipped (another replica consumes partition 0)',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const drift = new prom.Counter({
+    name: 'inventory_reconcile_drift_total',
+    help: "Items whose Shopify quantity differed from the database's, by action: repaired, skipped_changed, failed",
+    labelNames: ['action'] as const,
+    registers,
+  });
+  const unmatched = new prom.Counter({
+    name: 'inventory_reconcile_unmatched_total',
+    help: 'Database items Shopify does not know or does not stock at their location',
+    registers,
+  });
+  return (result: 'completed' | 'failed' | 'skipped', report?: ReconcileReport) => {
+    runs.inc({ result });
+    for (const d of report?.drifts ?? []) drift.inc({ action: d.action });
+    if (report?.unmatched.length) unmatched.inc(report.unmatched.length);
+  };
+}
 
 export function createStreamMetrics() {
   const base = createMetrics(SERVICE);
@@ -17,32 +87,8 @@ export function createStreamMetrics() {
   });
   const events = new prom.Counter({
     name: 'inventory_events_processed_total',
-    help: 'Inventory events consumed, by result: updated, superseded (a newer event of the batch was set), already_held, duplicate, dlq',
+    help: 'Inventory events consumed, by result: adjusted, lowered, set, confirmed, superseded, duplicate, dlq',
     labelNames: ['result'] as const,
-    registers,
-  });
-  const shopifyCalls = new prom.Counter({
-    name: 'shopify_requests_total',
-    help: 'Admin GraphQL attempts (inventorySetQuantities, and reconciliation reads) by outcome',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const shopifyDuration = new prom.Histogram({
-    name: 'shopify_request_duration_seconds',
-    help: 'Duration of one Admin GraphQL attempt',
-    labelNames: ['outcome'] as const,
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
-    registers,
-  });
-  const shopifyRetries = new prom.Counter({
-    name: 'shopify_retries_total',
-    help: 'Retries of an Admin GraphQL call, by the outcome that caused them',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const throttleWait = new prom.Counter({
-    name: 'shopify_throttle_wait_seconds_total',
-    help: "Time spent waiting for Shopify's cost bucket or a Retry-After",
     registers,
   });
   const dlq = new prom.Counter({
@@ -51,45 +97,19 @@ export function createStreamMetrics() {
     labelNames: ['reason'] as const,
     registers,
   });
-
-  const reconcileRuns = new prom.Counter({
-    name: 'inventory_reconcile_runs_total',
-    help: 'Scheduled reconciliations by result: completed, failed, skipped (another replica consumes partition 0)',
-    labelNames: ['result'] as const,
+  const staleSets = new prom.Counter({
+    name: 'shopify_stale_compare_total',
+    help: 'Compare-and-sets Shopify found stale (it moved between the read and the write): read and decided again',
     registers,
   });
-  const reconcileDrift = new prom.Counter({
-    name: 'inventory_reconcile_drift_total',
-    help: "Items whose Shopify quantity differed from the database's, by action: repaired, skipped_changed, failed",
-    labelNames: ['action'] as const,
-    registers,
-  });
-  const reconcileUnmatched = new prom.Counter({
-    name: 'inventory_reconcile_unmatched_total',
-    help: 'Database items Shopify does not know or does not stock at their location',
-    registers,
-  });
-
-  const shopify: ShopifyClientMetrics = {
-    observeShopifyCall: (outcome: ShopifyCallOutcome, seconds: number) => {
-      shopifyCalls.inc({ outcome });
-      shopifyDuration.observe({ outcome }, seconds);
-    },
-    countShopifyRetry: (outcome: ShopifyCallOutcome) => shopifyRetries.inc({ outcome }),
-    addThrottleWait: (seconds: number) => throttleWait.inc(seconds),
-  };
-
   return {
     ...base,
-    shopify,
+    shopify: shopifyMetrics(registers),
     setLag: (topic: string, partition: number, messages: number) => lag.set({ topic, partition: String(partition) }, messages),
     countEvents: (result: EventResult, n = 1) => events.inc({ result }, n),
     countDlq: (reason: DlqReason, n = 1) => dlq.inc({ reason }, n),
-    countReconcileRun: (result: 'completed' | 'failed' | 'skipped', report?: ReconcileReport) => {
-      reconcileRuns.inc({ result });
-      for (const drift of report?.drifts ?? []) reconcileDrift.inc({ action: drift.action });
-      if (report?.unmatched.length) reconcileUnmatched.inc(report.unmatched.length);
-    },
+    countStale: (n = 1) => staleSets.inc(n),
+    countReconcileRun: reconcileMetrics(registers),
   };
 }
 

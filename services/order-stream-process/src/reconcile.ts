@@ -1,30 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger, ShopifyId } from '@oms/common';
-import { ShopifyGaveUpError, type ShopifyClient } from './clients/shopify.js';
+import { isStale, ShopifyGaveUpError, type ShopifyClient } from './clients/shopify.js';
+import { readLevels } from './clients/shopify-levels.js';
 import type { StockItem, StockSource } from './clients/stock.js';
-import { chunk, MAX_QUANTITIES_PER_CALL } from './domain/coalesce.js';
-import { buildSetQuantitiesRequest } from './domain/mutation.js';
+import { chunk, itemKey, MAX_QUANTITIES_PER_CALL } from './domain/coalesce.js';
+import { blamedIndexes, buildCompareAndSetRequest } from './domain/mutation.js';
 
 /**
- * Reconciliation (SPEC.md section 10): Shopify's available quantity of every stocked item is read
- * and, where it differs from the database (a missed event, a manual edit in the Shopify admin), set
- * back to the database's figure with the very write the processor makes. Shared by
+ * Reconciliation (SPEC.md sections 6 and 10): Shopify's available quantity of every stocked variant
+ * is read and, where it differs from the database (a missed event, a manual edit in the Shopify
+ * admin, a Shopify-side restock a confirm lowered before its webhook arrived), set to the database's
+ * figure with a compare-and-set from the figure just read, never blind. Shared by
  * `npm run reconcile` and the processor's RECONCILE_INTERVAL_MS.
  */
-
-export const AVAILABLE_QUANTITIES_QUERY = `query ReconcileAvailableQuantities($ids: [ID!]!, $locationId: ID!) {
-  nodes(ids: $ids) {
-    ... on InventoryItem {
-      id
-      inventoryLevel(locationId: $locationId) {
-        quantities(names: ["available"]) {
-          name
-          quantity
-        }
-      }
-    }
-  }
-}`;
 
 /** Items read per Shopify query: each costs about a point, so a page stays far below the bucket. */
 export const DEFAULT_RECONCILE_PAGE_SIZE = 100;
@@ -34,29 +22,28 @@ export type DriftAction =
   | 'repaired'
   /** --dry-run: found, left alone. */
   | 'reported'
-  /** An order moved the product while we looked: its own event sets Shopify, a repair could be stale. */
+  /** The variant moved while we looked (its own event brings Shopify in line), or Shopify did (stale compare). */
   | 'skipped_changed'
   /** Shopify refused the repair after its retries. */
   | 'failed';
 
-export interface Drift {
+interface Described {
+  variantId: ShopifyId;
   productId: ShopifyId;
   sku: string;
   inventoryItemId: ShopifyId;
   locationId: ShopifyId;
   database: number;
+}
+
+export interface Drift extends Described {
   shopify: number;
   action: DriftAction;
   reason?: string;
 }
 
 /** Shopify does not know the item, or does not stock it at the location the database names. */
-export interface Unmatched {
-  productId: ShopifyId;
-  sku: string;
-  inventoryItemId: ShopifyId;
-  locationId: ShopifyId;
-  database: number;
+export interface Unmatched extends Described {
   shopify: 'unknown_item' | 'not_stocked_at_location';
 }
 
@@ -73,7 +60,9 @@ export interface ReconcileReport {
 
 export interface ReconcileOptions {
   dryRun?: boolean;
-  /** Only these products (default every product in the database). */
+  /** Only these variants (default every variant in the database). */
+  variantIds?: ShopifyId[];
+  /** Only the variants of these products. */
   productIds?: ShopifyId[];
   pageSize?: number;
   signal?: AbortSignal;
@@ -88,196 +77,157 @@ export interface ReconcilerDeps {
   logger: Logger;
 }
 
-export class ShopifyAnswerError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ShopifyAnswerError';
-  }
-}
-
-interface AvailableNode {
-  id?: string;
-  inventoryLevel?: { quantities?: Array<{ name?: string; quantity?: number }> } | null;
-}
-
-const itemGid = (id: ShopifyId) => `gid://shopify/InventoryItem/${id}`;
-const locationGid = (id: ShopifyId) => `gid://shopify/Location/${id}`;
-
-/**
- * Pure: Shopify's available quantity per inventory item gid from a `nodes` answer; null when the
- * node is missing (unknown item) and undefined when the item is not stocked at the location.
- */
-export function readAvailable(data: unknown, ids: readonly string[]): Map<string, number | null | undefined> {
-  const nodes = (data as { nodes?: unknown } | null)?.nodes;
-  if (!Array.isArray(nodes) || nodes.length !== ids.length) {
-    throw new ShopifyAnswerError(`nodes answered ${Array.isArray(nodes) ? nodes.length : 'no'} entries for ${ids.length} ids`);
-  }
-  const found = new Map<string, number | null | undefined>();
-  nodes.forEach((node: AvailableNode | null, i) => {
-    const id = ids[i]!;
-    if (!node) return found.set(id, null);
-    if (node.id !== undefined && node.id !== id) throw new ShopifyAnswerError(`nodes answered ${node.id} where ${id} was asked`);
-    if (!node.inventoryLevel) return found.set(id, undefined);
-    const available = node.inventoryLevel.quantities?.find((q) => q.name === 'available')?.quantity;
-    if (typeof available !== 'number' || !Number.isInteger(available)) {
-      throw new ShopifyAnswerError(`no integer available quantity for ${id}`);
-    }
-    found.set(id, available);
-  });
-  return found;
-}
-
-function byLocation(items: readonly StockItem[]): Map<ShopifyId, StockItem[]> {
-  const groups = new Map<ShopifyId, StockItem[]>();
-  for (const item of items) groups.set(item.locationId, [...(groups.get(item.locationId) ?? []), item]);
-  return groups;
-}
-
 export interface Reconciler {
   run(options?: ReconcileOptions): Promise<ReconcileReport>;
 }
 
+type Drifted = { item: StockItem; shopify: number };
+
+const describe = (item: StockItem): Described => ({
+  variantId: item.variantId,
+  productId: item.productId,
+  sku: item.sku,
+  inventoryItemId: item.inventoryItemId,
+  locationId: item.locationId,
+  database: item.availableQuantity,
+});
+
+const drift = (d: Drifted, action: DriftAction, reason?: string): Drift => ({
+  ...describe(d.item),
+  shopify: d.shopify,
+  action,
+  ...(reason ? { reason } : {}),
+});
+
+/** Sets drifted items from what Shopify held to the database's figure, compare-and-set. */
+async function setGroup(shopify: ShopifyClient, runId: string, group: Drifted[], signal?: AbortSignal): Promise<Drift[]> {
+  const request = buildCompareAndSetRequest(
+    group.map(({ item, shopify: from }) => ({
+      inventoryItemId: item.inventoryItemId,
+      locationId: item.locationId,
+      from,
+      to: item.availableQuantity,
+      version: item.version,
+    })),
+    `reconcile-${runId}`,
+    () => `gid://order-intake/Reconciliation/${runId}`,
+  );
+  const { idempotencyKey } = request.variables;
+  try {
+    await shopify.setInventoryQuantities(request, { signal, logMeta: { operation: 'reconcile.repair', runId, idempotencyKey } });
+    return group.map((d) => drift(d, 'repaired'));
+  } catch (err) {
+    if (!(err instanceof ShopifyGaveUpError)) throw err;
+    const stale = isStale(err.last);
+    const action: DriftAction = stale ? 'skipped_changed' : 'failed';
+    const reason = stale ? 'Shopify moved since the read (CHANGE_FROM_QUANTITY_STALE); the next run looks again' : err.message;
+    const blamed = blamedIndexes(err.last.userErrors, group.length);
+    if (blamed.size === 0 || blamed.size === group.length) return group.map((d) => drift(d, action, reason));
+    // Shopify applied nothing of the call: the items it did not blame go again on their own.
+    const others = await setGroup(shopify, runId, group.filter((_, i) => !blamed.has(i)), signal);
+    return [...group.filter((_, i) => blamed.has(i)).map((d) => drift(d, action, reason)), ...others];
+  }
+}
+
+/** Repairs drifted items, unless the variant moved meanwhile (its own event brings Shopify in line). */
+async function repair(deps: ReconcilerDeps, runId: string, drifted: Drifted[], signal?: AbortSignal): Promise<Drift[]> {
+  const now = await deps.stock.current(
+    drifted.map((d) => d.item.variantId),
+    { signal },
+  );
+  const settled: Drift[] = [];
+  const toSet: Drifted[] = [];
+  for (const d of drifted) {
+    const today = now.get(d.item.variantId);
+    if (!today || today.version !== d.item.version) settled.push({ ...drift(d, 'skipped_changed'), database: today?.availableQuantity ?? d.item.availableQuantity });
+    else toSet.push(d);
+  }
+  for (const group of chunk(toSet, MAX_QUANTITIES_PER_CALL)) settled.push(...(await setGroup(deps.shopify, runId, group, signal)));
+  return settled;
+}
+
+/** Compares one page of the database with Shopify; returns the drifted items. */
+async function compare(deps: ReconcilerDeps, runId: string, page: StockItem[], report: ReconcileReport, options: ReconcileOptions): Promise<Drifted[]> {
+  const { shopify, logger } = deps;
+  const levels = await readLevels(shopify, page, { signal: options.signal, logMeta: { operation: 'reconcile.read', runId } });
+  const drifted: Drifted[] = [];
+  for (const item of page) {
+    report.checked += 1;
+    const held = levels.get(itemKey(item));
+    if (typeof held === 'number') {
+      if (held === item.availableQuantity) report.inSync += 1;
+      else drifted.push({ item, shopify: held });
+      continue;
+    }
+    const unmatched: Unmatched = { ...describe(item), shopify: held === null ? 'unknown_item' : 'not_stocked_at_location' };
+    report.unmatched.push(unmatched);
+    options.onUnmatched?.(unmatched);
+    logger.warn(`variant ${item.variantId} (${item.sku}) cannot be compared: ${unmatched.shopify.replace(/_/g, ' ')} in Shopify`, {
+      event: 'inventory.reconcile.unmatched',
+      runId,
+      variantId: item.variantId,
+      inventoryItemId: item.inventoryItemId,
+      locationId: item.locationId,
+      reason: unmatched.shopify,
+    });
+  }
+  return drifted;
+}
+
+function finish(logger: Logger, report: ReconcileReport, started: number): ReconcileReport {
+  report.durationMs = Date.now() - started;
+  const count = (action: DriftAction) => report.drifts.filter((d) => d.action === action).length;
+  logger.info(
+    `reconciliation ${report.runId} finished: ${report.checked} checked, ${report.inSync} in sync, ${report.drifts.length} drifted ` +
+      `(${count('repaired')} repaired, ${count('reported')} reported, ${count('skipped_changed')} changed meanwhile, ${count('failed')} failed), ` +
+      `${report.unmatched.length} not comparable`,
+    {
+      event: 'inventory.reconcile.finished',
+      runId: report.runId,
+      dryRun: report.dryRun,
+      checked: report.checked,
+      inSync: report.inSync,
+      repaired: count('repaired'),
+      reported: count('reported'),
+      skippedChanged: count('skipped_changed'),
+      failed: count('failed'),
+      unmatched: report.unmatched.length,
+      durationMs: report.durationMs,
+    },
+  );
+  return report;
+}
+
 export function createReconciler(deps: ReconcilerDeps): Reconciler {
-  const { stock, shopify, logger } = deps;
-
-  async function readShopify(items: StockItem[], locationId: ShopifyId, signal?: AbortSignal) {
-    const ids = items.map((i) => itemGid(i.inventoryItemId));
-    const data = await shopify.query(
-      { query: AVAILABLE_QUANTITIES_QUERY, variables: { ids, locationId: locationGid(locationId) } },
-      { signal, logMeta: { operation: 'reconcile.read', items: ids.length } },
-    );
-    return readAvailable(data, ids);
-  }
-
-  /** Sets the drifted items to the database's figure, unless an order moved them meanwhile. */
-  async function repair(runId: string, drifted: Array<{ item: StockItem; shopify: number }>, signal?: AbortSignal): Promise<Drift[]> {
-    const now = await stock.current(drifted.map((d) => d.item.productId));
-    const settled: Drift[] = [];
-    const toSet: Array<{ item: StockItem; shopify: number }> = [];
-    for (const d of drifted) {
-      const today = now.get(d.item.productId);
-      const drift = { ...describe(d.item, d.shopify), database: today?.availableQuantity ?? d.item.availableQuantity };
-      if (!today || today.version !== d.item.version) settled.push({ ...drift, action: 'skipped_changed' });
-      else toSet.push(d);
-    }
-    for (const group of chunk(toSet, MAX_QUANTITIES_PER_CALL)) {
-      const request = buildSetQuantitiesRequest(
-        group.map(({ item }) => ({
-          eventId: randomUUID(),
-          inventoryItemId: item.inventoryItemId,
-          locationId: item.locationId,
-          availableAfter: item.availableQuantity,
-        })),
-        () => `gid://order-intake/Reconciliation/${runId}`,
-      );
-      try {
-        await shopify.setInventoryQuantities(request, {
-          signal,
-          logMeta: { operation: 'reconcile.repair', runId, idempotencyKey: request.variables.idempotencyKey },
-        });
-        settled.push(...group.map((d) => ({ ...describe(d.item, d.shopify), action: 'repaired' as const })));
-      } catch (err) {
-        if (!(err instanceof ShopifyGaveUpError)) throw err;
-        settled.push(...group.map((d) => ({ ...describe(d.item, d.shopify), action: 'failed' as const, reason: err.message })));
-      }
-    }
-    return settled;
-  }
-
-  const describe = (item: StockItem, shopifyQuantity: number) => ({
-    productId: item.productId,
-    sku: item.sku,
-    inventoryItemId: item.inventoryItemId,
-    locationId: item.locationId,
-    database: item.availableQuantity,
-    shopify: shopifyQuantity,
-  });
-
+  const { stock, logger } = deps;
   return {
     async run(options = {}) {
-      const { dryRun = false, signal, onDrift = () => undefined, onUnmatched = () => undefined } = options;
+      const { dryRun = false, signal } = options;
       const pageSize = Math.min(options.pageSize ?? DEFAULT_RECONCILE_PAGE_SIZE, MAX_QUANTITIES_PER_CALL);
       const runId = randomUUID();
       const started = Date.now();
-      const report: ReconcileReport = {
-        runId,
-        dryRun,
-        checked: 0,
-        inSync: 0,
-        drifts: [],
-        unmatched: [],
-        startedAt: new Date(started).toISOString(),
-        durationMs: 0,
-      };
+      const startedAt = new Date(started).toISOString();
+      const report: ReconcileReport = { runId, dryRun, checked: 0, inSync: 0, drifts: [], unmatched: [], startedAt, durationMs: 0 };
       logger.info(`reconciliation ${runId} started${dryRun ? ' (dry run)' : ''}`, { event: 'inventory.reconcile.started', runId, dryRun });
+      const products = options.productIds ? new Set(options.productIds) : undefined;
 
-      for await (const page of stock.pages({ productIds: options.productIds, pageSize })) {
-        for (const [locationId, items] of byLocation(page)) {
-          signal?.throwIfAborted();
-          const available = await readShopify(items, locationId, signal);
-          const drifted: Array<{ item: StockItem; shopify: number }> = [];
-          for (const item of items) {
-            report.checked += 1;
-            const held = available.get(itemGid(item.inventoryItemId));
-            if (held === null || held === undefined) {
-              const unmatched: Unmatched = {
-                ...describe(item, 0),
-                shopify: held === null ? 'unknown_item' : 'not_stocked_at_location',
-              };
-              report.unmatched.push(unmatched);
-              onUnmatched(unmatched);
-              logger.warn(`product ${item.productId} (${item.sku}) cannot be compared: ${unmatched.shopify.replace(/_/g, ' ')} in Shopify`, {
-                event: 'inventory.reconcile.unmatched',
-                runId,
-                productId: item.productId,
-                inventoryItemId: item.inventoryItemId,
-                locationId: item.locationId,
-                reason: unmatched.shopify,
-              });
-            } else if (held === item.availableQuantity) {
-              report.inSync += 1;
-            } else {
-              drifted.push({ item, shopify: held });
-            }
-          }
-          const settled = dryRun
-            ? drifted.map((d) => ({ ...describe(d.item, d.shopify), action: 'reported' as const }))
-            : drifted.length > 0
-              ? await repair(runId, drifted, signal)
-              : [];
-          for (const drift of settled) {
-            report.drifts.push(drift);
-            onDrift(drift);
-            logger.warn(`product ${drift.productId} (${drift.sku}): Shopify holds ${drift.shopify}, the database ${drift.database}: ${drift.action}`, {
-              event: 'inventory.reconcile.drift',
-              runId,
-              ...drift,
-            });
-          }
+      for await (const all of stock.pages({ variantIds: options.variantIds, pageSize })) {
+        signal?.throwIfAborted();
+        const page = products ? all.filter((item) => products.has(item.productId)) : all;
+        if (page.length === 0) continue;
+        const drifted = await compare(deps, runId, page, report, options);
+        const settled = dryRun ? drifted.map((d) => drift(d, 'reported')) : drifted.length > 0 ? await repair(deps, runId, drifted, signal) : [];
+        for (const d of settled) {
+          report.drifts.push(d);
+          options.onDrift?.(d);
+          logger.warn(`variant ${d.variantId} (${d.sku}): Shopify holds ${d.shopify}, the database ${d.database}: ${d.action}`, {
+            event: 'inventory.reconcile.drift',
+            runId,
+            ...d,
+          });
         }
       }
-
-      report.durationMs = Date.now() - started;
-      const count = (action: DriftAction) => report.drifts.filter((d) => d.action === action).length;
-      logger.info(
-        `reconciliation ${runId} finished: ${report.checked} checked, ${report.inSync} in sync, ${report.drifts.length} drifted ` +
-          `(${count('repaired')} repaired, ${count('reported')} reported, ${count('skipped_changed')} changed meanwhile, ${count('failed')} failed), ` +
-          `${report.unmatched.length} not comparable`,
-        {
-          event: 'inventory.reconcile.finished',
-          runId,
-          dryRun,
-          checked: report.checked,
-          inSync: report.inSync,
-          repaired: count('repaired'),
-          reported: count('reported'),
-          skippedChanged: count('skipped_changed'),
-          failed: count('failed'),
-          unmatched: report.unmatched.length,
-          durationMs: report.durationMs,
-        },
-      );
-      return report;
+      return finish(logger, report, started);
     },
   };
 }

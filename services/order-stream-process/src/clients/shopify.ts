@@ -1,11 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import { headerValue, type HttpAnswer, httpRequest, isTimeout, type Logger } from '@oms/common';
-import type { GraphqlRequest } from '../domain/mutation.js';
+import type { AdjustRequest, MutationRequest, SetRequest } from '../domain/mutation.js';
 import {
   afterSpending,
   DEFAULT_CALL_COST,
   delayBeforeCall,
+  expectedCost,
+  type ObservedCosts,
   readCallCost,
   readThrottleStatus,
   retryAfterMs,
@@ -54,9 +56,20 @@ export class ShopifyGaveUpError extends Error {
   }
 }
 
-export interface SetQuantitiesResult {
+export interface MutationResult {
   attempts: number;
   inventoryAdjustmentGroup: unknown;
+}
+
+/**
+ * A compare-and-set Shopify found stale applied nothing, and the same request (the same key) can
+ * only be answered the same: the caller reads again and decides anew, so it is never retried here.
+ */
+export const STALE_COMPARE = 'CHANGE_FROM_QUANTITY_STALE';
+
+/** Whether a failure is a stale compare-and-set (and only that). */
+export function isStale(error: ShopifyCallError): boolean {
+  return error.outcome === 'user_errors' && error.userErrors.length > 0 && error.userErrors.every((e) => e.code === STALE_COMPARE);
 }
 
 export interface ShopifyClientMetrics {
@@ -89,8 +102,10 @@ export interface CallOptions {
 
 export interface ShopifyClient {
   readonly endpoint: string;
-  /** Sends the mutation, retrying failures with the same request (so the same idempotency key). */
-  setInventoryQuantities(request: GraphqlRequest, options?: CallOptions): Promise<SetQuantitiesResult>;
+  /** Sends the compare-and-set, retrying failures with the same request (so the same idempotency key); a stale compare is not retried. */
+  setInventoryQuantities(request: SetRequest, options?: CallOptions): Promise<MutationResult>;
+  /** Sends the deltas, retrying failures with the same request (so the same idempotency key). */
+  adjustInventoryQuantities(request: AdjustRequest, options?: CallOptions): Promise<MutationResult>;
   /** Runs a query inside the same rate budget and retry policy; resolves to its `data`. */
   query(request: GraphqlQuery, options?: CallOptions): Promise<unknown>;
   /** Readiness: the endpoint answers HTTP at all (any status under 500), without spending API cost. */
@@ -103,9 +118,9 @@ export interface GraphqlQuery {
   variables: Record<string, unknown>;
 }
 
-interface SetQuantitiesData {
-  inventorySetQuantities?: { inventoryAdjustmentGroup?: unknown; userErrors?: ShopifyUserError[] } | null;
-}
+type MutationField = 'inventorySetQuantities' | 'inventoryAdjustQuantities';
+
+type MutationData = Partial<Record<MutationField, { inventoryAdjustmentGroup?: unknown; userErrors?: ShopifyUserError[] } | null>>;
 
 interface GraphqlResponse {
   data?: unknown;
@@ -119,114 +134,181 @@ const noMetrics: ShopifyClientMetrics = {
   addThrottleWait: () => undefined,
 };
 
-export function createShopifyClient(options: ShopifyClientOptions): ShopifyClient {
-  const {
-    accessToken,
-    timeoutMs,
-    logger,
-    metrics = noMetrics,
-    maxAttempts = 5,
-    baseDelayMs = 500,
-    maxDelayMs = 10_000,
-    retryAfterCapMs = 60_000,
-  } = options;
-  const endpoint = `${options.baseUrl.replace(/\/+$/, '')}/admin/api/${options.apiVersion}/graphql.json`;
+/** A mutation, or a read of how many ids: what prices the call before Shopify does. */
+function shapeOf(request: MutationRequest | GraphqlQuery): { mutation: boolean; ids: number } {
+  const { ids } = request.variables as { ids?: unknown };
+  return { mutation: /^\s*mutation\b/.test(request.query), ids: Array.isArray(ids) ? ids.length : 1 };
+}
 
-  // Shared by every call of this process: Shopify's bucket is per app and shop, not per call.
+/**
+ * Shopify's bucket as this process sees it, shared by every call (Shopify's bucket is per app and
+ * shop, not per call): waits before a call until the bucket can pay for it, learns from each answer.
+ */
+function createPacer(metrics: ShopifyClientMetrics, logger: Logger) {
   let bucket: BucketState | undefined;
-  let lastCost = DEFAULT_CALL_COST;
+  const costs: ObservedCosts = { mutation: DEFAULT_CALL_COST };
   let notBefore = 0;
-
-  /** Waits until the bucket can pay for the call, then counts the call as spent. */
-  async function waitForCapacity(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      const wait = Math.max(delayBeforeCall(bucket, lastCost, now), notBefore - now);
-      if (wait <= 0) {
-        if (bucket) bucket = afterSpending(bucket, lastCost, now);
-        return;
+  return {
+    /** Waits until the bucket can pay for the call, then counts the call as spent. */
+    async waitFor(shape: { mutation: boolean; ids: number }, signal?: AbortSignal): Promise<void> {
+      const cost = expectedCost(costs, shape);
+      for (;;) {
+        const now = Date.now();
+        const wait = Math.max(delayBeforeCall(bucket, cost, now), notBefore - now);
+        if (wait <= 0) {
+          if (bucket) bucket = afterSpending(bucket, cost, now);
+          return;
+        }
+        metrics.addThrottleWait(wait / 1000);
+        logger.debug(`waiting ${wait} ms for Shopify's rate limit`, { event: 'shopify.throttle.wait', waitMs: wait });
+        // Another call of this client may spend the points meanwhile: the loop checks again.
+        await sleep(wait, undefined, { signal });
       }
-      metrics.addThrottleWait(wait / 1000);
-      logger.debug(`waiting ${wait} ms for Shopify's rate limit`, { event: 'shopify.throttle.wait', waitMs: wait });
-      // Another call of this client may spend the points meanwhile: the loop checks again.
-      await sleep(wait, undefined, { signal });
+    },
+    observe(extensions: unknown, shape: { mutation: boolean; ids: number }): void {
+      const status = readThrottleStatus(extensions);
+      if (status) bucket = { status, observedAt: Date.now() };
+      const cost = readCallCost(extensions);
+      if (cost === undefined) return;
+      if (shape.mutation) costs.mutation = cost;
+      else costs.query = { cost, ids: shape.ids };
+    },
+    /** A Retry-After: no call before then. */
+    holdUntil(at: number): void {
+      notBefore = Math.max(notBefore, at);
+    },
+  };
+}
+
+/** Pure: an HTTP answer as a GraphQL body, or the failure it is for the retry policy (with a 429's wait). */
+function readHttp(response: HttpAnswer, retryAfterCapMs: number, now: number): { body: GraphqlResponse } | { error: ShopifyCallError; retryAt?: number } {
+  const { text, status } = response;
+  if (status === 429) {
+    const retryAfter = headerValue(response.headers['retry-after']);
+    const wait = retryAfterMs(retryAfter, now, retryAfterCapMs);
+    return { error: new ShopifyCallError('http_429', `HTTP 429 (Retry-After ${retryAfter ?? 'absent'})`, true), retryAt: wait === undefined ? undefined : now + wait };
+  }
+  if (status >= 500) return { error: new ShopifyCallError('http_5xx', `HTTP ${status}`, true) };
+  if (status < 200 || status > 299) return { error: new ShopifyCallError('http_4xx', `HTTP ${status}: ${text.slice(0, 200)}`, false) };
+  try {
+    return { body: JSON.parse(text) as GraphqlResponse };
+  } catch {
+    return { error: new ShopifyCallError('invalid_response', 'the answer is not JSON', true) };
+  }
+}
+
+/** Pure: the failure a GraphQL body's top-level `errors` stand for, if any (THROTTLED is retried). */
+function graphqlFailure(body: GraphqlResponse): ShopifyCallError | undefined {
+  if (!body.errors?.length) return undefined;
+  const throttled = body.errors.some((e) => e.extensions?.code === 'THROTTLED');
+  const messages = body.errors.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message ?? ''}`).join('; ');
+  return throttled ? new ShopifyCallError('throttled', messages, true) : new ShopifyCallError('graphql_errors', messages, false);
+}
+
+/** Pure: a mutation's payload, or its userErrors as a failure (a stale compare-and-set is not retried). */
+const readMutation =
+  (field: MutationField) =>
+  (body: GraphqlResponse): { inventoryAdjustmentGroup: unknown } => {
+    const payload = (body.data as MutationData | null | undefined)?.[field];
+    if (!payload) throw new ShopifyCallError('invalid_response', `no ${field} in the answer`, true);
+    if (payload.userErrors?.length) {
+      const messages = payload.userErrors.map((e) => `${e.code ?? 'ERROR'} ${JSON.stringify(e.field ?? [])}: ${e.message}`).join('; ');
+      const stale = payload.userErrors.every((e) => e.code === STALE_COMPARE);
+      throw new ShopifyCallError('user_errors', messages, !stale, payload.userErrors);
     }
-  }
+    return { inventoryAdjustmentGroup: payload.inventoryAdjustmentGroup ?? null };
+  };
 
-  function observe(extensions: unknown): void {
-    const status = readThrottleStatus(extensions);
-    if (status) bucket = { status, observedAt: Date.now() };
-    lastCost = readCallCost(extensions) ?? lastCost;
-  }
+const readQuery = (body: GraphqlResponse): unknown => {
+  if (!body.data) throw new ShopifyCallError('invalid_response', 'no data in the answer', true);
+  return body.data;
+};
 
-  /** One HTTP exchange: the answer's GraphQL body, or the failure classified for the retry policy. */
-  async function exchange<T>(
-    request: GraphqlRequest | GraphqlQuery,
-    signal: AbortSignal | undefined,
-    readPayload: (body: GraphqlResponse) => T,
-  ): Promise<T> {
-    await waitForCapacity(signal);
+interface RetryPolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  metrics: ShopifyClientMetrics;
+  logger: Logger;
+}
+
+/** Runs `attempt` until it succeeds, fails for good, or runs out of attempts; a retry sends the same request. */
+async function withRetries<T>(policy: RetryPolicy, attempt: () => Promise<T>, callOptions: CallOptions): Promise<{ result: T; attempts: number }> {
+  const { signal, logMeta = {} } = callOptions;
+  const { metrics, logger } = policy;
+  let attempts = 0;
+  let last: ShopifyCallError | undefined;
+  try {
+    const result = await pRetry(
+      async () => {
+        attempts += 1;
+        return attempt();
+      },
+      {
+        retries: policy.maxAttempts - 1,
+        factor: 2,
+        minTimeout: policy.baseDelayMs,
+        maxTimeout: policy.maxDelayMs,
+        randomize: true,
+        signal,
+        shouldRetry: ({ error }) => error instanceof ShopifyCallError && error.retryable,
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+          if (!(error instanceof ShopifyCallError)) return;
+          last = error;
+          const willRetry = error.retryable && retriesLeft > 0;
+          if (willRetry) metrics.countShopifyRetry(error.outcome);
+          logger.warn(`Shopify attempt ${attemptNumber} failed (${error.outcome}): ${error.message}`, {
+            event: 'shopify.call.failed',
+            outcome: error.outcome,
+            attempt: attemptNumber,
+            willRetry,
+            ...logMeta,
+          });
+        },
+      },
+    );
+    return { result, attempts };
+  } catch (err) {
+    if (err instanceof ShopifyCallError) throw new ShopifyGaveUpError(last ?? err, attempts);
+    throw err;
+  }
+}
+
+export function createShopifyClient(options: ShopifyClientOptions): ShopifyClient {
+  const { accessToken, timeoutMs, logger, metrics = noMetrics, retryAfterCapMs = 60_000 } = options;
+  const policy: RetryPolicy = { maxAttempts: options.maxAttempts ?? 5, baseDelayMs: options.baseDelayMs ?? 500, maxDelayMs: options.maxDelayMs ?? 10_000, metrics, logger };
+  const endpoint = `${options.baseUrl.replace(/\/+$/, '')}/admin/api/${options.apiVersion}/graphql.json`;
+  const pacer = createPacer(metrics, logger);
+  const headers = { 'content-type': 'application/json', accept: 'application/json', 'x-shopify-access-token': accessToken };
+
+  /** One HTTP exchange: the answer's payload, or the failure classified for the retry policy. */
+  async function exchange<T>(request: MutationRequest | GraphqlQuery, signal: AbortSignal | undefined, readPayload: (body: GraphqlResponse) => T): Promise<T> {
+    const shape = shapeOf(request);
+    await pacer.waitFor(shape, signal);
     const started = performance.now();
-    const seconds = () => (performance.now() - started) / 1000;
     const fail = (error: ShopifyCallError): never => {
-      metrics.observeShopifyCall(error.outcome, seconds());
+      metrics.observeShopifyCall(error.outcome, (performance.now() - started) / 1000);
       throw error;
     };
-
     let response: HttpAnswer;
     try {
-      response = await httpRequest(endpoint, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json',
-          'x-shopify-access-token': accessToken,
-        },
-        body: JSON.stringify(request),
-        timeoutMs,
-        signal,
-      });
+      response = await httpRequest(endpoint, { method: 'POST', headers, body: JSON.stringify(request), timeoutMs, signal });
     } catch (err) {
       if (signal?.aborted) throw err;
-      return fail(
-        isTimeout(err)
-          ? new ShopifyCallError('timeout', `no answer within ${timeoutMs} ms`, true)
-          : new ShopifyCallError('network_error', err instanceof Error ? (err.cause as Error)?.message ?? err.message : String(err), true),
-      );
+      const cause = err instanceof Error ? ((err.cause as Error)?.message ?? err.message) : String(err);
+      return fail(isTimeout(err) ? new ShopifyCallError('timeout', `no answer within ${timeoutMs} ms`, true) : new ShopifyCallError('network_error', cause, true));
     }
-
-    const { text } = response;
-    if (response.status === 429) {
-      const retryAfter = headerValue(response.headers['retry-after']);
-      const wait = retryAfterMs(retryAfter, Date.now(), retryAfterCapMs);
-      if (wait !== undefined) notBefore = Math.max(notBefore, Date.now() + wait);
-      return fail(new ShopifyCallError('http_429', `HTTP 429 (Retry-After ${retryAfter ?? 'absent'})`, true));
+    const answer = readHttp(response, retryAfterCapMs, Date.now());
+    if ('error' in answer) {
+      if (answer.retryAt !== undefined) pacer.holdUntil(answer.retryAt);
+      return fail(answer.error);
     }
-    if (response.status >= 500) return fail(new ShopifyCallError('http_5xx', `HTTP ${response.status}`, true));
-    if (response.status < 200 || response.status > 299) {
-      return fail(new ShopifyCallError('http_4xx', `HTTP ${response.status}: ${text.slice(0, 200)}`, false));
-    }
-
-    let body: GraphqlResponse;
+    pacer.observe(answer.body.extensions, shape);
+    const failure = graphqlFailure(answer.body);
+    if (failure) return fail(failure);
     try {
-      body = JSON.parse(text) as GraphqlResponse;
-    } catch {
-      return fail(new ShopifyCallError('invalid_response', 'the answer is not JSON', true));
-    }
-    observe(body.extensions);
-
-    if (body.errors?.length) {
-      const throttled = body.errors.some((e) => e.extensions?.code === 'THROTTLED');
-      const messages = body.errors.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message ?? ''}`).join('; ');
-      return fail(
-        throttled
-          ? new ShopifyCallError('throttled', messages, true)
-          : new ShopifyCallError('graphql_errors', messages, false),
-      );
-    }
-    try {
-      const payload = readPayload(body);
-      metrics.observeShopifyCall('success', seconds());
+      const payload = readPayload(answer.body);
+      metrics.observeShopifyCall('success', (performance.now() - started) / 1000);
       return payload;
     } catch (err) {
       if (err instanceof ShopifyCallError) return fail(err);
@@ -234,77 +316,18 @@ export function createShopifyClient(options: ShopifyClientOptions): ShopifyClien
     }
   }
 
-  function readSetQuantities(body: GraphqlResponse): { inventoryAdjustmentGroup: unknown } {
-    const payload = (body.data as SetQuantitiesData | null | undefined)?.inventorySetQuantities;
-    if (!payload) throw new ShopifyCallError('invalid_response', 'no inventorySetQuantities in the answer', true);
-    if (payload.userErrors?.length) {
-      const messages = payload.userErrors.map((e) => `${e.code ?? 'ERROR'} ${JSON.stringify(e.field ?? [])}: ${e.message}`).join('; ');
-      throw new ShopifyCallError('user_errors', messages, true, payload.userErrors);
-    }
-    return { inventoryAdjustmentGroup: payload.inventoryAdjustmentGroup ?? null };
-  }
-
-  /** Runs `attempt` until it succeeds, fails for good, or runs out of attempts; a retry sends the same request. */
-  async function withRetries<T>(attempt: () => Promise<T>, callOptions: CallOptions): Promise<{ result: T; attempts: number }> {
-    const { signal, logMeta = {} } = callOptions;
-    let attempts = 0;
-    let last: ShopifyCallError | undefined;
-    try {
-      const result = await pRetry(
-        async () => {
-          attempts += 1;
-          return attempt();
-        },
-        {
-          retries: maxAttempts - 1,
-          factor: 2,
-          minTimeout: baseDelayMs,
-          maxTimeout: maxDelayMs,
-          randomize: true,
-          signal,
-          shouldRetry: ({ error }) => error instanceof ShopifyCallError && error.retryable,
-          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            if (!(error instanceof ShopifyCallError)) return;
-            last = error;
-            const willRetry = error.retryable && retriesLeft > 0;
-            if (willRetry) metrics.countShopifyRetry(error.outcome);
-            logger.warn(`Shopify attempt ${attemptNumber} failed (${error.outcome}): ${error.message}`, {
-              event: 'shopify.call.failed',
-              outcome: error.outcome,
-              attempt: attemptNumber,
-              willRetry,
-              ...logMeta,
-            });
-          },
-        },
-      );
-      return { result, attempts };
-    } catch (err) {
-      if (err instanceof ShopifyCallError) throw new ShopifyGaveUpError(last ?? err, attempts);
-      throw err;
-    }
+  async function mutate(request: MutationRequest, field: MutationField, callOptions: CallOptions): Promise<MutationResult> {
+    const { result, attempts } = await withRetries(policy, () => exchange(request, callOptions.signal, readMutation(field)), callOptions);
+    return { ...result, attempts };
   }
 
   return {
     endpoint,
-
-    async setInventoryQuantities(request, callOptions = {}) {
-      const { result, attempts } = await withRetries(() => exchange(request, callOptions.signal, readSetQuantities), callOptions);
-      return { ...result, attempts };
-    },
-
+    setInventoryQuantities: (request, callOptions = {}) => mutate(request, 'inventorySetQuantities', callOptions),
+    adjustInventoryQuantities: (request, callOptions = {}) => mutate(request, 'inventoryAdjustQuantities', callOptions),
     async query(request, callOptions = {}) {
-      const { result } = await withRetries(
-        () =>
-          exchange(request, callOptions.signal, (b) => {
-            if (!b.data) throw new ShopifyCallError('invalid_response', 'no data in the answer', true);
-            return b.data;
-          }),
-        callOptions,
-      );
-      return result;
+      return (await withRetries(policy, () => exchange(request, callOptions.signal, readQuery), callOptions)).result;
     },
-
     async ping() {
       const { status } = await httpRequest(endpoint, { timeoutMs: Math.min(timeoutMs, 1_500) });
       if (status >= 500) throw new Error(`Shopify answered HTTP ${status}`);

@@ -1,62 +1,41 @@
 import type { InventoryEvent } from './event.js';
 
-/** Shopify's limit of quantities in one inventorySetQuantities call. */
+/** Shopify's limit of quantities (or changes) in one inventory mutation, and of ids in one `nodes` read. */
 export const MAX_QUANTITIES_PER_CALL = 250;
 
-/** A quantity is per inventory item and location: that pair is what one Shopify quantity sets. */
-export function itemKey(event: Pick<InventoryEvent, 'inventoryItemId' | 'locationId'>): string {
-  return `${event.inventoryItemId}@${event.locationId}`;
+/** A level is per inventory item and location: that pair is what one Shopify quantity names. */
+export function itemKey(item: Pick<InventoryEvent, 'inventoryItemId' | 'locationId'>): string {
+  return `${item.inventoryItemId}@${item.locationId}`;
 }
 
-export interface CoalescedItem<E extends InventoryEvent = InventoryEvent> {
+/** Every event a batch holds for one inventory item at one location. */
+export interface ItemEvents<E extends InventoryEvent = InventoryEvent> {
   key: string;
-  /** The newest event for the item: its availableAfter is what Shopify is set to. */
-  latest: E;
-  /** Every event of the batch for the item, latest included, in arrival order. */
-  covered: E[];
+  variantId: string;
+  inventoryItemId: string;
+  locationId: string;
+  /** In arrival order. */
+  events: E[];
+  /** The event with the highest inventoryVersion (on a tie the later one, a redelivery of the same movement). */
+  newest: E;
 }
 
-/**
- * Pure: one entry per inventory item keeping the event with the highest inventoryVersion (on a tie
- * the later one, a redelivery of the same state). Older events are covered by the newer quantity.
- */
-export function coalesce<E extends InventoryEvent>(events: readonly E[]): CoalescedItem<E>[] {
-  const byItem = new Map<string, CoalescedItem<E>>();
+/** Pure: the batch's events grouped per inventory item, in the order each item first appears. */
+export function coalesce<E extends InventoryEvent>(events: readonly E[]): ItemEvents<E>[] {
+  const byItem = new Map<string, ItemEvents<E>>();
   for (const event of events) {
     const key = itemKey(event);
     const current = byItem.get(key);
     if (!current) {
-      byItem.set(key, { key, latest: event, covered: [event] });
+      const { variantId, inventoryItemId, locationId } = event;
+      byItem.set(key, { key, variantId, inventoryItemId, locationId, events: [event], newest: event });
       continue;
     }
-    current.covered.push(event);
-    // Stryker disable next-line EqualityOperator: two events of one item at one inventoryVersion come from one committed row version, so they carry the same quantity; either may stand
-    if (event.inventoryVersion >= current.latest.inventoryVersion) current.latest = event;
+    current.events.push(event);
+    // Stryker disable next-line EqualityOperator: two events of one item at one inventoryVersion are one movement delivered twice; either may stand
+    if (event.inventoryVersion >= current.newest.inventoryVersion) current.newest = event;
   }
   return [...byItem.values()];
-}
-
-export interface LastSet {
-  inventoryVersion: number;
-  quantity: number;
-}
-
-/**
- * Pure: splits items into those Shopify must be told and those it already holds a quantity at
- * least as new as (never set an older quantity over a newer one).
- */
-export function partitionByLastSet<E extends InventoryEvent>(
-  items: readonly CoalescedItem<E>[],
-  lastSet: ReadonlyMap<string, LastSet>,
-): { toSend: CoalescedItem<E>[]; alreadyHeld: Array<CoalescedItem<E> & { held: LastSet }> } {
-  const toSend: CoalescedItem<E>[] = [];
-  const alreadyHeld: Array<CoalescedItem<E> & { held: LastSet }> = [];
-  for (const item of items) {
-    const held = lastSet.get(item.key);
-    if (held && held.inventoryVersion >= item.latest.inventoryVersion) alreadyHeld.push({ ...item, held });
-    else toSend.push(item);
-  }
-  return { toSend, alreadyHeld };
 }
 
 /** Pure: consecutive chunks of at most `size` elements. */

@@ -1,25 +1,36 @@
 import { isShopifyId, SHOPIFY_ID_RULE } from '@oms/common';
 import { z } from 'zod';
 
-/**
- * Ids travel as decimal strings, so ids above 2^53 stay exact. Events written before that change
- * carry them as JSON numbers; those are taken only while they are exact.
- */
-const shopifyId = z
-  .union([z.string(), z.number().int().refine(Number.isSafeInteger).transform(String)])
-  .refine(isShopifyId, SHOPIFY_ID_RULE);
+/** Ids travel as decimal strings, so ids above 2^53 stay exact. */
+const shopifyId = z.string().refine(isShopifyId, SHOPIFY_ID_RULE);
 
+/** What moved a variant's stock (SPEC.md section 4, `inventory_movement.reason`). */
+export const MOVEMENT_REASONS = ['order', 'cancel', 'return', 'restock', 'correction', 'import', 'wms_sync'] as const;
+export type MovementReason = (typeof MOVEMENT_REASONS)[number];
+
+/**
+ * One event per movement of a variant's stock (SPEC.md section 5), published by
+ * order-manage-data-api with Kafka key = variantId.
+ */
 export const inventoryEventSchema = z.object({
   eventId: z.uuid(),
-  orderId: shopifyId,
+  movementId: shopifyId,
+  reason: z.enum(MOVEMENT_REASONS),
+  /** What caused it: the order id, the refund line item id, the adjustment's key. */
+  reference: z.string(),
+  /** Set for order, cancel and return. */
+  orderId: shopifyId.nullable(),
+  variantId: shopifyId,
   productId: shopifyId,
   sku: z.string(),
   inventoryItemId: shopifyId,
   locationId: shopifyId,
-  quantityOrdered: z.number().int().positive(),
+  delta: z.number().int().refine((d) => d !== 0, 'must not be 0'),
   availableAfter: z.number().int().nonnegative(),
-  inventoryVersion: z.number().int().nonnegative(),
+  inventoryVersion: z.number().int().positive(),
   occurredAt: z.iso.datetime({ offset: true }),
+  /** Shopify made this change itself (an order it created, a restock chosen in Shopify). */
+  shopifyKnows: z.boolean(),
 });
 
 export type InventoryEvent = z.infer<typeof inventoryEventSchema>;

@@ -1,6 +1,34 @@
 import { createHash } from 'node:crypto';
 import { compareShopifyIds } from '@oms/common';
-import type { InventoryEvent } from './event.js';
+import type { DeltaChange } from './sync-rule.js';
+
+/**
+ * The two writes the processor makes to Shopify's Admin GraphQL API (SPEC.md section 6), as pure
+ * request builders: a delta for what Shopify cannot know, and a compare-and-set for the confirm
+ * step and reconciliation. Both carry `@idempotent` with a key derived from what they apply.
+ */
+
+const USER_ERRORS = `userErrors {
+      code
+      field
+      message
+    }`;
+
+export const INVENTORY_ADJUST_QUANTITIES = `mutation InventoryAdjustQuantities($input: InventoryAdjustQuantitiesInput!, $idempotencyKey: String!) {
+  inventoryAdjustQuantities(input: $input) @idempotent(key: $idempotencyKey) {
+    inventoryAdjustmentGroup {
+      createdAt
+      reason
+      referenceDocumentUri
+      changes {
+        name
+        delta
+        quantityAfterChange
+      }
+    }
+    ${USER_ERRORS}
+  }
+}`;
 
 export const INVENTORY_SET_QUANTITIES = `mutation InventorySetQuantities($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
   inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
@@ -14,36 +42,52 @@ export const INVENTORY_SET_QUANTITIES = `mutation InventorySetQuantities($input:
         quantityAfterChange
       }
     }
-    userErrors {
-      code
-      field
-      message
-    }
+    ${USER_ERRORS}
   }
 }`;
 
-export interface QuantityInput {
+/**
+ * A delta needs no compare: Shopify adds it to whatever it holds, so it commutes with Shopify's own
+ * moves (the orders it takes, the restocks a merchant makes there) and has no expected figure to
+ * check. Since 2026-04 `changeFromQuantity` is required on every change, and an explicit null is how
+ * an adjustment says "no compare" (Shopify's changelog "Making changeFromQuantity field required").
+ * This constant is the one place a null compare is written, and only adjustments use it: every set
+ * this system sends compares (`CompareAndSetQuantity.changeFromQuantity` is a number).
+ */
+export const DELTA_WITHOUT_COMPARE = null;
+
+export interface AdjustChangeInput {
+  inventoryItemId: string;
+  locationId: string;
+  delta: number;
+  changeFromQuantity: typeof DELTA_WITHOUT_COMPARE;
+}
+
+export interface CompareAndSetQuantityInput {
   inventoryItemId: string;
   locationId: string;
   quantity: number;
-  /** null opts out of Shopify's compare-and-set: this system is the source of truth for stock. */
-  changeFromQuantity: null;
+  /** What Shopify held when it was read: Shopify answers CHANGE_FROM_QUANTITY_STALE, and applies nothing, otherwise. */
+  changeFromQuantity: number;
 }
 
-export interface InventorySetQuantitiesVariables {
-  input: {
-    name: 'available';
-    reason: 'correction';
-    referenceDocumentUri: string;
-    quantities: QuantityInput[];
-  };
-  idempotencyKey: string;
+interface MutationInput {
+  name: 'available';
+  reason: 'correction';
+  referenceDocumentUri: string;
 }
 
-export interface GraphqlRequest {
-  query: string;
-  variables: InventorySetQuantitiesVariables;
+export interface AdjustRequest {
+  query: typeof INVENTORY_ADJUST_QUANTITIES;
+  variables: { input: MutationInput & { changes: AdjustChangeInput[] }; idempotencyKey: string };
 }
+
+export interface SetRequest {
+  query: typeof INVENTORY_SET_QUANTITIES;
+  variables: { input: MutationInput & { quantities: CompareAndSetQuantityInput[] }; idempotencyKey: string };
+}
+
+export type MutationRequest = AdjustRequest | SetRequest;
 
 /** Fixed namespace of this system's idempotency keys (a UUID v5 namespace). */
 const IDEMPOTENCY_NAMESPACE = 'b4f7c0de-5e1f-4c3a-9d2e-6a0b1c2d3e4f';
@@ -59,53 +103,76 @@ export function uuidV5(name: string, namespace: string = IDEMPOTENCY_NAMESPACE):
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+const sortedIds = (ids: Iterable<string>) => [...new Set(ids)].sort(compareShopifyIds);
+
 /**
- * The key depends only on which events' quantities are sent, and those fix every variable; so a
- * retry, even by another process after a restart, reuses it and Shopify applies the set once.
+ * The key of a delta call: its movement ids, so a retry, or the same batch delivered again after a
+ * restart, carries the same key and Shopify applies the movements once.
  */
-export function idempotencyKeyFor(events: ReadonlyArray<Pick<InventoryEvent, 'eventId'>>): string {
-  const ids = events.map((e) => e.eventId).sort();
-  return uuidV5(ids.join(','));
+export function adjustIdempotencyKey(changes: ReadonlyArray<Pick<DeltaChange, 'movementIds'>>): string {
+  return uuidV5(`adjust:${sortedIds(changes.flatMap((c) => c.movementIds)).join(',')}`);
 }
 
-const MAX_ORDERS_IN_URI = 20;
-
-/**
- * Names the order behind the change for Shopify's adjustment history; a coalesced call names the
- * orders whose quantities it sets (the first few, sorted, then how many more) under its key. Only
- * the sent events count, so the same key always comes with the same variables.
- */
-export function referenceDocumentUri(orderIds: readonly string[], idempotencyKey: string): string {
-  const distinct = [...new Set(orderIds)].sort(compareShopifyIds);
-  if (distinct.length === 1) return `gid://order-intake/Order/${distinct[0]}`;
-  const shown = distinct.slice(0, MAX_ORDERS_IN_URI).join(',');
-  const more = distinct.length > MAX_ORDERS_IN_URI ? `&more=${distinct.length - MAX_ORDERS_IN_URI}` : '';
-  return `gid://order-intake/InventorySync/${idempotencyKey}?orders=${shown}${more}`;
+/** One compare-and-set as decided: the item, what Shopify held, what it should hold, at which database version. */
+export interface CompareAndSet {
+  inventoryItemId: string;
+  locationId: string;
+  from: number;
+  to: number;
+  version: number;
 }
 
-/** One absolute quantity to set: what an event carries, or what a reconciliation repairs. */
-export type QuantityToSet = Pick<InventoryEvent, 'eventId' | 'inventoryItemId' | 'locationId' | 'availableAfter'>;
+/**
+ * The key of a compare-and-set call: every (item, from, to, version) it holds, and `attempt` (the
+ * confirm round, or the reconciliation run). A transport retry of the same request reuses it; a new
+ * decision after a stale answer is a new request with a key of its own.
+ */
+export function setIdempotencyKey(sets: readonly CompareAndSet[], attempt: string): string {
+  const entries = sets.map((s) => `${s.inventoryItemId}@${s.locationId}:${s.from}>${s.to}@v${s.version}`).sort();
+  return uuidV5(`set:${entries.join(',')}#${attempt}`);
+}
+
+const MAX_IDS_IN_URI = 20;
 
 /**
- * Pure: the inventorySetQuantities request of SPEC.md section 6 setting each item at its location
- * to its availableAfter, under the idempotency key of those ids; `reference` names, for Shopify's
- * adjustment history, what the change is for. One entry per inventory item.
+ * Names what a call applies for Shopify's adjustment history: one movement, or the first few
+ * (sorted, then how many more) under the call's key. Only what the call holds counts, so the same
+ * key always comes with the same variables.
  */
-export function buildSetQuantitiesRequest(items: ReadonlyArray<QuantityToSet>, reference: (idempotencyKey: string) => string): GraphqlRequest {
-  if (items.length === 0) throw new RangeError('at least one quantity is needed');
-  const idempotencyKey = idempotencyKeyFor(items);
+export function movementsUri(movementIds: readonly string[], idempotencyKey: string): string {
+  const distinct = sortedIds(movementIds);
+  if (distinct.length === 1) return `gid://order-intake/InventoryMovement/${distinct[0]}`;
+  const shown = distinct.slice(0, MAX_IDS_IN_URI).join(',');
+  const more = distinct.length > MAX_IDS_IN_URI ? `&more=${distinct.length - MAX_IDS_IN_URI}` : '';
+  return `gid://order-intake/InventorySync/${idempotencyKey}?movements=${shown}${more}`;
+}
+
+const itemGid = (id: string) => `gid://shopify/InventoryItem/${id}`;
+const locationGid = (id: string) => `gid://shopify/Location/${id}`;
+
+/**
+ * Pure: the inventoryAdjustQuantities request adding each item's delta to Shopify's `available`.
+ * No `ledgerDocumentUri`: Shopify refuses one with `available` (INVALID_AVAILABLE_DOCUMENT), so
+ * the movements are named in `referenceDocumentUri` instead.
+ */
+export function buildAdjustRequest(changes: readonly DeltaChange[]): AdjustRequest {
+  if (changes.length === 0) throw new RangeError('at least one change is needed');
+  const idempotencyKey = adjustIdempotencyKey(changes);
   return {
-    query: INVENTORY_SET_QUANTITIES,
+    query: INVENTORY_ADJUST_QUANTITIES,
     variables: {
       input: {
         name: 'available',
         reason: 'correction',
-        referenceDocumentUri: reference(idempotencyKey),
-        quantities: items.map((e) => ({
-          inventoryItemId: `gid://shopify/InventoryItem/${e.inventoryItemId}`,
-          locationId: `gid://shopify/Location/${e.locationId}`,
-          quantity: e.availableAfter,
-          changeFromQuantity: null,
+        referenceDocumentUri: movementsUri(
+          changes.flatMap((c) => c.movementIds),
+          idempotencyKey,
+        ),
+        changes: changes.map((c) => ({
+          inventoryItemId: itemGid(c.inventoryItemId),
+          locationId: locationGid(c.locationId),
+          delta: c.delta,
+          changeFromQuantity: DELTA_WITHOUT_COMPARE,
         })),
       },
       idempotencyKey,
@@ -113,29 +180,47 @@ export function buildSetQuantitiesRequest(items: ReadonlyArray<QuantityToSet>, r
   };
 }
 
-/** Pure: the processor's write for the newest event of each item (coalesced before), naming their orders. */
-export function buildInventorySetQuantities(latest: ReadonlyArray<InventoryEvent>): GraphqlRequest {
-  return buildSetQuantitiesRequest(latest, (key) =>
-    referenceDocumentUri(
-      latest.map((e) => e.orderId),
-      key,
-    ),
-  );
+/**
+ * Pure: the inventorySetQuantities request setting each item from what Shopify held to what it
+ * should hold, compare-and-set. `reference` names what the change is for under the call's key.
+ */
+export function buildCompareAndSetRequest(
+  sets: readonly CompareAndSet[],
+  attempt: string,
+  reference: (idempotencyKey: string) => string,
+): SetRequest {
+  if (sets.length === 0) throw new RangeError('at least one quantity is needed');
+  const idempotencyKey = setIdempotencyKey(sets, attempt);
+  return {
+    query: INVENTORY_SET_QUANTITIES,
+    variables: {
+      input: {
+        name: 'available',
+        reason: 'correction',
+        referenceDocumentUri: reference(idempotencyKey),
+        quantities: sets.map((s) => ({
+          inventoryItemId: itemGid(s.inventoryItemId),
+          locationId: locationGid(s.locationId),
+          quantity: s.to,
+          changeFromQuantity: s.from,
+        })),
+      },
+      idempotencyKey,
+    },
+  };
 }
 
 /**
- * Pure: which quantities of a call Shopify's userErrors blame, from their field paths
- * (`["input", "quantities", "3", "inventoryItemId"]`). Empty when no error points at one.
+ * Pure: which entries of a call Shopify's userErrors blame, from their field paths
+ * (`["input", "quantities", "3", "inventoryItemId"]`, or `changes` for an adjustment). Empty when
+ * no error points at one.
  */
-export function blamedQuantityIndexes(
-  userErrors: ReadonlyArray<{ field: readonly string[] | null }>,
-  quantityCount: number,
-): Set<number> {
+export function blamedIndexes(userErrors: ReadonlyArray<{ field: readonly string[] | null }>, count: number): Set<number> {
   const blamed = new Set<number>();
   for (const { field } of userErrors) {
-    const at = field?.indexOf('quantities') ?? -1;
+    const at = field?.findIndex((f) => f === 'quantities' || f === 'changes') ?? -1;
     const index = at >= 0 ? Number(field![at + 1]) : NaN;
-    if (Number.isInteger(index) && index >= 0 && index < quantityCount) blamed.add(index);
+    if (Number.isInteger(index) && index >= 0 && index < count) blamed.add(index);
   }
   return blamed;
 }

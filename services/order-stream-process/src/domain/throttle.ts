@@ -14,6 +14,23 @@ export interface BucketState {
 /** A mutation's cost on Shopify's standard plan until a response tells the real one. */
 export const DEFAULT_CALL_COST = 10;
 
+/** The costs Shopify last reported: a mutation's, and a read's with how many ids it asked for. */
+export interface ObservedCosts {
+  mutation: number;
+  query?: { cost: number; ids: number };
+}
+
+/**
+ * Pure: what a call is expected to cost, so the client waits for that much in the bucket: a
+ * mutation what the last one cost; a read of `ids` items in proportion to the last read (a `nodes`
+ * query costs about one point per item, plus one), 1 + ids before any read was priced.
+ */
+export function expectedCost(costs: ObservedCosts, call: { mutation: boolean; ids: number }): number {
+  if (call.mutation) return costs.mutation;
+  const ids = Math.max(1, call.ids);
+  return costs.query ? Math.max(1, Math.ceil((costs.query.cost / Math.max(1, costs.query.ids)) * ids)) : 1 + ids;
+}
+
 /** Pure: the points the bucket holds `now`, refilled at restoreRate per second since the observation. */
 export function availableAt(state: BucketState, now: number): number {
   const elapsedSeconds = Math.max(0, now - state.observedAt) / 1000;

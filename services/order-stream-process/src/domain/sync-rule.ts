@@ -1,0 +1,107 @@
+import type { ItemEvents } from './coalesce.js';
+import type { InventoryEvent } from './event.js';
+
+/**
+ * The sync rule (SPEC.md section 6), as pure decisions the batch handler follows.
+ *
+ * Shopify keeps its own count: it takes an order's units when it creates the order, before the
+ * webhook leaves, and puts a restock chosen in Shopify back itself. So the processor never tells
+ * Shopify an absolute figure it may not have (a blind set would raise back the units of orders
+ * Shopify took that the database has not seen yet). For each inventory item of a batch:
+ *
+ * 1. The movements Shopify cannot know (a restock from the warehouse, a correction, a WMS sync)
+ *    go as one delta, exactly once (`deltaChange`).
+ * 2. Then Shopify's figure S and the database's D are read, and (`decideConfirmation`):
+ *    - a newer movement than the batch's newest is in the database: its own event will confirm;
+ *    - an import (the database's figure was never Shopify's): Shopify is set to D, either way;
+ *    - otherwise Shopify is only ever lowered to D, when S > D (an order Shopify did not take);
+ *      S ≤ D means Shopify already took the units, and more that the database has not seen yet.
+ *    Every write is a compare-and-set from the S just read; a stale one is read and decided again.
+ */
+
+/** A movement Shopify cannot know: the system made it, so Shopify hears of it as a delta. */
+export function isDelta(event: Pick<InventoryEvent, 'shopifyKnows' | 'reason'>): boolean {
+  return !event.shopifyKnows && event.reason !== 'import';
+}
+
+/** One item's movements that Shopify cannot know, summed into one change. */
+export interface DeltaChange {
+  key: string;
+  inventoryItemId: string;
+  locationId: string;
+  /** The sum of the movements' deltas (0 when they cancel out: nothing to send). */
+  delta: number;
+  /** The movements it carries, each once: what makes the change's idempotency key. */
+  movementIds: string[];
+}
+
+/** Pure: the item's delta for Shopify, or undefined when every movement is one Shopify knows. */
+export function deltaChange(item: ItemEvents): DeltaChange | undefined {
+  const byMovement = new Map<string, number>();
+  for (const event of item.events) if (isDelta(event)) byMovement.set(event.movementId, event.delta);
+  if (byMovement.size === 0) return undefined;
+  let delta = 0;
+  for (const d of byMovement.values()) delta += d;
+  const { key, inventoryItemId, locationId } = item;
+  return { key, inventoryItemId, locationId, delta, movementIds: [...byMovement.keys()] };
+}
+
+/** Whether the item's events hold an import: Shopify is then brought to the database's figure either way. */
+export function holdsImport(item: ItemEvents): boolean {
+  return item.events.some((e) => e.reason === 'import');
+}
+
+/** The database's figure for a variant (order-manage-data-api's `GET /internal/inventory`). */
+export interface DatabaseFigure {
+  availableQuantity: number;
+  version: number;
+}
+
+export type Confirmation =
+  /** The database holds a newer movement than the batch's newest: its own event confirms the item. */
+  | { action: 'superseded'; shopify?: number; database: DatabaseFigure }
+  /** Shopify holds more than the database (an order it did not take): lower it, compare-and-set. */
+  | { action: 'lower'; shopify: number; database: DatabaseFigure }
+  /** An import: Shopify is set to the database's figure in either direction, compare-and-set. */
+  | { action: 'set'; shopify: number; database: DatabaseFigure }
+  /** Shopify is at the database's figure, or below it (it took orders the database has not seen). */
+  | { action: 'none'; shopify: number; database: DatabaseFigure };
+
+export interface ConfirmationInput {
+  /** The newest event the batch held for the item. */
+  newest: Pick<InventoryEvent, 'inventoryVersion' | 'availableAfter'>;
+  /** An import among the item's events is still to be brought to the database's figure. */
+  bringToDatabase: boolean;
+  /** Shopify's available, read after the batch's deltas were applied. */
+  shopify: number;
+  /** The database's current figure; undefined when it has no row for the variant any more. */
+  database: DatabaseFigure | undefined;
+}
+
+/**
+ * Pure: whether the database already holds a newer movement than the batch's newest for the item.
+ * Its own event will confirm the item, so Shopify need not even be read for this batch (under a
+ * steady stream of orders, most batches are such: the confirm step then costs one database read).
+ */
+export function superseded(newest: Pick<InventoryEvent, 'inventoryVersion'>, database: DatabaseFigure | undefined): boolean {
+  return database !== undefined && database.version > newest.inventoryVersion;
+}
+
+/** Pure: what the confirm step does for one item (see the rule above). */
+export function decideConfirmation(input: ConfirmationInput): Confirmation {
+  const { newest, bringToDatabase, shopify } = input;
+  // A read that knows less than the event (a replica behind, a row removed since) is not the
+  // current figure: the event's own is newer.
+  const database =
+    input.database && input.database.version >= newest.inventoryVersion
+      ? input.database
+      : { availableQuantity: newest.availableAfter, version: newest.inventoryVersion };
+  if (superseded(newest, database)) return { action: 'superseded', shopify, database };
+  if (bringToDatabase) return { action: shopify === database.availableQuantity ? 'none' : 'set', shopify, database };
+  return { action: shopify > database.availableQuantity ? 'lower' : 'none', shopify, database };
+}
+
+/** Whether the decision writes to Shopify. */
+export function writes(confirmation: Confirmation): confirmation is Extract<Confirmation, { action: 'lower' | 'set' }> {
+  return confirmation.action === 'lower' || confirmation.action === 'set';
+}
