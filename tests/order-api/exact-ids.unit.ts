@@ -43,6 +43,19 @@ describe('exact 64-bit ids (read from the JSON text, never through a double)', (
     assert.equal(result.intake.order.customerId, '115310627314723954');
   });
 
+  it('keeps the variant, line item and location ids of a line above 2^53 exactly', () => {
+    const raw = bodyWithId('6000000000001')
+      .replace(/"variant_id":null/, '"variant_id":9007199254740993')
+      .replace(/"line_items":\[\{"id":\d+/, '"line_items":[{"id":866550311766439021')
+      .replace('"location_id":null', '"location_id":9223372036854775807');
+    const result = validateOrder(parseJsonWithExactIds(raw));
+    assert.ok(result.ok);
+    assert.deepEqual(
+      [result.intake.lines[0]!.variantId, result.intake.lines[0]!.lineItemId, result.intake.order.locationId],
+      ['9007199254740993', '866550311766439021', '9223372036854775807'],
+    );
+  });
+
   it('reads product and line item ids exactly too, and leaves every other number as JSON.parse reads it', () => {
     const parsed = parseJsonWithExactIds('{"line_items":[{"id":866550311766439020,"product_id":788032119674292900,"quantity":2,"grams":1.5}],"total_weight":9007199254740993}') as {
       line_items: Array<Record<string, unknown>>;

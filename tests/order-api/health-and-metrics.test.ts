@@ -61,10 +61,10 @@ describe('order-manage-api health', () => {
 describe('order-manage-api metrics', () => {
   it('counts orders by outcome and WMS calls in Prometheus text', async () => {
     const product = await createTestProduct({ availableQuantity: 5 });
-    const remove = await stubWmsInventory(product.productId, { availableQuantity: 5 });
+    const remove = await stubWmsInventory(product.sku, { availableQuantity: 5 });
     const intake = await startIntake({ dataApiUrl: dataApi.url });
     try {
-      assert.equal((await intake.post(buildShopifyOrder({ lines: [{ productId: product.productId, quantity: 1 }] }))).status, 201);
+      assert.equal((await intake.post(buildShopifyOrder({ lines: [{ productId: product.productId, variantId: product.variantId, quantity: 1 }] }))).status, 201);
       assert.equal((await intake.post(buildShopifyOrder({ lines: [] }))).status, 400);
       const res = await fetch(`${intake.url}/metrics`);
       assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);

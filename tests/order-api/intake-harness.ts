@@ -110,6 +110,7 @@ export async function startIntake(options: IntakeOptions): Promise<IntakeHandle>
     metrics,
     redis,
     webhookSecret: WEBHOOK_SECRET,
+    warehouseLocationId: stackEnv().SHOPIFY_LOCATION_ID,
     deadlineMs: options.deadlineMs,
     dataApi: createDataApiClient({ baseUrl: options.dataApiUrl, token: INTERNAL_TOKEN, timeoutMs: options.dataApiTimeoutMs ?? 4000 }),
     wms: createWmsClient({

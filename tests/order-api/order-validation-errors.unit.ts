@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sumDemands, validateOrder } from '../../services/order-manage-api/src/domain/order.js';
+import { validateOrder } from '../../services/order-manage-api/src/domain/order.js';
 
 /** A valid order as the webhook reads it (ids as bigints, from parseJsonWithExactIds). */
 const order = (fields: Record<string, unknown> = {}) => ({
@@ -26,7 +26,7 @@ const ID_RULE = 'must be a positive integer below 2^63';
 describe('order validation: the exact errors[] a merchant reads (SPEC section 2, 400 INVALID_PAYLOAD)', () => {
   it('names each wrong order field with its path and reason', () => {
     const body = order({
-      id: 'x', order_number: 'x', name: 5, created_at: 'x', currency: 5, total_price: 5, financial_status: 5, customer: { id: 0n }, line_items: 'x',
+      id: 'x', order_number: 'x', name: 5, created_at: 'x', currency: 5, total_price: 5, financial_status: 5, customer: { id: 0n }, location_id: 2n ** 63n, line_items: 'x',
     });
     assert.deepEqual(errorsOf(body), [
       { path: 'id', reason: `id ${ID_RULE}` },
@@ -37,6 +37,7 @@ describe('order validation: the exact errors[] a merchant reads (SPEC section 2,
       { path: 'total_price', reason: 'total_price must be a decimal string such as "24.90"' },
       { path: 'financial_status', reason: 'financial_status must be a string' },
       { path: 'customer.id', reason: `customer.id ${ID_RULE}` },
+      { path: 'location_id', reason: `location_id ${ID_RULE}` },
       { path: 'line_items', reason: 'line_items must be an array' },
     ]);
   });
@@ -59,12 +60,15 @@ describe('order validation: the exact errors[] a merchant reads (SPEC section 2,
   });
 
   it('names each wrong line item field under line_items[i]', () => {
-    const body = order({ line_items: [{ id: 'x', product_id: 'x', variant_id: 'x', gift_card: 'x', quantity: 'x', sku: 5, title: 5, price: 5 }] });
+    const body = order({
+      line_items: [{ id: 'x', product_id: 'x', variant_id: 'x', gift_card: 'x', requires_shipping: 'x', quantity: 'x', sku: 5, title: 5, price: 5 }],
+    });
     assert.deepEqual(errorsOf(body), [
       { path: 'line_items[0].id', reason: `id ${ID_RULE}` },
       { path: 'line_items[0].product_id', reason: `product_id ${ID_RULE}` },
       { path: 'line_items[0].variant_id', reason: `variant_id ${ID_RULE}` },
       { path: 'line_items[0].gift_card', reason: 'gift_card must be true or false' },
+      { path: 'line_items[0].requires_shipping', reason: 'requires_shipping must be true or false' },
       { path: 'line_items[0].quantity', reason: 'quantity must be an integer of at least 1' },
       { path: 'line_items[0].sku', reason: 'sku must be a string' },
       { path: 'line_items[0].title', reason: 'title must be a string' },
@@ -92,36 +96,30 @@ describe('order validation: the exact errors[] a merchant reads (SPEC section 2,
     assert.deepEqual(errorsOf(5).map((e) => e.path), ['(body)']);
   });
 
-  it('accepts money without decimals, and a product summed to exactly the maximum; refuses one summed past it, naming it', () => {
+  it('accepts money without decimals, and a variant summed to exactly the maximum; refuses one summed past it, naming it', () => {
     assert.equal(validateOrder(order({ total_price: '10', line_items: [line({ price: '10' })] })).ok, true);
-    const atMax = order({ line_items: [line({ quantity: 600_000 }), line({ id: 12n, quantity: 400_000 })] });
+    const atMax = order({ line_items: [line({ variant_id: 31n, quantity: 600_000 }), line({ id: 12n, variant_id: 31n, quantity: 400_000 })] });
     assert.equal(validateOrder(atMax).ok, true);
+    const past = order({ line_items: [line({ variant_id: 31n, quantity: 600_000 }), line({ id: 12n, variant_id: 31n, quantity: 400_001 })] });
+    assert.deepEqual(validateOrder(past), {
+      ok: false,
+      orderId: '1001',
+      errors: [{ path: 'line_items', reason: 'summed quantity of variant 31 exceeds 1000000' }],
+    });
+  });
+
+  it('names a deleted variant summed past the maximum by its SKU and product, an empty SKU as ""', () => {
     const past = order({ line_items: [line({ quantity: 600_000 }), line({ id: 12n, quantity: 400_001 })] });
     assert.deepEqual(validateOrder(past), {
       ok: false,
       orderId: '1001',
-      errors: [{ path: 'line_items', reason: 'summed quantity of product 21 exceeds 1000000' }],
+      errors: [{ path: 'line_items', reason: 'summed quantity of SKU "" of product 21 exceeds 1000000' }],
     });
   });
 
   it('keeps the sku of a non-stock line, and an empty sku when Shopify sends none', () => {
     const result = validateOrder(order({ line_items: [line({ product_id: null, sku: 'TIP' }), line({ id: 12n, product_id: null, sku: null })] }));
     assert.ok(result.ok);
-    assert.deepEqual(result.intake.nonStockLines.map((l) => l.sku), ['TIP', '']);
-  });
-});
-
-describe("a product's sku when its line items disagree", () => {
-  const demand = (productId: string, sku: string | null) => ({ productId, quantity: 1, sku, title: 'T', price: '1.00' });
-
-  it('keeps the first line item’s sku, an empty sku when none has one', () => {
-    assert.deepEqual(sumDemands([demand('1', 'FIRST'), demand('1', 'SECOND')]).map((d) => d.sku), ['FIRST']);
-    assert.deepEqual(sumDemands([demand('1', 'FIRST'), demand('1', null)]).map((d) => d.sku), ['FIRST']);
-    assert.deepEqual(sumDemands([demand('1', null)]).map((d) => d.sku), ['']);
-  });
-
-  it('takes a later line item’s sku when the first had none', () => {
-    assert.deepEqual(sumDemands([demand('1', null), demand('1', 'LATER')]).map((d) => d.sku), ['LATER']);
-    assert.deepEqual(sumDemands([demand('1', ''), demand('1', 'LATER')]).map((d) => d.sku), ['LATER']);
+    assert.deepEqual(result.intake.lines.map((l) => [l.sku, l.holdsStock]), [['TIP', false], ['', false]]);
   });
 });

@@ -61,10 +61,10 @@ describe('webhook signature (X-Shopify-Hmac-Sha256)', () => {
 
   it('refuses a body with one byte changed after signing', async () => {
     const product = await createTestProduct({ availableQuantity: 10 });
-    const removeStub = await stubWmsInventory(product.productId, { availableQuantity: 10 });
+    const removeStub = await stubWmsInventory(product.sku, { availableQuantity: 10 });
     try {
       const orderId = randomOrderId();
-      const signed = JSON.stringify(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, quantity: 1 }] }));
+      const signed = JSON.stringify(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, variantId: product.variantId, quantity: 1 }] }));
       const headers = shopifyHeaders(signed, WEBHOOK_SECRET);
       const tampered = signed.replace('"quantity":1', '"quantity":9');
       assert.equal(tampered.length, signed.length);
@@ -72,7 +72,7 @@ describe('webhook signature (X-Shopify-Hmac-Sha256)', () => {
       assert.equal(res.status, 401);
       assert.equal(res.json.code, 'INVALID_SIGNATURE');
       assert.equal(await readOrder(orderId), null);
-      assert.equal((await readInventory(product.productId))!.availableQuantity, 10);
+      assert.equal((await readInventory(product.variantId))!.availableQuantity, 10);
     } finally {
       await removeStub();
     }

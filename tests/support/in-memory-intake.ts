@@ -1,10 +1,10 @@
 /**
  * In-memory stand-ins for everything the intake use case (`createReceiveOrder`) depends on, so its
- * unit tests need no running service: a data-api holding orders and our stock, a WMS scripted per
- * product, the WMS hold, and a logger that records what it was told.
+ * unit tests need no running service: a data-api holding orders and our variants with their stock,
+ * a WMS scripted per SKU, the WMS hold, and a logger that records what it was told.
  *
  * Every use of the DataApiClient's methods stays in this file: tests speak in scenario terms ("a
- * known order", "our stock of product X is N"), so a change of that interface changes only this file.
+ * known order", "our stock of variant X is N"), so a change of that interface changes only this file.
  */
 import type { Deadline, Logger, Problem, ShopifyId } from '@oms/common';
 import {
@@ -13,13 +13,16 @@ import {
   DataApiRefusedError,
   DataApiUnavailableError,
   type ExistingOrder,
-  type ProductInfo,
+  type Resolution,
 } from '../../services/order-manage-api/src/clients/data-api.js';
 import { type WmsClient, type WmsInventory, WmsUnavailableError } from '../../services/order-manage-api/src/clients/wms.js';
 import type { WmsHold } from '../../services/order-manage-api/src/clients/wms-hold.js';
-import { type Demand, findShortages, type NonStockLine, type OrderIntake } from '../../services/order-manage-api/src/domain/order.js';
+import type { OrderIntake, OrderLine, Shortage } from '../../services/order-manage-api/src/domain/order.js';
 import { type CommitOutcome, insufficientInventory, productNotFound } from '../../services/order-manage-api/src/domain/outcome.js';
 import type { Delivery, ReceiveOrderDeps } from '../../services/order-manage-api/src/use-cases/receive-order.js';
+
+/** The warehouse's Shopify location (SHOPIFY_LOCATION_ID) the world's use case is built with. */
+export const WAREHOUSE_LOCATION = '65432109876';
 
 /** A deadline whose successive readings are these (the last one repeats): time passing, step by step. */
 export function deadlineReading(...readings: number[]): Deadline {
@@ -27,29 +30,61 @@ export function deadlineReading(...readings: number[]): Deadline {
   return { remainingMs: () => readings[Math.min(next++, readings.length - 1)]! };
 }
 
-export interface OrderSpec {
-  orderId?: ShopifyId;
-  /** Products and quantities, one demand each. */
-  lines?: Array<{ productId: ShopifyId; quantity: number }>;
-  /** How many lines hold no stock (tips, custom items, gift cards). */
-  nonStockLines?: number;
+/** A variant of the catalogue: its id, its product and the SKU the inventory (and the WMS) know it by. */
+export interface Variant {
+  productId: ShopifyId;
+  variantId: ShopifyId;
+  sku: string;
 }
 
+/** A line item of the order as Shopify sent it. */
+export interface LineSpec {
+  productId: ShopifyId;
+  /** null: a deleted variant, found by its SKU among its product's variants. */
+  variantId: ShopifyId | null;
+  sku: string;
+  quantity: number;
+  lineItemId?: ShopifyId;
+  /** Default true; false for a line validation found to hold no stock (a gift card, a line that ships nothing). */
+  holdsStock?: boolean;
+}
+
+/** The line of `variant`, as Shopify sends it: `lineOf(TSHIRT_S, 2)`, `lineOf(TSHIRT_S, 1, { variantId: null })`. */
+export const lineOf = (variant: Variant, quantity: number, extra: Partial<LineSpec> = {}): LineSpec => ({ ...variant, quantity, ...extra });
+
+export interface OrderSpec {
+  orderId?: ShopifyId;
+  lines?: LineSpec[];
+  /** How many lines without a product follow them (tips, custom items). */
+  nonStockLines?: number;
+  /** A point-of-sale order's shop location; null (the default) for an online order. */
+  locationId?: ShopifyId | null;
+}
+
+/** Line item ids: the stock lines' first, then the non-stock lines'. */
+export const lineItemId = (i: number): ShopifyId => String(12_000_000_000_001 + i);
+
 /** A validated order, as `validateOrder` hands it to the use case. */
-export function anOrder({ orderId = '820982911946154508', lines = [], nonStockLines = 0 }: OrderSpec = {}): OrderIntake {
-  const demands: Demand[] = lines.map(({ productId, quantity }) => ({
-    productId,
-    sku: `SKU-${productId}`,
-    title: `Product ${productId}`,
-    quantity,
+export function anOrder({ orderId = '820982911946154508', lines = [], nonStockLines = 0, locationId = null }: OrderSpec = {}): OrderIntake {
+  const stockLines: OrderLine[] = lines.map((l, i) => ({
+    lineItemId: l.lineItemId ?? lineItemId(i),
+    productId: l.productId,
+    variantId: l.variantId,
+    sku: l.sku,
+    title: `Variant ${l.variantId ?? l.sku}`,
+    quantity: l.quantity,
     price: '10.00',
+    holdsStock: l.holdsStock ?? true,
   }));
-  const nonStock: NonStockLine[] = Array.from({ length: nonStockLines }, (_, i) => ({
-    lineItemId: String(13_000_000_000_001 + i),
+  const tips: OrderLine[] = Array.from({ length: nonStockLines }, (_, i) => ({
+    lineItemId: lineItemId(lines.length + i),
+    productId: null,
+    variantId: null,
     sku: '',
     title: `Tip ${i + 1}`,
     quantity: 1,
     price: '2.00',
+    holdsStock: false,
   }));
   return {
     order: {
@@ -61,9 +96,9 @@ export function anOrder({ orderId = '820982911946154508', lines = [], nonStockLi
       totalPrice: '99.00',
       financialStatus: 'paid',
       createdAt: '2026-11-24T08:45:58-05:00',
+      locationId,
     },
-    demands,
-    nonStockLines: nonStock,
+    lines: [...stockLines, ...tips],
   };
 }
 
@@ -84,6 +119,14 @@ export interface LogEntry {
   meta: unknown;
 }
 
+/** A line as the data-api's resolve was asked about it. */
+export interface ResolveAsked {
+  lineItemId: ShopifyId;
+  productId: ShopifyId;
+  variantId: ShopifyId | null;
+  sku: string;
+}
+
 type WmsScript =
   | { answer: 'stock'; quantity: number }
   | { answer: 'unknown' }
@@ -93,37 +136,37 @@ type WmsScript =
 /** One world per test: arrange it with the scenario methods, run the use case on `deps`, read what happened. */
 export class IntakeWorld {
   private readonly orders = new Map<ShopifyId, ExistingOrder>();
-  private readonly ourStock = new Map<ShopifyId, number>();
-  private readonly wmsScripts = new Map<ShopifyId, WmsScript>();
+  private readonly variants = new Map<ShopifyId, Variant & { stock: number }>();
+  private readonly wmsScripts = new Map<string, WmsScript>();
   private commitAnswer: CommitOutcome | undefined;
   private dataApiFailure: Error | undefined;
   private commitFailure: Error | undefined;
   private holdRemaining: number | null = null;
   private holdSeconds = 60;
 
-  /** Each lookup of the order and our stock of its products, in the order made. */
-  readonly lookups: Array<{ orderId: ShopifyId; productIds: ShopifyId[] }> = [];
+  /** Each resolve of the order and its stock lines, in the order made. */
+  readonly resolves: Array<{ orderId: ShopifyId; lines: ResolveAsked[] }> = [];
   /** The deadline each data-api call was given. */
   readonly dataApiDeadlines: Array<Deadline | undefined> = [];
   /** Every commit the data-api was asked for. */
   readonly commits: CommitRequest[] = [];
-  /** Each WMS check: the product and the milliseconds its deadline had left when the check began (undefined: no deadline). */
-  readonly wmsChecks: Array<{ productId: ShopifyId; deadlineMs: number | undefined }> = [];
+  /** Each WMS check: the SKU and the milliseconds its deadline had left when the check began (undefined: no deadline). */
+  readonly wmsChecks: Array<{ sku: string; deadlineMs: number | undefined }> = [];
   /** How many times the WMS hold was started. */
   holdStarts = 0;
   readonly log: LogEntry[] = [];
 
-  // --- the data-api: known orders, our stock, the commit ---
+  // --- the data-api: known orders, our variants and their stock, the commit ---
 
-  /** The data-api already holds this order, received under this webhook id. */
-  knownOrder(orderId: ShopifyId, webhookId: string): this {
-    this.orders.set(orderId, { orderId, webhookId, status: 'committed', receivedAt: '2026-11-24T08:45:58.000Z' });
+  /** The data-api already holds this order, received under this webhook id and event id. */
+  knownOrder(orderId: ShopifyId, webhookId: string, eventId: string | null = null): this {
+    this.orders.set(orderId, { orderId, webhookId, eventId, status: 'accepted', receivedAt: '2026-11-24T08:45:58.000Z' });
     return this;
   }
 
-  /** Our inventory holds this product with this quantity available. */
-  stock(productId: ShopifyId, quantity: number): this {
-    this.ourStock.set(productId, quantity);
+  /** Our inventory holds this variant with this quantity available. */
+  stock(variant: Variant, quantity: number): this {
+    this.variants.set(variant.variantId, { ...variant, stock: quantity });
     return this;
   }
 
@@ -145,32 +188,32 @@ export class IntakeWorld {
     return this;
   }
 
-  // --- the WMS and its hold ---
+  // --- the WMS (by SKU) and its hold ---
 
-  /** The WMS knows this product and has this much of it. */
-  wmsStock(productId: ShopifyId, quantity: number): this {
-    this.wmsScripts.set(productId, { answer: 'stock', quantity });
+  /** The WMS knows this SKU and has this much of it. */
+  wmsStock(sku: string, quantity: number): this {
+    this.wmsScripts.set(sku, { answer: 'stock', quantity });
     return this;
   }
 
-  /** The WMS does not know this product (its 404). */
-  wmsDoesNotKnow(productId: ShopifyId): this {
-    this.wmsScripts.set(productId, { answer: 'unknown' });
+  /** The WMS does not know this SKU (its 404). */
+  wmsDoesNotKnow(sku: string): this {
+    this.wmsScripts.set(sku, { answer: 'unknown' });
     return this;
   }
 
   /**
-   * The check of this product fails: `wmsFailed` true when the WMS itself failed (timeouts, 5xx),
+   * The check of this SKU fails: `wmsFailed` true when the WMS itself failed (timeouts, 5xx),
    * false when the answer deadline cut the check short.
    */
-  wmsFails(productId: ShopifyId, { wmsFailed, attempts = 3, cause = 'answered 503' }: { wmsFailed: boolean; attempts?: number; cause?: string }): this {
-    this.wmsScripts.set(productId, { answer: 'fails', wmsFailed, attempts, cause });
+  wmsFails(sku: string, { wmsFailed, attempts = 3, cause = 'answered 503' }: { wmsFailed: boolean; attempts?: number; cause?: string }): this {
+    this.wmsScripts.set(sku, { answer: 'fails', wmsFailed, attempts, cause });
     return this;
   }
 
-  /** The check of this product throws something that is no WMS failure: a bug. */
-  wmsThrows(productId: ShopifyId, error: Error): this {
-    this.wmsScripts.set(productId, { answer: 'throws', error });
+  /** The check of this SKU throws something that is no WMS failure: a bug. */
+  wmsThrows(sku: string, error: Error): this {
+    this.wmsScripts.set(sku, { answer: 'throws', error });
     return this;
   }
 
@@ -188,14 +231,14 @@ export class IntakeWorld {
 
   // --- what was asked ---
 
-  /** Product ids the WMS was asked about, in the order asked. */
-  get wmsAsked(): ShopifyId[] {
-    return this.wmsChecks.map((c) => c.productId);
+  /** SKUs the WMS was asked about, in the order asked. */
+  get wmsAsked(): string[] {
+    return this.wmsChecks.map((c) => c.sku);
   }
 
-  /** What our inventory holds of this product now (commits decrement it). */
-  stockOf(productId: ShopifyId): number | undefined {
-    return this.ourStock.get(productId);
+  /** What our inventory holds of this variant now (commits decrement it). */
+  stockOf(variant: Variant): number | undefined {
+    return this.variants.get(variant.variantId)?.stock;
   }
 
   warnings(): Array<Omit<LogEntry, 'level'>> {
@@ -209,53 +252,68 @@ export class IntakeWorld {
     if (this.dataApiFailure) throw this.dataApiFailure;
   }
 
-  /** The data-api's commit: a known order first, then unknown products, then shortages, as its locked transaction checks them. */
+  /** SPEC.md section 2.1, as the data-api's resolve applies it: by variant id; without one, by SKU among the product's variants. */
+  private variantOf(line: { productId: ShopifyId; variantId: ShopifyId | null; sku: string }) {
+    if (line.variantId !== null) return this.variants.get(line.variantId);
+    return [...this.variants.values()].find((v) => v.productId === line.productId && v.sku === line.sku);
+  }
+
+  /** The data-api's commit: a known order first, then variants gone, then shortages of the summed lines, as its locked transaction checks them. */
   private commitByTheRules({ order, lines }: CommitRequest): CommitOutcome {
     const known = this.orders.get(order.orderId);
-    if (known) return { kind: 'already_exists', existingWebhookId: known.webhookId };
-    const missing = lines.filter((l) => !this.ourStock.has(l.productId)).map((l) => l.productId);
-    if (missing.length > 0) return productNotFound(missing, 'in inventory');
-    const shortages = findShortages(lines, this.ourStock);
+    if (known) return { kind: 'already_exists', existingWebhookId: known.webhookId, existingEventId: known.eventId };
+    const reserving = lines.filter((l) => l.variantId !== null);
+    const gone = reserving.filter((l) => !this.variants.has(l.variantId!));
+    if (gone.length > 0) return productNotFound(gone.map((l) => ({ productId: l.productId!, variantId: l.variantId, sku: l.sku })), 'in inventory');
+    const demand = new Map<ShopifyId, number>();
+    for (const l of reserving) demand.set(l.variantId!, (demand.get(l.variantId!) ?? 0) + l.quantity);
+    const shortages: Shortage[] = [...demand]
+      .map(([variantId, requested]) => ({ variant: this.variants.get(variantId)!, requested }))
+      .filter(({ variant, requested }) => variant.stock < requested)
+      .map(({ variant, requested }) => ({ variantId: variant.variantId, sku: variant.sku, requested, available: variant.stock }));
     if (shortages.length > 0) return insufficientInventory(shortages, 'There is');
-    for (const line of lines) this.ourStock.set(line.productId, this.ourStock.get(line.productId)! - line.quantity);
+    for (const [variantId, requested] of demand) this.variants.get(variantId)!.stock -= requested;
     return { kind: 'committed' };
   }
 
   private readonly dataApi: DataApiClient = {
-    lookup: async (orderId, productIds, options) => {
+    resolve: async (orderId, lines, options) => {
       this.dataApiCall(options?.deadline);
-      this.lookups.push({ orderId, productIds: [...productIds] });
-      const products: ProductInfo[] = productIds
-        .filter((id) => this.ourStock.has(id))
-        .map((id) => ({ productId: id, sku: `SKU-${id}`, title: `Product ${id}`, price: '10.00', currency: 'USD', availableQuantity: this.ourStock.get(id)! }));
-      return {
-        existingOrder: this.orders.get(orderId) ?? null,
-        products,
-        missingProductIds: productIds.filter((id) => !this.ourStock.has(id)),
-      };
+      const asked = lines.map(({ lineItemId, productId, variantId, sku }) => ({ lineItemId, productId, variantId, sku }));
+      this.resolves.push({ orderId, lines: asked });
+      const resolution: Resolution = { existingOrder: this.orders.get(orderId) ?? null, resolved: [], unresolved: [] };
+      for (const line of asked) {
+        const variant = this.variantOf(line);
+        if (!variant) resolution.unresolved.push(line);
+        else {
+          const { variantId, productId, sku, stock } = variant;
+          resolution.resolved.push({ lineItemId: line.lineItemId, variantId, productId, sku, availableQuantity: stock });
+        }
+      }
+      return resolution;
     },
     commitOrder: async (request, options) => {
       this.dataApiCall(options?.deadline);
       this.commits.push(structuredClone(request));
       if (this.commitFailure) throw this.commitFailure;
       const outcome = this.commitAnswer ?? this.commitByTheRules(request);
-      if (outcome.kind === 'committed') this.knownOrder(request.order.orderId, request.order.webhookId);
+      if (outcome.kind === 'committed') this.knownOrder(request.order.orderId, request.order.webhookId, request.order.eventId);
       return outcome;
     },
     ping: async () => undefined,
   };
 
   private readonly wms: WmsClient = {
-    checkInventory: async (productId, options) => {
-      this.wmsChecks.push({ productId, deadlineMs: options?.deadline?.remainingMs() });
-      const script = this.wmsScripts.get(productId) ?? { answer: 'unknown' };
+    checkInventory: async (sku, options) => {
+      this.wmsChecks.push({ sku, deadlineMs: options?.deadline?.remainingMs() });
+      const script = this.wmsScripts.get(sku) ?? { answer: 'unknown' };
       switch (script.answer) {
         case 'stock':
-          return { productId, availableQuantity: script.quantity } satisfies WmsInventory;
+          return { sku, availableQuantity: script.quantity } satisfies WmsInventory;
         case 'unknown':
           return null;
         case 'fails':
-          throw new WmsUnavailableError(productId, script.attempts, script.wmsFailed, new Error(script.cause));
+          throw new WmsUnavailableError(sku, script.attempts, script.wmsFailed, new Error(script.cause));
         case 'throws':
           throw script.error;
       }
@@ -282,6 +340,6 @@ export class IntakeWorld {
 
   /** What `createReceiveOrder` is built with. */
   get deps(): ReceiveOrderDeps {
-    return { logger: this.logger, dataApi: this.dataApi, wms: this.wms, wmsHold: this.wmsHold };
+    return { logger: this.logger, dataApi: this.dataApi, wms: this.wms, wmsHold: this.wmsHold, warehouseLocationId: WAREHOUSE_LOCATION };
   }
 }
