@@ -140,9 +140,6 @@ function shopifyStandIn(): Mapping {
   };
 }
 
-/** The operation reconciliation sends (services/order-stream-process/src/reconcile.ts); the stand-in answers it from its levels. */
-export const RECONCILE_QUERY_NAME = 'ReconcileAvailableQuantities';
-
 function shopifyMissingToken(): Mapping {
   return {
     id: mappingId('shopify-missing-token'),

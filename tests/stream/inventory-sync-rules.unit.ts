@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { chunk, coalesce, itemKey } from '../../services/order-stream-process/src/domain/coalesce.js';
 import { parseInventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
-import { decideConfirmation, deltaChange, holdsImport, isDelta } from '../../services/order-stream-process/src/domain/sync-rule.js';
+import { decideConfirmation, deltaChanges, holdsImport, isDelta } from '../../services/order-stream-process/src/domain/sync-rule.js';
 import { availableAt, delayBeforeCall, readThrottleStatus, retryAfterMs } from '../../services/order-stream-process/src/domain/throttle.js';
 import { exampleInventoryEvent, exampleRestockEvent } from '../support/inventory-event.js';
 
@@ -113,18 +113,42 @@ describe('what Shopify cannot know goes as a delta', () => {
     assert.equal(isDelta(exampleRestockEvent({ reason: 'import' })), false);
   });
 
-  it("sums an item's deltas, each movement once however often it was delivered, and ignores the orders beside them", () => {
-    const restock = exampleRestockEvent({ movementId: '11', delta: 10 });
-    const correction = exampleRestockEvent({ movementId: '12', reason: 'correction', delta: -3 });
-    const [item] = coalesce([restock, event({ movementId: '13' }), correction, { ...restock, eventId: 'redelivered' }]);
-    assert.deepEqual(deltaChange(item!), {
-      key: item!.key,
-      inventoryItemId: '44123456780001',
-      locationId: '65432109876',
-      delta: 7,
-      movementIds: ['11', '12'],
-    });
-    assert.equal(deltaChange(coalesce([event()])[0]!), undefined);
+  it("makes each of an item's movements its own change, in version order, each once however often it was delivered, and ignores the orders beside them", () => {
+    const restock = exampleRestockEvent({ movementId: '11', delta: 10, inventoryVersion: 4 });
+    const correction = exampleRestockEvent({ movementId: '12', reason: 'correction', delta: -3, inventoryVersion: 6 });
+    const sync = exampleRestockEvent({ movementId: '9', reason: 'wms_sync', delta: 2, inventoryVersion: 3 });
+    const [item] = coalesce([restock, event({ movementId: '13', inventoryVersion: 5 }), correction, { ...restock, eventId: 'redelivered' }, sync]);
+    const common = { key: item!.key, inventoryItemId: '44123456780001', locationId: '65432109876' };
+    assert.deepEqual(deltaChanges(item!), [
+      { ...common, movementId: '9', delta: 2, inventoryVersion: 3 },
+      { ...common, movementId: '11', delta: 10, inventoryVersion: 4 },
+      { ...common, movementId: '12', delta: -3, inventoryVersion: 6 },
+    ]);
+    assert.deepEqual(deltaChanges(coalesce([event()])[0]!), []);
+  });
+
+  it('sends movements that cancel out each on its own: a change per movement, never a sum', () => {
+    const up = exampleRestockEvent({ movementId: '21', reason: 'correction', delta: 4, inventoryVersion: 7 });
+    const down = exampleRestockEvent({ movementId: '22', reason: 'correction', delta: -4, inventoryVersion: 8 });
+    assert.deepEqual(
+      deltaChanges(coalesce([up, down])[0]!).map((c) => [c.movementId, c.delta]),
+      [
+        ['21', 4],
+        ['22', -4],
+      ],
+    );
+  });
+
+  it("gives a movement the same change in any batch that holds it: a redelivery with more of the item's events changes nothing of it", () => {
+    const first = [exampleRestockEvent({ movementId: '31', delta: 5, inventoryVersion: 10 })];
+    const redelivered = [...first, exampleRestockEvent({ movementId: '32', reason: 'correction', delta: -1, inventoryVersion: 11 }), event({ movementId: '33', inventoryVersion: 12 })];
+    const [once] = deltaChanges(coalesce(first)[0]!);
+    const again = deltaChanges(coalesce(redelivered)[0]!);
+    assert.deepEqual(again[0], once);
+    assert.deepEqual(
+      again.map((c) => c.movementId),
+      ['31', '32'],
+    );
   });
 });
 

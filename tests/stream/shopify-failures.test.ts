@@ -160,7 +160,7 @@ describe('the DLQ after the last attempt', () => {
     assert.equal(await metricValue(bench, 'inventory_dlq_messages_total', 'reason="shopify_failed"'), 1);
   });
 
-  it('dead-letters a delta for an item Shopify does not stock at the location (ITEM_NOT_STOCKED_AT_LOCATION) and applies the others of its call on their own', async (t) => {
+  it("dead-letters a delta for an item Shopify does not stock at the location (ITEM_NOT_STOCKED_AT_LOCATION) and applies the other item's delta, a call of its own", async (t) => {
     const unstocked = await createVariant(t, { database: 10, shopify: 'none' });
     const stocked = await createVariant(t, { database: 10 });
     const bench = await benchFor(t, { start: false, maxAttempts: 2 });
@@ -173,12 +173,17 @@ describe('the DLQ after the last attempt', () => {
     const [letter] = await dead(bench, 1);
     assert.equal(JSON.parse(letter!.value!.toString()).eventId, bad.eventId);
     assert.match(header(letter!, DLQ_REASON_HEADER) ?? '', /ITEM_NOT_STOCKED_AT_LOCATION/);
-    const calls = writesAmong(await shopifyRequests([stocked.inventoryItemId]));
+    const movementsOf = async (variant: TestVariant) =>
+      writesAmong(await shopifyRequests([variant.inventoryItemId])).map((c) => [c.body.variables.input!.referenceDocumentUri, c.body.variables.input!.changes!.length]);
     assert.deepEqual(
-      calls.map((c) => c.body.variables.input!.changes!.length),
-      [2, 2, 1],
-      'two attempts of the coalesced call, then the stocked item alone',
+      await movementsOf(unstocked),
+      [
+        [`gid://order-intake/InventoryMovement/${bad.movementId}`, 1],
+        [`gid://order-intake/InventoryMovement/${bad.movementId}`, 1],
+      ],
+      'two attempts of the refused movement, alone in its call',
     );
+    assert.deepEqual(await movementsOf(stocked), [[`gid://order-intake/InventoryMovement/${good.movementId}`, 1]], 'the stocked item in a call of its own, once');
     assert.equal(await available(stocked), 16);
     assert.deepEqual(await shopifyLevels(unstocked.inventoryItemId), []);
   });

@@ -124,7 +124,7 @@ describe('order events: Shopify is only ever lowered to the database', () => {
 });
 
 describe('movements Shopify cannot know go as deltas, exactly once', () => {
-  it('applies a restock from the warehouse once when its event is delivered twice, on top of an order Shopify took meanwhile', async (t) => {
+  it('applies a restock from the warehouse once when its event is delivered twice, and again once when redelivered after a restart with one more movement of the item, on top of an order Shopify took meanwhile', async (t) => {
     const variant = await createVariant(t, { database: 10 });
     const bench = await benchFor(t);
     await takeAtShopify(variant, 1); // its webhook has not reached the database yet
@@ -158,6 +158,38 @@ describe('movements Shopify cannot know go as deltas, exactly once', () => {
         ['adjust', 14],
       ],
     );
+
+    // A crash before the offset commit: the restock comes again after a restart, this time in one
+    // batch with a correction made since. The restock is the same call under its own key (Shopify
+    // answers it, applies nothing); the correction is a call of its own, applied once.
+    await bench.restart(); // forgets the event ids it handled
+    const correction = await recordMovement(variant, { reason: 'correction', delta: -2 });
+    await bench.produce([restock, correction], { partition: 1 });
+    const corrected = await successOf(bench, correction.eventId);
+    assert.equal(corrected.result, 'adjusted');
+    assert.equal(await shopifyAvailable(variant.inventoryItemId, variant.locationId), 12, 'Shopify 14 − 2: the restock is not applied twice');
+    const [after] = await shopifyLevels(variant.inventoryItemId);
+    assert.deepEqual(
+      after!.history.map((h) => [h.cause, h.available]),
+      [
+        ['seed', 10],
+        ['order', 9],
+        ['adjust', 14],
+        ['adjust', 12],
+      ],
+    );
+    const calls = await shopifyRequests([variant.inventoryItemId], { operation: 'inventoryAdjustQuantities' });
+    const movementUri = (e: typeof restock) => `gid://order-intake/InventoryMovement/${e.movementId}`;
+    assert.deepEqual(
+      calls.map((c) => [c.body.variables.input!.referenceDocumentUri, c.body.variables.input!.changes!.map((ch) => ch.delta), c.body.variables.idempotencyKey]).sort(),
+      [
+        [movementUri(restock), [5], line.idempotencyKey],
+        [movementUri(restock), [5], line.idempotencyKey],
+        [movementUri(correction), [-2], corrected.idempotencyKey],
+      ].sort(),
+      'one call per movement; the redelivered restock again under its first key',
+    );
+    assert.notEqual(corrected.idempotencyKey, line.idempotencyKey);
   });
 });
 

@@ -10,7 +10,7 @@ import {
   setIdempotencyKey,
   uuidV5,
 } from '../../services/order-stream-process/src/domain/mutation.js';
-import { deltaChange } from '../../services/order-stream-process/src/domain/sync-rule.js';
+import { deltaChanges } from '../../services/order-stream-process/src/domain/sync-rule.js';
 import { exampleRestockEvent } from '../support/inventory-event.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -25,8 +25,8 @@ const sets = [
 
 describe('a delta for what Shopify cannot know (inventoryAdjustQuantities)', () => {
   it('adds the movement to available, names it, carries no ledger document, and a key made of its movement id', () => {
-    const change = deltaChange(coalesce([exampleRestockEvent()])[0]!)!;
-    const request = buildAdjustRequest([change]);
+    const [change] = deltaChanges(coalesce([exampleRestockEvent()])[0]!);
+    const request = buildAdjustRequest(change!);
     assert.match(
       request.query,
       /mutation \w+\(\$input: InventoryAdjustQuantitiesInput!, \$idempotencyKey: String!\) \{\s+inventoryAdjustQuantities\(input: \$input\) @idempotent\(key: \$idempotencyKey\) \{/,
@@ -44,16 +44,25 @@ describe('a delta for what Shopify cannot know (inventoryAdjustQuantities)', () 
     assert.ok(!JSON.stringify(request).includes('ledgerDocumentUri'), 'Shopify refuses a ledger document with available');
   });
 
-  it('keys a call by its movements alone: the same movements in any order give the same key, others another', () => {
-    const key = adjustIdempotencyKey([{ movementIds: ['12', '3'] }, { movementIds: ['7'] }]);
+  it('keys a delta by its movement id alone: a UUID, another for another movement', () => {
+    const key = adjustIdempotencyKey('1202');
     assert.match(key, UUID);
-    assert.equal(adjustIdempotencyKey([{ movementIds: ['7'] }, { movementIds: ['3', '12'] }]), key);
-    assert.notEqual(adjustIdempotencyKey([{ movementIds: ['7', '3'] }]), key);
-    assert.notEqual(adjustIdempotencyKey([{ movementIds: ['1'] }]), adjustIdempotencyKey([{ movementIds: ['2'] }]));
+    assert.equal(key, PINNED_ADJUST_KEY);
+    assert.notEqual(adjustIdempotencyKey('1203'), key);
+    assert.notEqual(adjustIdempotencyKey('12'), adjustIdempotencyKey('120'));
   });
 
-  it('refuses to build a call that changes nothing', () => {
-    assert.throws(() => buildAdjustRequest([]), { name: 'RangeError' });
+  it('sends one call per movement, whose key and variables are the same whatever else the batch held', () => {
+    const restock = exampleRestockEvent({ movementId: '1202', inventoryVersion: 3 });
+    const correction = exampleRestockEvent({ movementId: '1204', reason: 'correction', delta: -2, inventoryVersion: 5 });
+    const alone = deltaChanges(coalesce([restock])[0]!).map(buildAdjustRequest);
+    const redelivered = deltaChanges(coalesce([restock, correction, { ...restock, eventId: 'again' }])[0]!).map(buildAdjustRequest);
+    assert.equal(alone.length, 1);
+    assert.deepEqual(redelivered[0], alone[0], 'the restock is the same call, under the same key, in the larger batch');
+    assert.equal(redelivered.length, 2);
+    assert.equal(redelivered[1]!.variables.idempotencyKey, adjustIdempotencyKey('1204'));
+    assert.deepEqual(redelivered[1]!.variables.input.changes.map((c) => c.delta), [-2]);
+    assert.equal(redelivered[1]!.variables.input.referenceDocumentUri, 'gid://order-intake/InventoryMovement/1204');
   });
 });
 

@@ -4,9 +4,11 @@
  * reach the database late and shuffled; the relay publishes some events twice; the processor reads
  * batches of any size, and its read-decide-write of the confirm step is cut by Shopify's own moves
  * (a stale compare-and-set is read and decided again); the system's own movements (restocks,
- * corrections, WMS syncs, an import) are mixed in. The model drives the same pure functions the
- * batch handler does: coalesce, deltaChange, decideConfirmation, and the two request builders
- * whose idempotency keys Shopify's model honours.
+ * corrections, WMS syncs, an import) are mixed in, and the processor crashes between any two of
+ * its calls, the batch it held then redelivered from the last committed offset with whatever the
+ * log holds by then (so often more events of the item than the first time). The model drives the
+ * same pure functions the batch handler does: coalesce, deltaChanges (one call per movement),
+ * decideConfirmation, and the two request builders whose idempotency keys Shopify's model honours.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -17,9 +19,10 @@ import type { InventoryEvent, MovementReason } from '../../services/order-stream
 import { buildAdjustRequest, buildCompareAndSetRequest, movementsUri } from '../../services/order-stream-process/src/domain/mutation.js';
 import {
   decideConfirmation,
-  deltaChange,
+  deltaChanges,
   holdsImport,
   type Confirmation,
+  type DeltaChange,
 } from '../../services/order-stream-process/src/domain/sync-rule.js';
 import { exampleInventoryEvent } from '../support/inventory-event.js';
 
@@ -33,27 +36,42 @@ interface SystemWrite {
   kind: 'adjust' | 'lower' | 'import' | 'reconcile';
   before: number;
   after: number;
-  /** For an adjust: the sum of the deltas of the movements it carried. */
+  /** For an adjust: the delta of the movement it carried. */
   carried?: number;
 }
+
+const ONE_MOVEMENT = /^gid:\/\/order-intake\/InventoryMovement\/(\d+)$/;
 
 /** Shopify's side: its `available` for the one item, its own moves, and the @idempotent keys it has seen. */
 class ShopifyModel {
   readonly writes: SystemWrite[] = [];
+  /** How many times each movement was applied, by the movement the call names. */
   readonly appliedMovements = new Map<string, number>();
   private readonly answers = new Map<string, 'ok' | 'stale'>();
+  private readonly adjustments = new Map<string, string>();
 
   constructor(public available: number) {}
 
-  adjust(request: ReturnType<typeof buildAdjustRequest>, movementDeltas: ReadonlyMap<string, number>, movementIds: string[]): void {
+  /**
+   * A delta: applied once per key. A key seen again must come with the same variables (Shopify
+   * answers IDEMPOTENCY_KEY_PARAMETER_MISMATCH otherwise), and is answered without applying anything.
+   */
+  adjust(request: ReturnType<typeof buildAdjustRequest>, movementDeltas: ReadonlyMap<string, number>): void {
     const { idempotencyKey, input } = request.variables;
-    if (this.answers.has(idempotencyKey)) return;
-    this.answers.set(idempotencyKey, 'ok');
+    const variables = JSON.stringify(request.variables);
+    const seen = this.adjustments.get(idempotencyKey);
+    if (seen !== undefined) {
+      assert.equal(variables, seen, 'a key seen again comes with the same variables');
+      return;
+    }
+    this.adjustments.set(idempotencyKey, variables);
+    const movementId = ONE_MOVEMENT.exec(input.referenceDocumentUri)?.[1];
+    assert.ok(movementId, `a delta call names its one movement: ${input.referenceDocumentUri}`);
+    assert.equal(input.changes.length, 1, 'one movement per call');
     const before = this.available;
     for (const change of input.changes) this.available += change.delta;
-    for (const id of movementIds) this.appliedMovements.set(id, (this.appliedMovements.get(id) ?? 0) + 1);
-    const carried = movementIds.reduce((sum, id) => sum + movementDeltas.get(id)!, 0);
-    this.writes.push({ kind: 'adjust', before, after: this.available, carried });
+    this.appliedMovements.set(movementId, (this.appliedMovements.get(movementId) ?? 0) + 1);
+    this.writes.push({ kind: 'adjust', before, after: this.available, carried: movementDeltas.get(movementId)! });
   }
 
   /** A compare-and-set: applies nothing, and says so, when Shopify holds another figure. */
@@ -114,6 +132,8 @@ type Phase = 'deltas' | 'readDatabase' | 'readShopify' | 'write' | 'done';
 interface BatchInHand {
   size: number;
   item?: ItemEvents;
+  /** The item's movements Shopify cannot know still to send, one call each. */
+  deltas: DeltaChange[];
   phase: Phase;
   round: number;
   bringToDatabase: boolean;
@@ -138,9 +158,13 @@ class ProcessorModel {
     return !this.batch && this.committed >= this.db.log.length;
   }
 
-  /** A crash: the batch in hand is not committed and comes again, the same messages; memory is lost. */
+  /**
+   * A crash, between any two calls: the batch in hand was not committed and is consumed again from
+   * the committed offset, as the next step's batch (of its own size, holding whatever the log holds
+   * by then: often more events of the item than the first time); memory is lost.
+   */
   restart(): void {
-    if (this.batch) this.batch = { size: this.batch.size, phase: 'deltas', round: 1, bringToDatabase: false };
+    this.batch = undefined;
     this.handled = new Set();
     this.importsPending = false;
   }
@@ -148,26 +172,30 @@ class ProcessorModel {
   step(batchSize: number): void {
     if (!this.batch) {
       if (this.committed >= this.db.log.length) return;
-      this.batch = { size: batchSize, phase: 'deltas', round: 1, bringToDatabase: false };
+      this.batch = this.take(batchSize);
     }
     const batch = this.batch;
-    if (batch.phase === 'deltas') return this.applyDeltas(batch);
+    if (batch.phase === 'deltas') return this.applyDelta(batch);
     if (batch.phase === 'readDatabase') return this.readDatabase(batch);
     if (batch.phase === 'readShopify') return this.decide(batch);
     if (batch.phase === 'write') return this.write(batch);
     this.finish(batch);
   }
 
-  private applyDeltas(batch: BatchInHand): void {
-    const messages = this.db.log.slice(this.committed, this.committed + batch.size);
-    batch.size = messages.length;
+  /** The next messages from the committed offset, redeliveries of handled events set aside. */
+  private take(size: number): BatchInHand {
+    const messages = this.db.log.slice(this.committed, this.committed + size);
     const seen = new Set<string>();
     const events = messages.filter((e) => !this.handled.has(e.eventId) && !seen.has(e.eventId) && seen.add(e.eventId));
-    batch.item = coalesce(events)[0];
-    const change = batch.item && deltaChange(batch.item);
-    if (change && change.delta !== 0) this.shopify.adjust(buildAdjustRequest([change]), this.db.deltas, change.movementIds);
-    // Movements that cancel out are accounted for without a call.
-    else if (change) for (const id of change.movementIds) this.shopify.appliedMovements.set(id, (this.shopify.appliedMovements.get(id) ?? 0) + 1);
+    const item = coalesce(events)[0];
+    return { size: messages.length, item, deltas: item ? deltaChanges(item) : [], phase: 'deltas', round: 1, bringToDatabase: false };
+  }
+
+  /** One delta call a step, so a crash may come between two of them. */
+  private applyDelta(batch: BatchInHand): void {
+    const change = batch.deltas.shift();
+    if (change) this.shopify.adjust(buildAdjustRequest(change), this.db.deltas);
+    if (batch.deltas.length > 0) return;
     batch.phase = batch.item ? 'readDatabase' : 'done';
   }
 
@@ -332,6 +360,16 @@ function settle(world: World): boolean {
   return dead.length > 0;
 }
 
+/** Each movement Shopify cannot know reached it exactly once; the others never as deltas. */
+function assertEachDeltaOnce(world: World): void {
+  for (const [movementId, delta] of world.db.deltas) {
+    const event = world.db.log.find((e) => e.movementId === movementId)!;
+    const times = world.shopify.appliedMovements.get(movementId) ?? 0;
+    if (event.shopifyKnows || event.reason === 'import') assert.equal(times, 0, `movement ${movementId} (${event.reason}) is not a delta`);
+    else assert.equal(times, 1, `delta ${movementId} (${delta}) applied once`);
+  }
+}
+
 /** `npm run reconcile` for the one item: the database's figure, compare-and-set from the figure read. */
 function reconcile(world: World): void {
   const { shopify, db } = world;
@@ -383,12 +421,61 @@ describe('the sync rule over random interleavings of Shopify and the system', ()
             allowed.add('reconcile');
           }
           assertNoUnearnedRaise(world, allowed);
-          for (const [movementId, delta] of world.db.deltas) {
-            const event = world.db.log.find((e) => e.movementId === movementId)!;
-            const times = world.shopify.appliedMovements.get(movementId) ?? 0;
-            if (event.shopifyKnows || event.reason === 'import') assert.equal(times, 0, `movement ${movementId} (${event.reason}) is not a delta`);
-            else assert.equal(times, 1, `delta ${movementId} (${delta}) applied once`);
+          assertEachDeltaOnce(world);
+          assert.equal(world.shopify.available, world.db.available, 'at rest Shopify equals the database');
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('a batch redelivered after a crash with more events for the same item than the first time applies each movement exactly once', () => {
+    const world = newWorld(10, 10, 'in_sync');
+    act(world, { t: 'restock', k: 5 }); // movement A
+    act(world, { t: 'process', batch: 1 }); // a batch of A alone: its delta reaches Shopify (15)
+    assert.equal(world.shopify.available, 15);
+    act(world, { t: 'restart' }); // a crash before the offset commit: A comes again
+    act(world, { t: 'restock', k: 3 }); // B
+    act(world, { t: 'correction', k: -2 }); // C
+    act(world, { t: 'systemOrder', k: 1 }); // an order Shopify did not take
+    const [a, b, c] = [...world.db.deltas.keys()];
+    // The redelivered batch holds A, B, C and the order: one call per movement, A's under its first key.
+    settle(world);
+    assert.deepEqual(
+      [a, b, c].map((id) => world.shopify.appliedMovements.get(id!)),
+      [1, 1, 1],
+    );
+    assert.deepEqual(
+      world.shopify.writes.map((w) => [w.kind, w.before, w.after]),
+      [
+        ['adjust', 10, 15],
+        ['adjust', 15, 18],
+        ['adjust', 18, 16],
+        ['lower', 16, 15],
+      ],
+    );
+    assert.equal(world.db.available, 15);
+    assert.equal(world.shopify.available, 15);
+  });
+
+  it('across crashes at any point, each redelivered with whatever the log holds by then, each delta applies once; at rest Shopify equals the database', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 30 }),
+        fc.array(fc.oneof(...sales, ...systemMovements, ...systemMovements, restart), { maxLength: 80, size: 'max' }),
+        (stock, actions) => {
+          const world = newWorld(stock, stock, 'in_sync');
+          for (const action of actions) {
+            act(world, action);
+            assertNoUnearnedRaise(world, new Set());
           }
+          const allowed = new Set<SystemWrite['kind']>();
+          if (settle(world)) {
+            reconcile(world);
+            allowed.add('reconcile');
+          }
+          assertNoUnearnedRaise(world, allowed);
+          assertEachDeltaOnce(world);
           assert.equal(world.shopify.available, world.db.available, 'at rest Shopify equals the database');
         },
       ),

@@ -37,11 +37,12 @@ export interface BatchHandlerDeps {
  * One batch of inventory events to Shopify (SPEC.md section 6, `domain/sync-rule.ts`):
  * 1. unusable messages go to the DLQ, redelivered events are set aside;
  * 2. the events are grouped per inventory item;
- * 3. what Shopify cannot know goes as deltas, once (`batch/deltas.ts`);
+ * 3. what Shopify cannot know goes as deltas, one call per movement keyed by its movement id, so
+ *    each is applied once however the batch is redelivered (`batch/deltas.ts`);
  * 4. every item is confirmed: the database's and Shopify's figures are read and Shopify is only
  *    lowered to the database's (set, for an import), compare-and-set (`batch/confirm.ts`);
  * 5. only then are the batch's offsets committed (at least once): a crash before that replays the
- *    batch, harmlessly, since the deltas' keys are their movements' and the confirm reads again.
+ *    batch, harmlessly, since each delta's key is its movement's and the confirm reads again.
  */
 export function createBatchHandler(deps: BatchHandlerDeps): (payload: EachBatchPayload) => Promise<void> {
   const { logger, metrics, dlqTopic } = deps;
@@ -59,10 +60,8 @@ export function createBatchHandler(deps: BatchHandlerDeps): (payload: EachBatchP
         await outcomes.deadLetter(item.events, outcome.reason, ctx.source);
         continue;
       }
-      if (outcome) {
-        const { idempotencyKey, attempts } = outcome;
-        outcomes.succeeded(item.events.filter(isDelta), () => 'adjusted', { idempotencyKey, attempts });
-      }
+      // Every movement of the item was applied, each by its own call: each event's line names that call.
+      if (outcome) for (const event of item.events.filter(isDelta)) outcomes.succeeded([event], () => 'adjusted', { ...outcome.movements.get(event.movementId) });
       toConfirm.push(item);
     }
     return toConfirm;

@@ -5,7 +5,8 @@ import type { DeltaChange } from './sync-rule.js';
 /**
  * The two writes the processor makes to Shopify's Admin GraphQL API (SPEC.md section 6), as pure
  * request builders: a delta for what Shopify cannot know, and a compare-and-set for the confirm
- * step and reconciliation. Both carry `@idempotent` with a key derived from what they apply.
+ * step and reconciliation. Both carry `@idempotent` with a key derived from what they apply: a
+ * delta's is its movement id.
  */
 
 const USER_ERRORS = `userErrors {
@@ -106,11 +107,13 @@ export function uuidV5(name: string, namespace: string = IDEMPOTENCY_NAMESPACE):
 const sortedIds = (ids: Iterable<string>) => [...new Set(ids)].sort(compareShopifyIds);
 
 /**
- * The key of a delta call: its movement ids, so a retry, or the same batch delivered again after a
- * restart, carries the same key and Shopify applies the movements once.
+ * The key of a delta: its movement id and nothing else. A call carries one movement (see
+ * `buildAdjustRequest`), so a retry, the same movement in a batch redelivered after a restart with
+ * more or fewer events around it, or a DLQ replay all carry this key, with the same variables, and
+ * Shopify applies the movement once.
  */
-export function adjustIdempotencyKey(changes: ReadonlyArray<Pick<DeltaChange, 'movementIds'>>): string {
-  return uuidV5(`adjust:${sortedIds(changes.flatMap((c) => c.movementIds)).join(',')}`);
+export function adjustIdempotencyKey(movementId: string): string {
+  return uuidV5(`adjust:${movementId}`);
 }
 
 /** One compare-and-set as decided: the item, what Shopify held, what it should hold, at which database version. */
@@ -151,29 +154,32 @@ const itemGid = (id: string) => `gid://shopify/InventoryItem/${id}`;
 const locationGid = (id: string) => `gid://shopify/Location/${id}`;
 
 /**
- * Pure: the inventoryAdjustQuantities request adding each item's delta to Shopify's `available`.
- * No `ledgerDocumentUri`: Shopify refuses one with `available` (INVALID_AVAILABLE_DOCUMENT), so
- * the movements are named in `referenceDocumentUri` instead.
+ * Pure: the inventoryAdjustQuantities request adding one movement's delta to Shopify's `available`.
+ *
+ * One movement per call, by design: the key must depend on the movement alone, and a call of several
+ * would be keyed by its set of movements, which is only safe if every redelivery formed exactly the
+ * same set; batch boundaries, a crash mid-batch and DLQ replays do not guarantee that. Deltas are
+ * rare (restocks, corrections, WMS syncs; orders never are), so a call each costs little.
+ * No `ledgerDocumentUri`: Shopify refuses one with `available` (INVALID_AVAILABLE_DOCUMENT), so the
+ * movement is named in `referenceDocumentUri` instead.
  */
-export function buildAdjustRequest(changes: readonly DeltaChange[]): AdjustRequest {
-  if (changes.length === 0) throw new RangeError('at least one change is needed');
-  const idempotencyKey = adjustIdempotencyKey(changes);
+export function buildAdjustRequest(change: DeltaChange): AdjustRequest {
+  const idempotencyKey = adjustIdempotencyKey(change.movementId);
   return {
     query: INVENTORY_ADJUST_QUANTITIES,
     variables: {
       input: {
         name: 'available',
         reason: 'correction',
-        referenceDocumentUri: movementsUri(
-          changes.flatMap((c) => c.movementIds),
-          idempotencyKey,
-        ),
-        changes: changes.map((c) => ({
-          inventoryItemId: itemGid(c.inventoryItemId),
-          locationId: locationGid(c.locationId),
-          delta: c.delta,
-          changeFromQuantity: DELTA_WITHOUT_COMPARE,
-        })),
+        referenceDocumentUri: movementsUri([change.movementId], idempotencyKey),
+        changes: [
+          {
+            inventoryItemId: itemGid(change.inventoryItemId),
+            locationId: locationGid(change.locationId),
+            delta: change.delta,
+            changeFromQuantity: DELTA_WITHOUT_COMPARE,
+          },
+        ],
       },
       idempotencyKey,
     },

@@ -1,3 +1,4 @@
+import { compareShopifyIds } from '@oms/common';
 import type { ItemEvents } from './coalesce.js';
 import type { InventoryEvent } from './event.js';
 
@@ -10,7 +11,7 @@ import type { InventoryEvent } from './event.js';
  * Shopify took that the database has not seen yet). For each inventory item of a batch:
  *
  * 1. The movements Shopify cannot know (a restock from the warehouse, a correction, a WMS sync)
- *    go as one delta, exactly once (`deltaChange`).
+ *    go as deltas, each movement its own change under its own key, exactly once (`deltaChanges`).
  * 2. Then Shopify's figure S and the database's D are read, and (`decideConfirmation`):
  *    - a newer movement than the batch's newest is in the database: its own event will confirm;
  *    - an import (the database's figure was never Shopify's): Shopify is set to D, either way;
@@ -24,26 +25,39 @@ export function isDelta(event: Pick<InventoryEvent, 'shopifyKnows' | 'reason'>):
   return !event.shopifyKnows && event.reason !== 'import';
 }
 
-/** One item's movements that Shopify cannot know, summed into one change. */
+/**
+ * One movement Shopify cannot know, as the change that brings it there. Each movement is its own
+ * change, sent alone under a key made of its movement id only (`domain/mutation.ts`): a retry, a
+ * batch redelivered after a crash (whatever other events it holds this time) or a DLQ replay
+ * carries the same key with the same variables, so Shopify applies the movement exactly once.
+ * (Summing an item's movements into one change keyed by their set broke that: a redelivery holding
+ * one more movement of the item formed another set, another key, and applied the others again.)
+ */
 export interface DeltaChange {
+  /** The item's key (inventory item @ location). */
   key: string;
   inventoryItemId: string;
   locationId: string;
-  /** The sum of the movements' deltas (0 when they cancel out: nothing to send). */
+  /** The movement it applies: the change's idempotency key. */
+  movementId: string;
+  /** The movement's delta (never 0: the ledger refuses one). */
   delta: number;
-  /** The movements it carries, each once: what makes the change's idempotency key. */
-  movementIds: string[];
+  inventoryVersion: number;
 }
 
-/** Pure: the item's delta for Shopify, or undefined when every movement is one Shopify knows. */
-export function deltaChange(item: ItemEvents): DeltaChange | undefined {
-  const byMovement = new Map<string, number>();
-  for (const event of item.events) if (isDelta(event)) byMovement.set(event.movementId, event.delta);
-  if (byMovement.size === 0) return undefined;
-  let delta = 0;
-  for (const d of byMovement.values()) delta += d;
+/**
+ * Pure: the item's movements Shopify cannot know, one change each (a movement delivered twice
+ * once), in version order (the ledger's order); empty when every movement is one Shopify knows.
+ */
+export function deltaChanges(item: ItemEvents): DeltaChange[] {
+  const byMovement = new Map<string, DeltaChange>();
   const { key, inventoryItemId, locationId } = item;
-  return { key, inventoryItemId, locationId, delta, movementIds: [...byMovement.keys()] };
+  for (const event of item.events) {
+    if (!isDelta(event) || byMovement.has(event.movementId)) continue;
+    const { movementId, delta, inventoryVersion } = event;
+    byMovement.set(movementId, { key, inventoryItemId, locationId, movementId, delta, inventoryVersion });
+  }
+  return [...byMovement.values()].sort((a, b) => a.inventoryVersion - b.inventoryVersion || compareShopifyIds(a.movementId, b.movementId));
 }
 
 /** Whether the item's events hold an import: Shopify is then brought to the database's figure either way. */
