@@ -6,9 +6,11 @@
  * and the only other load is the client.
  *
  * The floor (bench/api-floor.ts) is a bare node:http server that, per order, reads the body, parses
- * it, makes the api's five calls for an accepted order (a Redis GET, three WMS GETs at once, the commit) and
- * answers: no framework, no validation, no logging, no metrics. The api's excess over it is
- * per-request work of the application, not the exchanges themselves.
+ * it, makes the api's six calls for an accepted order (the variants resolved, a Redis GET, three WMS
+ * GETs by SKU at once, the commit) and answers: no framework, no validation, no logging, no metrics.
+ * The api's excess over it is per-request work of the application, not the exchanges themselves.
+ *
+ * The orders name the demo catalogue's variants (db/catalogue.ts): product, variant id and SKU.
  *
  * Rounds alternate api and floor so that a noisy stretch of the machine falls on both. Set
  * BENCH_CPU_PROF=<dir> to have the api write a CPU profile there. It asserts nothing.
@@ -20,6 +22,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpRequest } from '@oms/common';
 import { build } from 'esbuild';
+import { DEMO_CATALOGUE, DEMO_LOCATION_ID } from '../db/catalogue.js';
 import { buildOnce, DIST_DIR, serviceBundle } from '../stack/build.js';
 import { SERVICE_NODE_FLAGS } from '../stack/components/services.js';
 import { freePort } from '../tests/stack/support.js';
@@ -34,20 +37,47 @@ const ROUNDS = setting('BENCH_ROUNDS', 3);
 const CONCURRENCY = 20;
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
 
+const VARIANTS = DEMO_CATALOGUE;
+const byVariantId = new Map(VARIANTS.map((v) => [String(v.variantId), v]));
+const bySku = new Map(VARIANTS.map((v) => [v.sku, v]));
+
+interface LineToResolve {
+  lineItemId: string;
+  productId: string;
+  variantId: string | null;
+  sku: string;
+}
+
+/** The data-api's resolution of the demo variants, each with plenty of stock; a line by SKU when its variant id is null. */
+function resolution(body: string): unknown {
+  const { lines } = JSON.parse(body) as { lines: LineToResolve[] };
+  return {
+    existingOrder: null,
+    resolved: lines.map((l) => {
+      const v = (l.variantId === null ? bySku.get(l.sku) : byVariantId.get(l.variantId))!;
+      return { lineItemId: l.lineItemId, variantId: String(v.variantId), productId: String(v.productId), sku: v.sku, availableQuantity: 1_000_000 };
+    }),
+    unresolved: [],
+  };
+}
+
 /** The data-api and the WMS as the api sees them when every order is accepted. */
 function startStandIn(): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    // The body is read to its end and dropped: no answer here depends on it.
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       let status = 200;
       let body: unknown = { status: 'up' };
-      if (req.url === '/internal/orders') {
+      if (req.url === '/internal/variants/resolve') {
+        body = resolution(Buffer.concat(chunks).toString('utf8'));
+      } else if (req.url === '/internal/orders') {
+        // Only the status decides the api's outcome: the commit's body is dropped, not echoed.
         status = 201;
-        body = { status: 'committed' };
-      } else if (req.url?.startsWith('/api/v1/products/')) {
-        const id = req.url.split('/')[4];
-        body = { productId: id, sku: `SKU-${id}`, availableQuantity: 1_000_000, reservedQuantity: 0, totalQuantity: 1_000_000, locationId: 1, lastUpdated: '2026-01-01T00:00:00Z' };
+        body = { status: 'accepted', items: [] };
+      } else if (req.url?.startsWith('/api/v1/inventory/')) {
+        const sku = decodeURIComponent(req.url.slice('/api/v1/inventory/'.length));
+        body = { sku, availableQuantity: 1_000_000, reservedQuantity: 0, totalQuantity: 1_000_000, locationId: `LOC-${DEMO_LOCATION_ID}`, lastUpdated: '2026-01-01T00:00:00Z' };
       }
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
@@ -86,9 +116,7 @@ async function stopSubject(subject: Subject): Promise<void> {
   await exited;
 }
 
-const PRODUCTS = Array.from({ length: 30 }, (_, i) => ({ productId: 8_100_000_000_000 + i }));
-
-const send = (subject: Subject, orders: number) => closedLoop(orders, CONCURRENCY, (i) => threeLineOrder(PRODUCTS, i), subject.url);
+const send = (subject: Subject, orders: number) => closedLoop(orders, CONCURRENCY, (i) => threeLineOrder(VARIANTS, i), subject.url);
 
 /** CPU ms per accepted order of the subject's process over one measured run, and its rate. */
 async function measure(subject: Subject): Promise<{ msPerOrder: number; perSecond: number }> {
@@ -130,6 +158,7 @@ try {
     REDIS_URL,
     // postOrder signs with the stack's secret, the stack's env file or its default.
     SHOPIFY_WEBHOOK_SECRET: stackEnv().SHOPIFY_WEBHOOK_SECRET,
+    SHOPIFY_LOCATION_ID: String(DEMO_LOCATION_ID),
   });
   const floor = await startSubject('bare node', [...SERVICE_NODE_FLAGS, floorBundle], {
     STAND_IN_URL: standInUrl,

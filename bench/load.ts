@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pool, postOrder } from '../tests/e2e/support.js';
-import { buildShopifyOrder, randomOrderId } from '../tests/support/orders.js';
+import { buildShopifyOrder, lineOf, randomOrderId } from '../tests/support/orders.js';
 import type { TestProduct } from '../tests/support/db.js';
 
 export interface LoadResult {
@@ -26,13 +26,16 @@ export interface SlowOrders {
   worst?: { startedAt: string; ms: number };
 }
 
+/** What an order line names of its variant, as Shopify sends it: product, variant and SKU. */
+export type BenchVariant = Pick<TestProduct, 'productId' | 'variantId' | 'sku'>;
+
 /**
- * A 3-line order over `products`, the i-th of a run: lines rotate so every product is hit evenly.
- * With `hot`, that product takes the first line of every order.
+ * A 3-line order over `variants`, the i-th of a run: lines rotate so every variant is hit evenly,
+ * each naming its product, variant id and SKU. With `hot`, that variant takes the first line of every order.
  */
-export function threeLineOrder(products: ReadonlyArray<Pick<TestProduct, 'productId'>>, i: number, hot?: Pick<TestProduct, 'productId'>) {
-  const spread = [0, 1, 2].map((n) => products[(i * 3 + n) % products.length]!);
-  const lines = (hot ? [hot, spread[0]!, spread[1]!] : spread).map((p) => ({ productId: p.productId, quantity: 1 }));
+export function threeLineOrder(variants: readonly BenchVariant[], i: number, hot?: BenchVariant) {
+  const spread = [0, 1, 2].map((n) => variants[(i * 3 + n) % variants.length]!);
+  const lines = (hot ? [hot, spread[0]!, spread[1]!] : spread).map((v) => lineOf(v, 1));
   return buildShopifyOrder({ orderId: randomOrderId(), lines });
 }
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfig } from '@oms/common';
 import { parse } from 'yaml';
+import { DEMO_LOCATION_ID } from '../../db/catalogue.js';
 import { DB_CLI_BUNDLE } from '../../stack/build.js';
 import { SERVICE_NODE_FLAGS } from '../../stack/components/services.js';
 import { configSchema as apiSchema } from '../../services/order-manage-api/src/config.js';
@@ -84,11 +85,18 @@ describe('docker-compose.yml', () => {
     });
   });
 
-  it('points the api at the data-api, with the same internal token on both sides', () => {
-    const api = resolvedEnv('order-manage-api');
-    const dataApi = resolvedEnv('order-manage-data-api');
-    assert.deepEqual(hostAndPort(api.DATA_API_URL!), ['order-manage-data-api', Number(dataApi.PORT)]);
-    assert.equal(api.INTERNAL_API_TOKEN, dataApi.INTERNAL_API_TOKEN);
+  for (const client of ['order-manage-api', 'order-stream-process']) {
+    it(`points ${client} at the data-api, with the same internal token on both sides, and starts it once the data-api is healthy`, () => {
+      const caller = resolvedEnv(client);
+      const dataApi = resolvedEnv('order-manage-data-api');
+      assert.deepEqual(hostAndPort(caller.DATA_API_URL!), ['order-manage-data-api', Number(dataApi.PORT)]);
+      assert.equal(caller.INTERNAL_API_TOKEN, dataApi.INTERNAL_API_TOKEN);
+      assert.equal(services[client]?.depends_on?.['order-manage-data-api']?.condition, 'service_healthy');
+    });
+  }
+
+  it("gives the api the warehouse's Shopify location, the demo catalogue's unless overridden", () => {
+    assert.equal(resolvedEnv('order-manage-api').SHOPIFY_LOCATION_ID, String(DEMO_LOCATION_ID));
   });
 
   it('points both outside systems at WireMock, which serves the committed mappings', () => {

@@ -83,19 +83,22 @@ for (const overlay of OVERLAYS) {
       for (const secret of ofKind(objects, 'Secret')) {
         for (const key of Object.keys(secretData(objects, secret.metadata.name))) assert.ok(used.has(key), `Secret key ${key} is used`);
       }
-      assert.deepEqual(Object.keys(env('order-stream-process')).filter((k) => SECRET_SETTINGS.includes(k)), ['SHOPIFY_ACCESS_TOKEN']);
+      // The stream processor: Shopify's token, and the internal token it reads the database's stock with.
+      assert.deepEqual(Object.keys(env('order-stream-process')).filter((k) => SECRET_SETTINGS.includes(k)).sort(), ['INTERNAL_API_TOKEN', 'SHOPIFY_ACCESS_TOKEN']);
     });
 
-    it('points the api at the data-api Service and port, with the same internal token on both sides', () => {
-      const api = plainEnv(env('order-manage-api'));
-      const dataApi = plainEnv(env('order-manage-data-api'));
-      const url = new URL(api.DATA_API_URL!);
-      const service = find(objects, 'Service', url.hostname) as unknown as { spec: { ports: Array<{ port: number }> } };
-      assert.equal(url.hostname, 'order-manage-data-api');
-      assert.equal(service.spec.ports[0]!.port, Number(url.port));
-      assert.equal(Number(url.port), Number(dataApi.PORT));
-      assert.equal(api.INTERNAL_API_TOKEN, dataApi.INTERNAL_API_TOKEN);
-    });
+    for (const client of ['order-manage-api', 'order-stream-process'] as const) {
+      it(`points ${client} at the data-api Service and port, with the same internal token on both sides`, () => {
+        const caller = plainEnv(env(client));
+        const dataApi = plainEnv(env('order-manage-data-api'));
+        const url = new URL(caller.DATA_API_URL!);
+        const service = find(objects, 'Service', url.hostname) as unknown as { spec: { ports: Array<{ port: number }> } };
+        assert.equal(url.hostname, 'order-manage-data-api');
+        assert.equal(service.spec.ports[0]!.port, Number(url.port));
+        assert.equal(Number(url.port), Number(dataApi.PORT));
+        assert.equal(caller.INTERNAL_API_TOKEN, dataApi.INTERNAL_API_TOKEN);
+      });
+    }
 
     it('both Kafka clients and the topic Job use the same brokers and topics', () => {
       const dataApi = plainEnv(env('order-manage-data-api'));

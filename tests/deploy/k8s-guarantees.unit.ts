@@ -196,22 +196,26 @@ for (const overlay of OVERLAYS) {
       }
     });
 
-    it('the data-api accepts connections from the api pods and from nothing else', () => {
+    it("the data-api accepts connections from the api pods and the stream processor's (which reads the database's stock), and from nothing else", () => {
+      const clients = ['order-manage-api', 'order-stream-process'];
       const dataApiPods = podLabels(deployment('order-manage-data-api'));
       const policies = ofKind<NetPol>(objects, 'NetworkPolicy').filter((p) => selects(p.spec.podSelector, dataApiPods));
       assert.ok(policies.some((p) => p.spec.policyTypes?.includes('Ingress')), 'an Ingress policy selects the data-api, so unlisted traffic is denied');
       const peers = policies.flatMap((p) => (p.spec.ingress ?? []).map((rule) => rule.from));
-      assert.ok(peers.length > 0, 'some rule lets the api in');
+      assert.ok(peers.length > 0, 'some rule lets its clients in');
+      const admitted = new Set<string>();
       for (const from of peers) {
         assert.ok(from?.length, 'no rule admits every source');
         for (const peer of from) {
           assert.ok(!peer.namespaceSelector && !peer.ipBlock, 'no namespace or address range is admitted');
-          assert.ok(selects(peer.podSelector, podLabels(deployment('order-manage-api'))), 'the peer is the api');
           for (const w of [...ofKind<Workload>(objects, 'Deployment'), ...ofKind<Workload>(objects, 'Job')]) {
-            if (w.metadata.name !== 'order-manage-api') assert.ok(!selects(peer.podSelector, podLabels(w)), `${w.metadata.name} is not admitted`);
+            if (!selects(peer.podSelector, podLabels(w))) continue;
+            assert.ok(clients.includes(w.metadata.name), `${w.metadata.name} is not admitted`);
+            admitted.add(w.metadata.name);
           }
         }
       }
+      assert.deepEqual([...admitted].sort(), clients, 'both clients get in');
     });
 
     it('a Job applies the migrations (staging: and the demo catalogue) and a Job creates both topics', () => {

@@ -1,7 +1,9 @@
 /**
  * Issue 7, crashes and outside failures, against the whole running stack. Components are killed
  * and restarted through the launcher's pid files and `start`, so this suite runs alone, after
- * the other suites (`npm run test:reliability`).
+ * the other suites (`npm run test:reliability`). Shopify is the stand-in, which keeps its levels:
+ * a failure is a stub in front of it for the test's own inventory items, and at rest every test
+ * proves Shopify = the database = the sum of the movements, with no raise by the system.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,21 +11,12 @@ import { after, describe, it } from 'node:test';
 import { closeDb, dbPool, readInventory } from '../support/db.js';
 import { readEvents } from '../support/kafka.js';
 import { readServiceLog } from '../support/logs.js';
-import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
-import { shopifyReplies, shopifyRequests, stubShopify } from '../support/shopify.js';
+import { buildShopifyOrder, lineOf, randomOrderId } from '../support/orders.js';
+import { shopifyReplies } from '../support/shopify.js';
+import { shopifyAvailable } from '../support/shopify-stand-in.js';
 import { stackEnv } from '../support/stack-env.js';
-import {
-  availableNow,
-  crash,
-  launcherOk,
-  orderIntegrity,
-  postOrder,
-  Report,
-  shopifyMatchesDatabase,
-  stockedProducts,
-  waitFor,
-  type WebhookAnswer,
-} from '../e2e/support.js';
+import { crash, launcherOk, postOrder, Report, stockedProducts, waitFor, type WebhookAnswer } from '../e2e/support.js';
+import { assertAtRest, assertWhole, failAlways, failFirstMutations, orderIntegrity, shopifyCalls, slowShopify, stockOf } from './support.js';
 
 const env = stackEnv();
 const report = new Report('reliability: crashes and outside failures');
@@ -67,7 +60,7 @@ describe('crashes', () => {
         for (let i = sent.length; afterBack < AFTER_RESTART; i++) {
           const order = buildShopifyOrder({
             orderId: randomOrderId(),
-            lines: products.filter((_, p) => (i + p) % 3 !== 2).map((p) => ({ productId: p.productId, quantity: 1 + (i % 2) })),
+            lines: products.filter((_, p) => (i + p) % 3 !== 2).map((p) => lineOf(p, 1 + (i % 2))),
           });
           const webhookId = `kill-${order.id}`;
           const wasBack = back;
@@ -108,14 +101,12 @@ describe('crashes', () => {
         const now = await orderIntegrity(orderIds);
         return now.unpublished === 0 ? now : undefined;
       });
-      assert.equal(state.orders, TOTAL, 'every order stored once');
-      assert.deepEqual(state.withoutDetails, [], 'no order without its details');
-      assert.deepEqual(state.detailsWithoutOutbox, [], 'no detail without its event');
-      const remaining = await availableNow(products.map((p) => p.productId));
+      assertWhole(state, TOTAL);
+      const remaining = await stockOf(products.map((p) => p.variantId));
       for (const p of products) {
-        assert.equal((state.soldByProduct.get(p.productId) ?? 0) + remaining.get(p.productId)!, START, 'every decrement matches the details');
+        assert.equal((state.reservedByVariant.get(p.variantId) ?? 0) + remaining.get(p.variantId)!, START, `${p.sku}: every decrement matches the lines`);
       }
-      await shopifyMatchesDatabase(products, 120_000);
+      await assertAtRest(products);
       report.add({
         scenario: 'data-api SIGKILL mid-load, redelivery',
         requests: TOTAL + unavailable.length,
@@ -131,11 +122,11 @@ describe('crashes', () => {
     }
   });
 
-  it('order-stream-process SIGKILLed in the middle of a Shopify call: after start no event is lost and Shopify matches the database', async () => {
+  it('order-stream-process SIGKILLed in the middle of a Shopify call: after start no event is lost, Shopify matches the database and was never raised', async () => {
     const { products, cleanup } = await stockedProducts(2, { availableQuantity: 300 });
-    const slow = await stubShopify(
+    const slow = await slowShopify(
       products.map((p) => p.inventoryItemId),
-      { ...shopifyReplies.ok(), fixedDelayMs: 2_500 },
+      2_500,
     );
     const orderIds: number[] = [];
     try {
@@ -143,16 +134,16 @@ describe('crashes', () => {
       for (let i = 0; i < 20; i++) {
         const orderId = randomOrderId();
         orderIds.push(orderId);
-        answers.push(await postOrder(buildShopifyOrder({ orderId, lines: products.map((p) => ({ productId: p.productId, quantity: 1 + (i % 2) })) })));
+        answers.push(await postOrder(buildShopifyOrder({ orderId, lines: products.map((p) => lineOf(p, 1 + (i % 2))) })));
       }
       assert.deepEqual(answers.map((a) => a.status), Array(20).fill(201));
-      await waitFor('a Shopify call in flight', async () => ((await shopifyRequests(products.map((p) => p.inventoryItemId))).length > 0 ? true : undefined));
+      await waitFor('a Shopify call in flight', async () => ((await shopifyCalls(products.map((p) => p.inventoryItemId))).length > 0 ? true : undefined));
       await crash('order-stream-process');
       await slow.remove();
       await launcherOk('start', 'order-stream-process');
 
       await waitFor('the outbox to drain', async () => ((await orderIntegrity(orderIds)).unpublished === 0 ? true : undefined));
-      await shopifyMatchesDatabase(products, 120_000);
+      await assertAtRest(products);
       const eventIds = await eventIdsOf(orderIds);
       const handled = await waitFor('a SUCCESS line for every event', async () => {
         const seen = successLinesFor(eventIds);
@@ -177,26 +168,30 @@ describe('crashes', () => {
 });
 
 describe('Shopify failing', () => {
-  it('THROTTLED, then 429, then 500, then OK: four calls with one idempotency key, and Shopify ends at the database figure', async () => {
+  it('THROTTLED, then 429, then 500, then applied: four compare-and-sets with one idempotency key, and Shopify ends at the database figure', async () => {
     const { products, cleanup } = await stockedProducts(1, { availableQuantity: 50 });
     const product = products[0]!;
-    const stub = await stubShopify(
-      [product.inventoryItemId],
-      [shopifyReplies.throttled(), shopifyReplies.tooManyRequests(1), shopifyReplies.serverError(500), shopifyReplies.ok()],
-    );
+    // Shopify took no part in this order (the webhook is sent directly): the processor lowers its 50
+    // to the database's 46, compare-and-set; the first three attempts fail, the fourth reaches the stand-in.
+    const stub = await failFirstMutations([product.inventoryItemId], 'inventorySetQuantities', [
+      shopifyReplies.throttled(),
+      shopifyReplies.tooManyRequests(1),
+      shopifyReplies.serverError(500),
+    ].map((r) => ({ status: r.status!, headers: r.headers, jsonBody: r.body })));
     try {
-      const res = await postOrder(buildShopifyOrder({ lines: [{ productId: product.productId, quantity: 4 }] }));
+      const res = await postOrder(buildShopifyOrder({ lines: [lineOf(product, 4)] }));
       assert.equal(res.status, 201);
-      const calls = await waitFor('four calls', async () => {
-        const found = await shopifyRequests([product.inventoryItemId]);
-        return found.length >= 4 ? found : undefined;
-      }, 60_000);
+      await waitFor('Shopify at the database figure', async () => ((await shopifyAvailable(product.inventoryItemId, product.locationId)) === 46 ? true : undefined), 60_000);
       await sleep(1_000);
-      const all = await shopifyRequests([product.inventoryItemId]);
-      assert.equal(all.length, 4, 'no call after the success');
-      assert.equal(new Set(calls.map((c) => c.body.variables.idempotencyKey)).size, 1, 'every retry reuses the idempotency key');
-      for (const c of all) assert.equal(c.body.variables.input.quantities[0]!.quantity, 46);
-      await shopifyMatchesDatabase(products);
+      const sets = await shopifyCalls([product.inventoryItemId], 'inventorySetQuantities');
+      assert.equal(sets.length, 4, 'three failures, one success, no call after it');
+      assert.equal(new Set(sets.map((c) => c.variables.idempotencyKey)).size, 1, 'every retry reuses the idempotency key');
+      for (const c of sets) {
+        const { quantities } = c.variables.input as { quantities: Array<{ quantity: number; changeFromQuantity: number | null }> };
+        assert.deepEqual(quantities.map((q) => [q.changeFromQuantity, q.quantity]), [[50, 46]], 'from what Shopify held to the database figure');
+      }
+      assert.deepEqual(await shopifyCalls([product.inventoryItemId], 'inventoryAdjustQuantities'), [], 'an order is never sent as a delta');
+      await assertAtRest(products);
       report.add({ scenario: 'Shopify THROTTLED, 429, 500, OK', requests: 1, faults: '3 failed Shopify calls', accepted: 1, refused: 0, lost: 0, oversold: 0 });
     } finally {
       await stub.remove();
@@ -207,29 +202,32 @@ describe('Shopify failing', () => {
   it('a permanent Shopify failure sends the event to inventory-updates.dlq with its reason, and the processor goes on', async () => {
     const { products, cleanup } = await stockedProducts(2, { availableQuantity: 50 });
     const [doomed, fine] = products as [(typeof products)[0], (typeof products)[0]];
-    const stub = await stubShopify([doomed.inventoryItemId], shopifyReplies.serverError(500));
+    const failure = shopifyReplies.serverError(500);
+    const stub = await failAlways([doomed.inventoryItemId], { status: failure.status!, jsonBody: failure.body });
     try {
       const since = Date.now() - 1_000;
       const orderId = randomOrderId();
       const webhookId = `dlq-${orderId}`;
-      assert.equal((await postOrder(buildShopifyOrder({ orderId, lines: [{ productId: doomed.productId, quantity: 1 }] }), { 'x-shopify-webhook-id': webhookId })).status, 201);
+      assert.equal((await postOrder(buildShopifyOrder({ orderId, lines: [lineOf(doomed, 1)] }), { 'x-shopify-webhook-id': webhookId })).status, 201);
       const [dead] = await readEvents({
         topic: env.DLQ_TOPIC ?? 'inventory-updates.dlq',
         fromTimestamp: since,
         predicate: (e) => e.value.orderId === String(orderId),
         timeoutMs: 60_000,
       });
-      assert.equal(dead!.key, String(doomed.productId));
+      assert.equal(dead!.key, String(doomed.variantId), 'keyed by variant, as on inventory-updates');
       assert.match(dead!.headers['x-dlq-reason'] ?? '', /shopify_failed/);
       assert.equal(dead!.headers['x-correlation-id'], webhookId);
       assert.equal((dead!.value as { inventoryItemId: string }).inventoryItemId, String(doomed.inventoryItemId));
-      const calls = await shopifyRequests([doomed.inventoryItemId]);
+      assert.equal((dead!.value as { variantId: string }).variantId, String(doomed.variantId));
+      const calls = await shopifyCalls([doomed.inventoryItemId]);
       assert.ok(calls.length >= 2, `retried before giving up (${calls.length} calls)`);
-      assert.equal(new Set(calls.map((c) => c.body.variables.idempotencyKey)).size, 1);
-      assert.equal((await readInventory(doomed.productId))!.availableQuantity, 49, 'the order stays committed: the database is the truth');
+      assert.equal(new Set(calls.map((c) => JSON.stringify(c.variables))).size, 1, 'each retry repeats the same request');
+      assert.equal((await readInventory(doomed.variantId))!.availableQuantity, 49, 'the order stays committed: the database is the truth');
+      assert.equal(await shopifyAvailable(doomed.inventoryItemId, doomed.locationId), 50, 'Shopify, never reached, kept its figure');
 
-      assert.equal((await postOrder(buildShopifyOrder({ lines: [{ productId: fine.productId, quantity: 2 }] }))).status, 201);
-      await shopifyMatchesDatabase([fine]);
+      assert.equal((await postOrder(buildShopifyOrder({ lines: [lineOf(fine, 2)] }))).status, 201);
+      await assertAtRest([fine]);
       report.add({ scenario: 'permanent Shopify failure -> DLQ', requests: 2, faults: 'Shopify 500 forever', accepted: 2, refused: 0, lost: 0, oversold: 0 });
     } finally {
       await stub.remove();

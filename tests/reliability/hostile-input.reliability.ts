@@ -11,11 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Report } from '../e2e/support.js';
 import { type DataApiHandle, type IntakeHandle, startDataApi, startIntake, WEBHOOK_SECRET } from '../order-api/intake-harness.js';
-import { closeDb, createTestProduct, dbPool, readInventory, readOrder, readOrderDetails, type TestProduct } from '../support/db.js';
-import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
+import { closeDb, createTestProduct, dbPool, readInventory, readMovements, readOrder, readOrderDetails, type TestProduct } from '../support/db.js';
+import { buildShopifyOrder, lineOf, randomOrderId } from '../support/orders.js';
 import { shopifyHeaders, signBody } from '../support/sign.js';
 import { stackEnv } from '../support/stack-env.js';
 import { stubWmsInventory } from '../support/wiremock.js';
+import { ledgerMismatches } from './support.js';
 
 const report = new Report('reliability: hostile input');
 const START = 1_000_000;
@@ -28,7 +29,7 @@ before(async () => {
   dataApi = await startDataApi();
   intake = await startIntake({ dataApiUrl: dataApi.url });
   products = await Promise.all([0, 1, 2].map(() => createTestProduct({ availableQuantity: START })));
-  for (const p of products) removers.push(await stubWmsInventory(p.productId, { availableQuantity: START }));
+  for (const p of products) removers.push(await stubWmsInventory(p.sku, { availableQuantity: START }));
 });
 
 after(async () => {
@@ -79,14 +80,17 @@ const hostileText = fc.oneof(
   ),
 ).filter((text) => !text.includes('\u0000'));
 
-const lineArb = fc.record({ product: fc.integer({ min: 0, max: 2 }), quantity: fc.integer({ min: 1, max: 3 }), title: hostileText });
+const lineArb = fc.record({ variant: fc.integer({ min: 0, max: 2 }), quantity: fc.integer({ min: 1, max: 3 }), title: hostileText, bySku: fc.boolean() });
 
-/** A valid order of 1-4 lines over the three products, titles hostile, customer sometimes null. */
+/**
+ * A valid order of 1-4 lines over the three variants (the same one may come twice), titles hostile,
+ * a line sometimes naming its variant by SKU alone (`variant_id` null), customer sometimes null.
+ */
 const validOrderArb = fc.record({ lines: fc.array(lineArb, { minLength: 1, maxLength: 4 }), guest: fc.boolean() }).map(({ lines, guest }) =>
   buildShopifyOrder({
     orderId: randomOrderId(),
     customer: guest ? null : undefined,
-    lines: lines.map((l) => ({ productId: products[l.product]!.productId, quantity: l.quantity, title: l.title })),
+    lines: lines.map((l) => lineOf(products[l.variant]!, l.quantity, { title: l.title, ...(l.bySku ? { variantId: null } : {}) })),
   }),
 );
 
@@ -105,6 +109,16 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
     `product_id=${JSON.stringify(v)}`,
     (o) => ({ ...o, line_items: [{ ...line0(o), product_id: v }] }),
   ]),
+  // variant_id null is valid: the line's SKU then finds its variant among its product's.
+  fc.constantFrom<unknown>('abc', -5, 0, 1.5, 2 ** 64, true).map((v): Mutation => [
+    `variant_id=${JSON.stringify(v)}`,
+    (o) => ({ ...o, line_items: [{ ...line0(o), variant_id: v }] }),
+  ]),
+  fc.constantFrom<unknown>('yes', 1, 'false').map((v): Mutation => [
+    `requires_shipping=${JSON.stringify(v)}`,
+    (o) => ({ ...o, line_items: [{ ...line0(o), requires_shipping: v }] }),
+  ]),
+  fc.constantFrom<unknown>('shop', -1, 0, 2 ** 64).map((v): Mutation => [`location_id=${JSON.stringify(v)}`, (o) => ({ ...o, location_id: v })]),
   fc.constantFrom<unknown>(12.5, '1.234', 'abc', null, '-1.00').map((v): Mutation => [`price=${JSON.stringify(v)}`, (o) => ({ ...o, line_items: [{ ...line0(o), price: v }] })]),
   fc.constantFrom<unknown>('usd', 'DOLLARS', null, 1).map((v): Mutation => [`currency=${JSON.stringify(v)}`, (o) => ({ ...o, currency: v })]),
   fc.constantFrom<unknown>('yesterday', 12, null).map((v): Mutation => [`created_at=${JSON.stringify(v)}`, (o) => ({ ...o, created_at: v })]),
@@ -121,25 +135,31 @@ describe('property: signed deliveries, valid and invalid', () => {
       fc.asyncProperty(validOrderArb, async (order) => {
         const res = await signed(JSON.stringify(order));
         assert.ok(res.status < 500, `never a 5xx: ${res.status} ${JSON.stringify(res.json)}`);
-        const lines = order.line_items as Array<{ product_id: number; quantity: number; title: string }>;
+        const lines = order.line_items as Array<{ id: number; sku: string; quantity: number; title: string }>;
         assert.equal(res.status, 201, JSON.stringify(res.json));
         accepted++;
-        for (const l of lines) ordered.set(l.product_id, (ordered.get(l.product_id) ?? 0) + l.quantity);
         const details = await readOrderDetails(order.id);
-        for (const d of details) {
-          const first = lines.find((l) => l.product_id === d.productId)!;
-          assert.equal(d.title, first.title, 'the title is stored exactly as sent');
+        assert.equal(details.length, lines.length, 'one stored line per line item');
+        for (const l of lines) {
+          const variant = products.find((p) => p.sku === l.sku)!;
+          ordered.set(variant.variantId, (ordered.get(variant.variantId) ?? 0) + l.quantity);
+          const d = details.find((x) => x.lineItemId === String(l.id));
+          assert.ok(d, `line item ${l.id} is stored`);
+          assert.equal(d.title, l.title, 'the title is stored exactly as sent');
+          assert.equal(d.variantId, variant.variantId, 'the line reserved from its variant, named by id or by SKU');
+          assert.equal(d.reserved, l.quantity);
         }
       }),
       { numRuns: 300 },
     );
-    for (const p of products) assert.equal((await readInventory(p.productId))!.availableQuantity, START - (ordered.get(p.productId) ?? 0));
+    for (const p of products) assert.equal((await readInventory(p.variantId))!.availableQuantity, START - (ordered.get(p.variantId) ?? 0));
+    assert.deepEqual(await ledgerMismatches(products.map((p) => p.variantId)), [], 'stock = the sum of the movements');
     report.add({ scenario: 'property: valid orders, hostile titles', requests: accepted, faults: 'fast-check', accepted, refused: 0, lost: 0, oversold: 0 });
   });
 
   it('an invalid order is always a 4xx problem with a stable code, and writes nothing', async () => {
     let refused = 0;
-    const before = await Promise.all(products.map((p) => readInventory(p.productId)));
+    const before = await Promise.all(products.map((p) => readInventory(p.variantId)));
     await fc.assert(
       fc.asyncProperty(validOrderArb, mutationArb, async (order, [, mutate]) => {
         const body = mutate(order as Record<string, unknown>);
@@ -153,7 +173,7 @@ describe('property: signed deliveries, valid and invalid', () => {
       }),
       { numRuns: 700 },
     );
-    const afterRun = await Promise.all(products.map((p) => readInventory(p.productId)));
+    const afterRun = await Promise.all(products.map((p) => readInventory(p.variantId)));
     assert.deepEqual(afterRun.map((r) => r!.availableQuantity), before.map((r) => r!.availableQuantity), 'no stock moved');
     report.add({ scenario: 'property: invalid orders', requests: refused, faults: 'fast-check mutations', accepted: 0, refused, lost: 0, oversold: 0 });
   });
@@ -178,7 +198,7 @@ describe('property: signed deliveries, valid and invalid', () => {
 });
 
 describe('signature edge cases not covered by the signature suite', () => {
-  const order = () => buildShopifyOrder({ orderId: randomOrderId(), lines: [{ productId: products[0]!.productId, quantity: 1 }] });
+  const order = () => buildShopifyOrder({ orderId: randomOrderId(), lines: [lineOf(products[0]!, 1)] });
   const cases: Array<[string, (raw: string) => { body: string; signature: string }]> = [
     ['the same JSON re-serialised with other whitespace', (raw) => ({ body: JSON.stringify(JSON.parse(raw), null, 2), signature: signBody(raw, WEBHOOK_SECRET) })],
     ['signed with the secret plus a trailing newline', (raw) => ({ body: raw, signature: signBody(raw, `${WEBHOOK_SECRET}\n`) })],
@@ -238,23 +258,24 @@ describe('hostile strings', () => {
   ];
   for (const text of fragments) {
     it(`stores ${JSON.stringify(text).slice(0, 40)} in a title and a customer-facing name intact, executing nothing`, async () => {
-      const o = buildShopifyOrder({ orderId: randomOrderId(), lines: [{ productId: products[1]!.productId, quantity: 1, title: text, sku: text }] });
+      // The variant id finds the variant; the SKU is stored as Shopify sent it.
+      const o = buildShopifyOrder({ orderId: randomOrderId(), lines: [lineOf(products[1]!, 1, { title: text, sku: text })] });
       o.name = text.slice(0, 255);
-      const stock = (await readInventory(products[1]!.productId))!.availableQuantity;
+      const stock = (await readInventory(products[1]!.variantId))!.availableQuantity;
       const res = await signed(JSON.stringify(o));
       assert.equal(res.status, 201, JSON.stringify(res.json));
       const [detail] = await readOrderDetails(o.id);
       assert.equal(detail!.title, text);
       assert.equal(detail!.sku, text);
       assert.equal((await readOrder(o.id))!.name, text.slice(0, 255));
-      assert.equal((await readInventory(products[1]!.productId))!.availableQuantity, stock - 1, 'only this order moved stock');
+      assert.equal((await readInventory(products[1]!.variantId))!.availableQuantity, stock - 1, 'only this order moved stock');
       const { rows } = await dbPool().query<{ n: number }>("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'inventory'");
       assert.equal(rows[0]!.n, 1);
     });
   }
 
   it('a NUL character, which PostgreSQL text cannot hold, is refused with 400 and writes nothing', async () => {
-    const o = buildShopifyOrder({ orderId: randomOrderId(), lines: [{ productId: products[1]!.productId, quantity: 1, title: 'nul\u0000byte' }] });
+    const o = buildShopifyOrder({ orderId: randomOrderId(), lines: [lineOf(products[1]!, 1, { title: 'nul\u0000byte' })] });
     const res = await signed(JSON.stringify(o));
     assert.equal(res.status, 400, JSON.stringify(res.json));
     assert.equal(res.json.code, 'INVALID_PAYLOAD');
@@ -263,7 +284,7 @@ describe('hostile strings', () => {
 
   it('a 100 KB title is refused with 400 INVALID_PAYLOAD naming the field, and writes nothing', async () => {
     const title = 'Ω'.repeat(50_000);
-    const o = buildShopifyOrder({ orderId: randomOrderId(), lines: [{ productId: products[2]!.productId, quantity: 1, title }] });
+    const o = buildShopifyOrder({ orderId: randomOrderId(), lines: [lineOf(products[2]!, 1, { title })] });
     const res = await signed(JSON.stringify(o));
     assert.equal(res.status, 400, `${res.status} ${JSON.stringify(res.json)}`);
     assert.equal(res.json.code, 'INVALID_PAYLOAD');
@@ -276,7 +297,8 @@ describe('hostile strings', () => {
 describe("the running stack's data-api and its bearer token", () => {
   const endpoints: Array<[string, string, unknown?]> = [
     ['GET', '/internal/orders/1001'],
-    ['POST', '/internal/products/lookup', { productIds: ['1'] }],
+    ['POST', '/internal/variants/resolve', { orderId: '1001', lines: [{ lineItemId: '1', productId: '1', variantId: '1', sku: 'X' }] }],
+    ['GET', '/internal/inventory?variantIds=1'],
     ['POST', '/internal/orders', { order: {}, lines: [] }],
     ['GET', '/internal/no-such-endpoint'],
   ];
@@ -302,14 +324,15 @@ describe("the running stack's data-api and its bearer token", () => {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${stackEnv().INTERNAL_API_TOKEN}` },
       body: JSON.stringify({
-        order: { orderId: String(orderId), orderNumber: 1, name: '#1', customerId: null, currency: 'USD', totalPrice: '10.00', financialStatus: 'paid', createdAt: '2026-11-24T08:00:00Z', webhookId: `nul-${orderId}`, eventId: null },
-        lines: [{ productId: String(product.productId), sku: product.sku, title: 'nul\u0000byte', quantity: 1, price: '10.00' }],
+        order: { orderId: String(orderId), orderNumber: 1, name: '#1', customerId: null, currency: 'USD', totalPrice: '10.00', financialStatus: 'paid', createdAt: '2026-11-24T08:00:00Z', webhookId: `nul-${orderId}`, eventId: null, locationId: null },
+        lines: [{ lineItemId: String(orderId + 1), productId: String(product.productId), variantId: String(product.variantId), sku: product.sku, title: 'nul\u0000byte', quantity: 1, price: '10.00' }],
       }),
       signal: AbortSignal.timeout(5_000),
     });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { code: string }).code, 'INVALID_PAYLOAD');
     assert.equal(await readOrder(orderId), null);
+    assert.deepEqual((await readMovements(product.variantId)).filter((m) => m.reference === String(orderId)), [], 'no movement');
   });
 
   it('serves /health/live, /health/ready and /metrics without a token', async () => {

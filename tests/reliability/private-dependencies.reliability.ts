@@ -20,7 +20,7 @@ import { type DataApiHandle, startDataApi, startIntake } from '../order-api/inta
 import { freePort } from '../stack/support.js';
 import { closeDb, createTestProduct, readInventory, readOrder, type TestProduct } from '../support/db.js';
 import { uniqueTopic } from '../support/kafka.js';
-import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
+import { buildShopifyOrder, lineOf, randomOrderId } from '../support/orders.js';
 import { stackEnv } from '../support/stack-env.js';
 import { stubWmsInventory, wmsRequestsFor } from '../support/wiremock.js';
 
@@ -47,8 +47,8 @@ describe('the WMS slow, then down, then back', () => {
     const product = await createTestProduct({ availableQuantity: 20 });
     const redis = new Redis(stackEnv().REDIS_URL, { maxRetriesPerRequest: 1 });
     const intake = await startIntake({ dataApiUrl: dataApi.url, wmsTimeoutMs: 200, holdTtlSeconds: 2 });
-    let removeStub = await stubWmsInventory(product.productId, { availableQuantity: 20, delayMs: 1_000 });
-    const order = () => buildShopifyOrder({ orderId: randomOrderId(), lines: [{ productId: product.productId, quantity: 1 }] });
+    let removeStub = await stubWmsInventory(product.sku, { availableQuantity: 20, delayMs: 1_000 });
+    const order = () => buildShopifyOrder({ orderId: randomOrderId(), lines: [lineOf(product, 1)] });
     const refusedIds: number[] = [];
     const holdGone = () => waitFor('the hold to expire', async () => ((await redis.exists(intake.holdKey)) === 0 ? true : undefined), 10_000, 100);
     const fastest: number[] = [];
@@ -59,7 +59,7 @@ describe('the WMS slow, then down, then back', () => {
       assert.equal(slow.status, 503);
       assert.equal(slow.json.code, 'WMS_UNAVAILABLE');
       assert.equal(slow.headers.get('retry-after'), '2');
-      assert.equal((await wmsRequestsFor(product.productId)).length, 3, 'three attempts, each cut by the timeout');
+      assert.equal((await wmsRequestsFor(product.sku)).length, 3, 'three attempts, each cut by the timeout');
       const ttl = await redis.ttl(intake.holdKey);
       assert.ok(ttl >= 1 && ttl <= 2, `the hold has a TTL (${ttl})`);
 
@@ -71,25 +71,25 @@ describe('the WMS slow, then down, then back', () => {
       assert.equal(held.status, 503);
       assert.equal(held.json.code, 'WMS_UNAVAILABLE');
       assert.ok(Number(held.headers.get('retry-after')) >= 1, 'Retry-After is the hold left');
-      assert.equal((await wmsRequestsFor(product.productId)).length, 3, 'no WMS call while held');
+      assert.equal((await wmsRequestsFor(product.sku)).length, 3, 'no WMS call while held');
 
       await removeStub();
-      removeStub = await stubWmsInventory(product.productId, { status: 503 });
+      removeStub = await stubWmsInventory(product.sku, { status: 503 });
       await holdGone();
       const downOrder = order();
       refusedIds.push(downOrder.id);
       const down = await intake.post(downOrder);
       assert.equal(down.status, 503);
-      assert.equal((await wmsRequestsFor(product.productId)).length, 6, 'three more attempts once the hold expired');
+      assert.equal((await wmsRequestsFor(product.sku)).length, 6, 'three more attempts once the hold expired');
       assert.ok((await redis.ttl(intake.holdKey)) > 0, 'held again');
 
       await removeStub();
-      removeStub = await stubWmsInventory(product.productId, { availableQuantity: 20 });
+      removeStub = await stubWmsInventory(product.sku, { availableQuantity: 20 });
       await holdGone();
       const normal = await intake.post(order());
       assert.equal(normal.status, 201, JSON.stringify(normal.json));
       for (const id of refusedIds) assert.equal(await readOrder(id), null, 'a refused order wrote nothing');
-      assert.equal((await readInventory(product.productId))!.availableQuantity, 19);
+      assert.equal((await readInventory(product.variantId))!.availableQuantity, 19);
       report.add({
         scenario: `WMS slow/down, 2 s hold (held answer in ${Math.round(fastest[0]!)} ms)`,
         requests: 4,
@@ -130,17 +130,17 @@ describe('Redis killed', () => {
     let server = startRedisServer(port);
     await waitFor('the private redis-server', () => redisAnswers(port), 10_000, 100);
     const product = await createTestProduct({ availableQuantity: 10 });
-    const removeStub = await stubWmsInventory(product.productId, { availableQuantity: 10 });
+    const removeStub = await stubWmsInventory(product.sku, { availableQuantity: 10 });
     const intake = await startIntake({ dataApiUrl: dataApi.url, redisUrl: `redis://127.0.0.1:${port}` });
     try {
       await waitFor('readiness with Redis up', async () => ((await health(intake.url)).body.dependencies.redis?.status === 'up' ? true : undefined), 10_000);
-      const before = await intake.post(buildShopifyOrder({ lines: [{ productId: product.productId, quantity: 1 }] }));
+      const before = await intake.post(buildShopifyOrder({ lines: [lineOf(product, 1)] }));
       assert.equal(before.status, 201);
 
       server.kill('SIGKILL');
       await new Promise((resolve) => server.once('exit', resolve));
       const answers = [];
-      for (let i = 0; i < 3; i++) answers.push(await intake.post(buildShopifyOrder({ lines: [{ productId: product.productId, quantity: 1 }] })));
+      for (let i = 0; i < 3; i++) answers.push(await intake.post(buildShopifyOrder({ lines: [lineOf(product, 1)] })));
       assert.deepEqual(answers.map((a) => a.status), [201, 201, 201], 'accepted without Redis');
       const ready = await health(intake.url);
       assert.equal(ready.status, 200, 'Redis does not gate readiness');
@@ -149,7 +149,7 @@ describe('Redis killed', () => {
         intake.lines.some((l) => l.level === 'warn' && (l.event === 'redis.unavailable' || l.event === 'wms.hold.redis_unavailable')),
         'a warning says Redis is unavailable',
       );
-      assert.equal((await readInventory(product.productId))!.availableQuantity, 6);
+      assert.equal((await readInventory(product.variantId))!.availableQuantity, 6);
 
       server = startRedisServer(port);
       await waitFor('readiness with Redis back', async () => ((await health(intake.url)).body.dependencies.redis?.status === 'up' ? true : undefined), 20_000);
@@ -220,6 +220,7 @@ describe('PostgreSQL restarted', () => {
     const url = server.url();
     await migrate(url);
     const product: TestProduct = {
+      variantId: 41_100_000_000_001,
       productId: 8_100_000_000_001,
       sku: 'PG-RESTART-1',
       title: 'Restart-proof mug',
@@ -231,10 +232,15 @@ describe('PostgreSQL restarted', () => {
     };
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
+    // The variant at zero, then its stock as a movement: the ledger is the only writer of stock.
     await admin.query(
-      `INSERT INTO inventory (product_id, sku, title, price, currency, available_quantity, shopify_inventory_item_id, shopify_location_id)
+      `INSERT INTO inventory (variant_id, product_id, sku, title, price, currency, shopify_inventory_item_id, shopify_location_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [product.productId, product.sku, product.title, product.price, product.currency, 10, product.inventoryItemId, product.locationId],
+      [product.variantId, product.productId, product.sku, product.title, product.price, product.currency, product.inventoryItemId, product.locationId],
+    );
+    await admin.query(
+      `INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES ($1, 10, 'import', 'test', 'test-import:pg-restart')`,
+      [product.variantId],
     );
     await admin.end();
     const api = await startDataApiOn({ topic: uniqueTopic('pg-restart'), databaseUrl: url, kafkaGatesReadiness: false });
@@ -256,12 +262,14 @@ describe('PostgreSQL restarted', () => {
       assert.equal(accepted.status, 201, JSON.stringify(accepted.body));
       const check = new pg.Client({ connectionString: url });
       await check.connect();
-      const { rows } = await check.query<{ available_quantity: number; orders: number }>(
-        'SELECT available_quantity, (SELECT count(*)::int FROM orders) AS orders FROM inventory WHERE product_id = $1',
-        [product.productId],
+      const { rows } = await check.query<{ available_quantity: number; orders: number; movements: number[] }>(
+        `SELECT available_quantity, (SELECT count(*)::int FROM orders) AS orders,
+                (SELECT array_agg(delta ORDER BY id) FROM inventory_movement m WHERE m.variant_id = i.variant_id) AS movements
+           FROM inventory i WHERE variant_id = $1`,
+        [product.variantId],
       );
       await check.end();
-      assert.deepEqual(rows[0], { available_quantity: 7, orders: 2 }, 'the refused commit wrote nothing, the two others everything');
+      assert.deepEqual(rows[0], { available_quantity: 7, orders: 2, movements: [10, -1, -2] }, 'the refused commit wrote nothing, the two others everything');
       report.add({ scenario: 'private PostgreSQL stopped, started', requests: 3, faults: 'pg_ctl stop -m fast, start', accepted: 2, refused: 1, lost: 0, oversold: 0 });
     } finally {
       await api.close();

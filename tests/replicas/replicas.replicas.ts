@@ -7,24 +7,11 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import {
-  availableNow,
-  crash,
-  launcherOk,
-  orderIntegrity,
-  pool,
-  postOrder,
-  Report,
-  shopifyMatchesDatabase,
-  shuffle,
-  stockedProducts,
-  waitFor,
-  type WebhookAnswer,
-} from '../e2e/support.js';
+import { crash, launcherOk, pool, postOrder, Report, shuffle, stockedProducts, waitFor, type WebhookAnswer } from '../e2e/support.js';
+import { assertAtRest, assertWhole, orderIntegrity, stockOf } from '../reliability/support.js';
 import { closeDb, dbPool, readOrder, type TestProduct } from '../support/db.js';
 import { readEvents } from '../support/kafka.js';
-import { buildShopifyOrder, randomOrderId } from '../support/orders.js';
-import { inventoryItemGid, shopifyRequests } from '../support/shopify.js';
+import { buildShopifyOrder, lineOf, randomOrderId } from '../support/orders.js';
 import { stackEnv } from '../support/stack-env.js';
 import { stubWmsInventory, wmsRequestsFor } from '../support/wiremock.js';
 import {
@@ -61,7 +48,7 @@ const apiFor = (i: number) => apiUrls()[i % apiUrls().length]!;
 function randomLines(products: readonly TestProduct[], maxQuantity: number) {
   return shuffle(products)
     .slice(0, 1 + Math.floor(Math.random() * Math.min(3, products.length)))
-    .map((p) => ({ productId: p.productId, quantity: 1 + Math.floor(Math.random() * maxQuantity) }));
+    .map((p) => lineOf(p, 1 + Math.floor(Math.random() * maxQuantity)));
 }
 
 async function eventIdsOf(orderIds: readonly number[]): Promise<Set<string>> {
@@ -92,7 +79,7 @@ function everyEventSucceeded(eventIds: ReadonlySet<string>, timeoutMs: number) {
 }
 
 describe('two api replicas, two data-api replicas', () => {
-  it('200 concurrent orders over 3 hot products, spread over both api replicas: no 5xx, none oversold, Shopify ends at the database figure', { timeout: 240_000 }, async () => {
+  it('200 concurrent orders over 3 hot variants, spread over both api replicas: none oversold, and at rest stock = movements = Shopify, never raised', { timeout: 240_000 }, async () => {
     const START = 150;
     const { products, cleanup } = await stockedProducts(3, { availableQuantity: START });
     try {
@@ -111,10 +98,8 @@ describe('two api replicas, two data-api replicas', () => {
       for (const url of apiUrls()) {
         assert.ok(accepted.some((o) => apiFor(orders.indexOf(o)) === url), `${url} accepted orders`);
       }
-      const state = await orderIntegrity(accepted.map((o) => o.id));
-      assert.equal(state.orders, accepted.length, 'every accepted order is stored');
-      assert.deepEqual(state.withoutDetails, []);
-      assert.deepEqual(state.detailsWithoutOutbox, []);
+      const state = await orderIntegrity(orders.map((o) => o.id));
+      assertWhole(state, accepted.length);
       for (const order of orders.filter((_, i) => answers[i]!.status !== 201)) assert.equal(await readOrder(order.id), null, 'a refused order wrote nothing');
 
       const committedBy = new Set(
@@ -124,17 +109,17 @@ describe('two api replicas, two data-api replicas', () => {
       );
       assert.deepEqual([...committedBy].sort(), replicaNames('order-manage-data-api').sort(), 'both data-api replicas committed orders');
 
-      const remaining = await availableNow(products.map((p) => p.productId));
+      const remaining = await stockOf(products.map((p) => p.variantId));
       let oversold = 0;
       for (const p of products) {
-        const sold = state.soldByProduct.get(p.productId) ?? 0;
-        assert.equal(sold + remaining.get(p.productId)!, START, `product ${p.productId}: sold + remaining = start`);
-        assert.ok(remaining.get(p.productId)! >= 0);
+        const sold = state.reservedByVariant.get(p.variantId) ?? 0;
+        assert.equal(sold + remaining.get(p.variantId)!, START, `${p.sku}: sold + remaining = start`);
+        assert.ok(remaining.get(p.variantId)! >= 0);
         oversold += Math.max(0, sold - START);
       }
-      await shopifyMatchesDatabase(products, 120_000);
+      await assertAtRest(products);
       report.add({
-        scenario: '200 concurrent orders, 3 hot products, 2 apis',
+        scenario: '200 concurrent orders, 3 hot variants, 2 apis',
         requests: orders.length,
         faults: 'contention',
         accepted: accepted.length,
@@ -151,29 +136,29 @@ describe('two api replicas, two data-api replicas', () => {
     const redis = new Redis(stackEnv().REDIS_URL, { maxRetriesPerRequest: 1 });
     const { products, cleanup } = await stockedProducts(2, { availableQuantity: 50 });
     const [failing, healthy] = products as [TestProduct, TestProduct];
-    const removeFailing = await stubWmsInventory(failing.productId, { status: 503 });
+    const removeFailing = await stubWmsInventory(failing.sku, { status: 503 });
     const [first, second] = apiUrls() as [string, string];
     try {
       await redis.del('wms:hold');
-      const tripping = buildShopifyOrder({ lines: [{ productId: failing.productId, quantity: 1 }] });
+      const tripping = buildShopifyOrder({ lines: [{ productId: failing.productId, variantId: failing.variantId, quantity: 1 }] });
       const tripped = await postOrder(tripping, {}, first);
       assert.equal(tripped.status, 503, JSON.stringify(tripped.json));
       assert.equal(tripped.json.code, 'WMS_UNAVAILABLE');
-      assert.equal((await wmsRequestsFor(failing.productId)).length, 3, 'three attempts through the first replica');
+      assert.equal((await wmsRequestsFor(failing.sku)).length, 3, 'three attempts through the first replica');
       assert.ok((await redis.ttl('wms:hold')) > 0, 'the first replica set wms:hold with a TTL');
 
-      const held = buildShopifyOrder({ lines: [{ productId: healthy.productId, quantity: 1 }] });
+      const held = buildShopifyOrder({ lines: [{ productId: healthy.productId, variantId: healthy.variantId, quantity: 1 }] });
       const refused = await postOrder(held, {}, second);
       assert.equal(refused.status, 503, JSON.stringify(refused.json));
       assert.equal(refused.json.code, 'WMS_UNAVAILABLE');
       assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'Retry-After is the hold left');
-      assert.equal((await wmsRequestsFor(healthy.productId)).length, 0, 'the second replica did not call the WMS');
+      assert.equal((await wmsRequestsFor(healthy.sku)).length, 0, 'the second replica did not call the WMS');
       assert.equal(await readOrder(held.id), null, 'the held order wrote nothing');
 
       await redis.del('wms:hold');
       const afterHold = await postOrder(held, {}, second);
       assert.equal(afterHold.status, 201, JSON.stringify(afterHold.json));
-      report.add({ scenario: 'WMS hold set via api-1, order at api-2', requests: 3, faults: 'WMS 503 for one product', accepted: 1, refused: 2, lost: 0, oversold: 0 });
+      report.add({ scenario: 'WMS hold set via api-1, order at api-2', requests: 3, faults: 'WMS 503 for one SKU', accepted: 1, refused: 2, lost: 0, oversold: 0 });
     } finally {
       await redis.del('wms:hold').catch(() => undefined);
       redis.disconnect();
@@ -182,7 +167,7 @@ describe('two api replicas, two data-api replicas', () => {
     }
   });
 
-  it('two outbox relays: each event on the topic once, and Shopify sees each item only with non-decreasing inventoryVersion', { timeout: 240_000 }, async () => {
+  it("two outbox relays: each event on the topic once, and Shopify's figure of each item only ever falls, through figures the database held", { timeout: 240_000 }, async () => {
     const ORDERS = 120;
     const since = Date.now() - 1_000;
     const { products, cleanup } = await productsOnEveryPartition(2, { availableQuantity: 10_000 });
@@ -192,11 +177,12 @@ describe('two api replicas, two data-api replicas', () => {
       assert.deepEqual(answers.filter((a) => a.status !== 201).map((a) => a.json), [], 'every order accepted');
       const orderIds = orders.map((o) => o.id);
       await outboxDrained(orderIds);
-      await shopifyMatchesDatabase(products, 120_000);
+      const { levels } = await assertAtRest(products);
 
-      const outboxEvents = (await orderIntegrity(orderIds)).events;
+      const state = await orderIntegrity(orderIds);
+      assertWhole(state, ORDERS);
       const ours = new Set(orderIds.map(String));
-      const onTopic = await readEvents<{ eventId: string; orderId: string; inventoryItemId: number | string; availableAfter: number; inventoryVersion: number }>({
+      const onTopic = await readEvents<{ eventId: string; orderId: string; variantId: string; availableAfter: number; inventoryVersion: number }>({
         topic: stackEnv().INVENTORY_TOPIC ?? 'inventory-updates',
         fromTimestamp: since,
         untilEnd: true,
@@ -204,7 +190,7 @@ describe('two api replicas, two data-api replicas', () => {
         timeoutMs: 60_000,
       });
       const ids = onTopic.map((e) => e.value.eventId);
-      assert.equal(ids.length, outboxEvents, 'every outbox row is on the topic');
+      assert.equal(ids.length, state.events, 'every outbox row is on the topic');
       assert.equal(new Set(ids).size, ids.length, 'no event id published twice');
 
       const publishedBy = new Set(
@@ -214,35 +200,34 @@ describe('two api replicas, two data-api replicas', () => {
       );
       assert.deepEqual([...publishedBy].sort(), replicaNames('order-manage-data-api').sort(), 'both relays published');
 
-      // The topic may hold a product's versions out of order (two relays race); Shopify must not.
+      // The topic may hold a variant's versions out of order (two relays race); Shopify must not.
       let reorderedOnTopic = 0;
       const lastOnTopic = new Map<string, number>();
       const versionOf = new Map<string, number>();
       for (const e of onTopic) {
         const key = String(e.key);
+        assert.equal(key, e.value.variantId, 'keyed by variant');
         if ((lastOnTopic.get(key) ?? 0) > e.value.inventoryVersion) reorderedOnTopic++;
         lastOnTopic.set(key, Math.max(lastOnTopic.get(key) ?? 0, e.value.inventoryVersion));
-        // Stock only falls, so each quantity an item is set to names exactly one version.
-        versionOf.set(`${inventoryItemGid(e.value.inventoryItemId)} ${e.value.availableAfter}`, e.value.inventoryVersion);
+        // Stock only falls, so each figure a variant passes through names exactly one version.
+        versionOf.set(`${e.value.variantId} ${e.value.availableAfter}`, e.value.inventoryVersion);
       }
-      const items = new Set(products.map((p) => inventoryItemGid(p.inventoryItemId)));
-      const seenByShopify = new Map<string, number[]>();
-      const calls = await shopifyRequests(products.map((p) => p.inventoryItemId));
-      for (const call of calls) {
-        for (const q of call.body.variables.input.quantities.filter((x) => items.has(x.inventoryItemId))) {
-          const version = versionOf.get(`${q.inventoryItemId} ${q.quantity}`);
-          assert.ok(version !== undefined, `Shopify was set to ${q.quantity} for ${q.inventoryItemId}, a quantity no event of these orders carries`);
-          seenByShopify.set(q.inventoryItemId, [...(seenByShopify.get(q.inventoryItemId) ?? []), version]);
-        }
-      }
-      for (const [item, versions] of seenByShopify) {
+      let sets = 0;
+      for (const p of products) {
+        const history = levels.get(p.variantId)!.history;
+        const falls = history.findIndex((h, i) => i > 0 && h.available > history[i - 1]!.available);
+        assert.equal(falls, -1, `${p.sku}: Shopify's figure never went up: ${history.map((h) => `${h.available} (${h.cause})`).join(', ')}`);
+        const versions = history.filter((h) => h.cause === 'set').map((h) => {
+          const version = versionOf.get(`${p.variantId} ${h.available}`);
+          assert.ok(version !== undefined, `${p.sku}: Shopify was set to ${h.available}, a figure no event of these orders carries`);
+          return version;
+        });
+        sets += versions.length;
         const backwards = versions.findIndex((v, i) => i > 0 && v < versions[i - 1]!);
-        assert.equal(backwards, -1, `${item}: Shopify saw versions ${versions.join(', ')}`);
+        assert.equal(backwards, -1, `${p.sku}: Shopify was set to versions ${versions.join(', ')}`);
       }
-      console.log(
-        `# ${ids.length} events on the topic, ${reorderedOnTopic} behind a newer one of their product; ${calls.length} Shopify calls, none going back`,
-      );
-      report.add({ scenario: `${ORDERS} orders, 2 relays (${ids.length} events)`, requests: ORDERS, faults: 'two relays racing', accepted: ORDERS, refused: 0, lost: outboxEvents - new Set(ids).size, oversold: 0 });
+      console.log(`# ${ids.length} events on the topic, ${reorderedOnTopic} behind a newer one of their variant; ${sets} compare-and-sets at Shopify, none going back`);
+      report.add({ scenario: `${ORDERS} orders, 2 relays (${ids.length} events)`, requests: ORDERS, faults: 'two relays racing', accepted: ORDERS, refused: 0, lost: state.events - new Set(ids).size, oversold: 0 });
     } finally {
       await cleanup();
     }
@@ -264,7 +249,7 @@ describe('three stream replicas, one per partition', () => {
       const warmIds = await eventIdsOf(warmup.map((s) => s.order.id));
       const warmLines = await everyEventSucceeded(warmIds, 90_000);
       const partitionsOf = (replica: string, lines: typeof warmLines) =>
-        new Set(lines.filter((l) => l.replica === replica).map((l) => partitionOf(String(l.productId))));
+        new Set(lines.filter((l) => l.replica === replica).map((l) => partitionOf(String(l.variantId))));
       for (const replica of replicaNames('order-stream-process')) {
         assert.equal(partitionsOf(replica, warmLines).size, 1, `${replica} serves one partition`);
       }
@@ -278,11 +263,11 @@ describe('three stream replicas, one per partition', () => {
       const eventIds = await eventIdsOf(during.map((s) => s.order.id));
       // KafkaJS notices a dead member only when its 30 s session expires; then the group rebalances.
       const lines = await everyEventSucceeded(eventIds, 180_000);
-      const takenOver = lines.filter((l) => partitionOf(String(l.productId)) === victimPartition);
+      const takenOver = lines.filter((l) => partitionOf(String(l.variantId)) === victimPartition);
       assert.ok(takenOver.length > 0, 'events of the dead replica’s partition were handled');
       assert.ok(takenOver.every((l) => l.replica !== victim), 'by a surviving replica');
       const takeoverMs = Math.min(...takenOver.map((l) => Date.parse(l.time))) - crashedAt;
-      await shopifyMatchesDatabase(products, 120_000);
+      await assertAtRest(products);
       console.log(`# partition ${victimPartition} taken over ${(takeoverMs / 1000).toFixed(1)} s after the SIGKILL; ${eventIds.size} events, all synced`);
       report.add({
         scenario: `stream replica SIGKILL (${eventIds.size} events)`,
@@ -331,8 +316,9 @@ describe('three stream replicas, one per partition', () => {
       await outboxDrained(orderIds, 180_000);
       const eventIds = await eventIdsOf(orderIds);
       const lines = await everyEventSucceeded(eventIds, 180_000);
-      await shopifyMatchesDatabase(products, 120_000);
+      await assertAtRest(products);
       const state = await orderIntegrity(orderIds);
+      assertWhole(state, sent.length);
       report.add({
         scenario: `Kafka restart under load (${eventIds.size} events)`,
         requests: sent.length,

@@ -91,12 +91,12 @@ const metadata: PartitionMetadata[] = Array.from({ length: PARTITIONS }, (_, par
   isr: [1],
 }));
 
-/** The partition of inventory-updates a product's events land on: the data-api's partitioner, keyed by product id. */
-export function partitionOf(productId: number | string): number {
-  return partitioner({ topic: 'inventory-updates', partitionMetadata: metadata, message: { key: String(productId), value: null } });
+/** The partition of inventory-updates a variant's events land on: the data-api's partitioner, keyed by variant id. */
+export function partitionOf(variantId: number | string): number {
+  return partitioner({ topic: 'inventory-updates', partitionMetadata: metadata, message: { key: String(variantId), value: null } });
 }
 
-/** `perPartition` products on each partition of the topic, so every stream replica has work. */
+/** `perPartition` variants on each partition of the topic, so every stream replica has work. */
 export async function productsOnEveryPartition(perPartition: number, options: TestProductOptions): Promise<StockedProducts> {
   const kept: StockedProducts['products'] = [];
   const cleanups: Array<() => Promise<void>> = [];
@@ -104,11 +104,11 @@ export async function productsOnEveryPartition(perPartition: number, options: Te
     const batch = await stockedProducts(PARTITIONS * perPartition, { ...options, wmsQuantity: 1_000_000 });
     cleanups.push(batch.cleanup);
     for (const p of batch.products) {
-      if (kept.filter((k) => partitionOf(k.productId) === partitionOf(p.productId)).length < perPartition) kept.push(p);
+      if (kept.filter((k) => partitionOf(k.variantId) === partitionOf(p.variantId)).length < perPartition) kept.push(p);
     }
     if (kept.length === PARTITIONS * perPartition) break;
   }
-  if (kept.length < PARTITIONS * perPartition) throw new Error('could not find products for every partition');
+  if (kept.length < PARTITIONS * perPartition) throw new Error('could not find variants for every partition');
   return {
     products: kept,
     async cleanup() {

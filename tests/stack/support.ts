@@ -42,6 +42,7 @@ export function serviceEnvFromStack(service: Service, port: number): Record<stri
         WMS_BASE_URL: env.WMS_BASE_URL,
         WMS_API_KEY: env.WMS_API_KEY ?? 'local-wms-key',
         SHOPIFY_WEBHOOK_SECRET: env.SHOPIFY_WEBHOOK_SECRET,
+        SHOPIFY_LOCATION_ID: env.SHOPIFY_LOCATION_ID,
       };
     case 'order-manage-data-api':
       return {
@@ -57,6 +58,9 @@ export function serviceEnvFromStack(service: Service, port: number): Record<stri
         SHOPIFY_ADMIN_BASE_URL: env.SHOPIFY_ADMIN_BASE_URL,
         SHOPIFY_API_VERSION: env.SHOPIFY_API_VERSION,
         SHOPIFY_ACCESS_TOKEN: env.SHOPIFY_ACCESS_TOKEN ?? 'shpat_local_access_token',
+        // The confirm step reads the database's stock through the data-api.
+        DATA_API_URL: env.DATA_API_URL,
+        INTERNAL_API_TOKEN: env.INTERNAL_API_TOKEN,
       };
   }
 }
