@@ -5,6 +5,8 @@ import { CreateOutboxEvent1764000000001 } from './migrations/1764000000001-Creat
 import { OrderDetailNonStockLines1764000000002 } from './migrations/1764000000002-OrderDetailNonStockLines.js';
 import { CreateOrderRejection1764000000003 } from './migrations/1764000000003-CreateOrderRejection.js';
 import { VariantInventory1764000000004 } from './migrations/1764000000004-VariantInventory.js';
+import { WebhookEvent1764000000005 } from './migrations/1764000000005-WebhookEvent.js';
+import { InventoryAdjustment1764000000006 } from './migrations/1764000000006-InventoryAdjustment.js';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/orders';
 
@@ -15,6 +17,8 @@ export const MIGRATIONS = [
   OrderDetailNonStockLines1764000000002,
   CreateOrderRejection1764000000003,
   VariantInventory1764000000004,
+  WebhookEvent1764000000005,
+  InventoryAdjustment1764000000006,
 ];
 
 export function databaseUrl(env: NodeJS.ProcessEnv = process.env): string {

@@ -3,6 +3,7 @@ import { before, describe, test } from 'node:test';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { ORDER_LIMITS, runWithCorrelation } from '@oms/common';
 import { createDataApiClient, DataApiRefusedError, DataApiUnavailableError, type CommitRequest } from '../../services/order-manage-api/src/clients/data-api.js';
+import { createRestockClient } from '../../services/order-manage-api/src/clients/restocks.js';
 import type { StockLine } from '../../services/order-manage-api/src/domain/order.js';
 import { CONSUMER_TOKEN, DATA_API, EXAMPLE, ORDER_API, PACT_DIR, removePact, SHOPIFY_ID_PATTERN } from './pact-support.js';
 
@@ -527,6 +528,145 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .executeTest(async (mock) => {
         const line = stockLine({ lineItemId: EXAMPLE.lineItemId, productId: EXAMPLE.productId, variantId: EXAMPLE.variantId, sku: EXAMPLE.sku });
         await assert.rejects(asCaller(() => client(mock.url).resolve(EXAMPLE.orderId, [line])), DataApiUnavailableError);
+      });
+  });
+});
+
+/**
+ * Cancellations and refunds (SPEC.md section 2.2): the api's restock client against the data-api's
+ * `POST /internal/orders/:orderId/restocks`, which decides in one transaction what comes back.
+ */
+describe('order-manage-api → order-manage-data-api: units coming back (HTTP pact)', () => {
+  const restockClient = (baseUrl: string) => createRestockClient({ baseUrl, token: CONSUMER_TOKEN, timeoutMs: 4_000 });
+  const REFUND_LINE = '1058498307';
+  const RESTOCK_EVENT = '3c9e2a5d-0b1f-4e7a-8d6c-000000000026';
+  const restocksPath = fromProviderState('/internal/orders/${orderId}/restocks', `/internal/orders/${EXAMPLE.orderId}/restocks`);
+  const refundLine = (quantity: number) => ({
+    id: fromProviderState('${refundLineItemId}', REFUND_LINE),
+    lineItemId: state('lineItemId'),
+    quantity,
+    restockType: 'return',
+    locationId: state('locationId'),
+  });
+  const refundLineSent = (quantity: number) => ({ id: REFUND_LINE, lineItemId: EXAMPLE.lineItemId, quantity, restockType: 'return', locationId: EXAMPLE.locationId });
+
+  test('a refund that restocks a line the order reserved puts its units back: the variants and quantities, and the movement written', async () => {
+    await provider
+      .addInteraction()
+      .given('an order reserved 2 units of a variant')
+      .uponReceiving('a refund restocking the reserved line')
+      .withRequest('POST', restocksPath, (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ topic: 'refunds/create', webhookId: DELIVERY, eventId: null, cancelledAt: null, refundLineItems: [refundLine(2)] }),
+      )
+      .willRespondWith(200, (b) =>
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
+          orderId: state('orderId'),
+          orderStatus: 'accepted',
+          replayed: false,
+          restocked: [{ variantId: state('variantId'), quantity: 2 }],
+          movements: [
+            {
+              movementId: ID(EXAMPLE.movementId),
+              refundLineItemId: fromProviderState('${refundLineItemId}', REFUND_LINE),
+              variantId: state('variantId'),
+              reason: 'return',
+              delta: 2,
+              availableAfter: integer(120),
+            },
+          ],
+        }),
+      )
+      .executeTest(async (mock) => {
+        const result = await asCaller(() =>
+          restockClient(mock.url).restock(EXAMPLE.orderId, { topic: 'refunds/create', webhookId: DELIVERY, eventId: null, cancelledAt: null, refundLineItems: [refundLineSent(2)] }),
+        );
+        assert.deepEqual([result.orderStatus, result.replayed, result.restocked], ['accepted', false, [{ variantId: EXAMPLE.variantId, quantity: 2 }]]);
+        assert.deepEqual(result.movements.map((m) => [m.refundLineItemId, m.reason, m.delta]), [[REFUND_LINE, 'return', 2]]);
+      });
+  });
+
+  test('a cancellation of an order the system never accepted restocks nothing and says so: 200, never a refusal', async () => {
+    await provider
+      .addInteraction()
+      .given('no order exists')
+      .uponReceiving('a cancellation of an unknown order')
+      .withRequest('POST', restocksPath, (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({
+          topic: 'orders/cancelled',
+          webhookId: DELIVERY,
+          eventId: null,
+          cancelledAt: '2026-11-24T10:00:00-05:00',
+          refundLineItems: [{ id: REFUND_LINE, lineItemId: EXAMPLE.lineItemId, quantity: 1, restockType: 'cancel', locationId: null }],
+        }),
+      )
+      .willRespondWith(200, (b) =>
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({ orderId: state('orderId'), orderStatus: 'unknown', replayed: false, restocked: [], movements: [] }),
+      )
+      .executeTest(async (mock) => {
+        const result = await asCaller(() =>
+          restockClient(mock.url).restock(EXAMPLE.orderId, {
+            topic: 'orders/cancelled',
+            webhookId: DELIVERY,
+            eventId: null,
+            cancelledAt: '2026-11-24T10:00:00-05:00',
+            refundLineItems: [{ id: REFUND_LINE, lineItemId: EXAMPLE.lineItemId, quantity: 1, restockType: 'cancel', locationId: null }],
+          }),
+        );
+        assert.deepEqual([result.orderStatus, result.restocked], ['unknown', []]);
+      });
+  });
+
+  test('an event handled before is answered with its first answer, marked replayed, and writes nothing', async () => {
+    await provider
+      .addInteraction()
+      .given('a refund event put 1 unit back')
+      .uponReceiving('the same refund event again')
+      .withRequest('POST', restocksPath, (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({
+          topic: 'refunds/create',
+          webhookId: DELIVERY,
+          eventId: fromProviderState('${restockEventId}', RESTOCK_EVENT),
+          cancelledAt: null,
+          refundLineItems: [refundLine(1)],
+        }),
+      )
+      .willRespondWith(200, (b) =>
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
+          orderId: state('orderId'),
+          orderStatus: 'accepted',
+          replayed: true,
+          restocked: [{ variantId: state('variantId'), quantity: 1 }],
+          movements: [],
+        }),
+      )
+      .executeTest(async (mock) => {
+        const result = await asCaller(() =>
+          restockClient(mock.url).restock(EXAMPLE.orderId, { topic: 'refunds/create', webhookId: DELIVERY, eventId: RESTOCK_EVENT, cancelledAt: null, refundLineItems: [refundLineSent(1)] }),
+        );
+        assert.deepEqual([result.replayed, result.restocked, result.movements], [true, [{ variantId: EXAMPLE.variantId, quantity: 1 }], []]);
+      });
+  });
+
+  test('a restock while the database is down answers 503 with Retry-After, which the api treats as transient (Shopify delivers again)', async () => {
+    await provider
+      .addInteraction()
+      .given('the database is unreachable')
+      .uponReceiving('a refund while the database is unreachable')
+      .withRequest('POST', `/internal/orders/${EXAMPLE.orderId}/restocks`, (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ topic: 'refunds/create', webhookId: DELIVERY, eventId: null, cancelledAt: null, refundLineItems: [refundLineSent(1)] }),
+      )
+      .willRespondWith(503, (b) =>
+        b
+          .headers({ 'Content-Type': PROBLEM_TYPE, 'Retry-After': regex(/^\d+$/, '1') })
+          .jsonBody({ status: 503, code: 'DATABASE_UNAVAILABLE', detail: string('The database is unavailable; retry shortly.') }),
+      )
+      .executeTest(async (mock) => {
+        await assert.rejects(
+          asCaller(() =>
+            restockClient(mock.url).restock(EXAMPLE.orderId, { topic: 'refunds/create', webhookId: DELIVERY, eventId: null, cancelledAt: null, refundLineItems: [refundLineSent(1)] }),
+          ),
+          DataApiUnavailableError,
+        );
       });
   });
 });

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '@oms/common';
 import { createApp, createDataApiMetrics } from '../../services/order-manage-data-api/src/app.js';
 import { commitOrder } from '../../services/order-manage-data-api/src/db/orders.js';
 import { createPool } from '../../services/order-manage-data-api/src/db/pool.js';
+import { restockOrder } from '../../services/order-manage-data-api/src/db/restocks.js';
 import { OutboxRelay } from '../../services/order-manage-data-api/src/outbox/relay.js';
 import { closeDb, createTestProduct, dbPool, randomOrderId } from '../support/db.js';
 import { waitFor } from '../support/eventually.js';
@@ -94,9 +95,17 @@ async function committedOrder(pool: pg.Pool, correlationId = randomUUID()) {
 
 async function cleanUp(): Promise<void> {
   const orderIds = [...created.orderIds];
+  await dbPool().query('DELETE FROM webhook_event WHERE order_id = ANY($1::bigint[])', [orderIds]);
   await dbPool().query('DELETE FROM outbox_event WHERE topic = $1 OR order_id = ANY($2::bigint[])', [TOPIC, orderIds]);
   await dbPool().query('DELETE FROM orders WHERE order_id = ANY($1::bigint[])', [orderIds]);
   await dbPool().query('DELETE FROM inventory WHERE variant_id = ANY($1::bigint[])', [[...created.variantIds]]);
+}
+
+/** An accepted order of 2 units of a fresh variant, with the variant's location and a refund line item id no refund uses yet. */
+async function orderToRefund(pool: pg.Pool) {
+  const { orderId, lineItemId, variantId } = await committedOrder(pool);
+  const { rows } = await dbPool().query<{ location_id: string }>('SELECT shopify_location_id::text AS location_id FROM inventory WHERE variant_id = $1', [variantId]);
+  return { orderId, lineItemId, variantId, locationId: rows[0]!.location_id, refundLineItemId: newLineItemId() };
 }
 
 /** A Kafka message as the relay hands it to its producer. */
@@ -241,6 +250,22 @@ describe('order-manage-data-api honours its consumers’ pacts', () => {
         'a new order for a variant with less stock than ordered': async () => ({ orderId: newOrderId(), lineItemId: newLineItemId(), ...(await variant(1)) }),
         'a new order for a variant that does not exist': async () => ({ orderId: newOrderId(), lineItemId: newLineItemId(), ...(await missingVariant()) }),
         'a new order that holds no stock': async () => ({ orderId: newOrderId(), lineItemId: newLineItemId() }),
+        'an order reserved 2 units of a variant': async () => orderToRefund(pool),
+        'a refund event put 1 unit back': async () => {
+          const order = await orderToRefund(pool);
+          const restockEventId = randomUUID();
+          await restockOrder(pool, {
+            orderId: order.orderId,
+            topic: 'refunds/create',
+            webhookId: randomUUID(),
+            eventId: restockEventId,
+            cancelledAt: null,
+            refundLines: [{ id: order.refundLineItemId, lineItemId: order.lineItemId, quantity: 1, restockType: 'return', locationId: order.locationId }],
+            correlationId: randomUUID(),
+            inventoryTopic: TOPIC,
+          });
+          return { ...order, restockEventId };
+        },
       }),
     }).verifyProvider();
   });

@@ -17,6 +17,8 @@ const ALL_MIGRATIONS = [
   'OrderDetailNonStockLines1764000000002',
   'CreateOrderRejection1764000000003',
   'VariantInventory1764000000004',
+  'WebhookEvent1764000000005',
+  'InventoryAdjustment1764000000006',
 ];
 
 /** Where a statement was refused: its SQLSTATE and constraint, or undefined when it went through. */
@@ -155,7 +157,7 @@ describe('database: migrations, seed and reset', () => {
     const { rows } = await client.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'typeorm_migrations' ORDER BY 1`,
     );
-    assert.deepEqual(rows.map((r) => r.table_name), ['inventory', 'inventory_movement', 'order_detail', 'order_rejection', 'orders', 'outbox_event']);
+    assert.deepEqual(rows.map((r) => r.table_name), ['inventory', 'inventory_adjustment', 'inventory_movement', 'order_detail', 'order_rejection', 'orders', 'outbox_event', 'webhook_event']);
     assert.deepEqual(await migrate(url), []);
   });
 
@@ -367,7 +369,7 @@ describe('database: migrations, seed and reset', () => {
       );
       await oldDb.end();
 
-      assert.deepEqual(await migrate(previousUrl), ['VariantInventory1764000000004']);
+      assert.deepEqual(await migrate(previousUrl), ALL_MIGRATIONS.slice(4));
 
       const db = await pool.connect();
       try {

@@ -5,9 +5,10 @@ import type { InventoryEvent } from '../../services/order-manage-data-api/src/ev
 import { successMarkers } from '../support/logs.js';
 import { type KafkaEvent, readEvents } from '../support/kafka.js';
 import { shopifyRequests } from '../support/shopify.js';
-import { raisesBySystem, shopifyAvailable, shopifyLevels } from '../support/shopify-stand-in.js';
+import { raisesBySystem, shopifyAvailable, shopifyLevels, shopifyRestocks, shopifyTakesOrder } from '../support/shopify-stand-in.js';
 import { closeDb, countOutboxRows, createTestProduct, readInventory, readMovements, readOrder, readOrderDetails, type TestProduct } from '../support/db.js';
 import { buildShopifyOrder, lineOf, type OrderLine, randomOrderId } from '../support/orders.js';
+import { buildCancelledOrder, buildRefund, lineItemIds, type RestockTopic, TOPIC_PATHS } from '../support/refunds.js';
 import { shopifyHeaders } from '../support/sign.js';
 import { stackEnv } from '../support/stack-env.js';
 import { stubWmsInventory, wmsRequestsFor } from '../support/wiremock.js';
@@ -77,6 +78,31 @@ async function deliverOrder(request: APIRequestContext, order: Record<string, un
   await info.attach(`response ${n}: ${response.status()}${contentType.includes('problem+json') ? ' (problem)' : ''}`, {
     contentType: 'application/json',
     body: pretty({ status: response.status(), headers: response.headers(), body: body ? (JSON.parse(body) as unknown) : null }),
+  });
+  return response;
+}
+
+/**
+ * Posts a cancellation or a refund exactly as Shopify would, signed, with the given webhook and event
+ * ids (a Shopify retry repeats both), attached to the report like an order.
+ */
+async function deliverRestock(
+  request: APIRequestContext,
+  topic: RestockTopic,
+  body: Record<string, unknown>,
+  ids: { webhookId: string; eventId: string },
+): Promise<APIResponse> {
+  const raw = JSON.stringify(body);
+  const path = TOPIC_PATHS[topic];
+  const headers = shopifyHeaders(raw, stackEnv().SHOPIFY_WEBHOOK_SECRET, { 'x-shopify-topic': topic, 'x-shopify-webhook-id': ids.webhookId, 'x-shopify-event-id': ids.eventId });
+  const response = await request.post(path, { headers, data: raw });
+  const info = test.info();
+  const n = info.attachments.filter((a) => a.name.startsWith('signed request')).length + 1;
+  await info.attach(`signed request ${n}: POST ${path} (${topic})`, { contentType: 'application/json', body: pretty({ method: 'POST', path, headers, body }) });
+  const text = await response.text();
+  await info.attach(`response ${n}: ${response.status()}`, {
+    contentType: 'application/json',
+    body: pretty({ status: response.status(), headers: response.headers(), body: text ? (JSON.parse(text) as unknown) : null }),
   });
   return response;
 }
@@ -395,6 +421,103 @@ test.describe('Order intake scenarios (README section 3)', () => {
       expect((await readInventory(medium!.variantId))!.availableQuantity).toBe(9);
       expect(await shopifyAvailable(small!.inventoryItemId, small!.locationId)).toBe(8);
       expect(await shopifyAvailable(medium!.inventoryItemId, medium!.locationId)).toBe(9);
+    });
+  });
+
+  test('3.9 A cancelled order\'s units come back once, however often Shopify tells us', proves('3.9', '§2 event ids, §2.2 cancellations and refunds, §4 movements, §5 events, §6 Shopify never undone'), async ({ request }) => {
+    const [shirt, mug] = await test.step('the store has 10 T-shirts and 6 mugs, and Shopify agrees', async () => [
+      await stockedVariant(10, { title: 'Organic cotton T-shirt, M' }),
+      await stockedVariant(6, { title: 'Enamel mug' }),
+    ]);
+    const ordered: Ordered = [
+      { variant: shirt!, quantity: 2 },
+      { variant: mug!, quantity: 1 },
+    ];
+    const orderId = randomOrderId();
+    const order = buildShopifyOrder({ orderId, lines: ordered.map(({ variant, quantity }) => line(variant, quantity)) });
+    const item = ({ variant, quantity }: Ordered[number]) => ({ inventoryItemId: variant.inventoryItemId, locationId: variant.locationId, quantity });
+    const since = Date.now() - 1_000;
+
+    await test.step(`a customer buys 2 T-shirts and a mug: Shopify takes them, then delivers order ${orderId}, and it is accepted`, async () => {
+      await shopifyTakesOrder(ordered.map(item));
+      await expectAccepted(await deliverOrder(request, order), orderId);
+      await expect.poll(() => successMarkers(orderId).filter((m) => m.startsWith('order-stream-process')).length, { timeout: 30_000 }).toBe(2);
+      expect((await readInventory(shirt!.variantId))!.availableQuantity).toBe(8);
+      expect(await shopifyAvailable(shirt!.inventoryItemId, shirt!.locationId)).toBe(8);
+    });
+
+    const refund = buildRefund({
+      orderId,
+      lines: lineItemIds(order).map((lineItemId, i) => ({ lineItemId, quantity: ordered[i]!.quantity, restockType: 'cancel', locationId: ordered[i]!.variant.locationId })),
+    });
+    const restockedBody = {
+      status: 'success',
+      restocked: ordered
+        .map(({ variant, quantity }) => ({ variantId: String(variant.variantId), quantity }))
+        .sort((a, b) => Number(a.variantId) - Number(b.variantId)),
+    };
+    const cancelled = buildCancelledOrder(order, [refund]);
+    const cancellation = { webhookId: randomUUID(), eventId: randomUUID() };
+
+    await test.step('the merchant cancels the order with restock: Shopify puts the units back itself, then tells us', async () => {
+      await shopifyRestocks(ordered.map(item));
+      const response = await deliverRestock(request, 'orders/cancelled', cancelled, cancellation);
+      expect(response.status()).toBe(200);
+      expect(await response.json()).toEqual(restockedBody);
+    });
+
+    await test.step('Shopify retries that delivery: the first answer again, nothing more comes back', async () => {
+      const response = await deliverRestock(request, 'orders/cancelled', cancelled, cancellation);
+      expect(response.status()).toBe(200);
+      expect(response.headers()['idempotent-replayed']).toBe('true');
+      expect(await response.json()).toEqual(restockedBody);
+    });
+
+    await test.step('Shopify also sends the same refund lines as refunds/create: nothing more comes back', async () => {
+      const response = await deliverRestock(request, 'refunds/create', refund, { webhookId: randomUUID(), eventId: randomUUID() });
+      expect(response.status()).toBe(200);
+      expect(await response.json()).toEqual({ status: 'success', restocked: [] });
+    });
+
+    await test.step('the stock is back exactly once: one cancel movement per line, the order cancelled, every line restocked', async () => {
+      for (const [i, { variant, quantity }] of ordered.entries()) {
+        expect((await readInventory(variant.variantId))!.availableQuantity, `stock of ${variant.sku}`).toBe(variant.availableQuantity);
+        const movements = (await readMovements(variant.variantId)).map((m) => ({ reason: m.reason, delta: m.delta, reference: m.reference }));
+        expect(movements, `movements of ${variant.sku}`).toEqual([
+          { reason: 'import', delta: variant.availableQuantity, reference: 'test' },
+          { reason: 'order', delta: -quantity, reference: String(orderId) },
+          { reason: 'cancel', delta: quantity, reference: String(refund.refund_line_items[i]!.id) },
+        ]);
+      }
+      expect((await readOrder(orderId))!.status).toBe('cancelled');
+      expect((await readOrderDetails(orderId)).map((d) => d.restocked).sort()).toEqual(ordered.map(({ quantity }) => quantity).sort());
+    });
+
+    await test.step('one cancel event per variant on Kafka, marked as a change Shopify made itself', async () => {
+      const events = (await eventsOfOrder(orderId, since)).filter((e) => e.value.reason === 'cancel');
+      expect(events.map((e) => e.key).sort()).toEqual(ordered.map(({ variant }) => String(variant.variantId)).sort());
+      for (const [i, { variant, quantity }] of ordered.entries()) {
+        const event = events.find((e) => e.key === String(variant.variantId))!;
+        expect(event.value).toMatchObject({ reason: 'cancel', delta: quantity, reference: String(refund.refund_line_items[i]!.id), orderId: String(orderId), shopifyKnows: true });
+        expect(event.headers['x-correlation-id']).toBe(cancellation.webhookId);
+      }
+    });
+
+    await test.step('Shopify equals the database at rest, and the system never raised it: the units came back once, by Shopify\'s own restock', async () => {
+      await expect
+        .poll(() => Promise.all(ordered.map(({ variant }) => shopifyAvailable(variant.inventoryItemId, variant.locationId))), { timeout: 30_000 })
+        .toEqual(ordered.map(({ variant }) => variant.availableQuantity));
+      await expect.poll(() => successMarkers(orderId).filter((m) => m === 'order-stream-process shopify.inventory.updated').length, { timeout: 30_000 }).toBe(4);
+      for (const { variant, quantity } of ordered) {
+        const [level] = await shopifyLevels(variant.inventoryItemId);
+        expect(raisesBySystem(level!), `no raise of ${variant.sku} by the system`).toEqual([]);
+        expect(level!.history.map((h) => [h.cause, h.available]), `${variant.sku} at Shopify`).toEqual([
+          ['seed', variant.availableQuantity],
+          ['order', variant.availableQuantity - quantity],
+          ['restock', variant.availableQuantity],
+        ]);
+      }
+      expect(successMarkers(orderId)).toContain('order-manage-api order.restocked');
     });
   });
 });

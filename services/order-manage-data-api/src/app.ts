@@ -13,8 +13,11 @@ import {
 import { isDatabaseUnavailable } from './db/pool.js';
 import type { DataApiMetrics } from './metrics.js';
 import { bearerAuth } from './routes/auth.js';
+import { catalogueRouter } from './routes/catalogue.js';
 import { internalRouter } from './routes/internal.js';
+import { inventoryOperationsRouter } from './routes/inventory-operations.js';
 import { operationsRouter } from './routes/operations.js';
+import { restocksRouter } from './routes/restocks.js';
 
 export { createDataApiMetrics, type DataApiMetrics } from './metrics.js';
 
@@ -27,7 +30,7 @@ export interface AppDeps {
   inventoryTopic: string;
   kafkaCheck?: HealthCheck;
   /**
-   * SPEC.md section 1: readiness is 200 only when the service's own dependencies answer, and Kafka
+   * docs/spec.md section 1: readiness is 200 only when the service's own dependencies answer, and Kafka
    * is one, so by default a Kafka outage makes /health/ready 503. Orders still commit meanwhile
    * (nothing in the api or the stack routes on our readiness; the outbox holds the events). A
    * deployment whose orchestrator does route on readiness sets this false, so Kafka is reported
@@ -59,8 +62,11 @@ export function createApp(deps: AppDeps): Express {
     parseBody,
     internalRouter({ pool, logger, metrics, inventoryTopic: deps.inventoryTopic }),
   );
-  // SPEC.md section 1: every endpoint but health and metrics takes the internal token, the team's too.
+  app.use('/internal', bearerAuth(deps.internalApiToken), parseBody, restocksRouter({ pool, logger, inventoryTopic: deps.inventoryTopic }));
+  // docs/spec.md section 1: every endpoint but health and metrics takes the internal token, the team's too.
   app.use('/api', bearerAuth(deps.internalApiToken), operationsRouter({ pool }));
+  app.use(inventoryOperationsRouter({ pool, logger, metrics, internalApiToken: deps.internalApiToken, inventoryTopic: deps.inventoryTopic, bodyLimit: deps.bodyLimit }));
+  app.use(catalogueRouter({ pool, logger, internalApiToken: deps.internalApiToken, inventoryTopic: deps.inventoryTopic, bodyLimit: deps.bodyLimit }));
 
   // After the business routes: every commit would otherwise pass through the health and metrics routers.
   app.use(
@@ -68,6 +74,7 @@ export function createApp(deps: AppDeps): Express {
       { postgres: () => pool.query('SELECT 1'), ...(gatesReadiness ? kafka : {}) },
       () => state.shuttingDown,
       gatesReadiness ? {} : kafka,
+      logger,
     ),
   );
   app.use(metrics.router());

@@ -3,7 +3,7 @@ import type { ShopifyId } from '@oms/common';
 export type MovementReason = 'order' | 'cancel' | 'return' | 'restock' | 'correction' | 'import' | 'wms_sync';
 
 /**
- * The Kafka event of SPEC.md section 5, one per inventory movement; ids are decimal strings. The
+ * The Kafka event of docs/spec.md section 5, one per inventory movement; ids are decimal strings. The
  * commit builds it in SQL from what the movement wrote (db/orders.ts), and the Kafka key is the
  * variant id, so that one variant's events stay in order.
  */

@@ -67,17 +67,53 @@ const ORDER_AND_LOCKS = `WITH new_order AS (
  )
  SELECT 1 FROM inventory WHERE variant_id = ANY($12::bigint[]) ORDER BY variant_id FOR UPDATE`;
 
+/** The movement reasons Shopify made itself (SPEC.md section 5): the stream never repeats them at Shopify. */
+export const SHOPIFY_KNOWS_REASONS = ['order', 'cancel', 'return'] as const;
+
+/** The SQL expressions an outbox insert takes from its statement: the order (or NULL), the topic, the Kafka headers. */
+export interface OutboxParams {
+  orderId: string;
+  topic: string;
+  headers: string;
+}
+
+/**
+ * The outbox rows announcing the movements a statement just wrote: `movements` names a CTE that
+ * returned (id, variant_id, delta, reason, reference, available_after, version_after). One event
+ * per movement, the JSON of SPEC.md section 5 built from what the movement wrote, in variant id
+ * order (the order the relay publishes in). Every writer of movements shares it, so an event has
+ * one shape and `shopifyKnows` one rule.
+ */
+export function outboxEventsOf(movements: string, { orderId, topic, headers }: OutboxParams): string {
+  const knows = SHOPIFY_KNOWS_REASONS.map((r) => `'${r}'`).join(', ');
+  return `INSERT INTO outbox_event (event_id, topic, message_key, payload, headers, order_id)
+   SELECT e.event_id, ${topic}, e.variant_id::text,
+          jsonb_build_object(
+            'eventId', e.event_id, 'movementId', e.id::text, 'reason', e.reason, 'reference', e.reference,
+            'orderId', (${orderId})::text, 'variantId', e.variant_id::text, 'productId', i.product_id::text, 'sku', i.sku,
+            'inventoryItemId', i.shopify_inventory_item_id::text, 'locationId', i.shopify_location_id::text,
+            'delta', e.delta, 'availableAfter', e.available_after, 'inventoryVersion', e.version_after,
+            'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+            'shopifyKnows', e.reason IN (${knows})),
+          ${headers}, ${orderId}
+     FROM (SELECT gen_random_uuid() AS event_id, m.* FROM ${movements} AS m) AS e
+     JOIN inventory i ON i.variant_id = e.variant_id
+    ORDER BY e.variant_id, e.id`;
+}
+
+/** Wakes the relay once the statement commits, when `movements` wrote any. */
+export const notifyRelayIf = (movements: string) => `(SELECT pg_notify('outbox_event', '') WHERE EXISTS (SELECT 1 FROM ${movements}))`;
+
 /**
  * One movement per variant (the ledger's trigger applies it to the stock, and refuses it below zero),
- * every line of the order, and one outbox event per movement, built here from what the movement
- * wrote. The outbox ids follow variant id order, the order the relay publishes in.
+ * every line of the order, and one outbox event per movement.
  */
 const MOVEMENTS_LINES_EVENTS = `WITH movement AS (
    INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key)
    SELECT d.variant_id, -d.quantity, 'order', $1::bigint::text, 'order:' || $1::bigint::text || ':' || d.variant_id
      FROM unnest($2::bigint[], $3::int[]) AS d(variant_id, quantity)
     ORDER BY d.variant_id
-   RETURNING id, variant_id, delta, available_after, version_after
+   RETURNING id, variant_id, delta, reason, reference, available_after, version_after
  ),
  detail AS (
    INSERT INTO order_detail (line_item_id, order_id, product_id, variant_id, sku, title, quantity, price, reserved)
@@ -87,21 +123,9 @@ const MOVEMENTS_LINES_EVENTS = `WITH movement AS (
           AS d(line_item_id, product_id, variant_id, sku, title, quantity, price)
  ),
  outbox AS (
-   INSERT INTO outbox_event (event_id, topic, message_key, payload, headers, order_id)
-   SELECT e.event_id, $11, e.variant_id::text,
-          jsonb_build_object(
-            'eventId', e.event_id, 'movementId', e.id::text, 'reason', 'order', 'reference', $1::bigint::text,
-            'orderId', $1::bigint::text, 'variantId', e.variant_id::text, 'productId', i.product_id::text, 'sku', i.sku,
-            'inventoryItemId', i.shopify_inventory_item_id::text, 'locationId', i.shopify_location_id::text,
-            'delta', e.delta, 'availableAfter', e.available_after, 'inventoryVersion', e.version_after,
-            'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'shopifyKnows', true),
-          $12::jsonb, $1::bigint
-     FROM (SELECT gen_random_uuid() AS event_id, movement.* FROM movement) AS e
-     JOIN inventory i ON i.variant_id = e.variant_id
-    ORDER BY e.variant_id
+   ${outboxEventsOf('movement', { orderId: '$1::bigint', topic: '$11', headers: '$12::jsonb' })}
  )
- SELECT variant_id::text AS variant_id, available_after, version_after,
-        (SELECT pg_notify('outbox_event', '') WHERE EXISTS (SELECT 1 FROM movement)) AS notified
+ SELECT variant_id::text AS variant_id, available_after, version_after, ${notifyRelayIf('movement')} AS notified
    FROM movement ORDER BY variant_id`;
 
 /**

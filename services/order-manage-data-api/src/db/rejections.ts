@@ -1,7 +1,7 @@
 import type { ShopifyId } from '@oms/common';
 import type pg from 'pg';
 
-/** A refusal of an identifiable order, as the api reports it (SPEC.md section 10). */
+/** A refusal of an identifiable order, as the api reports it (docs/spec.md section 10). */
 export interface RefusalReport {
   orderId: ShopifyId;
   webhookId: string | null;

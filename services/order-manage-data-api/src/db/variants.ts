@@ -38,7 +38,7 @@ interface ResolutionRow extends Nullable<OrderRow> {
 }
 
 /**
- * SPEC.md section 2.1: a line's variant is found by its variant_id; a line without one (a deleted
+ * docs/spec.md section 2.1: a line's variant is found by its variant_id; a line without one (a deleted
  * variant) by its SKU among its product's variants. One round trip, the order's row beside each line.
  */
 export async function resolveLines(pool: pg.Pool, orderId: ShopifyId | null, lines: LineToResolve[]): Promise<Resolution> {
