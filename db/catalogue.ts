@@ -1,6 +1,6 @@
 /**
  * The demo catalogue: what `npm run db:seed` loads, what WireMock's WMS answers for, and what the
- * Shopify stand-in holds at start. One entry per variant, the unit of stock (SPEC.md section 1):
+ * Shopify stand-in holds at start. One entry per variant, the unit of stock (docs/spec.md section 1):
  * the T-shirt comes in three sizes, three stock-keeping units. Ids are shaped like Shopify's
  * (64-bit integers). A few variants have little stock so that scenario 3.7 (not enough) is natural.
  */

@@ -1,5 +1,5 @@
 /**
- * The catalogue import (SPEC.md section 10, docs/operations.md "Catalogue import"): reads every
+ * The catalogue import (docs/spec.md section 10, docs/operations.md "Catalogue import"): reads every
  * product variant with its inventory item from Shopify, every SKU's stock from the WMS list and the
  * variants the database knows, decides what to skip and which row each variant is, and sends the
  * rest in pages to order-manage-data-api (`POST /internal/catalogue/variants`), one transaction

@@ -1,6 +1,6 @@
 /**
  * `npm run catalogue -- import [--dry-run] [--page-size <n>] [--currency <ISO 4217>]`: fills the
- * inventory from Shopify's catalogue and the WMS's stock (SPEC.md section 10, docs/operations.md
+ * inventory from Shopify's catalogue and the WMS's stock (docs/spec.md section 10, docs/operations.md
  * "Catalogue import"). Adds each new variant with the WMS's figure as one `import` movement,
  * refreshes the ids, title, price and SKU of known ones (never their stock), skips what it cannot
  * stock and says why. Running it twice changes nothing. `--dry-run` reads everything, writes

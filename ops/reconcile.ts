@@ -7,6 +7,7 @@
  */
 import { createLogger, isShopifyId, SHOPIFY_ID_RULE } from '@oms/common';
 import { createShopifyClient } from '../services/order-stream-process/src/clients/shopify.js';
+import { accessTokenSource, toolShopifyCredentials } from '../services/order-stream-process/src/clients/shopify-token.js';
 import { createStockSource } from '../services/order-stream-process/src/clients/stock.js';
 import { createReconciler, type Drift, type Unmatched } from '../services/order-stream-process/src/reconcile.js';
 import { parseFlags, required, TOOL_LOG_LEVEL, toolEnv, UsageError } from './stack-env.js';
@@ -46,13 +47,14 @@ async function main(args: string[]): Promise<number> {
   const dryRun = flags.switches.has('dry-run');
 
   const env = toolEnv();
-  const accessToken = required(env, 'SHOPIFY_ACCESS_TOKEN');
+  const credentials = toolShopifyCredentials(env);
   const internalToken = required(env, 'INTERNAL_API_TOKEN');
-  const logger = createLogger({ service: 'reconcile', level: TOOL_LOG_LEVEL, secrets: [accessToken, internalToken] });
+  const logger = createLogger({ service: 'reconcile', level: TOOL_LOG_LEVEL, secrets: [env('SHOPIFY_ACCESS_TOKEN'), env('SHOPIFY_CLIENT_SECRET'), internalToken] });
+  const baseUrl = required(env, 'SHOPIFY_ADMIN_BASE_URL');
   const shopify = createShopifyClient({
-    baseUrl: required(env, 'SHOPIFY_ADMIN_BASE_URL'),
+    baseUrl,
     apiVersion: required(env, 'SHOPIFY_API_VERSION'),
-    accessToken,
+    tokens: accessTokenSource(credentials, { baseUrl, timeoutMs: 10_000, logger }),
     timeoutMs: 10_000,
     logger,
   });

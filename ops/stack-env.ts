@@ -3,7 +3,7 @@ import path from 'node:path';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 
-/** The local stack's defaults (SPEC.md section 8), for a tool run where no stack wrote its env file. */
+/** The local stack's defaults (docs/spec.md section 8), for a tool run where no stack wrote its env file. */
 const DEFAULTS: Record<string, string> = {
   KAFKA_BROKERS: '127.0.0.1:9092',
   SHOPIFY_ADMIN_BASE_URL: 'http://127.0.0.1:8089',

@@ -1,6 +1,6 @@
 /**
  * `npm run stock -- adjust --sku <sku> (--delta <n> | --set <n>) --reason <restock|correction> --key <key>`:
- * one adjustment through the data-api's `POST /api/inventory/adjustments` (SPEC.md section 10).
+ * one adjustment through the data-api's `POST /api/inventory/adjustments` (docs/spec.md section 10).
  * `npm run stock -- sync-wms [--dry-run] [--page-size <n>]`: brings every variant's stock to the WMS's
  * figure with one `wms_sync` movement per variant that differs (docs/operations.md).
  * Exit code 0 when done (or nothing to do), 1 when refused or failed, 64 on a usage mistake.

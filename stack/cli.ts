@@ -3,16 +3,16 @@ import { COMPONENT_NAMES } from './components/types.js';
 import { ensureKafkaLibs, ensureWiremockExtension, wiremockJar } from './install.js';
 import { isAlive } from './proc.js';
 import { loadSettings, parseReplicas, paths, REPO_ROOT } from './settings.js';
-import { ComponentFailed, Stack } from './stack.js';
+import { ComponentFailed, Interrupted, Stack } from './stack.js';
 import { runTests } from './test-command.js';
-import { bold, dim, yellow } from './ui.js';
+import { bold, dim, keepRunningWhenOutputCloses, yellow } from './ui.js';
 
 const USAGE = `usage: npm run stack -- <command> [--replicas N | --replicas api=N,data-api=N,stream=N]
 
   install              fetch and build what the stack runs (Kafka's jars and WireMock's Shopify rate-limit extension through Maven; WireMock comes with npm ci)
   up                   start every component in the background; returns once all are ready
   down                 stop everything the stack started
-  start                up, then stay in the foreground until Ctrl-C, then down
+  start                up, then stay in the foreground until Ctrl-C (or SIGTERM, SIGHUP), then down
   start <component>    start one component and wait until it is ready
   stop <component>     stop one component the stack started
   status               each component's state and URL
@@ -52,8 +52,53 @@ async function printSummary(stack: Stack): Promise<void> {
   console.log(dim(`settings: ${show(p.env)}    logs: ${show(p.logs)}/<component>.log`));
 }
 
-/** Stays up until Ctrl-C or SIGTERM; says so when a process the stack runs dies meanwhile. */
-async function foreground(stack: Stack): Promise<void> {
+/** What stops `npm start`: Ctrl-C, a supervisor's SIGTERM, the terminal closing (SIGHUP). */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * `npm start`: up, then in the foreground until a stop signal, then down. A signal while the stack
+ * is still starting stops it too: what was started is stopped again. The output may be gone by then
+ * (`npm start | tee start.log`: Ctrl-C ends tee as well), which must not end the launcher early.
+ *
+ * package.json runs it as `exec node --import tsx …`, one process in the place of npm's shell, so
+ * that the SIGTERM npm passes on reaches it (a shell would die of it, and tsx's own parent process
+ * would pass on neither that nor SIGHUP). And should the process that started it end anyway
+ * (npm killed outright), nothing could stop the stack any more: it stops then too.
+ */
+async function startForeground(stack: Stack): Promise<number> {
+  let stopSignal: string | undefined;
+  let wake = () => undefined as void;
+  const onSignal = (signal: string) => {
+    if (stopSignal !== undefined) {
+      console.log(`${signal}: already stopping the stack`);
+      return;
+    }
+    stopSignal = signal;
+    console.log(`\n${signal}: stopping the stack`);
+    stack.interrupt(signal);
+    wake();
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  const parent = process.ppid;
+  const parentWatch = setInterval(() => {
+    if (process.ppid !== parent) onSignal(`the process that started the stack (pid ${parent}) ended`);
+  }, 1000);
+  parentWatch.unref();
+  try {
+    await stack.up();
+    await printSummary(stack);
+    if (stopSignal === undefined) await foreground(stack, (resolve) => (wake = resolve));
+  } catch (err) {
+    if (!(err instanceof Interrupted)) throw err;
+  }
+  clearInterval(parentWatch);
+  const stopped = await stack.down();
+  console.log(`stopped ${stopped} component(s)`);
+  return 0;
+}
+
+/** Stays up until `onWake` is called (a stop signal); says so when a process the stack runs dies meanwhile. */
+async function foreground(stack: Stack, onWake: (resolve: () => void) => void): Promise<void> {
   console.log(bold('\nThe stack is up. Ctrl-C stops it.'));
   const watched = new Map<string, number>();
   for (const [name, c] of stack.components) {
@@ -68,23 +113,12 @@ async function foreground(stack: Stack): Promise<void> {
       }
     }
   }, 5000);
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      clearInterval(monitor);
-      console.log(`\n${signal}: stopping the stack`);
-      resolve();
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
-  });
-  const stopped = await stack.down();
-  console.log(`stopped ${stopped} component(s)`);
+  await new Promise<void>((resolve) => onWake(resolve));
+  clearInterval(monitor);
 }
 
 async function main(args: string[]): Promise<number> {
+  keepRunningWhenOutputCloses();
   const { rest, replicas } = replicasFlag(args);
   const [command, arg] = rest;
   const settings = loadSettings();
@@ -109,10 +143,7 @@ async function main(args: string[]): Promise<number> {
         await stack.startOne(componentArg(stack, arg));
         return 0;
       }
-      await stack.up();
-      await printSummary(stack);
-      await foreground(stack);
-      return 0;
+      return startForeground(stack);
     case 'stop': {
       const name = componentArg(stack, arg);
       const outcome = await stack.stopOne(name);

@@ -4,7 +4,7 @@ import { serviceUrls } from './components/services.js';
 import { paths, urls, type Settings } from './settings.js';
 
 /**
- * SPEC.md section 8: how tests, the benchmark and any tool find this stack. The single-URL keys
+ * docs/spec.md section 8: how tests, the benchmark and any tool find this stack. The single-URL keys
  * name replica 1; the `_URLS` keys list every replica, comma separated, for clients that spread.
  */
 export function stackEnvValues(settings: Settings): Record<string, string> {

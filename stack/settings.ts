@@ -84,7 +84,7 @@ function recordedReplicas(stackDir: string): ReplicaCounts | undefined {
 
 /**
  * Every port, the state directory and the database are overridable so that a second stack can run
- * beside a developer's own (tests of the launcher itself do exactly that); the defaults are SPEC.md's.
+ * beside a developer's own (tests of the launcher itself do exactly that); the defaults are docs/spec.md's.
  */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const stackDir = path.resolve(REPO_ROOT, env.STACK_DIR || '.stack');

@@ -25,6 +25,14 @@ export class ComponentFailed extends Error {
   }
 }
 
+/** A stop signal came while the stack was starting: what this run started is stopped again. */
+export class Interrupted extends Error {
+  constructor(readonly signal: string) {
+    super(`${signal}: start interrupted`);
+    this.name = 'Interrupted';
+  }
+}
+
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -43,6 +51,8 @@ function runLogged(command: string, args: string[], env: NodeJS.ProcessEnv, logF
 export class Stack {
   /** In start order: infrastructure, then each service's replicas; stopped in the reverse order. */
   readonly components: Map<string, Component>;
+  /** Set by `interrupt`: no component is launched or awaited any more. */
+  private interruptedBy: string | undefined;
 
   constructor(readonly settings: Settings) {
     const all = [
@@ -53,6 +63,18 @@ export class Stack {
       ...SERVICES.flatMap((service) => Array.from({ length: settings.replicas[service] }, (_, i) => serviceComponent(settings, service, i + 1))),
     ];
     this.components = new Map(all.map((c) => [c.name, c]));
+  }
+
+  /**
+   * A stop signal (Ctrl-C, SIGTERM, SIGHUP) while `up` runs: the component being awaited is given up
+   * on, nothing more is launched, and `up` stops what it started before it rejects with Interrupted.
+   */
+  interrupt(signal: string): void {
+    this.interruptedBy ??= signal;
+  }
+
+  private throwIfInterrupted(): void {
+    if (this.interruptedBy !== undefined) throw new Interrupted(this.interruptedBy);
   }
 
   component(name: string): Component {
@@ -74,10 +96,12 @@ export class Stack {
     const started: string[] = [];
     for (const dir of [paths(this.settings).pids, paths(this.settings).logs]) mkdirSync(dir, { recursive: true });
     try {
-      for (const name of ['postgres', 'redis', 'kafka', 'wiremock'] as const) {
-        if (await this.bringUp(this.component(name))) started.push(name);
-      }
+      // Counted as started once launched, not once ready: one that a failure or a stop signal
+      // interrupts while it starts is stopped with the others.
+      for (const name of ['postgres', 'redis', 'kafka', 'wiremock'] as const) await this.bringUpTogether([this.component(name)], started);
+      this.throwIfInterrupted();
       await this.seed();
+      this.throwIfInterrupted();
       await this.seedShopifyLevels();
       // Records the counts before any replica starts, so a `down` after a failed start stops them all.
       writeFileSync(paths(this.settings).replicas, `${formatReplicas(this.settings.replicas)}\n`);
@@ -118,6 +142,7 @@ export class Stack {
   }
 
   private async launch(c: Component): Promise<number | undefined> {
+    this.throwIfInterrupted();
     if (await c.ready()) return undefined;
     if (c.pid() !== undefined) return undefined;
     const line = new StatusLine(c.name).begin('preparing');
@@ -138,7 +163,10 @@ export class Stack {
     try {
       if (startedPid !== undefined || !(await c.ready())) line.begin('waiting until ready');
       const pid = startedPid ?? c.pid();
-      await waitUntil(c.name, () => c.ready(), {
+      await waitUntil(c.name, async () => {
+        this.throwIfInterrupted();
+        return c.ready();
+      }, {
         deadlineMs: c.deadlineMs,
         stillRunning: pid === undefined ? undefined : () => isAlive(pid),
       });
@@ -149,6 +177,10 @@ export class Stack {
       const how = startedPid !== undefined ? 'ready' : c.pid() !== undefined ? 'already running' : 'already running (not started by the stack)';
       line.succeed(`${green(how)} ${dim(c.url)}`);
     } catch (err) {
+      if (err instanceof Interrupted) {
+        line.fail(yellow('interrupted'));
+        throw err;
+      }
       const why = err instanceof DeadlineError && c.notReadyBecause ? `; its last answer: ${await c.notReadyBecause()}` : '';
       line.fail(red(errorMessage(err) + why));
       throw new ComponentFailed(c.name, errorMessage(err) + why, c.logFile);

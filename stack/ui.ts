@@ -4,6 +4,18 @@ const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 
 const live = Boolean(process.stdout.isTTY) && !process.env.CI;
 
+/**
+ * The launcher's output is only a report: when its reader goes away (`npm start | tee start.log`
+ * and Ctrl-C, which ends tee first; a terminal that closed), writes fail with EPIPE or EIO, and
+ * Node would throw that as an uncaught 'error' and end the launcher before it stops what it started.
+ * From then on the launcher writes nowhere and carries on.
+ */
+export function keepRunningWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', () => undefined);
+  }
+}
+
 const color = (code: number) => (text: string) => (live ? `\u001b[${code}m${text}\u001b[0m` : text);
 export const green = color(32);
 export const red = color(31);
@@ -53,6 +65,8 @@ export class StatusLine {
   }
 
   private render(): void {
+    // A terminal that went away: no spinner to draw any more.
+    if (!process.stdout.writable) return;
     const frame = FRAMES[this.frame++ % FRAMES.length];
     process.stdout.write(`\r\u001b[2K${yellow(frame ?? '.')} ${this.name.padEnd(22)} ${this.detail} ${dim(this.elapsed())}`);
   }

@@ -31,7 +31,7 @@ export function wmsLocationId(variant: CatalogueVariant): string {
   return `LOC-${variant.locationId}`;
 }
 
-/** The WMS's item: SPEC.md section 3's shape, the same in the per-SKU answer and in the list. */
+/** The WMS's item: docs/spec.md section 3's shape, the same in the per-SKU answer and in the list. */
 function wmsItem(variant: CatalogueVariant) {
   return {
     sku: variant.sku,

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from '@oms/order-manage-data-api/typeorm';
 
 /**
- * The business tables of SPEC.md section 4. Shopify ids are 64-bit, hence bigint; money is
+ * The business tables of docs/spec.md section 4. Shopify ids are 64-bit, hence bigint; money is
  * numeric(12,2) so no amount ever passes through a float. Constraint names are explicit because
  * the data-api maps violations of them to problem codes.
  */

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from '@oms/order-manage-data-api/typeorm';
 
 /**
- * The refused-orders ledger (SPEC.md section 10): a refused order is still a customer's paid order
+ * The refused-orders ledger (docs/spec.md section 10): a refused order is still a customer's paid order
  * at Shopify, so each refusal stays visible to the merchant's team until someone refunds, backorders
  * or fixes the catalogue. Kept apart from orders, inventory and the outbox: a refusal changes none.
  *

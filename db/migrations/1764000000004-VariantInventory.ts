@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from '@oms/order-manage-data-api/typeorm';
 
 /**
- * Stock per variant, with an append-only movement ledger (SPEC.md section 4).
+ * Stock per variant, with an append-only movement ledger (docs/spec.md section 4).
  *
  * What it carries forward: every inventory row becomes its product's single variant, with its
  * stock as one opening `import` movement (version 1; 0 and no movement when it held none);

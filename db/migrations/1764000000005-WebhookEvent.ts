@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from '@oms/order-manage-data-api/typeorm';
 
 /**
- * Shopify events already handled, by `X-Shopify-Event-Id` (SPEC.md section 2): Shopify may deliver
+ * Shopify events already handled, by `X-Shopify-Event-Id` (docs/spec.md section 2): Shopify may deliver
  * one event more than once (a retry, or two subscriptions to one topic), and an event handled before
  * is answered as it was the first time and changes nothing.
  *

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from '@oms/order-manage-data-api/typeorm';
 
 /**
- * The adjustments API's memory of its keys (SPEC.md section 10): `POST /api/inventory/adjustments`
+ * The adjustments API's memory of its keys (docs/spec.md section 10): `POST /api/inventory/adjustments`
  * answers the same key with the same body by what the first call did, and the same key with another
  * body with 409 IDEMPOTENCY_KEY_REUSED. The ledger alone cannot tell the two apart (a `set` becomes
  * a delta, and a `set` to today's figure writes no movement at all), so the request is kept here.

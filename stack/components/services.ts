@@ -36,6 +36,11 @@ export function serviceUrls(settings: Settings, service: ServiceName): string[] 
   return Array.from({ length: settings.replicas[service] }, (_, i) => serviceUrl(settings, service, i + 1));
 }
 
+/** The variables among `names` that the environment sets (to something not empty). */
+function fromEnvironment(names: string[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(names.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
+}
+
 /**
  * Each service's variables, named as in docs/design.md; the rest keep the services' defaults.
  * Api replica n talks to data-api replica n (wrapping round when there are fewer data-apis), so
@@ -55,6 +60,8 @@ export function serviceEnv(settings: Settings, service: ServiceName, index = 1):
         WMS_API_KEY: settings.wmsApiKey,
         SHOPIFY_WEBHOOK_SECRET: settings.shopifyWebhookSecret,
         SHOPIFY_LOCATION_ID: settings.shopifyLocationId,
+        // Only when set: unset, the api takes any shop's deliveries and answers refusals 4xx (the scenarios').
+        ...fromEnvironment(['SHOPIFY_SHOP_DOMAIN', 'WEBHOOK_REFUSAL_STATUS']),
       };
     case 'order-manage-data-api':
       return {

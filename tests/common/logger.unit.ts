@@ -22,7 +22,7 @@ function capture(secrets: string[] = []) {
 }
 
 describe('service log lines', () => {
-  it('are JSON with the fields SPEC.md section 7 names, the correlation id taken from the request context', () => {
+  it('are JSON with the fields docs/spec.md section 7 names, the correlation id taken from the request context', () => {
     const { logger, lines } = capture();
     runWithCorrelation('webhook-123', () =>
       logger.info('SUCCESS order accepted', { event: 'order.accepted', orderId: 1001 }),

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseConfig } from '@oms/common';
+import { ConfigError, parseConfig } from '@oms/common';
 import { parse } from 'yaml';
 import { DEMO_LOCATION_ID } from '../../db/catalogue.js';
 import { DB_CLI_BUNDLE } from '../../stack/build.js';
@@ -42,12 +42,21 @@ const SCHEMAS = {
 type AppService = keyof typeof SCHEMAS;
 const APP_SERVICES = Object.keys(SCHEMAS) as AppService[];
 
-/** What `docker compose` hands the container: `${VAR:-default}` resolved with an empty environment. */
-function resolvedEnv(name: string): Record<string, string> {
+/** What `docker compose` hands the container: `${VAR:-default}` resolved with `shell` (an empty environment by default). */
+function resolvedEnv(name: string, shell: Record<string, string> = {}): Record<string, string> {
   const env = services[name]?.environment ?? {};
   return Object.fromEntries(
-    Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, (_m, fallback: string) => fallback)]),
+    Object.entries(env).map(([k, v]) => [
+      k,
+      String(v).replace(/\$\{([A-Z0-9_]+):-([^}]*)\}/g, (_m, variable: string, fallback: string) => shell[variable] || fallback),
+    ]),
   );
+}
+
+/** A published port as `[host address, host port]`: "127.0.0.1:5432:5432" → ['127.0.0.1', '5432'], "8080:8080" → ['0.0.0.0', '8080']. */
+function published(mapping: string): [string, string] {
+  const parts = mapping.split(':');
+  return parts.length === 3 ? [parts[0]!, parts[1]!] : ['0.0.0.0', parts[0]!];
 }
 
 /** The container port a service publishes first ("host:container"). */
@@ -72,17 +81,33 @@ describe('docker-compose.yml', () => {
     });
   }
 
-  it('publishes the ports SPEC.md names', () => {
-    const published = Object.fromEntries(Object.entries(services).flatMap(([n, s]) => (s.ports ?? []).map((p) => [n, p.split(':')[0]])));
-    assert.deepEqual(published, {
-      postgres: '5432',
-      redis: '6379',
-      kafka: '9092',
-      wiremock: '8089',
-      'order-manage-data-api': '8081',
-      'order-manage-api': '8080',
-      'order-stream-process': '8082',
+  it('publishes the ports docs/spec.md names, every one but the api on 127.0.0.1 only', () => {
+    const ports = Object.fromEntries(Object.entries(services).flatMap(([n, s]) => (s.ports ?? []).map((p) => [n, published(p).join(' ')])));
+    assert.deepEqual(ports, {
+      postgres: '127.0.0.1 5432',
+      redis: '127.0.0.1 6379',
+      kafka: '127.0.0.1 9092',
+      wiremock: '127.0.0.1 8089',
+      'order-manage-data-api': '127.0.0.1 8081',
+      'order-manage-api': '0.0.0.0 8080',
+      'order-stream-process': '127.0.0.1 8082',
     });
+  });
+
+  it('runs the services with NODE_ENV=development by default, and with NODE_ENV=production they refuse its demo secrets, naming each', () => {
+    const expected: Record<AppService, string[]> = {
+      'order-manage-api': ['INTERNAL_API_TOKEN', 'WMS_API_KEY', 'SHOPIFY_WEBHOOK_SECRET'],
+      'order-manage-data-api': ['DATABASE_URL', 'INTERNAL_API_TOKEN'],
+      'order-stream-process': ['SHOPIFY_ACCESS_TOKEN', 'INTERNAL_API_TOKEN'],
+    };
+    for (const name of APP_SERVICES) {
+      assert.equal(resolvedEnv(name).NODE_ENV, 'development', name);
+      assert.throws(
+        () => parseConfig(name, SCHEMAS[name], resolvedEnv(name, { NODE_ENV: 'production' })),
+        (err: unknown) => err instanceof ConfigError && err.problems.map((p) => p.split(':')[0]).sort().join() === expected[name].sort().join(),
+        name,
+      );
+    }
   });
 
   for (const client of ['order-manage-api', 'order-stream-process']) {
@@ -121,9 +146,13 @@ describe('docker-compose.yml', () => {
     assert.match(script, /--bootstrap-server kafka:29092/);
   });
 
-  it('seeds the same database the data-api uses, and the api reaches the same Redis', () => {
+  it('seeds the database the data-api uses, as the superuser, while the data-api connects as orders_app; the api reaches the same Redis', () => {
     const db = new URL(resolvedEnv('order-manage-data-api').DATABASE_URL!);
-    assert.equal(resolvedEnv('seed').DATABASE_URL, db.toString());
+    const seed = new URL(resolvedEnv('seed').DATABASE_URL!);
+    assert.deepEqual([seed.host, seed.pathname], [db.host, db.pathname]);
+    assert.equal(seed.username, services.postgres?.environment?.POSTGRES_USER);
+    assert.equal(db.username, 'orders_app');
+    assert.equal(db.password, resolvedEnv('postgres').ORDERS_APP_PASSWORD);
     assert.equal(db.hostname, 'postgres');
     assert.equal(db.pathname, `/${services.postgres?.environment?.POSTGRES_DB}`);
     assert.equal(new URL(resolvedEnv('order-manage-api').REDIS_URL!).hostname, 'redis');

@@ -533,7 +533,7 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
 });
 
 /**
- * Cancellations and refunds (SPEC.md section 2.2): the api's restock client against the data-api's
+ * Cancellations and refunds (docs/spec.md section 2.2): the api's restock client against the data-api's
  * `POST /internal/orders/:orderId/restocks`, which decides in one transaction what comes back.
  */
 describe('order-manage-api → order-manage-data-api: units coming back (HTTP pact)', () => {

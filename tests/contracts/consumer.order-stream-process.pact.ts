@@ -8,7 +8,7 @@ import { correlationOf } from '../../services/order-stream-process/src/batch-han
 import { DATA_API, EXAMPLE, PACT_DIR, removePact, SHOPIFY_ID_PATTERN, STREAM_PROCESS } from './pact-support.js';
 
 /**
- * What order-stream-process relies on in an inventory event (SPEC.md section 5: one per movement,
+ * What order-stream-process relies on in an inventory event (docs/spec.md section 5: one per movement,
  * keyed by variant), recorded by feeding the message to the processor's own parsing (the value),
  * its sync rule (an order Shopify created is never sent to Shopify as a delta) and its correlation
  * reading (the x-correlation-id header): a message those reject would go to the DLQ instead of
@@ -39,7 +39,7 @@ describe('order-manage-data-api → order-stream-process (message pact)', () => 
       .addAsynchronousInteraction()
       .given('an order for one variant was accepted')
       .expectsToReceive('the inventory event of the order movement of a variant', (b) => {
-        // The Kafka key is the variant id: one variant's events stay in order (SPEC.md section 5).
+        // The Kafka key is the variant id: one variant's events stay in order (docs/spec.md section 5).
         b.withMetadata({
           key: regex(SHOPIFY_ID_PATTERN, EXAMPLE.variantId),
           'x-correlation-id': regex(/^[A-Za-z0-9._:-]{1,128}$/, EXAMPLE.correlationId),

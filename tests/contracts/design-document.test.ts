@@ -216,7 +216,7 @@ describe('the documented examples are ones the services accept', () => {
     }
   });
 
-  test('the webhook examples cover every status and code of SPEC.md section 2', () => {
+  test('the webhook examples cover every status and code of docs/spec.md section 2', () => {
     const seen = new Set(examples.webhook.responses.map((r) => `${r.status} ${r.code ?? ''}`.trim()));
     for (const r of examples.webhook.responses.filter((x) => x.status === 503)) {
       assert.match(r.headers['Retry-After'] ?? '', /^\d+$/, `${r.code} documents its Retry-After`);
@@ -407,7 +407,7 @@ describe('real answers match openapi.yaml', () => {
     assert.ok(!('existingOrder' in (answers[4]![2].body as object)), 'without orderId, no existingOrder');
   });
 
-  test('order-manage-api answers the webhook as openapi.yaml describes, for every status of SPEC.md section 2', async () => {
+  test('order-manage-api answers the webhook as openapi.yaml describes, for every status of docs/spec.md section 2', async () => {
     const env = stackEnv();
     const redis = createRedis(env.REDIS_URL, logger);
     const holdKey = `wms:hold:design-doc-${randomUUID()}`;

@@ -132,7 +132,7 @@ describe('the documented cancellation and refund examples are ones the services 
     assert.ok(validate(examples.kafka.value), ajv.errorsText(validate.errors));
   });
 
-  test('every documented answer matches openapi.yaml, and the webhook examples cover every status of SPEC.md section 2.2', () => {
+  test('every documented answer matches openapi.yaml, and the webhook examples cover every status of docs/spec.md section 2.2', () => {
     for (const [name, , route] of WEBHOOKS) {
       for (const r of examples[name].responses) assertMatchesOpenApi(route, 'POST', { status: r.status, contentType: r.headers['Content-Type']!, body: r.body });
       const seen = new Set(examples[name].responses.map((r) => `${r.status} ${r.code ?? ''}`.trim()));

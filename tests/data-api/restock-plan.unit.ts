@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { lockOrderOf, planRestocks, reasonOf, type RefundLine, type ReservedLine } from '../../services/order-manage-data-api/src/domain/restock.js';
 
-/** The rules of SPEC.md section 2.2 that need no database: which refund lines put how many units back. */
+/** The rules of docs/spec.md section 2.2 that need no database: which refund lines put how many units back. */
 
 const WAREHOUSE = '65432109876';
 const OTHER_SHOP = '65432100001';

@@ -1,5 +1,5 @@
 /**
- * `POST /internal/orders/:orderId/restocks` on the real PostgreSQL (SPEC.md sections 2.2 and 4):
+ * `POST /internal/orders/:orderId/restocks` on the real PostgreSQL (docs/spec.md sections 2.2 and 4):
  * units come back in one transaction under the variants' row locks, one movement per refund line
  * item with its event, once however often and however concurrently they are delivered; and the
  * ledger itself applies nothing for a key it already holds.

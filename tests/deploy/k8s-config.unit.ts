@@ -11,8 +11,10 @@ import {
   configMapData,
   containerPort,
   find,
+  IMAGE_NODE_ENV,
   mainContainer,
   ofKind,
+  OPERATOR_SECRET,
   OVERLAYS,
   plainEnv,
   rendered,
@@ -20,6 +22,7 @@ import {
   SCHEMAS,
   SECRET_SETTINGS,
   secretData,
+  secretsEnvExample,
   type Workload,
 } from './manifests.js';
 
@@ -29,9 +32,10 @@ for (const overlay of OVERLAYS) {
     const env = (service: (typeof APP_SERVICES)[number]) => resolvedEnv(objects, mainContainer(objects, service));
 
     for (const service of APP_SERVICES) {
-      it(`${service}'s Deployment gives it an environment its config schema accepts, and runs its own main`, () => {
+      it(`${service}'s Deployment, with the operator's Secret and the image's NODE_ENV=production, gives it an environment its config schema accepts, and runs its own main`, () => {
         const resolved = env(service);
-        const config = parseConfig(service, SCHEMAS[service], plainEnv(resolved)) as { PORT: number };
+        assert.equal(resolved.NODE_ENV, undefined, "the manifests leave the image's NODE_ENV alone");
+        const config = parseConfig(service, SCHEMAS[service], { ...plainEnv(resolved), NODE_ENV: IMAGE_NODE_ENV }) as { PORT: number };
         const container = mainContainer(objects, service);
         assert.equal(containerPort(container, 'http'), config.PORT, 'the container port is the one the service listens on');
         assert.equal(resolved.SERVICE?.value, service, 'the shared image starts this service');
@@ -59,8 +63,8 @@ for (const overlay of OVERLAYS) {
       }
     });
 
-    it('no Secret key or value appears in a ConfigMap, and no ConfigMap URL carries a password', () => {
-      const secrets = ofKind(objects, 'Secret').flatMap((s) => Object.entries(secretData(objects, s.metadata.name)));
+    it("no key or value of the operator's Secret appears in a ConfigMap, and no ConfigMap URL carries a password", () => {
+      const secrets = Object.entries(secretData(objects, OPERATOR_SECRET));
       for (const cm of ofKind(objects, 'ConfigMap')) {
         for (const [key, value] of Object.entries(configMapData(objects, cm.metadata.name))) {
           assert.ok(!SECRET_SETTINGS.includes(key), `ConfigMap ${cm.metadata.name} holds ${key}`);
@@ -80,8 +84,8 @@ for (const overlay of OVERLAYS) {
           for (const e of container.env ?? []) if (e.valueFrom?.secretKeyRef) used.add(e.valueFrom.secretKeyRef.key);
         }
       }
-      for (const secret of ofKind(objects, 'Secret')) {
-        for (const key of Object.keys(secretData(objects, secret.metadata.name))) assert.ok(used.has(key), `Secret key ${key} is used`);
+      for (const key of [...Object.keys(secretData(objects, OPERATOR_SECRET)), ...secretsEnvExample().optional]) {
+        assert.ok(used.has(key), `Secret key ${key} is used`);
       }
       // The stream processor: Shopify's token, and the internal token it reads the database's stock with.
       assert.deepEqual(Object.keys(env('order-stream-process')).filter((k) => SECRET_SETTINGS.includes(k)).sort(), ['INTERNAL_API_TOKEN', 'SHOPIFY_ACCESS_TOKEN']);

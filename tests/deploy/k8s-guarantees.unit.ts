@@ -1,5 +1,5 @@
 /**
- * What deploy/k8s promises (SPEC.md section 11), read from the rendered overlays: probes, resources,
+ * What deploy/k8s promises (docs/spec.md section 11), read from the rendered overlays: probes, resources,
  * non-root read-only pods, grace periods that cover each service's drain, autoscaling inside the
  * bounds PostgreSQL and Kafka set, disruption budgets, network isolation of the data-api, the two
  * Jobs, and data stores left to managed services or operators.
@@ -167,7 +167,7 @@ for (const overlay of OVERLAYS) {
 
     it("the stream processor runs at least 2 replicas and never more than the topic's partitions", () => {
       const partitions = topicPartitions(objects);
-      assert.ok(partitions >= 3, 'SPEC.md section 5: at least 3 partitions');
+      assert.ok(partitions >= 3, 'docs/spec.md section 5: at least 3 partitions');
       assert.equal(hpaFor(objects, 'order-stream-process'), undefined, 'not autoscaled: Shopify, not CPU, bounds it');
       const replicas = deployment('order-stream-process').spec.replicas ?? 1;
       const surge = Number(deployment('order-stream-process').spec.strategy?.rollingUpdate?.maxSurge ?? 0);

@@ -1,5 +1,7 @@
 /** The rendered deploy/k8s overlays, and what a pod would see of them: for the tests in this folder. */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { configSchema as apiSchema } from '../../services/order-manage-api/src/config.js';
 import { configSchema as dataApiSchema } from '../../services/order-manage-data-api/src/config.js';
@@ -20,7 +22,43 @@ export type AppService = keyof typeof SCHEMAS;
 export const APP_SERVICES = Object.keys(SCHEMAS) as AppService[];
 
 /** Settings that carry a credential, or a URL that can: they belong in the Secret. */
-export const SECRET_SETTINGS = ['DATABASE_URL', 'REDIS_URL', 'INTERNAL_API_TOKEN', 'WMS_API_KEY', 'SHOPIFY_WEBHOOK_SECRET', 'SHOPIFY_ACCESS_TOKEN'];
+export const SECRET_SETTINGS = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'INTERNAL_API_TOKEN',
+  'WMS_API_KEY',
+  'SHOPIFY_WEBHOOK_SECRET',
+  'SHOPIFY_ACCESS_TOKEN',
+  'KAFKA_SASL_PASSWORD',
+];
+
+/** The image's NODE_ENV (the Dockerfile's runtime stage), under which every pod runs. */
+export const IMAGE_NODE_ENV = /^\s+NODE_ENV=(\S+)/m.exec(readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8'))?.[1];
+
+/** The Secret every workload reads: the operator's, created outside git (no overlay renders it). */
+export const OPERATOR_SECRET = 'order-intake';
+export const SECRETS_ENV_EXAMPLE = path.join(K8S_DIR, 'overlays', 'production', 'secrets.env.example');
+
+/**
+ * secrets.env.example as `kubectl create secret generic --from-env-file` reads it: KEY=value lines,
+ * `#` lines skipped. `optional` lists the keys left commented out (`# KEY=value`), which a workload
+ * may read only through an optional reference.
+ */
+export function secretsEnvExample(): { values: Record<string, string>; optional: string[] } {
+  const lines = readFileSync(SECRETS_ENV_EXAMPLE, 'utf8').split('\n');
+  const values = Object.fromEntries(
+    lines.filter((l) => /^[A-Z][A-Z0-9_]*=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  const optional = lines.flatMap((l) => /^# ([A-Z][A-Z0-9_]*)=/.exec(l)?.[1] ?? []);
+  return { values, optional };
+}
+
+/** The Secret an operator would create from secrets.env.example with every placeholder filled in (fresh random values). */
+export function operatorSecret(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(secretsEnvExample().values).map(([k, v]) => [k, v.replace(/replace-me/g, () => randomBytes(16).toString('hex'))]),
+  );
+}
 
 export interface Container {
   name: string;
@@ -30,7 +68,7 @@ export interface Container {
   env?: Array<{
     name: string;
     value?: string;
-    valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string } };
+    valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string; optional?: boolean } };
   }>;
   envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
   ports?: Array<{ name?: string; containerPort: number }>;
@@ -73,10 +111,21 @@ export interface Workload extends K8sObject {
 }
 
 const cache = new Map<Overlay, K8sObject[]>();
+const operatorSecrets = new WeakMap<K8sObject[], Record<string, string>>();
 
 export function rendered(overlay: Overlay): K8sObject[] {
   if (!cache.has(overlay)) cache.set(overlay, renderKustomization(path.join(K8S_DIR, 'overlays', overlay)));
   return cache.get(overlay)!;
+}
+
+/**
+ * The values a workload reads from the operator's Secret (which no overlay renders): one
+ * `operatorSecret()` per render, or `values` (a test's own Secret) when given.
+ */
+export function withOperatorSecret(objects: K8sObject[], values?: Record<string, string>): K8sObject[] {
+  const copy = [...objects];
+  operatorSecrets.set(copy, values ?? operatorSecret());
+  return copy;
 }
 
 export function ofKind<T extends K8sObject = K8sObject>(objects: K8sObject[], kind: string): T[] {
@@ -108,6 +157,11 @@ export function configMapData(objects: K8sObject[], name: string): Record<string
 }
 
 export function secretData(objects: K8sObject[], name: string): Record<string, string> {
+  const isRendered = objects.some((o) => o.kind === 'Secret' && o.metadata.name === name);
+  if (!isRendered && name === OPERATOR_SECRET) {
+    if (!operatorSecrets.has(objects)) operatorSecrets.set(objects, operatorSecret());
+    return operatorSecrets.get(objects)!;
+  }
   const secret = find(objects, 'Secret', name) as K8sObject & { data?: Record<string, string>; stringData?: Record<string, string> };
   const decoded = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
   return { ...decoded, ...secret.stringData };
@@ -138,6 +192,8 @@ export function resolvedEnv(objects: K8sObject[], container: Container): Record<
       env[e.name] = { value, source: 'configmap' };
     } else if (secret) {
       const value = secretData(objects, secret.name)[secret.key];
+      // An optional key the Secret does not hold leaves the variable unset, as the kubelet does.
+      if (value === undefined && secret.optional) continue;
       assert.ok(value !== undefined, `${container.name}: Secret ${secret.name} has key ${secret.key}`);
       env[e.name] = { value, source: 'secret' };
     } else {

@@ -1,5 +1,5 @@
 /**
- * Shopify keeps its own count (SPEC.md section 6): it takes an order's units when it creates the
+ * Shopify keeps its own count (docs/spec.md section 6): it takes an order's units when it creates the
  * order, before the webhook leaves. Against the whole running stack and the Shopify stand-in (which
  * keeps every level's history), these tests prove the sync never undoes what Shopify did, brings
  * Shopify down to the database for an order Shopify did not take, and leaves a point-of-sale sale at

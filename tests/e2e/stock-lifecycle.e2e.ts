@@ -1,5 +1,5 @@
 /**
- * A property of the whole running stack (SPEC.md sections 2.2, 4 and 6): whatever mix of orders,
+ * A property of the whole running stack (docs/spec.md sections 2.2, 4 and 6): whatever mix of orders,
  * cancellations, refunds of each restock type and redeliveries Shopify sends, in whatever order,
  * no variant ever goes below zero, every variant's stock is the sum of its movements, the database
  * holds what a plain model of the store says, and once nothing is in flight Shopify holds the

@@ -223,7 +223,7 @@ export interface LedgerCheck {
   movementCount: number;
 }
 
-/** Each variant's stock and version beside the sum and count of its movements (SPEC.md section 4: they are equal). */
+/** Each variant's stock and version beside the sum and count of its movements (docs/spec.md section 4: they are equal). */
 export async function ledgerOf(variantIds: readonly number[]): Promise<LedgerCheck[]> {
   const { rows } = await dbPool().query<{ variant_id: string; available_quantity: number; version: number; sum: number; count: number }>(
     `SELECT i.variant_id::text, i.available_quantity, i.version,
@@ -240,7 +240,7 @@ export async function ledgerOf(variantIds: readonly number[]): Promise<LedgerChe
 /**
  * Waits until Shopify (the stand-in) holds, for each variant's inventory item at its location, the
  * database's available quantity, and returns the GraphQL calls WireMock received naming these items
- * (reads and writes). SPEC.md section 6: at rest the two are equal.
+ * (reads and writes). docs/spec.md section 6: at rest the two are equal.
  */
 export async function shopifyMatchesDatabase(products: readonly TestProduct[], timeoutMs = 90_000): Promise<ReceivedShopifyRequest[]> {
   let last = '';

@@ -19,7 +19,7 @@ import {
 } from './catalogue-support.js';
 
 /**
- * `npm run catalogue -- import` through the running stack (SPEC.md section 10): Shopify's catalogue
+ * `npm run catalogue -- import` through the running stack (docs/spec.md section 10): Shopify's catalogue
  * at the stand-in, the WMS list stubbed with this file's SKUs, the data-api writing the pages. One
  * shop, built once, imported dry, then for real, then again.
  */
@@ -179,7 +179,7 @@ after(async () => {
   await closeDb();
 });
 
-describe('npm run catalogue -- import fills the inventory from Shopify and the WMS (SPEC.md section 10)', () => {
+describe('npm run catalogue -- import fills the inventory from Shopify and the WMS (docs/spec.md section 10)', () => {
   it('--dry-run reports what it would add, refresh and skip, and writes nothing, neither to the database nor to Shopify', async () => {
     const f = fixture;
     const rowsBefore = await readVariants(ours(f));

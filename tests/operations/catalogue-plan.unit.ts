@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { idOfGid, planImport, type ShopifyVariant, titleOf } from '../../ops/catalogue-import.js';
 import { canonicalPrice, type CatalogueVariantInput, type InventoryRowView, planPage } from '../../services/order-manage-data-api/src/domain/catalogue.js';
 
-/** The catalogue import's rules that need no database (SPEC.md section 10): the tool's plan and a page's. */
+/** The catalogue import's rules that need no database (docs/spec.md section 10): the tool's plan and a page's. */
 
 const variant = (n: number, over: Partial<ShopifyVariant> = {}): ShopifyVariant => ({
   gid: `gid://shopify/ProductVariant/${n}`,

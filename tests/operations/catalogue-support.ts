@@ -43,7 +43,7 @@ async function wiremockAdmin(method: string, path: string, body?: unknown): Prom
   return text ? JSON.parse(text) : undefined;
 }
 
-/** Replaces the stand-in's catalogue (SPEC.md 6.1): what `productVariants` serves. */
+/** Replaces the stand-in's catalogue (docs/spec.md 6.1): what `productVariants` serves. */
 export async function putShopifyCatalogue(products: CatalogueProductFixture[]): Promise<void> {
   await wiremockAdmin('PUT', '/shopify/catalogue', { products });
 }

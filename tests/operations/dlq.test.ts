@@ -52,7 +52,7 @@ const key = (v: TestVariant) => `key ${v.variantId}`;
 
 after(closeDb);
 
-describe('npm run dlq lists dead-letter events and replays them once the cause is fixed (SPEC.md section 10)', () => {
+describe('npm run dlq lists dead-letter events and replays them once the cause is fixed (docs/spec.md section 10)', () => {
   it('lists events with their reason; --dry-run sends nothing; replay brings Shopify in line once, skipping what a newer movement settled', async (t) => {
     const fresh = await createVariant(t, { database: 9 }); // an order Shopify did not take: its confirm lowers Shopify
     const moved = await createVariant(t, { database: 6 }); // an order whose variant moved on since

@@ -1,5 +1,5 @@
 /**
- * `POST /api/inventory/adjustments` on the running data-api (SPEC.md section 10): a restock or a
+ * `POST /api/inventory/adjustments` on the running data-api (docs/spec.md section 10): a restock or a
  * correction changes one variant's stock under its row lock, with one movement and one event, and
  * the stream sends it to Shopify as a delta exactly once. Every answer the SPEC names, and what
  * each leaves in the database (the ledger, the outbox) and at the Shopify stand-in.
@@ -35,7 +35,7 @@ async function footprint(v: TestProduct) {
   };
 }
 
-describe('POST /api/inventory/adjustments: a restock or a correction as one movement (SPEC.md section 10)', () => {
+describe('POST /api/inventory/adjustments: a restock or a correction as one movement (docs/spec.md section 10)', () => {
   it('answers 201 with the movement of a restock by SKU, writes it to the ledger under its key and announces it as an event Shopify does not know', async (t) => {
     const v = await variant(t, 10);
     const k = key('restock');

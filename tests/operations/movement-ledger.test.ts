@@ -1,5 +1,5 @@
 /**
- * `GET /api/inventory/movements` on the running data-api (SPEC.md section 10): the ledger an
+ * `GET /api/inventory/movements` on the running data-api (docs/spec.md section 10): the ledger an
  * operator reads, newest first, filtered by variant, SKU, reason and time, paged by a cursor.
  */
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ const list = async (query: Record<string, string | number>) => {
   return res.json as { movements: Movement[]; nextCursor: string | null };
 };
 
-describe('GET /api/inventory/movements: the ledger, newest first, paged (SPEC.md section 10)', () => {
+describe('GET /api/inventory/movements: the ledger, newest first, paged (docs/spec.md section 10)', () => {
   let v: TestProduct;
   let other: TestProduct;
   const moved: Movement[] = [];

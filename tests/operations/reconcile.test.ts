@@ -27,7 +27,7 @@ async function variant(t: { after: (fn: () => Promise<void>) => void }, database
 
 const history = async (v: TestProduct) => (await shopifyLevels(v.inventoryItemId))[0]!.history.map((h) => [h.cause, h.available]);
 
-describe('npm run reconcile repairs drift between Shopify and the database with compare-and-set (SPEC.md sections 6, 10)', () => {
+describe('npm run reconcile repairs drift between Shopify and the database with compare-and-set (docs/spec.md sections 6, 10)', () => {
   it('--dry-run reports the drift of variants edited in Shopify and writes nothing; a real run sets each from the figure it read', async (t) => {
     const below = await variant(t, 7, 3);
     const above = await variant(t, 7, 12);

@@ -20,7 +20,7 @@ import { stackEnv } from '../support/stack-env.js';
 import { eventually } from '../stream/harness.js';
 
 /**
- * SPEC.md section 10 through the running stack: a refused order is recorded apart, once per refusal,
+ * docs/spec.md section 10 through the running stack: a refused order is recorded apart, once per refusal,
  * and the ledger never changes or slows the webhook's answer.
  */
 
@@ -56,7 +56,7 @@ async function ledgerRows(orderId: number) {
 
 after(closeDb);
 
-describe('a refused order is recorded in the ledger (SPEC.md section 10)', () => {
+describe('a refused order is recorded in the ledger (docs/spec.md section 10)', () => {
   it('an order for an unknown product delivered twice by Shopify leaves one ledger row with 2 deliveries, listed by code, and nothing in orders, inventory or the outbox', async () => {
     const stocked = await createTestProduct({ availableQuantity: 5 });
     const unknownProductId = 9_100_000_000_000 + Math.floor(Math.random() * 1e9);

@@ -1,5 +1,5 @@
 /**
- * `npm run stock` through the running stack (SPEC.md sections 8, 10), as the person on call runs it:
+ * `npm run stock` through the running stack (docs/spec.md sections 8, 10), as the person on call runs it:
  * `adjust` calls the adjustments endpoint and says what happened; `sync-wms` reads the WMS list (a
  * stub of the test's own, answered only to its own key, listing only its own SKUs) and brings each
  * differing variant to the WMS's figure with one `wms_sync` movement, which Shopify then follows.

@@ -6,7 +6,7 @@ import { REPO_ROOT, stackEnv, stackEnvFile } from '../support/stack-env.js';
 import type { ToolRun } from './run-tool.js';
 
 /**
- * Support for the stock operations tests (SPEC.md section 10): the data-api's adjustments and
+ * Support for the stock operations tests (docs/spec.md section 10): the data-api's adjustments and
  * ledger endpoints, the `npm run stock` command, and WMS list stubs of the test's own. The WMS list
  * is shared by every test and tool running at once, so each stub answers only a bearer key of the
  * test's own: the CLI and the sync run with that key, everything else still sees the demo list.

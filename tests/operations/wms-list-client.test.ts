@@ -1,6 +1,6 @@
 /**
  * The WMS list client (`listInventory`, services/order-manage-api/src/clients/wms.ts) against WireMock:
- * SPEC.md section 3's `GET /api/v1/inventory?cursor=&limit=`, with the failure policy of the per-SKU
+ * docs/spec.md section 3's `GET /api/v1/inventory?cursor=&limit=`, with the failure policy of the per-SKU
  * check (a timeout, no connection or a 5xx is retried, 3 attempts in all; any other 4xx is not).
  * Every stub here answers only a bearer key of the test's own.
  */

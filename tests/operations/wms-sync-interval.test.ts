@@ -1,5 +1,5 @@
 /**
- * WMS_SYNC_INTERVAL_MS (SPEC.md section 10): order-manage-api runs the stock sync on an interval, in
+ * WMS_SYNC_INTERVAL_MS (docs/spec.md section 10): order-manage-api runs the stock sync on an interval, in
  * one replica at a time through the Redis lock `wms:sync`. The interval runs here in-process with
  * the real Redis (a lock key of the test's own), the running data-api and WireMock (a WMS list stub
  * answered only to the test's own key, listing only its own SKUs).

@@ -1,5 +1,5 @@
 /**
- * SPEC.md section 2.2 through the running stack: `orders/cancelled` and `refunds/create` put a
+ * docs/spec.md section 2.2 through the running stack: `orders/cancelled` and `refunds/create` put a
  * reserved line's units back once, keyed by the refund line item, however and however often Shopify
  * delivers them; everything else changes nothing and answers 200. Each test creates its own
  * variants and orders (random ids) and signs its own deliveries.

@@ -7,8 +7,11 @@ import { createPool } from '../../services/order-manage-data-api/src/db/pool.js'
 import { createApp } from '../../services/order-manage-api/src/app.js';
 import { createDataApiClient } from '../../services/order-manage-api/src/clients/data-api.js';
 import { createRedis } from '../../services/order-manage-api/src/clients/redis.js';
+import { createRejectionRecorder } from '../../services/order-manage-api/src/clients/rejection-recorder.js';
+import { createRestockClient } from '../../services/order-manage-api/src/clients/restocks.js';
 import { createWmsHold } from '../../services/order-manage-api/src/clients/wms-hold.js';
 import { createWmsClient } from '../../services/order-manage-api/src/clients/wms.js';
+import type { RefusalStatus } from '../../services/order-manage-api/src/config.js';
 import { createApiMetrics } from '../../services/order-manage-api/src/metrics.js';
 import { shopifyHeaders } from '../support/sign.js';
 import { stackEnv } from '../support/stack-env.js';
@@ -89,14 +92,27 @@ export interface IntakeOptions {
   dataApiTimeoutMs?: number;
   wmsBaseUrl?: string;
   deadlineMs?: number;
+  /** SHOPIFY_WEBHOOK_SECRET as the config reads it: one secret, or two during a rotation. WEBHOOK_SECRET unless told. */
+  webhookSecrets?: string[];
+  /** SHOPIFY_SHOP_DOMAIN; unset, any shop's delivery is taken. */
+  shopDomain?: string;
+  /** WEBHOOK_REFUSAL_STATUS; `4xx` unless told. */
+  refusalStatus?: RefusalStatus;
+  /** Records refusals in the data-api's refused-orders ledger, as the running api does. */
+  ledger?: boolean;
 }
 
 export interface IntakeHandle {
   url: string;
   holdKey: string;
   lines: LogLine[];
-  /** Signs `body` (or raw text) as Shopify would and posts it. */
-  post(body: unknown, headers?: Partial<Record<string, string>>): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }>;
+  /**
+   * Signs `body` (or raw text) as Shopify would, with the first of its secrets, and posts it to
+   * `path` (orders/create's unless told; pass the topic in `headers` for another path).
+   */
+  post(body: unknown, headers?: Partial<Record<string, string>>, path?: string): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }>;
+  /** Waits for the ledger reports in flight (with `ledger`). */
+  drainLedger(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -105,14 +121,22 @@ export async function startIntake(options: IntakeOptions): Promise<IntakeHandle>
   const holdKey = options.holdKey ?? `test:wms:hold:${randomUUID()}`;
   const redis = createRedis(options.redisUrl ?? stackEnv().REDIS_URL, logger);
   const metrics = createApiMetrics();
+  const webhookSecrets = options.webhookSecrets ?? [WEBHOOK_SECRET];
+  const rejections = options.ledger
+    ? createRejectionRecorder({ baseUrl: options.dataApiUrl, token: INTERNAL_TOKEN, timeoutMs: 2000, logger, onOutcome: metrics.countRejectionReport })
+    : undefined;
   const app = createApp({
     logger,
     metrics,
     redis,
-    webhookSecret: WEBHOOK_SECRET,
+    webhookSecret: webhookSecrets,
+    shopDomain: options.shopDomain,
+    refusalStatus: options.refusalStatus,
+    rejections,
     warehouseLocationId: stackEnv().SHOPIFY_LOCATION_ID,
     deadlineMs: options.deadlineMs,
     dataApi: createDataApiClient({ baseUrl: options.dataApiUrl, token: INTERNAL_TOKEN, timeoutMs: options.dataApiTimeoutMs ?? 4000 }),
+    restocks: createRestockClient({ baseUrl: options.dataApiUrl, token: INTERNAL_TOKEN, timeoutMs: options.dataApiTimeoutMs ?? 4000 }),
     wms: createWmsClient({
       baseUrl: options.wmsBaseUrl ?? stackEnv().WMS_BASE_URL,
       apiKey: WMS_API_KEY,
@@ -133,19 +157,23 @@ export async function startIntake(options: IntakeOptions): Promise<IntakeHandle>
     url,
     holdKey,
     lines,
-    async post(body, headers = {}) {
+    async post(body, headers = {}, path = '/api/shopify/webhooks/orders') {
       const raw = typeof body === 'string' ? body : JSON.stringify(body);
-      const response = await fetch(`${url}/api/shopify/webhooks/orders`, {
+      const response = await fetch(`${url}${path}`, {
         method: 'POST',
-        headers: shopifyHeaders(raw, WEBHOOK_SECRET, headers),
+        headers: shopifyHeaders(raw, webhookSecrets[0]!, headers),
         body: raw,
         signal: AbortSignal.timeout(20_000),
       });
       const text = await response.text();
       return { status: response.status, headers: response.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
     },
+    async drainLedger() {
+      await rejections?.drain();
+    },
     async stop() {
       await close(server);
+      await rejections?.drain();
       if (!options.redisUrl) await redis.del(holdKey).catch(() => undefined);
       redis.disconnect();
     },

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parseJsonWithExactIds } from '@oms/common';
 import { validateRestock } from '../../services/order-manage-api/src/domain/refund.js';
 
-/** What the two restock topics take from Shopify's bodies (SPEC.md section 2.2); ids read exactly. */
+/** What the two restock topics take from Shopify's bodies (docs/spec.md section 2.2); ids read exactly. */
 
 const parse = (text: string) => parseJsonWithExactIds(text);
 

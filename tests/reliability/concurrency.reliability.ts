@@ -1,7 +1,7 @@
 /**
  * Issue 7, contention: many orders at once on a few hot variants, against the whole running stack.
  * Run by `npm run test:reliability`, alone, after the other suites. At rest every test proves the
- * invariants of SPEC.md sections 4 and 6 (tests/reliability/support.ts): stock = the sum of the
+ * invariants of docs/spec.md sections 4 and 6 (tests/reliability/support.ts): stock = the sum of the
  * movements, Shopify = the database, and no raise of Shopify's figure by the system.
  */
 import assert from 'node:assert/strict';

@@ -9,7 +9,7 @@ import { stackEnv } from '../support/stack-env.js';
 
 /**
  * What the reliability and replica suites check once the load is over, on the variant model
- * (SPEC.md sections 4 and 6): the database's ledger, the orders' lines, movements and events, and
+ * (docs/spec.md sections 4 and 6): the database's ledger, the orders' lines, movements and events, and
  * Shopify's figure at the stand-in. Everything is read for the test's own variants and orders only.
  */
 
@@ -115,7 +115,7 @@ export interface AtRest {
 }
 
 /**
- * Waits for the system to come to rest for these variants, then proves SPEC.md section 6's
+ * Waits for the system to come to rest for these variants, then proves docs/spec.md section 6's
  * invariants there: each variant's stock is the sum of its movements (and its version their count),
  * Shopify's available (the stand-in) equals the database's, and, while only sales happened, no
  * change the system made ever raised Shopify's figure.

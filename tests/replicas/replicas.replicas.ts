@@ -87,7 +87,7 @@ describe('two api replicas, two data-api replicas', () => {
       const answers = await Promise.all(orders.map((order, i) => postOrder(order, {}, apiFor(i))));
 
       // On 2 shared cores 200 orders at once can outlast WEBHOOK_DEADLINE_MS: a 503 with Retry-After
-      // is then the answer SPEC.md section 2 asks for (Shopify redelivers), and it must write nothing.
+      // is then the answer docs/spec.md section 2 asks for (Shopify redelivers), and it must write nothing.
       for (const a of answers.filter((x) => x.status !== 201)) {
         const expected = a.status === 503 ? ['WMS_UNAVAILABLE', 'DATA_API_UNAVAILABLE'] : ['INSUFFICIENT_INVENTORY'];
         assert.ok([422, 503].includes(a.status), JSON.stringify(a.json));

@@ -107,11 +107,11 @@ async function deliverRestock(
   return response;
 }
 
-/** The report's annotations: which scenario of README section 3 and which SPEC.md sections a test proves. */
+/** The report's annotations: which scenario of README section 3 and which docs/spec.md sections a test proves. */
 const proves = (scenario: string, spec: string) => ({
   annotation: [
     { type: 'scenario', description: scenario },
-    { type: 'SPEC.md', description: spec },
+    { type: 'docs/spec.md', description: spec },
   ],
 });
 

@@ -6,7 +6,7 @@ import { exitWithin, freePort, serviceEnvFromStack, spawnService, type Service }
 const CASES: Array<{ service: Service; missing: string; invalid: [string, string] }> = [
   { service: 'order-manage-api', missing: 'WMS_BASE_URL', invalid: ['DATA_API_URL', 'not a url'] },
   { service: 'order-manage-data-api', missing: 'DATABASE_URL', invalid: ['KAFKA_BROKERS', 'no-port-here'] },
-  { service: 'order-stream-process', missing: 'SHOPIFY_ACCESS_TOKEN', invalid: ['PORT', '99999'] },
+  { service: 'order-stream-process', missing: 'KAFKA_BROKERS', invalid: ['PORT', '99999'] },
 ];
 
 describe('a service with a bad configuration refuses to start and names the variable', () => {

@@ -24,7 +24,7 @@ const SCHEMAS = {
 } as const;
 
 describe('the local stack launcher', () => {
-  it("uses SPEC.md's ports and database unless told otherwise", () => {
+  it("uses docs/spec.md's ports and database unless told otherwise", () => {
     const s = loadSettings({});
     assert.deepEqual(
       [s.kafkaPort, s.kafkaControllerPort, s.wiremockPort, s.orderApiPort, s.dataApiPort, s.streamProcessPort],

@@ -13,7 +13,7 @@ function committed(): Map<string, Mapping> {
   );
 }
 
-/** SPEC.md section 3: the WMS's item, the same in the per-SKU answer and in the list. */
+/** docs/spec.md section 3: the WMS's item, the same in the per-SKU answer and in the list. */
 function assertWmsItem(item: Record<string, unknown>, variant: (typeof DEMO_CATALOGUE)[number]): void {
   assert.equal(item.sku, variant.sku);
   assert.equal(item.availableQuantity, variant.availableQuantity, `${variant.sku}: available`);

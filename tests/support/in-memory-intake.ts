@@ -252,7 +252,7 @@ export class IntakeWorld {
     if (this.dataApiFailure) throw this.dataApiFailure;
   }
 
-  /** SPEC.md section 2.1, as the data-api's resolve applies it: by variant id; without one, by SKU among the product's variants. */
+  /** docs/spec.md section 2.1, as the data-api's resolve applies it: by variant id; without one, by SKU among the product's variants. */
   private variantOf(line: { productId: ShopifyId; variantId: ShopifyId | null; sku: string }) {
     if (line.variantId !== null) return this.variants.get(line.variantId);
     return [...this.variants.values()].find((v) => v.productId === line.productId && v.sku === line.sku);

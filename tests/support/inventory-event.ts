@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
 
 /**
- * An inventory event as order-manage-data-api writes it (SPEC.md section 5), for the stream
+ * An inventory event as order-manage-data-api writes it (docs/spec.md section 5), for the stream
  * processor's pure rules: an order of a demo variant that Shopify created (so Shopify took its
  * units), Shopify's test-notification order id (above 2^53), a fresh event id unless the test pins one.
  */

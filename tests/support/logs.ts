@@ -31,7 +31,7 @@ export function readServiceLog(service: string): LogLine[] {
     });
 }
 
-/** The SUCCESS markers (SPEC.md section 7) that every service wrote for one order, as `service event` strings. */
+/** The SUCCESS markers (docs/spec.md section 7) that every service wrote for one order, as `service event` strings. */
 export function successMarkers(orderId: number | string): string[] {
   return SERVICES.flatMap((service) =>
     readServiceLog(service)

@@ -4,7 +4,7 @@ import { shopifyHeaders } from './sign.js';
 import { stackEnv } from './stack-env.js';
 
 /**
- * Shopify's two deliveries that bring units back (SPEC.md section 2.2), shaped as Shopify sends them
+ * Shopify's two deliveries that bring units back (docs/spec.md section 2.2), shaped as Shopify sends them
  * (snake_case, with fields the system ignores), and a signed sender for the running stack.
  */
 

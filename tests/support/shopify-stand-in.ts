@@ -1,7 +1,7 @@
 import { stackEnv } from './stack-env.js';
 
 /**
- * The Shopify stand-in's test interface (SPEC.md section 6.1, docs/shopify-stand-in.md): what
+ * The Shopify stand-in's test interface (docs/spec.md section 6.1, docs/shopify-stand-in.md): what
  * Shopify holds, and Shopify's own moves. Ids go as decimal strings. The stand-in is shared with
  * every test running at the same time: touch only your own random inventory items, never reset it.
  */

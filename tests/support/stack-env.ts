@@ -46,7 +46,7 @@ export function parseEnvFile(text: string): Record<string, string> {
 }
 
 /**
- * Tests find the running stack through `.stack/env` (SPEC.md section 8); a variable set in the
+ * Tests find the running stack through `.stack/env` (docs/spec.md section 8); a variable set in the
  * process environment wins, and STACK_ENV_FILE points at another stack's file.
  */
 export function stackEnvFile(): string {

@@ -84,7 +84,7 @@ const turnBatchedStdout = new Writable({
 });
 
 /**
- * JSON lines in the order SPEC.md section 7 names: time, level, service, event, orderId,
+ * JSON lines in the order docs/spec.md section 7 names: time, level, service, event, orderId,
  * correlationId, msg. The correlation id and order id come from the request's async context.
  */
 export function createLogger(options: LoggerOptions): Logger {

@@ -35,12 +35,16 @@ const TITLES: Record<number, string> = {
 /** A 503 is transient by definition: every one tells the caller when to come back, unless it says so itself. */
 const DEFAULT_RETRY_AFTER_SECONDS = '1';
 
-export function sendProblem(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
+/**
+ * Writes the problem body. `answerStatus` sends it under another HTTP status than the problem's own
+ * (a refusal answered 200 so Shopify neither retries it nor counts it as a failed delivery).
+ */
+export function sendProblem(res: Response, problem: Problem, headers: Record<string, string> = {}, answerStatus: number = problem.status): void {
   const { status, code, detail, ...extensions } = problem;
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  if (status === 503 && !res.hasHeader('retry-after')) res.setHeader('Retry-After', DEFAULT_RETRY_AFTER_SECONDS);
+  if (answerStatus === 503 && !res.hasHeader('retry-after')) res.setHeader('Retry-After', DEFAULT_RETRY_AFTER_SECONDS);
   res
-    .status(status)
+    .status(answerStatus)
     .type('application/problem+json')
     .send(
       JSON.stringify({

@@ -4,11 +4,15 @@ import type { Redis } from 'ioredis';
 import type { DataApiClient } from './clients/data-api.js';
 import type { WmsHold } from './clients/wms-hold.js';
 import type { RejectionRecorder } from './clients/rejection-recorder.js';
+import type { RestockClient } from './clients/restocks.js';
 import type { WmsClient } from './clients/wms.js';
-import { DEFAULT_WEBHOOK_DEADLINE_MS } from './config.js';
+import { DEFAULT_WEBHOOK_DEADLINE_MS, type RefusalStatus } from './config.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
+import { webhookSource } from './routes/delivery.js';
+import { restockWebhookRouter } from './routes/restock-webhooks.js';
 import { webhookRouter } from './routes/webhook.js';
 import { createReceiveOrder } from './use-cases/receive-order.js';
+import { createRestockOrder } from './use-cases/restock-order.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -17,14 +21,21 @@ export interface AppDeps {
   wmsHold: WmsHold;
   /** Only for readiness; the hold itself goes through `wmsHold`. */
   redis: Redis;
-  webhookSecret: string;
+  /** SHOPIFY_WEBHOOK_SECRET: one secret, or two while one is being rotated (a delivery signed with either is authentic). */
+  webhookSecret: string | readonly string[];
+  /** SHOPIFY_SHOP_DOMAIN: when set, a signed delivery from any other shop is 401 UNKNOWN_SHOP on every webhook path. */
+  shopDomain?: string;
+  /** WEBHOOK_REFUSAL_STATUS (docs/spec.md section 2.1); `4xx` unless told. */
+  refusalStatus?: RefusalStatus;
   /** SHOPIFY_LOCATION_ID: the warehouse's Shopify location. */
   warehouseLocationId: string;
   /** WEBHOOK_DEADLINE_MS: every webhook answer leaves within this many ms of the request's arrival. */
   deadlineMs?: number;
   metrics?: ApiMetrics;
-  /** Where refusals of identifiable orders are reported (SPEC.md section 10). */
+  /** Where refusals of identifiable orders are reported (docs/spec.md section 10). */
   rejections?: RejectionRecorder;
+  /** Cancellations and refunds (docs/spec.md section 2.2); absent (an app built for order intake alone), their paths are not served. */
+  restocks?: RestockClient;
   state?: { shuttingDown: boolean };
 }
 
@@ -37,6 +48,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const { logger, redis, dataApi, state = { shuttingDown: false } } = deps;
   const metrics = deps.metrics ?? createApiMetrics();
+  const source = webhookSource(deps.webhookSecret, deps.shopDomain);
   const app = serviceApp();
   app.use(correlationMiddleware);
   app.use(metrics.httpMiddleware);
@@ -46,16 +58,22 @@ export function createApp(deps: AppDeps): Express {
       logger,
       metrics,
       receiveOrder: createReceiveOrder(deps),
-      webhookSecret: deps.webhookSecret,
+      source,
+      refusalStatus: deps.refusalStatus ?? '4xx',
       deadlineMs: deps.deadlineMs ?? DEFAULT_WEBHOOK_DEADLINE_MS,
       rejections: deps.rejections,
     }),
   );
+  if (deps.restocks) {
+    const restockOrder = createRestockOrder({ restocks: deps.restocks });
+    app.use(restockWebhookRouter({ logger, metrics, restockOrder, source, deadlineMs: deps.deadlineMs ?? DEFAULT_WEBHOOK_DEADLINE_MS }));
+  }
   app.use(
     healthRouter(
       { 'order-manage-data-api': () => dataApi.ping() },
       () => state.shuttingDown,
       { redis: () => redis.ping() },
+      logger,
     ),
   );
   app.use(metrics.router());

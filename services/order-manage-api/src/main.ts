@@ -4,16 +4,19 @@ import { createDataApiClient } from './clients/data-api.js';
 import { createRedis } from './clients/redis.js';
 import { createWmsHold } from './clients/wms-hold.js';
 import { createRejectionRecorder } from './clients/rejection-recorder.js';
+import { createRestockClient } from './clients/restocks.js';
 import { createWmsClient } from './clients/wms.js';
 import { configSchema, SERVICE } from './config.js';
 import { createApiMetrics } from './metrics.js';
+import { createWmsSync } from './wms-sync.js';
+import { startWmsSyncInterval } from './wms-sync-interval.js';
 
 async function main(): Promise<void> {
   const config = parseConfig(SERVICE, configSchema);
   const logger = createLogger({
     service: SERVICE,
     level: config.LOG_LEVEL,
-    secrets: [config.INTERNAL_API_TOKEN, config.WMS_API_KEY, config.SHOPIFY_WEBHOOK_SECRET],
+    secrets: [config.INTERNAL_API_TOKEN, config.WMS_API_KEY, ...config.SHOPIFY_WEBHOOK_SECRET],
   });
   const metrics = createApiMetrics();
   // Redis being down at start is not fatal: the client reconnects in the background, the hold fails open.
@@ -26,6 +29,12 @@ async function main(): Promise<void> {
     onOutcome: metrics.countRejectionReport,
   });
   const state = { shuttingDown: false };
+  const wms = createWmsClient({
+    baseUrl: config.WMS_BASE_URL,
+    apiKey: config.WMS_API_KEY,
+    timeoutMs: config.WMS_TIMEOUT_MS,
+    onCall: metrics.observeWmsCall,
+  });
   const app = createApp({
     rejections,
     logger,
@@ -33,23 +42,35 @@ async function main(): Promise<void> {
     redis,
     state,
     webhookSecret: config.SHOPIFY_WEBHOOK_SECRET,
+    shopDomain: config.SHOPIFY_SHOP_DOMAIN,
+    refusalStatus: config.WEBHOOK_REFUSAL_STATUS,
     warehouseLocationId: config.SHOPIFY_LOCATION_ID,
     deadlineMs: config.WEBHOOK_DEADLINE_MS,
     dataApi: createDataApiClient({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS }),
-    wms: createWmsClient({
-      baseUrl: config.WMS_BASE_URL,
-      apiKey: config.WMS_API_KEY,
-      timeoutMs: config.WMS_TIMEOUT_MS,
-      onCall: metrics.observeWmsCall,
-    }),
+    restocks: createRestockClient({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS }),
+    wms,
     wmsHold: createWmsHold({ redis, logger, ttlSeconds: config.WMS_HOLD_TTL_SECONDS }),
   });
+  // Off unless WMS_SYNC_INTERVAL_MS is set: the api owns the WMS calls, so it runs the stock sync.
+  const wmsSync =
+    config.WMS_SYNC_INTERVAL_MS > 0
+      ? startWmsSyncInterval({
+          sync: createWmsSync({ wms, dataApiUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, logger }),
+          redis,
+          logger,
+          intervalMs: config.WMS_SYNC_INTERVAL_MS,
+          pageSize: config.WMS_SYNC_PAGE_SIZE,
+          registry: metrics.registry,
+        })
+      : undefined;
   await serve({
     app,
     port: config.PORT,
+    http: config,
     logger,
     state,
     closers: [
+      { name: 'wms stock sync', close: async () => wmsSync?.stop() },
       { name: 'rejection reports in flight', close: () => rejections.drain() },
       { name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) },
     ],

@@ -4,7 +4,7 @@ import pRetry, { AbortError } from 'p-retry';
 import type { WmsListClient, WmsListItem } from './clients/wms.js';
 
 /**
- * The stock sync (SPEC.md section 10): pages through the WMS list and sends each page to the
+ * The stock sync (docs/spec.md section 10): pages through the WMS list and sends each page to the
  * data-api, which brings every known variant whose stock differs to the WMS's `availableQuantity`
  * with one `wms_sync` movement (under its row lock; the stream then sends the delta to Shopify).
  * Run by `npm run stock -- sync-wms` and, every WMS_SYNC_INTERVAL_MS, by order-manage-api.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { logLevel, port, positiveInt, secret } from '@oms/common';
+import { httpServerSettings, kafkaSecurityRule, kafkaSecuritySettings, logLevel, port, positiveInt, secret, withoutDemoPassword } from '@oms/common';
 
 const brokerList = z
   .string()
@@ -8,9 +8,11 @@ const brokerList = z
 
 export const configSchema = z.object({
   PORT: port(8081),
+  ...httpServerSettings,
   LOG_LEVEL: logLevel(),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  DATABASE_URL: withoutDemoPassword(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')),
   KAFKA_BROKERS: brokerList,
+  ...kafkaSecuritySettings,
   INTERNAL_API_TOKEN: secret(),
   INVENTORY_TOPIC: z.string().min(1).default('inventory-updates'),
   DB_POOL_MAX: positiveInt(10),
@@ -26,6 +28,6 @@ export const configSchema = z.object({
   OUTBOX_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(50),
   /** See AppDeps.kafkaGatesReadiness. */
   READINESS_REQUIRES_KAFKA: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-});
+}).superRefine(kafkaSecurityRule);
 
 export type Config = z.infer<typeof configSchema>;

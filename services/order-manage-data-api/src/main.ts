@@ -1,4 +1,4 @@
-import { createKafkaHealthCheck, createLogger, exitOnStartupError, parseConfig, serve } from '@oms/common';
+import { createKafkaHealthCheck, createLogger, exitOnStartupError, kafkaSecurity, parseConfig, serve } from '@oms/common';
 import { createApp } from './app.js';
 import { createKafka } from './clients/kafka.js';
 import { configSchema } from './config.js';
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const logger = createLogger({
     service: SERVICE,
     level: config.LOG_LEVEL,
-    secrets: [config.INTERNAL_API_TOKEN, dbPassword ? decodeURIComponent(dbPassword) : undefined],
+    secrets: [config.INTERNAL_API_TOKEN, dbPassword ? decodeURIComponent(dbPassword) : undefined, config.KAFKA_SASL_PASSWORD],
   });
   const metrics = createDataApiMetrics();
   const pool = createPool({
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   await pool.query('SELECT 1 FROM outbox_event LIMIT 1').catch((err: Error) => {
     logger.warn(`PostgreSQL not usable yet (${err.message}); readiness stays down until it is`, { event: 'db.unavailable' });
   });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, logger });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, logger, security: kafkaSecurity(SERVICE, config) });
   const kafkaHealth = createKafkaHealthCheck(kafka);
   const relay = new OutboxRelay({
     pool,
@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   await serve({
     app,
     port: config.PORT,
+    http: config,
     logger,
     state,
     closers: [

@@ -2,7 +2,7 @@ import type { Logger } from '@oms/common';
 import { Redis } from 'ioredis';
 
 /**
- * The hold is a protection for the WMS, not a reason to refuse orders (SPEC.md section 3), so a
+ * The hold is a protection for the WMS, not a reason to refuse orders (docs/spec.md section 3), so a
  * dead Redis must cost milliseconds: no offline queue (a command fails at once while disconnected),
  * one attempt per command, short connect and command timeouts, and quiet background reconnects.
  */

@@ -1,7 +1,5 @@
 import { CORRELATION_HEADER, currentContext, httpRequest, isTimeout, type Logger, type Problem } from '@oms/common';
-
-/** Refusals whose order a merchant must still act on (SPEC.md section 10); 401, 413 and 5xx are not. */
-const LEDGER_STATUSES = new Set([400, 409, 422]);
+import { refusesAnOrder } from '../domain/outcome.js';
 
 export type RecordOutcome = 'recorded' | 'failed' | 'dropped';
 
@@ -54,8 +52,9 @@ export function createRejectionRecorder(options: RejectionRecorderOptions): Reje
 
   return {
     record(problem, webhookId) {
+      // Refusals whose order a merchant must still act on (docs/spec.md section 10); 401, 413 and 5xx are not.
+      if (!refusesAnOrder(problem)) return;
       const { orderId } = problem;
-      if (typeof orderId !== 'string' || !LEDGER_STATUSES.has(problem.status)) return;
       if (inFlight.size >= maxInFlight) {
         onOutcome('dropped');
         logger.warn(`refused order ${orderId} not recorded in the ledger: ${maxInFlight} reports already in flight`, {

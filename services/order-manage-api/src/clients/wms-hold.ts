@@ -18,7 +18,7 @@ export interface WmsHoldOptions {
 
 export const DEFAULT_WMS_HOLD_KEY = 'wms:hold';
 
-/** SPEC.md section 3: after repeated WMS failures every replica refuses orders at once until the key expires. */
+/** docs/spec.md section 3: after repeated WMS failures every replica refuses orders at once until the key expires. */
 export function createWmsHold(options: WmsHoldOptions): WmsHold {
 
   const { redis, logger, ttlSeconds, key = DEFAULT_WMS_HOLD_KEY } = options;

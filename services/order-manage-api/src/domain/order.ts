@@ -5,7 +5,7 @@ import { z } from 'zod';
  * The webhook parses the body with `parseJsonWithExactIds`, so an id written as an integer arrives as
  * a bigint. A number is taken only while it is exact (a caller that built the body itself).
  */
-const shopifyId = (what: string) =>
+export const shopifyId = (what: string) =>
   z
     .union([z.bigint(), z.number().int().refine(Number.isSafeInteger).transform(BigInt)], { error: `${what} ${SHOPIFY_ID_RULE}` })
     .pipe(z.bigint().min(1n, `${what} ${SHOPIFY_ID_RULE}`).max(MAX_SHOPIFY_ID, `${what} ${SHOPIFY_ID_RULE}`))
@@ -91,7 +91,7 @@ export interface OrderIntake {
 
 export type ValidationResult = { ok: true; intake: OrderIntake } | { ok: false; orderId?: ShopifyId; errors: FieldError[] };
 
-const pathOf = (path: PropertyKey[]): string =>
+export const pathOf = (path: PropertyKey[]): string =>
   path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '');
 
 /** The order id of a body that failed validation, when it can still be read, so the refusal names it. */
@@ -103,7 +103,7 @@ function readableOrderId(body: unknown): ShopifyId | undefined {
 
 type ParsedLine = z.infer<typeof lineItem>;
 
-/** SPEC.md section 2.1: a line without a product, a gift card or a line that ships nothing draws on no inventory. */
+/** docs/spec.md section 2.1: a line without a product, a gift card or a line that ships nothing draws on no inventory. */
 export const holdsStock = (line: Pick<ParsedLine, 'product_id' | 'gift_card' | 'requires_shipping'>): boolean =>
   line.product_id !== null && line.gift_card !== true && line.requires_shipping !== false;
 

@@ -37,6 +37,18 @@ export type IntakeResult =
 
 export type IntakeOutcome = IntakeResult & { orderId: ShopifyId };
 
+/** Refusal statuses of an order's content, which the order stays a paid order at Shopify after (docs/spec.md section 10). */
+const ORDER_REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 409, 422]);
+
+/**
+ * Whether a problem refuses an identifiable order: a 400 with a readable order id, a 409 or a 422.
+ * These are what the refused-orders ledger keeps and what WEBHOOK_REFUSAL_STATUS=200 answers with
+ * 200; a 401, a 413, a 400 without an id and every 5xx are not.
+ */
+export function refusesAnOrder(problem: Problem): problem is Problem & { orderId: ShopifyId } {
+  return typeof problem.orderId === 'string' && ORDER_REFUSAL_STATUSES.has(problem.status);
+}
+
 /** A demand's identity before the inventory resolved it: its variant id, else its product and SKU. */
 const demandKey = (v: UnknownVariant) => v.variantId ?? `${v.productId}/${v.sku}`;
 

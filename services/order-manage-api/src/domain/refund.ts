@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { type FieldError, pathOf, shopifyId } from './order.js';
 
 /**
- * SPEC.md section 2.2: `orders/cancelled` carries the Order resource with `cancelled_at` and its
+ * docs/spec.md section 2.2: `orders/cancelled` carries the Order resource with `cancelled_at` and its
  * `refunds[]`; `refunds/create` carries a Refund. Both come down to the same thing: an order id
  * and the refund line items Shopify restocked (or not). Every other field is accepted and ignored.
  */

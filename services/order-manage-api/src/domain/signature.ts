@@ -12,11 +12,19 @@ export function isWellFormedSignature(header: string | undefined): header is str
   return typeof header === 'string' && DIGEST_BASE64.test(header);
 }
 
-/** HMAC-SHA256 of the exact raw bytes, compared in constant time. */
-export function verifySignature(rawBody: Buffer, header: string | undefined, secret: string): boolean {
+/**
+ * HMAC-SHA256 of the exact raw bytes, compared in constant time with each secret: one, or two while
+ * one is being rotated (SHOPIFY_WEBHOOK_SECRET, docs/spec.md section 12). Every secret is tried whatever
+ * the first gave, so the time taken tells nothing of which one matched.
+ */
+export function verifySignature(rawBody: Buffer, header: string | undefined, secrets: string | readonly string[]): boolean {
   if (!isWellFormedSignature(header)) return false;
-  const expected = createHmac('sha256', secret).update(rawBody).digest();
   const given = Buffer.from(header, 'base64');
-  // Stryker disable next-line ConditionalExpression: a header that passed isWellFormedSignature always decodes to 32 bytes, the SHA-256 length, so the length check alone can never be false here
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  let authentic = false;
+  for (const secret of typeof secrets === 'string' ? [secrets] : secrets) {
+    const expected = createHmac('sha256', secret).update(rawBody).digest();
+    // Stryker disable next-line ConditionalExpression: a header that passed isWellFormedSignature always decodes to 32 bytes, the SHA-256 length, so the length check alone can never be false here
+    authentic = (given.length === expected.length && timingSafeEqual(given, expected)) || authentic;
+  }
+  return authentic;
 }

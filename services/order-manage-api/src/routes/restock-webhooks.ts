@@ -96,7 +96,7 @@ function answer({ logger, counted, reject }: Answering, res: Response, outcome: 
 }
 
 /**
- * `orders/cancelled` and `refunds/create` (SPEC.md section 2.2): the same checks as an order's
+ * `orders/cancelled` and `refunds/create` (docs/spec.md section 2.2): the same checks as an order's
  * delivery (signature, size, shop, topic, JSON with exact ids), then the restock use case. Every answer
  * to a well-formed delivery is 200, also for an order the system never accepted; only the data-api
  * being out of reach is a 503, for Shopify to deliver again.

@@ -1,108 +1,64 @@
-import {
-  type Deadline,
-  deadlineIn,
-  type Logger,
-  parseJsonWithExactIds,
-  type Problem,
-  sendProblem,
-  setContextOrderId,
-  type ShopifyId,
-} from '@oms/common';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { type Deadline, type Logger, type Problem, setContextOrderId, type ShopifyId } from '@oms/common';
+import express, { type Request, type Response, type Router } from 'express';
 import type { RejectionRecorder } from '../clients/rejection-recorder.js';
-import { type FieldError, type OrderIntake, validateOrder } from '../domain/order.js';
+import type { RefusalStatus } from '../config.js';
+import { type OrderIntake, validateOrder } from '../domain/order.js';
 import type { IntakeOutcome } from '../domain/outcome.js';
-import { isWellFormedSignature, verifySignature } from '../domain/signature.js';
 import type { ApiMetrics } from '../metrics.js';
 import type { ReceiveOrder } from '../use-cases/receive-order.js';
+import {
+  DATA_API_RETRY_AFTER_SECONDS,
+  headerErrors,
+  openDelivery,
+  receiveDelivery,
+  refusalAtWebhook,
+  Rejection,
+  sendRefusal,
+  type WebhookSource,
+} from './delivery.js';
 
 export const WEBHOOK_PATH = '/api/shopify/webhooks/orders';
-export const MAX_BODY_BYTES = 1024 * 1024;
+export const ORDERS_TOPIC = 'orders/create';
 
 export interface WebhookDeps {
   logger: Logger;
   metrics: ApiMetrics;
   receiveOrder: ReceiveOrder;
-  webhookSecret: string;
+  /** The secrets a delivery may be signed with, and the one shop it may come from. */
+  source: WebhookSource;
+  /** WEBHOOK_REFUSAL_STATUS: `200` answers a refusal of an identifiable order with 200 (docs/spec.md section 2.1). */
+  refusalStatus: RefusalStatus;
   /** Every answer leaves within this many ms of the request's arrival (Shopify gives up at 5 s). */
   deadlineMs: number;
   /** The refused-orders ledger; absent, a refusal is only logged and counted. */
   rejections?: RejectionRecorder;
 }
 
-/** Shopify retries on its own schedule; a replica or a proxy in front of it may honour this. */
-const DATA_API_RETRY_AFTER_SECONDS = 2;
-
 const acceptedBody = (orderId: ShopifyId) => ({ status: 'success', message: 'Order received and processed', order_id: orderId });
 
-/** A delivery refused before the intake use case runs: its signature, its body, its headers. */
-class Rejection extends Error {
-  constructor(readonly problem: Problem) {
-    super(problem.code);
-  }
-}
-
 export function webhookRouter(deps: WebhookDeps): Router {
-  const { logger, metrics, receiveOrder, webhookSecret, deadlineMs } = deps;
+  const { logger, metrics, receiveOrder, source, refusalStatus, deadlineMs } = deps;
   const router = express.Router();
-  // Every body is read as bytes whatever its Content-Type (even none): the signature covers the bytes,
-  // and a signed delivery with an odd header should fail on its content, not look unsigned.
-  const raw = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
 
+  /** Every refusal, from the delivery's checks to the use case's outcome, is answered here. */
   function reject(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
     metrics.countOrder(problem.code);
-    logger.warn(`order rejected with ${problem.status} ${problem.code}: ${problem.detail}`, {
+    const sent = sendRefusal(res, problem, headers, refusalStatus);
+    const answered = sent === problem.status ? '' : ` (answered ${sent}, WEBHOOK_REFUSAL_STATUS=${refusalStatus})`;
+    logger.warn(`order rejected with ${problem.status} ${problem.code}${answered}: ${problem.detail}`, {
       event: 'order.rejected',
       code: problem.code,
       status: problem.status,
+      ...(sent === problem.status ? {} : { answeredStatus: sent }),
       ...(typeof problem.orderId === 'string' ? { orderId: problem.orderId } : {}),
     });
-    sendProblem(res, problem, headers);
     // Only once the answer is on its way: the ledger never delays or changes what Shopify is told.
     deps.rejections?.record(problem, res.req.header('x-shopify-webhook-id'));
   }
 
-  const invalidSignature = (res: Response) =>
-    reject(res, { status: 401, code: 'INVALID_SIGNATURE', detail: 'The X-Shopify-Hmac-Sha256 header is missing or does not match the body.' });
-
-  /**
-   * A missing or malformed signature is refused before a byte of the body is read. A well-formed
-   * one can only be checked against the whole body, and the 1 MiB limit is what keeps an
-   * unauthenticated sender from making us read more, so an oversized body answers 413 then.
-   */
-  function requireSignatureHeader(req: Request, res: Response, next: NextFunction): void {
-    res.locals.deadline = deadlineIn(deadlineMs);
-    if (!isWellFormedSignature(req.header('x-shopify-hmac-sha256'))) return invalidSignature(res);
-    next();
-  }
-
-  function readRawBody(req: Request, res: Response, next: NextFunction): void {
-    raw(req, res, (err?: unknown) => {
-      if (!err) return next();
-      const type = (err as { type?: string }).type;
-      if (type === 'entity.too.large') {
-        return reject(res, { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: `The request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB).` });
-      }
-      reject(res, { status: 400, code: 'INVALID_PAYLOAD', detail: `The request body could not be read (${type ?? 'unreadable'}).` });
-    });
-  }
-
   function parse(req: Request): OrderIntake {
-    const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    if (!verifySignature(body, req.header('x-shopify-hmac-sha256'), webhookSecret)) {
-      throw new Rejection({ status: 401, code: 'INVALID_SIGNATURE', detail: 'The X-Shopify-Hmac-Sha256 header does not match the body.' });
-    }
-    let json: unknown;
-    try {
-      json = parseJsonWithExactIds(body.toString('utf8'));
-    } catch {
-      throw new Rejection({ status: 400, code: 'INVALID_PAYLOAD', detail: 'The request body is not valid JSON.', errors: [] });
-    }
-    const result = validateOrder(json);
-    const errors: FieldError[] = result.ok ? [] : [...result.errors];
-    if (!req.header('x-shopify-webhook-id')) errors.push({ path: 'headers.x-shopify-webhook-id', reason: 'is required' });
-    const topic = req.header('x-shopify-topic');
-    if (topic !== undefined && topic !== 'orders/create') errors.push({ path: 'headers.x-shopify-topic', reason: 'must be orders/create' });
+    const result = validateOrder(openDelivery(req, source, ORDERS_TOPIC));
+    const errors = [...(result.ok ? [] : result.errors), ...headerErrors(req)];
     if (!result.ok || errors.length > 0) {
       const orderId = result.ok ? result.intake.order.orderId : result.orderId;
       throw new Rejection({
@@ -116,7 +72,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
     return result.intake;
   }
 
-  /** The one place an outcome becomes an HTTP answer (SPEC.md section 2). */
+  /** The one place an outcome becomes an HTTP answer (docs/spec.md section 2). */
   function answer(res: Response, outcome: IntakeOutcome): void {
     const { orderId } = outcome;
     switch (outcome.kind) {
@@ -161,23 +117,11 @@ export function webhookRouter(deps: WebhookDeps): Router {
           orderId,
         }, { 'Retry-After': String(DATA_API_RETRY_AFTER_SECONDS) });
       case 'refused_by_data_api':
-        return reject(res, refusalAtWebhook(outcome.problem, orderId));
+        return reject(res, refusalAtWebhook(outcome.problem, orderId, logger));
     }
   }
 
-  /**
-   * The data-api's refusal is permanent, so the webhook's answer is too (a 503 would have Shopify
-   * retry it for hours). Only a refused internal token is ours to fix, not the order's: a 500.
-   */
-  function refusalAtWebhook(problem: Problem, orderId: ShopifyId): Problem {
-    if (problem.status === 401 || problem.status === 403) {
-      logger.error(`order-manage-data-api refused our credentials (${problem.status}): check INTERNAL_API_TOKEN`, { event: 'data_api.refused', orderId });
-      return { status: 500, code: 'INTERNAL_ERROR', detail: 'The order store refused this service; the operator has been told.' };
-    }
-    return { ...problem, orderId };
-  }
-
-  router.post(WEBHOOK_PATH, requireSignatureHeader, readRawBody, async (req, res, next) => {
+  router.post(WEBHOOK_PATH, ...receiveDelivery({ deadlineMs, reject }), async (req, res, next) => {
     let intake: OrderIntake;
     try {
       intake = parse(req);

@@ -77,7 +77,7 @@ function commitLines(intake: OrderIntake, resolved: readonly ResolvedLine[]): Co
 }
 
 /**
- * SPEC.md section 2 after validation, in its order of checks: a known order, every variant known,
+ * docs/spec.md section 2 after validation, in its order of checks: a known order, every variant known,
  * our stock, the WMS hold and the WMS, then the locked commit, which applies the same rules under
  * its row locks. Every answer is an outcome; only a bug throws.
  */

@@ -22,7 +22,7 @@ function resultOf(stored: StoredRestock): RestockResult {
 }
 
 /**
- * SPEC.md section 2.2: a cancellation or a refund puts back, once, the units of each refund line
+ * docs/spec.md section 2.2: a cancellation or a refund puts back, once, the units of each refund line
  * Shopify restocked for a line this system reserved. Shopify has already put them back in its own
  * count. The data-api decides which units come back and writes them in one transaction, with the
  * event's answer (so a second delivery of the event gets the first answer); what is left here is to

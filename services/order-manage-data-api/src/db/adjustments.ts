@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { MAX_STOCK, type MovementRow, type MovementView, movementView, writeMovements } from './movement-writer.js';
 import { inTransaction } from './pool.js';
 
-/** SPEC.md section 10: exactly one of sku / variantId, exactly one of delta / set. */
+/** docs/spec.md section 10: exactly one of sku / variantId, exactly one of delta / set. */
 export interface AdjustmentRequest {
   sku?: string;
   variantId?: ShopifyId;
@@ -92,7 +92,7 @@ export interface AdjustOptions {
 }
 
 /**
- * One adjustment, SPEC.md section 10. In one transaction: claim the key (its row's primary key makes
+ * One adjustment, docs/spec.md section 10. In one transaction: claim the key (its row's primary key makes
  * a concurrent call with the same key wait for this one, then read what it did), lock the variant's
  * row, decide the delta against the stock under the lock, write the movement and its event (reason
  * as given, reference the key, idempotency key `adjustment:<key>`, shopifyKnows false: the stream

@@ -111,7 +111,7 @@ async function readRows(client: pg.Pool | pg.PoolClient, variants: CatalogueVari
 }
 
 /**
- * One page of the catalogue import, in one transaction (SPEC.md section 10): the rows the page
+ * One page of the catalogue import, in one transaction (docs/spec.md section 10): the rows the page
  * touches are locked in ascending variant id order (as an order's commit locks them), then each
  * variant is added (its row at zero, its WMS stock as one `import` movement with its event),
  * refreshed (ids, title, price, SKU; its stock and ledger untouched, the ledger following a new

@@ -67,7 +67,7 @@ const ORDER_AND_LOCKS = `WITH new_order AS (
  )
  SELECT 1 FROM inventory WHERE variant_id = ANY($12::bigint[]) ORDER BY variant_id FOR UPDATE`;
 
-/** The movement reasons Shopify made itself (SPEC.md section 5): the stream never repeats them at Shopify. */
+/** The movement reasons Shopify made itself (docs/spec.md section 5): the stream never repeats them at Shopify. */
 export const SHOPIFY_KNOWS_REASONS = ['order', 'cancel', 'return'] as const;
 
 /** The SQL expressions an outbox insert takes from its statement: the order (or NULL), the topic, the Kafka headers. */
@@ -80,7 +80,7 @@ export interface OutboxParams {
 /**
  * The outbox rows announcing the movements a statement just wrote: `movements` names a CTE that
  * returned (id, variant_id, delta, reason, reference, available_after, version_after). One event
- * per movement, the JSON of SPEC.md section 5 built from what the movement wrote, in variant id
+ * per movement, the JSON of docs/spec.md section 5 built from what the movement wrote, in variant id
  * order (the order the relay publishes in). Every writer of movements shares it, so an event has
  * one shape and `shopifyKnows` one rule.
  */

@@ -192,7 +192,7 @@ async function restockOnce(pool: pg.Pool, request: RestockRequest): Promise<Rest
 }
 
 /**
- * Puts back the units of a cancellation's or a refund's restocked lines (SPEC.md section 2.2), in
+ * Puts back the units of a cancellation's or a refund's restocked lines (docs/spec.md section 2.2), in
  * one transaction: the event claimed (an event handled before is answered as the first time), the
  * order locked and, for a cancellation, marked cancelled, the variants locked in ascending id order,
  * one movement per refund line item with its event. An order the system never accepted changes

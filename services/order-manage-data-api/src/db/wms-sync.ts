@@ -51,7 +51,7 @@ export interface WmsSyncOptions {
 const movementKey = (runId: string, variantId: string) => `wms_sync:${runId}:${variantId}`;
 
 /**
- * One page of the WMS list (SPEC.md section 10): each known SKU whose stock differs from the WMS's
+ * One page of the WMS list (docs/spec.md section 10): each known SKU whose stock differs from the WMS's
  * `availableQuantity` gets one `wms_sync` movement of the difference (reference the run id,
  * idempotency key per run and variant, shopifyKnows false so the stream sends it to Shopify as a
  * delta) and its event, under the variants' row locks taken in ascending variant id order. A dry run

@@ -1,5 +1,5 @@
 /**
- * The catalogue import's rules for one page that need no database (SPEC.md section 10): which row of
+ * The catalogue import's rules for one page that need no database (docs/spec.md section 10): which row of
  * the inventory each variant of Shopify's catalogue is, what a refresh changes, and which variant
  * cannot be written because a row the page does not move holds its SKU or inventory item.
  */

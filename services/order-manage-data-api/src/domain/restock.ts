@@ -1,5 +1,5 @@
 /**
- * Which units of a cancellation or refund come back (SPEC.md section 2.2), without the database:
+ * Which units of a cancellation or refund come back (docs/spec.md section 2.2), without the database:
  * the transaction in db/restocks.ts reads the order's lines under the order's row lock and writes
  * what this plans.
  */

@@ -60,7 +60,7 @@ const count = (results: VariantResult[], outcome: VariantResult['outcome']) => r
 
 /**
  * Mounted at the root: `POST /internal/catalogue/variants`, one page of `npm run catalogue -- import`
- * (SPEC.md section 10). Answers 200 `{results: [{variantId, sku, outcome, ...}]}` in the page's order.
+ * (docs/spec.md section 10). Answers 200 `{results: [{variantId, sku, outcome, ...}]}` in the page's order.
  */
 export function catalogueRouter(deps: CatalogueRoutesDeps): Router {
   const { pool, logger, inventoryTopic } = deps;

@@ -15,7 +15,7 @@ import { MAX_PAGE_SIZE } from './schemas.js';
 const MAX_KEY_LENGTH = 255;
 const quantity = z.number().int().max(MAX_STOCK);
 
-/** SPEC.md section 10: exactly one of sku / variantId, exactly one of delta / set. */
+/** docs/spec.md section 10: exactly one of sku / variantId, exactly one of delta / set. */
 export const adjustmentSchema = z
   .object({
     sku: z.string().min(1).max(MAX_KEY_LENGTH).optional(),
@@ -133,7 +133,7 @@ export function inventoryOperationsRouter(deps: InventoryOperationsDeps): Router
   return router;
 }
 
-/** What each outcome answers (SPEC.md section 10). */
+/** What each outcome answers (docs/spec.md section 10). */
 function answerOf(request: z.infer<typeof adjustmentSchema>, outcome: AdjustmentOutcome): { status: number; body: { movement: MovementView | null; [k: string]: unknown } } {
   const { key } = request;
   switch (outcome.kind) {

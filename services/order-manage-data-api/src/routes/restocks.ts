@@ -33,7 +33,7 @@ export interface RestocksRouteDeps {
 }
 
 /**
- * `POST /internal/orders/:orderId/restocks`: the units a cancellation or a refund puts back (SPEC.md
+ * `POST /internal/orders/:orderId/restocks`: the units a cancellation or a refund puts back (docs/spec.md
  * section 2.2). Always 200 for a valid request: an order the system never accepted restocks nothing.
  */
 export function restocksRouter(deps: RestocksRouteDeps): Router {

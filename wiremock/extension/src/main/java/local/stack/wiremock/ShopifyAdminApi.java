@@ -26,7 +26,7 @@ import wiremock.com.fasterxml.jackson.databind.ObjectMapper;
 import wiremock.com.fasterxml.jackson.databind.SerializationFeature;
 
 /**
- * The stand-in's test interface under {@code /__admin/shopify/} (SPEC.md 6.1): what tests, the
+ * The stand-in's test interface under {@code /__admin/shopify/} (docs/spec.md 6.1): what tests, the
  * benchmark and probes use to set up the shop and read what the system did to it. Ids are decimal
  * strings (a JSON integer or a gid is taken too), bodies JSON; a refused call applies nothing.
  */

@@ -7,7 +7,11 @@ import com.github.tomakehurst.wiremock.extension.AdminApiExtension;
 import com.github.tomakehurst.wiremock.extension.Parameters;
 import com.github.tomakehurst.wiremock.extension.ResponseTransformerV2;
 import com.github.tomakehurst.wiremock.extension.StubLifecycleListener;
+import com.github.tomakehurst.wiremock.extension.requestfilter.RequestFilterAction;
+import com.github.tomakehurst.wiremock.extension.requestfilter.StubRequestFilterV2;
+import com.github.tomakehurst.wiremock.http.Request;
 import com.github.tomakehurst.wiremock.http.Response;
+import com.github.tomakehurst.wiremock.http.ResponseDefinition;
 import com.github.tomakehurst.wiremock.stubbing.ServeEvent;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,8 +39,11 @@ import wiremock.com.fasterxml.jackson.databind.SerializationFeature;
  * over {@link Shop}): priced by operation, throttled before anything is applied, and answered from
  * and applied to the shop's state. The shop's test interface is under /__admin/shopify/
  * ({@link ShopifyAdminApi}); docs/shopify-stand-in.md describes both.
+ *
+ * <p>As a request filter, ahead of every mapping, it answers Shopify's client-credentials grant and
+ * refuses (401) a GraphQL call whose token the grant issued once that token is dead ({@link ShopifyOAuth}).
  */
-public final class ShopifyLeakyBucket implements ResponseTransformerV2, StubLifecycleListener, AdminApiExtension {
+public final class ShopifyLeakyBucket implements ResponseTransformerV2, StubLifecycleListener, AdminApiExtension, StubRequestFilterV2 {
   public static final String NAME = "shopify-leaky-bucket";
   static final String DEFAULT_BUCKET = "store";
   /** The transformer parameter that makes a stub the stateful stand-in. */
@@ -58,6 +65,7 @@ public final class ShopifyLeakyBucket implements ResponseTransformerV2, StubLife
   private final LongSupplier nanoClock;
   private final ShopifyGraphql graphql;
   private final ShopifyAdminApi adminApi;
+  private final ShopifyOAuth oauth;
 
   public ShopifyLeakyBucket() {
     this(Plan.fromEnvironment(System.getenv()), System::nanoTime, new Shop());
@@ -68,10 +76,15 @@ public final class ShopifyLeakyBucket implements ResponseTransformerV2, StubLife
   }
 
   ShopifyLeakyBucket(Plan defaultPlan, LongSupplier nanoClock, Shop shop) {
+    this(defaultPlan, nanoClock, shop, new ShopifyOAuth());
+  }
+
+  ShopifyLeakyBucket(Plan defaultPlan, LongSupplier nanoClock, Shop shop, ShopifyOAuth oauth) {
     this.defaultPlan = defaultPlan;
     this.nanoClock = nanoClock;
     this.graphql = new ShopifyGraphql(shop);
     this.adminApi = new ShopifyAdminApi(shop);
+    this.oauth = oauth;
   }
 
   Shop shop() {
@@ -91,6 +104,13 @@ public final class ShopifyLeakyBucket implements ResponseTransformerV2, StubLife
   @Override
   public void contributeAdminApiRoutes(Router router) {
     adminApi.routes(router);
+    oauth.routes(router);
+  }
+
+  @Override
+  public RequestFilterAction filter(Request request, ServeEvent serveEvent) {
+    ResponseDefinition answer = oauth.intercept(request);
+    return answer == null ? RequestFilterAction.continueWith(request) : RequestFilterAction.stopWith(answer);
   }
 
   @Override
