@@ -26,7 +26,7 @@ import {
   type SkipReason,
   type VariantResult,
 } from './catalogue-import.js';
-import { parseFlags, required, TOOL_LOG_LEVEL, toolEnv, UsageError } from './stack-env.js';
+import { parseFlags, required, TOOL_LOG_LEVEL, toolEnv, UsageError, runCommands } from './stack-env.js';
 
 const USAGE = 'usage: npm run catalogue -- import [--dry-run] [--page-size <1-250>] [--currency <ISO 4217 code, default USD>]';
 
@@ -192,23 +192,4 @@ async function importCatalogue(args: string[]): Promise<number> {
   return shopifyFailed ? 1 : 0;
 }
 
-async function main(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
-  if (command === 'import') return importCatalogue(rest);
-  if (command === undefined || command === '--help' || command === 'help') {
-    console.log(USAGE);
-    return command === undefined ? 64 : 0;
-  }
-  throw new UsageError(`unknown command "${command}"`);
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(`catalogue import failed: ${err instanceof Error ? err.message : String(err)}`);
-    if (err instanceof UsageError) console.error(USAGE);
-    process.exitCode = err instanceof UsageError ? 64 : 1;
-  },
-);
+runCommands('catalogue import', USAGE, { import: importCatalogue });

@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { httpRequest, isTimeout, parseJsonWithExactIds } from '@oms/common';
 import { DEMO_CATALOGUE } from '../db/catalogue.js';
-import { required, toolEnv, UsageError } from './stack-env.js';
+import { required, toolEnv, UsageError, runCommands } from './stack-env.js';
 
 const USAGE = 'usage: npm run order -- send [file]   (without a file: the demo order, a T-shirt in two sizes)';
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
@@ -193,23 +193,4 @@ async function send(args: string[]): Promise<number> {
   return answer.status >= 200 && answer.status < 300 ? 0 : 1;
 }
 
-async function main(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
-  if (command === 'send') return send(rest);
-  if (command === undefined || command === 'help' || command === '--help') {
-    console.log(USAGE);
-    return command === undefined ? 64 : 0;
-  }
-  throw new UsageError(`unknown command "${command}"`);
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(`order failed: ${err instanceof Error ? err.message : String(err)}`);
-    if (err instanceof UsageError) console.error(USAGE);
-    process.exitCode = err instanceof UsageError ? 64 : 1;
-  },
-);
+runCommands('order', USAGE, { send });

@@ -15,7 +15,7 @@
 import { createLogger } from '@oms/common';
 import { createShopifyClient, ShopifyGaveUpError, type ShopifyClient } from '../services/order-stream-process/src/clients/shopify.js';
 import { accessTokenSource, toolShopifyCredentials } from '../services/order-stream-process/src/clients/shopify-token.js';
-import { parseFlags, required, TOOL_LOG_LEVEL, toolEnv, UsageError } from './stack-env.js';
+import { parseFlags, required, TOOL_LOG_LEVEL, toolEnv, UsageError, runCommands } from './stack-env.js';
 
 const USAGE = 'usage: npm run shopify -- connect --url <https base url> | status';
 
@@ -240,25 +240,5 @@ async function status(args: string[]): Promise<number> {
   return 0;
 }
 
-async function main(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
-  if (command === 'connect') return connect(rest);
-  if (command === 'status') return status(rest);
-  if (command === undefined || command === 'help' || command === '--help') {
-    console.log(USAGE);
-    return command === undefined ? 64 : 0;
-  }
-  throw new UsageError(`unknown command "${command}"`);
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    const message = err instanceof ShopifyGaveUpError && err.last.message.startsWith('HTTP 401') ? `Shopify refused the access token (401): ${err.message}` : err instanceof Error ? err.message : String(err);
-    console.error(`shopify failed: ${message}`);
-    if (err instanceof UsageError) console.error(USAGE);
-    process.exitCode = err instanceof UsageError ? 64 : 1;
-  },
-);
+runCommands('shopify', USAGE, { connect, status }, (err) =>
+  err instanceof ShopifyGaveUpError && err.last.message.startsWith('HTTP 401') ? `Shopify refused the access token (401): ${err.message}` : err instanceof Error ? err.message : String(err));

@@ -65,3 +65,35 @@ export function parseFlags(args: string[], known: { values: string[]; switches: 
 
 /** A quiet logger for the tools: they print their own lines, and only errors of the shared code show. */
 export const TOOL_LOG_LEVEL = 'error';
+
+/**
+ * A tool's entry point: runs the named subcommand with the rest of the arguments and sets the exit
+ * code (64 for a caller's mistake, with the usage; 1 for any other failure, with `describe`'s text).
+ */
+export function runCommands(
+  tool: string,
+  usage: string,
+  commands: Record<string, (args: string[]) => Promise<number>>,
+  describe: (err: unknown) => string = (err) => (err instanceof Error ? err.message : String(err)),
+): void {
+  const [command, ...rest] = process.argv.slice(2);
+  const run = async (): Promise<number> => {
+    if (command === undefined || command === 'help' || command === '--help') {
+      console.log(usage);
+      return command === undefined ? 64 : 0;
+    }
+    const handler = Object.hasOwn(commands, command) ? commands[command] : undefined;
+    if (!handler) throw new UsageError(`unknown command "${command}"`);
+    return handler(rest);
+  };
+  run().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(`${tool} failed: ${describe(err)}`);
+      if (err instanceof UsageError) console.error(usage);
+      process.exitCode = err instanceof UsageError ? 64 : 1;
+    },
+  );
+}

@@ -8,7 +8,7 @@
 import { createLogger, httpRequest, isShopifyId, type Problem } from '@oms/common';
 import { createWmsClient } from '../services/order-manage-api/src/clients/wms.js';
 import { createWmsSync, DEFAULT_WMS_SYNC_PAGE_SIZE, type WmsDifference, type WmsSyncReport } from '../services/order-manage-api/src/wms-sync.js';
-import { parseFlags, required, TOOL_LOG_LEVEL, toolEnv, UsageError } from './stack-env.js';
+import { parseFlags, required, TOOL_LOG_LEVEL, toolEnv, UsageError, runCommands } from './stack-env.js';
 
 const USAGE = [
   'usage: npm run stock -- adjust (--sku <sku> | --variant <id>) (--delta <n> | --set <n>) --reason <restock|correction> --key <key>',
@@ -160,24 +160,4 @@ async function syncWms(args: string[]): Promise<number> {
   return 0;
 }
 
-async function main(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
-  if (command === 'adjust') return adjust(rest);
-  if (command === 'sync-wms') return syncWms(rest);
-  if (command === undefined || command === 'help' || command === '--help') {
-    console.log(USAGE);
-    return command === undefined ? 64 : 0;
-  }
-  throw new UsageError(`unknown command "${command}"`);
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(`stock failed: ${err instanceof Error ? err.message : String(err)}`);
-    if (err instanceof UsageError) console.error(USAGE);
-    process.exitCode = err instanceof UsageError ? 64 : 1;
-  },
-);
+runCommands('stock', USAGE, { adjust, 'sync-wms': syncWms });
