@@ -69,7 +69,7 @@ const ORDER_REASONS = new Set<MovementReason>(['order', 'cancel', 'return']);
 
 /**
  * Records a movement as order-manage-data-api does (the ledger's trigger moves the stock and the
- * version) and returns the event it would publish for it (SPEC.md section 5).
+ * version) and returns the event it would publish for it (docs/spec.md section 5).
  */
 export async function recordMovement(variant: TestVariant, input: MovementInput): Promise<InventoryEvent> {
   const forOrder = ORDER_REASONS.has(input.reason);

@@ -3,14 +3,14 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { chunk, coalesce, itemKey } from '../../services/order-stream-process/src/domain/coalesce.js';
 import { parseInventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
-import { decideConfirmation, deltaChanges, holdsImport, isDelta } from '../../services/order-stream-process/src/domain/sync-rule.js';
+import { decideConfirmation, deltaChanges, expectedShopify, guessConfirmation, holdsImport, isDelta } from '../../services/order-stream-process/src/domain/sync-rule.js';
 import { availableAt, delayBeforeCall, readThrottleStatus, retryAfterMs } from '../../services/order-stream-process/src/domain/throttle.js';
 import { exampleInventoryEvent, exampleRestockEvent } from '../support/inventory-event.js';
 
 const event = exampleInventoryEvent;
 
 describe('reading an inventory event from Kafka', () => {
-  it('accepts the event of SPEC.md section 5, an order with its id and a restock without one', () => {
+  it('accepts the event of docs/spec.md section 5, an order with its id and a restock without one', () => {
     const order = event();
     assert.deepEqual(parseInventoryEvent(Buffer.from(JSON.stringify(order))), { ok: true, event: order });
     const restock = exampleRestockEvent();
@@ -191,6 +191,66 @@ describe('the confirm step decides from the database (D) and Shopify (S)', () =>
         if (decision.action === 'lower') assert.ok(d < shopify);
         if (decision.action === 'set') assert.ok(bringToDatabase && d !== shopify);
         if (decision.action === 'none') assert.ok(bringToDatabase ? d === shopify : shopify <= d);
+      }),
+    );
+  });
+});
+
+describe('the confirm step guesses Shopify\'s figure before reading it', () => {
+  // Three orders of 2, 1 and 3 units from 50: 48 at version 4, 47 at 5, 44 at 6.
+  const orders = [
+    event({ movementId: '41', delta: -2, availableAfter: 48, inventoryVersion: 4 }),
+    event({ movementId: '42', delta: -1, availableAfter: 47, inventoryVersion: 5 }),
+    event({ movementId: '43', delta: -3, availableAfter: 44, inventoryVersion: 6 }),
+  ];
+  const atBatch = { availableQuantity: 44, version: 6 };
+
+  it("expects the figure before the batch's first event when Shopify did not take the orders, whatever their order of arrival or redeliveries", () => {
+    assert.equal(expectedShopify(coalesce(orders)[0]!, atBatch, false), 50);
+    assert.equal(expectedShopify(coalesce([orders[2]!, orders[0]!, orders[1]!, orders[0]!])[0]!, atBatch, false), 50);
+  });
+
+  it('counts the deltas the batch already sent into the expected figure', () => {
+    const restock = exampleRestockEvent({ movementId: '44', delta: 10, availableAfter: 54, inventoryVersion: 7 });
+    assert.equal(expectedShopify(coalesce([...orders, restock])[0]!, { availableQuantity: 54, version: 7 }, false), 60);
+  });
+
+  it('expects nothing when the database moved past the batch, the read is behind, versions have a gap, or an import is involved', () => {
+    assert.equal(expectedShopify(coalesce(orders)[0]!, { availableQuantity: 40, version: 7 }, false), undefined);
+    assert.equal(expectedShopify(coalesce(orders)[0]!, { availableQuantity: 47, version: 5 }, false), undefined);
+    assert.equal(expectedShopify(coalesce(orders)[0]!, undefined, false), undefined);
+    assert.equal(expectedShopify(coalesce([orders[0]!, orders[2]!])[0]!, atBatch, false), undefined, 'version 5 is not in the batch');
+    assert.equal(expectedShopify(coalesce(orders)[0]!, atBatch, true), undefined, 'an import still to bring to the database');
+    const imported = event({ movementId: '40', reason: 'import', orderId: null, shopifyKnows: false, delta: 50, availableAfter: 50, inventoryVersion: 3 });
+    assert.equal(expectedShopify(coalesce([imported, ...orders])[0]!, atBatch, false), undefined);
+  });
+
+  it("lowers from the guess without reading only when the item's last guess was right; with none yet or a stale one it reads first", () => {
+    const item = coalesce(orders)[0]!;
+    assert.deepEqual(guessConfirmation(item, atBatch, false, true), { action: 'lower', shopify: 50, database: atBatch });
+    assert.equal(guessConfirmation(item, atBatch, false, false), undefined);
+    assert.equal(guessConfirmation(item, atBatch, false, undefined), undefined);
+  });
+
+  it('guesses only a lowering: never when the guess is at or below the database, nor for an import', () => {
+    const cancel = event({ movementId: '45', reason: 'cancel', delta: 3, availableAfter: 47, inventoryVersion: 7 });
+    assert.equal(guessConfirmation(coalesce([cancel])[0]!, { availableQuantity: 47, version: 7 }, false, true), undefined);
+    assert.equal(guessConfirmation(coalesce(orders)[0]!, atBatch, true, true), undefined);
+  });
+
+  it('for any batch of contiguous orders: a guess is the lowering the read would decide had Shopify held the guess', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 50 }), fc.array(fc.integer({ min: -3, max: 3 }).filter((k) => k !== 0), { minLength: 1, maxLength: 6 }), (start, deltas) => {
+        let available = start + 20;
+        const events = deltas.map((delta, i) => {
+          available += delta;
+          return event({ movementId: String(60 + i), reason: delta < 0 ? 'order' : 'cancel', delta, availableAfter: available, inventoryVersion: 10 + i });
+        });
+        const database = { availableQuantity: available, version: 9 + deltas.length };
+        const item = coalesce(events)[0]!;
+        const guess = guessConfirmation(item, database, false, true);
+        const read = decideConfirmation({ newest: item.newest, bringToDatabase: false, shopify: start + 20, database });
+        assert.deepEqual(guess, read.action === 'lower' ? read : undefined);
       }),
     );
   });

@@ -1,5 +1,5 @@
 /**
- * The sync rule through the running parts (SPEC.md section 6): real Kafka, the Shopify stand-in that
+ * The sync rule through the running parts (docs/spec.md section 6): real Kafka, the Shopify stand-in that
  * keeps Shopify's levels, and order-manage-data-api's figures. Each test moves Shopify itself (the
  * orders it takes first, the restocks a merchant makes there) through the stand-in's test interface
  * and records the database's movements as the data-api would, then reads what Shopify holds.
@@ -60,6 +60,45 @@ describe('order events: Shopify is only ever lowered to the database', () => {
     assert.equal(line.quantity, 8);
     assert.equal(line.idempotencyKey, set!.body.variables.idempotencyKey);
     assert.ok(!JSON.stringify(bench.logs).includes(ACCESS_TOKEN), 'the access token is never logged');
+  });
+
+  it("lowers a variant's next order with one compare-and-set from the guessed figure once a read bore the guess out; a stale guess is read and decided again", async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t);
+    const first = await recordMovement(variant, { reason: 'order', delta: -2 });
+    await bench.produce([first]);
+    assert.equal((await successOf(bench, first.eventId)).result, 'lowered'); // read 10 (the guess: right), lowered to 8
+
+    const second = await recordMovement(variant, { reason: 'order', delta: -3 });
+    await bench.produce([second]);
+    const guessed = await successOf(bench, second.eventId);
+    assert.equal(guessed.result, 'lowered');
+    assert.equal(guessed.guessed, true);
+    assert.equal(await shopifyAvailable(variant.inventoryItemId, variant.locationId), 5);
+    const calls = await shopifyRequests([variant.inventoryItemId]);
+    assert.deepEqual(
+      calls.map((c) => c.operation),
+      ['availableQuantities', 'inventorySetQuantities', 'inventorySetQuantities'],
+      'the second order costs one call: the compare-and-set, no read',
+    );
+    assert.deepEqual(calls[2]!.body.variables.input!.quantities, [
+      { inventoryItemId: inventoryItemGid(variant.inventoryItemId), locationId: locationGid(variant.locationId), quantity: 5, changeFromQuantity: 8 },
+    ]);
+
+    await takeAtShopify(variant, 1); // Shopify takes an order itself (4); its webhook becomes the third movement
+    const third = await recordMovement(variant, { reason: 'order', delta: -1 });
+    await bench.produce([third]);
+    const line = await successOf(bench, third.eventId);
+    assert.equal(line.result, 'confirmed', 'the guess (5 → 4) was stale; the read found Shopify at the database');
+    assert.equal(line.shopify, 4);
+    assert.deepEqual(
+      (await shopifyRequests([variant.inventoryItemId])).slice(3).map((c) => c.operation),
+      ['inventorySetQuantities', 'availableQuantities'],
+      'a stale guess, then a read',
+    );
+    const [level] = await shopifyLevels(variant.inventoryItemId);
+    assert.equal(level!.available, 4);
+    assert.deepEqual(raisesBySystem(level!), []);
   });
 
   it('sends nothing when Shopify already took the order, and leaves alone the later orders the database has not seen', async (t) => {

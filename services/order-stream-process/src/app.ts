@@ -19,7 +19,7 @@ export function createApp(deps: AppDeps): Express {
   const state = deps.state ?? { shuttingDown: false };
   const app = serviceApp();
   app.use(metrics.httpMiddleware);
-  app.use(healthRouter(checks, () => state.shuttingDown));
+  app.use(healthRouter(checks, () => state.shuttingDown, {}, logger));
   app.use(metrics.router());
   app.use((req, res) => {
     sendProblem(res, { status: 404, code: 'NOT_FOUND', detail: `No route for ${req.method} ${req.path}.` });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { logLevel, port, positiveInt, secret, url } from '@oms/common';
+import { httpServerSettings, kafkaSecurityRule, kafkaSecuritySettings, logLevel, port, positiveInt, secret, url } from '@oms/common';
+
+import { credentialsProblem } from './clients/shopify-token.js';
 
 export const SERVICE = 'order-stream-process';
 
@@ -13,16 +15,26 @@ const brokerList = z
 
 export const configSchema = z.object({
   PORT: port(8082),
+  ...httpServerSettings,
   LOG_LEVEL: logLevel(),
   KAFKA_BROKERS: brokerList,
+  ...kafkaSecuritySettings,
   SHOPIFY_ADMIN_BASE_URL: url(),
   SHOPIFY_API_VERSION: z.string().regex(/^\d{4}-\d{2}$/, 'must look like 2026-10').default('2026-10'),
-  SHOPIFY_ACCESS_TOKEN: secret(),
+  /** A static Admin API token; or SHOPIFY_CLIENT_ID with SHOPIFY_CLIENT_SECRET for the client-credentials grant (docs/spec.md 12). */
+  SHOPIFY_ACCESS_TOKEN: secret().optional(),
+  SHOPIFY_CLIENT_ID: z.string().min(1).optional(),
+  SHOPIFY_CLIENT_SECRET: secret().optional(),
   SHOPIFY_TIMEOUT_MS: positiveInt(5000),
   /** Attempts per Shopify call before its events go to the DLQ. */
   SHOPIFY_MAX_ATTEMPTS: positiveInt(5),
   /** First backoff delay; each retry doubles it. */
   SHOPIFY_RETRY_BASE_DELAY_MS: positiveInt(500),
+  /**
+   * A batch that follows its partition's previous one by less than this waits until that long has
+   * passed, so bursts coalesce into fewer, larger batches (fewer Shopify calls); 0 is off.
+   */
+  SHOPIFY_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(5000).default(300),
   INVENTORY_TOPIC: z.string().min(1).default('inventory-updates'),
   DLQ_TOPIC: z.string().min(1).default('inventory-updates.dlq'),
   CONSUMER_GROUP: z.string().min(1).default('order-stream-process'),
@@ -36,6 +48,9 @@ export const configSchema = z.object({
   DATA_API_URL: url(),
   INTERNAL_API_TOKEN: secret(),
   DATA_API_TIMEOUT_MS: positiveInt(5000),
+}).superRefine(kafkaSecurityRule).superRefine((config, ctx) => {
+  const problem = credentialsProblem({ accessToken: config.SHOPIFY_ACCESS_TOKEN, clientId: config.SHOPIFY_CLIENT_ID, clientSecret: config.SHOPIFY_CLIENT_SECRET });
+  if (problem) ctx.addIssue({ code: 'custom', path: [problem.variable], message: problem.message });
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,7 +1,8 @@
-import { createLogger, exitOnStartupError, parseConfig, serve } from '@oms/common';
+import { createLogger, exitOnStartupError, kafkaSecurity, parseConfig, serve } from '@oms/common';
 import { createApp } from './app.js';
 import { createKafka } from './clients/kafka.js';
 import { createShopifyClient } from './clients/shopify.js';
+import { accessTokenSource, shopifyCredentials } from './clients/shopify-token.js';
 import { createStockSource } from './clients/stock.js';
 import { configSchema, SERVICE } from './config.js';
 import { createStreamMetrics } from './metrics.js';
@@ -11,12 +12,17 @@ import { type ReconcileInterval, startReconcileInterval } from './reconcile-inte
 
 async function main(): Promise<void> {
   const config = parseConfig(SERVICE, configSchema);
-  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, secrets: [config.SHOPIFY_ACCESS_TOKEN, config.INTERNAL_API_TOKEN] });
+  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, secrets: [config.SHOPIFY_ACCESS_TOKEN, config.SHOPIFY_CLIENT_SECRET, config.INTERNAL_API_TOKEN, config.KAFKA_SASL_PASSWORD] });
   const metrics = createStreamMetrics();
   const shopify = createShopifyClient({
     baseUrl: config.SHOPIFY_ADMIN_BASE_URL,
     apiVersion: config.SHOPIFY_API_VERSION,
-    accessToken: config.SHOPIFY_ACCESS_TOKEN,
+    // A static token, or the client-credentials grant's, renewed before it expires and once on a 401.
+    tokens: accessTokenSource(shopifyCredentials((name) => config[name as keyof typeof config] as string | undefined), {
+      baseUrl: config.SHOPIFY_ADMIN_BASE_URL,
+      timeoutMs: config.SHOPIFY_TIMEOUT_MS,
+      logger,
+    }),
     timeoutMs: config.SHOPIFY_TIMEOUT_MS,
     maxAttempts: config.SHOPIFY_MAX_ATTEMPTS,
     baseDelayMs: config.SHOPIFY_RETRY_BASE_DELAY_MS,
@@ -25,7 +31,7 @@ async function main(): Promise<void> {
   });
   const stock = createStockSource({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS });
   const processor = createInventoryProcessor({
-    kafka: createKafka(config.KAFKA_BROKERS, logger),
+    kafka: createKafka(config.KAFKA_BROKERS, logger, kafkaSecurity(SERVICE, config)),
     topic: config.INVENTORY_TOPIC,
     dlqTopic: config.DLQ_TOPIC,
     groupId: config.CONSUMER_GROUP,
@@ -33,6 +39,7 @@ async function main(): Promise<void> {
     stock,
     logger,
     metrics,
+    batchLingerMs: config.SHOPIFY_BATCH_LINGER_MS,
     onFatalError: () => {
       // A consumer KafkaJS gave up on consumes nothing more: exit so the supervisor restarts us.
       process.exit(1);
@@ -59,6 +66,7 @@ async function main(): Promise<void> {
   await serve({
     app,
     port: config.PORT,
+    http: config,
     logger,
     state,
     closers: [

@@ -22,6 +22,8 @@ export interface ProcessorDeps {
   maxQuantitiesPerCall?: number;
   /** How often a long Shopify call (retries, rate-limit waits) heartbeats the group (default 3000). */
   heartbeatIntervalMs?: number;
+  /** SHOPIFY_BATCH_LINGER_MS: how long after a partition's batch ended the next one waits (default 0, off). */
+  batchLingerMs?: number;
   sessionTimeoutMs?: number;
   /** Called when the consumer crashed and could not be started again: main exits then. */
   onFatalError?: (error: Error) => void;
@@ -108,6 +110,7 @@ export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcesso
     maxQuantitiesPerCall: deps.maxQuantitiesPerCall,
     heartbeatIntervalMs,
     stopping: stopping.signal,
+    lingerMs: deps.batchLingerMs,
   });
   const group = watchGroup(consumer, topic, (error, restart) => {
     logger.error(`consumer crashed${restart ? ', restarting' : ''}: ${error.message}`, { event: 'kafka.consumer.crash', restart });

@@ -7,7 +7,7 @@ import { chunk, itemKey, MAX_QUANTITIES_PER_CALL } from './domain/coalesce.js';
 import { blamedIndexes, buildCompareAndSetRequest } from './domain/mutation.js';
 
 /**
- * Reconciliation (SPEC.md sections 6 and 10): Shopify's available quantity of every stocked variant
+ * Reconciliation (docs/spec.md sections 6 and 10): Shopify's available quantity of every stocked variant
  * is read and, where it differs from the database (a missed event, a manual edit in the Shopify
  * admin, a Shopify-side restock a confirm lowered before its webhook arrived), set to the database's
  * figure with a compare-and-set from the figure just read, never blind. Shared by

@@ -4,9 +4,9 @@ import { readLevels, ShopifyAnswerError, type Levels } from '../clients/shopify-
 import { StockUnavailableError, type StockItem } from '../clients/stock.js';
 import { chunk, type ItemEvents } from '../domain/coalesce.js';
 import { blamedIndexes, buildCompareAndSetRequest, movementsUri } from '../domain/mutation.js';
-import { decideConfirmation, holdsImport, isDelta, superseded, writes, type Confirmation } from '../domain/sync-rule.js';
+import { decideConfirmation, expectedShopify, guessConfirmation, holdsImport, isDelta, superseded, writes, type Confirmation } from '../domain/sync-rule.js';
 import type { EventResult } from '../metrics.js';
-import type { BoundedSet } from './bounded-set.js';
+import type { BoundedMap, BoundedSet } from './bounded-set.js';
 import { stillOurs, type BatchContext } from './context.js';
 import type { Received } from './receive.js';
 
@@ -19,12 +19,16 @@ const STOCK_RETRY_MAX_MS = 5_000;
 export interface ConfirmMemory {
   /** Items whose import a newer movement superseded: its confirm still brings Shopify to the database's figure. */
   importsPending: BoundedSet<string>;
+  /** Per item: whether its last guess of Shopify's figure (`expectedShopify`) was right; absent, it reads first. */
+  guesses: BoundedMap<string, boolean>;
 }
 
 interface Decided {
   item: ItemEvents<Received>;
   bringToDatabase: boolean;
   confirmation: Confirmation;
+  /** The write compares from a guess of Shopify's figure, not from a read. */
+  guessed?: boolean;
 }
 
 /** A decision that writes to Shopify: a lowering, or an import's set. */
@@ -45,7 +49,7 @@ const RESULT: Record<Confirmation['action'], Exclude<EventResult, 'duplicate' | 
 };
 
 /**
- * The confirm step (SPEC.md section 6): for each item, the database's figure D and Shopify's S are
+ * The confirm step (docs/spec.md section 6): for each item, the database's figure D and Shopify's S are
  * read (one stock request and one `nodes` query per batch), the rule decides, and Shopify is lowered
  * (or, for an import, set) to D with a compare-and-set from S. A stale compare is read and decided
  * again, at most MAX_CONFIRM_ROUNDS times; then, and when Shopify refuses, the item's events go to
@@ -73,7 +77,9 @@ export async function confirmItems(items: readonly Item[], ctx: BatchContext, me
 
 /**
  * Reads D for the items, then S for those the database has not moved past (the others' newer
- * events confirm them), and decides each; items Shopify does not stock go to the DLQ.
+ * events confirm them) and whose figure is not guessed, and decides each; items Shopify does not
+ * stock go to the DLQ. An item whose last guess was right is not read: its lowering compares from
+ * the guess (`guessConfirmation`); a read item records whether its guess would have been right.
  */
 async function decide(items: Item[], ctx: BatchContext, memory: ConfirmMemory): Promise<Decided[] | 'abandoned'> {
   // The database first: an order landing between the two reads then shows in S only (S ≤ D,
@@ -85,7 +91,12 @@ async function decide(items: Item[], ctx: BatchContext, memory: ConfirmMemory): 
   for (const item of items) {
     const figure = database.get(item.variantId);
     const bringToDatabase = holdsImport(item) || memory.importsPending.has(item.key);
-    if (figure && superseded(item.newest, figure)) decided.push({ item, bringToDatabase, confirmation: { action: 'superseded', database: figure } });
+    if (figure && superseded(item.newest, figure)) {
+      decided.push({ item, bringToDatabase, confirmation: { action: 'superseded', database: figure } });
+      continue;
+    }
+    const guess = guessConfirmation(item, figure, bringToDatabase, memory.guesses.get(item.key));
+    if (guess) decided.push({ item, bringToDatabase, confirmation: guess, guessed: true });
     else current.push(item);
   }
   if (current.length === 0) return decided;
@@ -105,6 +116,8 @@ async function decide(items: Item[], ctx: BatchContext, memory: ConfirmMemory): 
       continue;
     }
     const bringToDatabase = holdsImport(item) || memory.importsPending.has(item.key);
+    const expected = expectedShopify(item, database.get(item.variantId), bringToDatabase);
+    if (expected !== undefined) memory.guesses.set(item.key, expected === shopify);
     const confirmation = decideConfirmation({ newest: item.newest, bringToDatabase, shopify, database: database.get(item.variantId) });
     decided.push({ item, bringToDatabase, confirmation });
   }
@@ -152,14 +165,19 @@ async function write(decided: Writing[], round: number, ctx: BatchContext, memor
     try {
       const { attempts } = await ctx.shopify.setInventoryQuantities(request, {
         signal: ctx.signal,
-        logMeta: { operation: 'confirm.set', idempotencyKey, quantities: group.length, round },
+        logMeta: { operation: group.some((d) => d.guessed) ? 'confirm.guessed-set' : 'confirm.set', idempotencyKey, quantities: group.length, round },
       });
-      for (const d of group) settle(d, ctx, memory, { idempotencyKey, attempts });
+      for (const d of group) {
+        if (d.guessed) memory.guesses.set(d.item.key, true);
+        settle(d, ctx, memory, { idempotencyKey, attempts, ...(d.guessed ? { guessed: true } : {}) });
+      }
     } catch (err) {
       if (!(err instanceof ShopifyGaveUpError)) throw err;
       const refused = refusedIndexes(err.last, group.length);
       const stale = group.filter((_, i) => !refused.has(i));
-      if (isStale(err.last)) {
+      // A stale guess: Shopify holds another figure (it took its own orders); the item reads first from now on.
+      for (const d of group) if (d.guessed) memory.guesses.set(d.item.key, false);
+      if (isStale(err.last) && group.some((d) => !d.guessed)) {
         ctx.metrics.countStale();
         ctx.logger.info(`Shopify moved ${stale.length} item(s) since the read (round ${round}): reading again`, {
           event: 'shopify.inventory.stale',

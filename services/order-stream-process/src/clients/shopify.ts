@@ -13,6 +13,7 @@ import {
   retryAfterMs,
   type BucketState,
 } from '../domain/throttle.js';
+import { type AccessTokenSource, staticAccessToken, TokenGrantError } from './shopify-token.js';
 
 export type ShopifyCallOutcome =
   | 'success'
@@ -24,7 +25,8 @@ export type ShopifyCallOutcome =
   | 'graphql_errors'
   | 'invalid_response'
   | 'timeout'
-  | 'network_error';
+  | 'network_error'
+  | 'token_grant';
 
 export interface ShopifyUserError {
   code: string | null;
@@ -81,7 +83,9 @@ export interface ShopifyClientMetrics {
 export interface ShopifyClientOptions {
   baseUrl: string;
   apiVersion: string;
-  accessToken: string;
+  /** A static token; or `tokens`, which renews one (the client-credentials grant, clients/shopify-token.ts). */
+  accessToken?: string;
+  tokens?: AccessTokenSource;
   timeoutMs: number;
   logger: Logger;
   metrics?: ShopifyClientMetrics;
@@ -275,11 +279,13 @@ async function withRetries<T>(policy: RetryPolicy, attempt: () => Promise<T>, ca
 }
 
 export function createShopifyClient(options: ShopifyClientOptions): ShopifyClient {
-  const { accessToken, timeoutMs, logger, metrics = noMetrics, retryAfterCapMs = 60_000 } = options;
+  const { timeoutMs, logger, metrics = noMetrics, retryAfterCapMs = 60_000 } = options;
+  const tokens = options.tokens ?? (options.accessToken ? staticAccessToken(options.accessToken) : undefined);
+  if (!tokens) throw new Error('createShopifyClient needs an accessToken or a token source');
   const policy: RetryPolicy = { maxAttempts: options.maxAttempts ?? 5, baseDelayMs: options.baseDelayMs ?? 500, maxDelayMs: options.maxDelayMs ?? 10_000, metrics, logger };
   const endpoint = `${options.baseUrl.replace(/\/+$/, '')}/admin/api/${options.apiVersion}/graphql.json`;
   const pacer = createPacer(metrics, logger);
-  const headers = { 'content-type': 'application/json', accept: 'application/json', 'x-shopify-access-token': accessToken };
+  const headersWith = (token: string) => ({ 'content-type': 'application/json', accept: 'application/json', 'x-shopify-access-token': token });
 
   /** One HTTP exchange: the answer's payload, or the failure classified for the retry policy. */
   async function exchange<T>(request: MutationRequest | GraphqlQuery, signal: AbortSignal | undefined, readPayload: (body: GraphqlResponse) => T): Promise<T> {
@@ -290,13 +296,33 @@ export function createShopifyClient(options: ShopifyClientOptions): ShopifyClien
       metrics.observeShopifyCall(error.outcome, (performance.now() - started) / 1000);
       throw error;
     };
+    const body = JSON.stringify(request);
+    /** One POST with the token of the moment; a failure to get a token or an answer is thrown classified. */
+    const send = async (): Promise<{ response: HttpAnswer; token: string }> => {
+      let token: string;
+      try {
+        token = await tokens!.token(signal);
+      } catch (err) {
+        if (signal?.aborted || !(err instanceof TokenGrantError)) throw err;
+        throw new ShopifyCallError('token_grant', err.message, err.retryable);
+      }
+      try {
+        return { response: await httpRequest(endpoint, { method: 'POST', headers: headersWith(token), body, timeoutMs, signal }), token };
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        const cause = err instanceof Error ? ((err.cause as Error)?.message ?? err.message) : String(err);
+        throw isTimeout(err) ? new ShopifyCallError('timeout', `no answer within ${timeoutMs} ms`, true) : new ShopifyCallError('network_error', cause, true);
+      }
+    };
     let response: HttpAnswer;
     try {
-      response = await httpRequest(endpoint, { method: 'POST', headers, body: JSON.stringify(request), timeoutMs, signal });
+      let sent = await send();
+      // An expired or revoked token: a new one, and the same request again at once (once: Shopify applied nothing).
+      if (sent.response.status === 401 && tokens!.rejected(sent.token)) sent = await send();
+      response = sent.response;
     } catch (err) {
-      if (signal?.aborted) throw err;
-      const cause = err instanceof Error ? ((err.cause as Error)?.message ?? err.message) : String(err);
-      return fail(isTimeout(err) ? new ShopifyCallError('timeout', `no answer within ${timeoutMs} ms`, true) : new ShopifyCallError('network_error', cause, true));
+      if (err instanceof ShopifyCallError) return fail(err);
+      throw err;
     }
     const answer = readHttp(response, retryAfterCapMs, Date.now());
     if ('error' in answer) {

@@ -4,12 +4,12 @@ import { z } from 'zod';
 /** Ids travel as decimal strings, so ids above 2^53 stay exact. */
 const shopifyId = z.string().refine(isShopifyId, SHOPIFY_ID_RULE);
 
-/** What moved a variant's stock (SPEC.md section 4, `inventory_movement.reason`). */
+/** What moved a variant's stock (docs/spec.md section 4, `inventory_movement.reason`). */
 export const MOVEMENT_REASONS = ['order', 'cancel', 'return', 'restock', 'correction', 'import', 'wms_sync'] as const;
 export type MovementReason = (typeof MOVEMENT_REASONS)[number];
 
 /**
- * One event per movement of a variant's stock (SPEC.md section 5), published by
+ * One event per movement of a variant's stock (docs/spec.md section 5), published by
  * order-manage-data-api with Kafka key = variantId.
  */
 export const inventoryEventSchema = z.object({

@@ -3,7 +3,7 @@ import { compareShopifyIds } from '@oms/common';
 import type { DeltaChange } from './sync-rule.js';
 
 /**
- * The two writes the processor makes to Shopify's Admin GraphQL API (SPEC.md section 6), as pure
+ * The two writes the processor makes to Shopify's Admin GraphQL API (docs/spec.md section 6), as pure
  * request builders: a delta for what Shopify cannot know, and a compare-and-set for the confirm
  * step and reconciliation. Both carry `@idempotent` with a key derived from what they apply: a
  * delta's is its movement id.

@@ -3,7 +3,7 @@ import type { ItemEvents } from './coalesce.js';
 import type { InventoryEvent } from './event.js';
 
 /**
- * The sync rule (SPEC.md section 6), as pure decisions the batch handler follows.
+ * The sync rule (docs/spec.md section 6), as pure decisions the batch handler follows.
  *
  * Shopify keeps its own count: it takes an order's units when it creates the order, before the
  * webhook leaves, and puts a restock chosen in Shopify back itself. So the processor never tells
@@ -118,4 +118,47 @@ export function decideConfirmation(input: ConfirmationInput): Confirmation {
 /** Whether the decision writes to Shopify. */
 export function writes(confirmation: Confirmation): confirmation is Extract<Confirmation, { action: 'lower' | 'set' }> {
   return confirmation.action === 'lower' || confirmation.action === 'set';
+}
+
+/**
+ * Pure: Shopify's figure after the batch's deltas if it did NOT take the batch's orders (the demo
+ * stack, a channel Shopify does not count): the figure before the batch's first event, plus the
+ * deltas the batch already sent. Only when that figure is certain to be what an in-step Shopify
+ * holds: the database is exactly at the batch's newest version, the item's events are contiguous
+ * versions (no movement between them the batch has not seen), and nothing is to be brought to the
+ * database (an import is never guessed: its figure was never Shopify's). Undefined otherwise.
+ */
+export function expectedShopify(item: ItemEvents, database: DatabaseFigure | undefined, bringToDatabase: boolean): number | undefined {
+  if (bringToDatabase || holdsImport(item) || !database || database.version !== item.newest.inventoryVersion) return undefined;
+  const byVersion = new Map<number, InventoryEvent>();
+  for (const event of item.events) byVersion.set(event.inventoryVersion, event);
+  const versions = [...byVersion.keys()].sort((a, b) => a - b);
+  if (versions.some((v, i) => i > 0 && v !== versions[i - 1]! + 1)) return undefined;
+  const first = byVersion.get(versions[0]!)!;
+  const deltas = [...byVersion.values()].filter(isDelta).reduce((sum, e) => sum + e.delta, 0);
+  return first.availableAfter - first.delta + deltas;
+}
+
+/**
+ * Pure: the guess before reading. When the item's last guess was right (Shopify held what it would
+ * hold had it not taken the orders), the confirm skips the read and sends the compare-and-set
+ * `from: guess, to: D` at once: a lowering exactly as the read would have decided it had Shopify
+ * held the guess, and a compare-and-set that applies nothing (stale: then read and decided as
+ * usual) when it does not. Only a lowering is guessed (D < guess); never an import.
+ *
+ * With no memory of the item (a new item, a restart) the confirm reads first: a real store, where
+ * Shopify takes its own orders, never spends a call on a guess no read has borne out; the read
+ * tells whether the guess would have been right, so a store where Shopify did not take the orders
+ * guesses from its second batch on.
+ */
+export function guessConfirmation(
+  item: ItemEvents,
+  database: DatabaseFigure | undefined,
+  bringToDatabase: boolean,
+  lastGuessRight: boolean | undefined,
+): Extract<Confirmation, { action: 'lower' }> | undefined {
+  if (lastGuessRight !== true) return undefined;
+  const guess = expectedShopify(item, database, bringToDatabase);
+  if (guess === undefined || !database || guess <= database.availableQuantity) return undefined;
+  return { action: 'lower', shopify: guess, database };
 }
