@@ -7,7 +7,7 @@ import { refusesAnOrder } from '../../services/order-manage-api/src/domain/outco
 import { verifySignature } from '../../services/order-manage-api/src/domain/signature.js';
 
 /**
- * order-manage-api's webhook settings (SPEC.md sections 2.1 and 12): SHOPIFY_WEBHOOK_SECRET with
+ * order-manage-api's webhook settings (docs/spec.md sections 2.1 and 12): SHOPIFY_WEBHOOK_SECRET with
  * one or two secrets, SHOPIFY_SHOP_DOMAIN, WEBHOOK_REFUSAL_STATUS; and the rules they drive.
  */
 

@@ -14,7 +14,7 @@ import { stubWmsInventory } from '../support/wiremock.js';
 import { type DataApiHandle, type IntakeHandle, startDataApi, startIntake, WEBHOOK_SECRET } from './intake-harness.js';
 
 /**
- * SPEC.md sections 2, 2.1 and 12 through the stack's PostgreSQL, Redis and WireMock, with an api
+ * docs/spec.md sections 2, 2.1 and 12 through the stack's PostgreSQL, Redis and WireMock, with an api
  * in-process for each configuration: SHOPIFY_SHOP_DOMAIN (401 UNKNOWN_SHOP on all three webhook
  * paths, after the signature), two webhook secrets during a rotation, and WEBHOOK_REFUSAL_STATUS
  * in both modes.

@@ -6,7 +6,7 @@ import { refusesAnOrder } from '../domain/outcome.js';
 import { isWellFormedSignature, verifySignature } from '../domain/signature.js';
 
 /**
- * What every Shopify webhook path checks before its own rules (SPEC.md section 2), in this order:
+ * What every Shopify webhook path checks before its own rules (docs/spec.md section 2), in this order:
  * the signature header, the size, the signature over the exact bytes, the shop, the topic, then the JSON.
  */
 
@@ -25,7 +25,7 @@ export class Rejection extends Error {
 /** How a path answers a refusal: each path logs and counts its own. */
 export type Reject = (res: Response, problem: Problem, headers?: Record<string, string>) => void;
 
-/** Who may deliver (SPEC.md sections 2 and 12). */
+/** Who may deliver (docs/spec.md sections 2 and 12). */
 export interface WebhookSource {
   /** SHOPIFY_WEBHOOK_SECRET: one secret, or two while one is being rotated; a delivery signed with either is authentic. */
   secrets: readonly string[];
