@@ -7,7 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
 import { closeDb, createTestProduct, dbPool, readInventory, readOrder, type TestProduct } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
-import { buildShopifyOrder, lineOf, randomOrderId } from '../support/orders.js';
+import { buildShopifyOrder, lineOf } from '../support/orders.js';
 import { buildRefund, lineItemIds, REFUNDS_PATH, CANCELLED_PATH, buildCancelledOrder } from '../support/refunds.js';
 import { signBody } from '../support/sign.js';
 import { stubWmsInventory } from '../support/wiremock.js';

@@ -93,12 +93,15 @@ export interface ServedCall {
 
 /** The calls WireMock's journal holds for this stub and what it answered each, oldest first. */
 export async function servedBy(stubId: string): Promise<ServedCall[]> {
-  const res = await fetch(admin(`/requests?matchingStub=${stubId}`), { signal: AbortSignal.timeout(10_000) });
+  // Filtered here, not with `?matchingStub=`: WireMock's own filter throws on an unmatched request
+  // in the journal (its stub mapping has no id), which any test's stray request can leave there.
+  const res = await fetch(admin('/requests'), { signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`WireMock journal answered ${res.status}`);
   const { requests } = (await res.json()) as {
-    requests: Array<{ request: { loggedDate: number }; response: { status: number; body?: string } }>;
+    requests: Array<{ request: { loggedDate: number }; response: { status: number; body?: string }; stubMapping?: { id?: string } }>;
   };
   return requests
+    .filter((e) => e.stubMapping?.id === stubId)
     .map((e) => ({ loggedAt: e.request.loggedDate, status: e.response.status, answer: JSON.parse(e.response.body ?? '{}') as GraphqlAnswer }))
     .sort((a, b) => a.loggedAt - b.loggedAt);
 }
