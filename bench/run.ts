@@ -26,12 +26,9 @@ import { setting } from './settings.js';
 /** Long enough that a noisy second of the shared machine does not decide the closed loop's figures. */
 const CLOSED_ORDERS = setting('BENCH_ORDERS', 3000);
 /**
- * Orders sent before the phases, so that these measure the stack as it runs once warm. On a fresh
- * stack the first orders pay for V8's and the JVM's compilers: V8 hands a function to TurboFan only
- * after about 3,000 calls' worth of its bytecode, and the api completed 104, 80 and 42 TurboFan
- * compilations over its first three slices of 2,000 orders, and 2–14 in most later ones
- * (`--trace-opt`). The warm-up is measured in slices all the same, and reported apart, so what a
- * fresh replica costs stays in view.
+ * Orders sent before the phases, so that these measure the stack as it runs once warm: on a fresh
+ * stack the first orders pay for V8's and the JVMs' compilers. The warm-up is measured in slices all
+ * the same, and reported apart, so what a fresh replica costs stays in view.
  */
 const WARMUP_ORDERS = setting('BENCH_WARMUP_ORDERS', 10_000);
 const WARMUP_SLICE_ORDERS = 1000;

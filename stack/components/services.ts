@@ -90,11 +90,10 @@ export function serviceEnv(settings: Settings, service: ServiceName, index = 1):
 
 /**
  * How every service's Node runs, here and in the Dockerfile (which repeats them).
- * --max-semi-space-size=8: a smaller young generation kept each service's RSS after the bench about
- * 50 MB lower, at no measurable CPU cost (docs/benchmark.md).
+ * --max-semi-space-size=8: a smaller young generation keeps each service's RSS within its target,
+ * at no measurable CPU cost.
  * --heap-growing-percent=25: the old generation is collected once it is a quarter over what the last
- * collection kept, instead of V8's up-to-fourfold growth: the api's heap after 3,000 orders 52 MB
- * instead of 85–115, at no measurable CPU cost (docs/benchmark.md).
+ * collection kept, instead of V8's up-to-fourfold growth, whose freed pages stay mapped.
  * --enable-source-maps: stack traces name the TypeScript files and lines (dist/<service>/main.js.map).
  */
 export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=25', '--enable-source-maps'] as const;

@@ -10,11 +10,10 @@ export const WIREMOCK_ROOT = path.join(REPO_ROOT, 'wiremock');
 
 /**
  * WireMock 3.13's own request journal walks all of its entries twice for every request it serves,
- * so a request cost CPU in proportion to the bound: 3.3 ms with 20,000 entries, 0.4 ms with 1,000
- * (this machine). The stack runs WireMock through `local.stack.wiremock.StandIn`, whose journal does
- * the same in constant time (wiremock/extension), and still bounds it: 1,000 entries hold a few
- * seconds of the heaviest load (about 300 requests/s at 100 orders/s), enough for tests, which read
- * their own requests within moments of making them, and memory stays flat over a long run.
+ * so a request cost CPU in proportion to the bound. The stack runs WireMock through
+ * `local.stack.wiremock.StandIn`, whose journal does the same in constant time (wiremock/extension),
+ * and still bounds it: the bound holds a few seconds of the heaviest load, enough for tests, which
+ * read their own requests within moments of making them, and memory stays flat over a long run.
  */
 export const WIREMOCK_JOURNAL_ENTRIES = 1000;
 
@@ -76,9 +75,7 @@ export function wiremockComponent(settings: Settings): Component {
         name: 'wiremock',
         command: requireJava(),
         args: [
-          // C1 only: a fixture serves short bursts, and C2's compiling was most of its CPU over its first
-          // 30,000 requests (273 / 208 µs a request over the first 10,000 / next 20,000 against 513–540 /
-          // 277–285 with C2; once warm 200–219 against 167–192).
+          // C1 only: a fixture serves short bursts, and C2's background compiling was most of its CPU.
           '-XX:TieredStopAtLevel=1',
           '-Xms64m',
           '-Xmx384m',

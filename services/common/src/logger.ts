@@ -68,8 +68,8 @@ function flushLines(): void {
 process.once('exit', flushLines);
 
 /**
- * The lines one event-loop turn logs go to stdout in one write. Each write is a system call, which
- * the profiles showed as the services' largest cost, and under load they log several lines per order.
+ * The lines one event-loop turn logs go to stdout in one write: each write is a system call, and
+ * under load the services log several lines per order.
  */
 const turnBatchedStdout = new Writable({
   decodeStrings: false,

@@ -1,4 +1,3 @@
-import type { Writable } from 'node:stream';
 import pg from 'pg';
 import type { Logger } from '@oms/common';
 
@@ -76,22 +75,6 @@ export interface Transaction {
 }
 
 /**
- * Puts everything `send` queues on the client's socket into one write: pg writes each query on its
- * own, and every write is a system call here and a wake-up and a read in PostgreSQL (strace: 5.8
- * writes and 6.1 reads per order in the data-api with this, 8.0 and 7.9 without).
- */
-function inOneWrite<T>(client: pg.PoolClient, send: () => T): T {
-  // pg keeps its socket on `connection.stream`, which its types do not declare.
-  const socket = (client as unknown as { connection: { stream: Writable } }).connection.stream;
-  socket.cork();
-  try {
-    return send();
-  } finally {
-    socket.uncork();
-  }
-}
-
-/**
  * Runs `fn` in a transaction on its own client: COMMIT when it returns, ROLLBACK when it throws.
  * BEGIN is sent with the first statement `fn` issues, and `commitWith` sends the last with COMMIT.
  * A client whose connection failed (BEGIN, COMMIT or ROLLBACK could not run) is destroyed rather
@@ -115,16 +98,14 @@ export async function inTransaction<T>(
   const tx: Transaction = {
     async commitWith<R extends pg.QueryResultRow>(query: pg.QueryConfig) {
       ended = true;
-      const [written, committed] = await Promise.allSettled(
-        inOneWrite(client, () => [client.query<R>(query), control('COMMIT')] as const),
-      );
+      const [written, committed] = await Promise.allSettled([client.query<R>(query), control('COMMIT')]);
       if (written.status === 'rejected') throw written.reason;
       if (committed.status === 'rejected') throw committed.reason;
       return written.value;
     },
   };
   try {
-    const [begun, ran] = await Promise.allSettled(inOneWrite(client, () => [control('BEGIN'), fn(client, tx)] as const));
+    const [begun, ran] = await Promise.allSettled([control('BEGIN'), fn(client, tx)]);
     if (begun.status === 'rejected') throw begun.reason;
     if (ran.status === 'rejected') {
       if (!ended) await control('ROLLBACK').catch(() => undefined);
