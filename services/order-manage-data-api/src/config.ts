@@ -21,8 +21,7 @@ export const configSchema = z.object({
   OUTBOX_POLL_INTERVAL_MS: positiveInt(1500),
   OUTBOX_BATCH_SIZE: positiveInt(100),
   /**
-   * At 100 orders/s, 50 against 10 put about five orders in a batch instead of one or two: 0.3 ms
-   * less data-api CPU per order and 0.6 ms less Kafka (docs/benchmark.md). Only a wake-up within
+   * Under steady load a short wait gathers several orders into one relay batch; only a wake-up within
    * this long of the last batch waits, so a lone order is not held back.
    */
   OUTBOX_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(50),
