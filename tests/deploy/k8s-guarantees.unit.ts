@@ -9,13 +9,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { REPO_ROOT } from '../support/stack-env.js';
-import type { K8sObject } from './kustomize.js';
 import {
   APP_SERVICES,
   configMapData,
   containerPort,
   containersOf,
   find,
+  type K8sObject,
   mainContainer,
   ofKind,
   OVERLAYS,

@@ -7,7 +7,10 @@
  * below: only versions a 1.36 API server serves.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { Job } from 'kubernetes-models/batch/v1/Job';
@@ -17,8 +20,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
-import type { K8sObject } from './kustomize.js';
-import { find, OVERLAYS, rendered } from './manifests.js';
+import { find, type K8sObject, kustomize, OVERLAYS, rendered } from './manifests.js';
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'apps/v1/Deployment': Deployment,
@@ -64,5 +66,21 @@ describe('deploy/k8s against the Kubernetes 1.36 OpenAPI schema', () => {
   it('refuses an API version a 1.36 cluster no longer serves (policy/v1beta1 PodDisruptionBudget)', () => {
     const pdb = { ...find(rendered('production'), 'PodDisruptionBudget', 'order-manage-api'), apiVersion: 'policy/v1beta1' };
     assert.throws(() => validate(pdb), /Kubernetes 1.36 serves/);
+  });
+});
+
+describe('deploy/k8s rendered by kubectl kustomize', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'kustomize-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('without kubectl on PATH the suite fails, naming kubectl as its prerequisite', () => {
+    assert.throws(() => kustomize(path.join(root, 'any'), { PATH: root }), /^Error: kubectl is a prerequisite of the deploy tests/);
+  });
+
+  it('keeps the load restrictor: a kustomization that reads a file outside its directory is refused', () => {
+    mkdirSync(path.join(root, 'overlay'));
+    writeFileSync(path.join(root, 'outside.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: outside }\n');
+    writeFileSync(path.join(root, 'overlay', 'kustomization.yaml'), 'resources: [../outside.yaml]\n');
+    assert.throws(() => kustomize(path.join(root, 'overlay')), /security; file '.*outside\.yaml' is not in or below/);
   });
 });

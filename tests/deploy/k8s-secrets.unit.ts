@@ -11,17 +11,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, isDemoSecret, kafkaSecurity, parseConfig } from '@oms/common';
+import { shopifyCredentials, type ShopifyCredentials } from '../../services/order-stream-process/src/clients/shopify-token.js';
 import { REPO_ROOT } from '../support/stack-env.js';
-import type { K8sObject } from './kustomize.js';
 import {
   APP_SERVICES,
   containersOf,
   find,
   IMAGE_NODE_ENV,
+  type K8sObject,
   mainContainer,
   ofKind,
   OPERATOR_SECRET,
+  operatorSecret,
   OVERLAYS,
+  type Overlay,
   plainEnv,
   rendered,
   resolvedEnv,
@@ -69,7 +72,7 @@ describe('deploy/k8s: the Secret is the operator’s', () => {
     assert.ok(isDemoSecret(values[0]![1]));
   });
 
-  it('secrets.env.example lists exactly the keys the workloads read from the Secret, the optional ones commented out', () => {
+  it('secrets.env.example lists each key the workloads read from the Secret once, commenting out only keys read through an optional reference', () => {
     const { values, optional } = secretsEnvExample();
     for (const overlay of OVERLAYS) {
       const required = new Set<string>();
@@ -84,9 +87,12 @@ describe('deploy/k8s: the Secret is the operator’s', () => {
           }
         }
       }
-      assert.deepEqual(Object.keys(values).sort(), [...required].sort(), overlay);
-      assert.deepEqual([...optional].sort(), [...optionalRefs].sort(), overlay);
+      for (const key of required) assert.ok(key in values, `${overlay}: ${key} is read without optional, so the example fills it in`);
+      for (const key of optional) assert.ok(optionalRefs.has(key), `${overlay}: ${key} is commented out, so only an optional reference may read it`);
+      assert.deepEqual([...Object.keys(values), ...optional].sort(), [...new Set([...required, ...optionalRefs])].sort(), overlay);
     }
+    // Shopify's access: the example fills in the client-credentials pair, the static token is the commented-out alternative.
+    assert.deepEqual([...optional].sort(), ['KAFKA_SASL_PASSWORD', 'SHOPIFY_ACCESS_TOKEN']);
     assert.deepEqual([...Object.keys(values), ...optional].sort(), [...SECRET_SETTINGS].sort());
   });
 
@@ -121,6 +127,57 @@ describe('deploy/k8s: the Secret is the operator’s', () => {
       );
     });
   }
+});
+
+const SHOPIFY_KEYS = ['SHOPIFY_ACCESS_TOKEN', 'SHOPIFY_CLIENT_ID', 'SHOPIFY_CLIENT_SECRET'];
+
+/** The operator's Secret, filled in, holding these of Shopify's credentials and no other. */
+function secretWithShopify(shopify: Record<string, string>): Record<string, string> {
+  return { ...Object.fromEntries(Object.entries(operatorSecret()).filter(([k]) => !SHOPIFY_KEYS.includes(k))), ...shopify };
+}
+
+/** What the stream processor's schema makes of its environment in the overlay with this Secret. */
+function streamConfig(overlay: Overlay, secret: Record<string, string>): Record<string, unknown> {
+  const objects = withOperatorSecret(rendered(overlay), secret);
+  const env = plainEnv(resolvedEnv(objects, mainContainer(objects, 'order-stream-process')));
+  return parseConfig('order-stream-process', SCHEMAS['order-stream-process'], { ...env, NODE_ENV: IMAGE_NODE_ENV });
+}
+
+describe('deploy/k8s: Shopify’s access, the client-credentials grant or a static token (docs/connect-a-store.md)', () => {
+  const ways: Array<{ way: string; secret: Record<string, string>; credentials: ShopifyCredentials }> = [
+    {
+      way: 'the client ID and client secret',
+      secret: { SHOPIFY_CLIENT_ID: '3f9c1a7e5b2d4c8e9a0b1c2d3e4f5a6b', SHOPIFY_CLIENT_SECRET: 'shpss_5e8d2c7a9b1f4e6d' },
+      credentials: { clientId: '3f9c1a7e5b2d4c8e9a0b1c2d3e4f5a6b', clientSecret: 'shpss_5e8d2c7a9b1f4e6d' },
+    },
+    { way: 'a static token', secret: { SHOPIFY_ACCESS_TOKEN: 'shpat_7c2e9f4a1b8d3e6c' }, credentials: { accessToken: 'shpat_7c2e9f4a1b8d3e6c' } },
+  ];
+
+  for (const overlay of OVERLAYS) {
+    for (const { way, secret, credentials } of ways) {
+      it(`${overlay}: with ${way} in the Secret, the stream processor gets them from it and uses them`, () => {
+        const objects = withOperatorSecret(rendered(overlay), secretWithShopify(secret));
+        const env = resolvedEnv(objects, mainContainer(objects, 'order-stream-process'));
+        const shopify = Object.fromEntries(Object.entries(env).filter(([k]) => SHOPIFY_KEYS.includes(k)));
+        assert.deepEqual(shopify, Object.fromEntries(Object.entries(secret).map(([k, value]) => [k, { value, source: 'secret' }])));
+        const config = streamConfig(overlay, secretWithShopify(secret));
+        assert.deepEqual(shopifyCredentials((name) => config[name] as string | undefined), credentials);
+      });
+    }
+  }
+
+  it('with neither, with both, or with half the pair in the Secret, the stream processor refuses to start, naming the variable', () => {
+    const refused = (shopify: Record<string, string>, variable: string) =>
+      assert.throws(
+        () => streamConfig('production', secretWithShopify(shopify)),
+        (err: unknown) => err instanceof ConfigError && err.problems.map((p) => p.split(':')[0]).join() === variable,
+        variable,
+      );
+    refused({}, 'SHOPIFY_ACCESS_TOKEN');
+    refused({ ...ways[0]!.secret, ...ways[1]!.secret }, 'SHOPIFY_CLIENT_ID');
+    refused({ SHOPIFY_CLIENT_ID: '3f9c1a7e5b2d4c8e9a0b1c2d3e4f5a6b' }, 'SHOPIFY_CLIENT_SECRET');
+    refused({ SHOPIFY_CLIENT_SECRET: 'shpss_5e8d2c7a9b1f4e6d' }, 'SHOPIFY_CLIENT_ID');
+  });
 });
 
 describe('deploy/k8s: Kafka over TLS and SASL', () => {

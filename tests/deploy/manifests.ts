@@ -1,13 +1,42 @@
-/** The rendered deploy/k8s overlays, and what a pod would see of them: for the tests in this folder. */
+/**
+ * The rendered deploy/k8s overlays, and what a pod would see of them: for the tests in this folder.
+ * They are rendered by `kubectl kustomize` (Kustomize v5), the tool `kubectl apply -k` runs, with its
+ * default load restrictor (no file outside a kustomization's directory): kubectl is a prerequisite of
+ * this suite (README, docs/testing.md).
+ */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { configSchema as apiSchema } from '../../services/order-manage-api/src/config.js';
 import { configSchema as dataApiSchema } from '../../services/order-manage-data-api/src/config.js';
 import { configSchema as streamSchema } from '../../services/order-stream-process/src/config.js';
 import { REPO_ROOT } from '../support/stack-env.js';
-import { renderKustomization, type K8sObject } from './kustomize.js';
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+export const KUBECTL_MISSING = 'kubectl is a prerequisite of the deploy tests (tests/deploy render deploy/k8s with `kubectl kustomize`): install kubectl 1.30+ and put it on PATH';
+
+/** The objects `kubectl kustomize <dir>` prints; `env` is the environment kubectl runs in (its PATH finds kubectl). */
+export function kustomize(dir: string, env: NodeJS.ProcessEnv = process.env): K8sObject[] {
+  const run = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', env, maxBuffer: 64 * 2 ** 20 });
+  if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new Error(KUBECTL_MISSING);
+  if (run.error) throw run.error;
+  if (run.status !== 0) throw new Error(`kubectl kustomize ${dir} failed: ${run.stderr.trim()}`);
+  return parseAllDocuments(run.stdout)
+    .map((doc) => {
+      if (doc.errors.length) throw new Error(`kubectl kustomize ${dir}: ${doc.errors[0]!.message}`);
+      return doc.toJS() as K8sObject | null;
+    })
+    .filter((o): o is K8sObject => o !== null);
+}
 
 export const K8S_DIR = path.join(REPO_ROOT, 'deploy', 'k8s');
 export const OVERLAYS = ['production', 'staging'] as const;
@@ -21,7 +50,7 @@ export const SCHEMAS = {
 export type AppService = keyof typeof SCHEMAS;
 export const APP_SERVICES = Object.keys(SCHEMAS) as AppService[];
 
-/** Settings that carry a credential, or a URL that can: they belong in the Secret. */
+/** Settings that carry a credential, or a URL that can, and the client ID that goes with its secret: they belong in the Secret. */
 export const SECRET_SETTINGS = [
   'DATABASE_URL',
   'REDIS_URL',
@@ -29,6 +58,8 @@ export const SECRET_SETTINGS = [
   'WMS_API_KEY',
   'SHOPIFY_WEBHOOK_SECRET',
   'SHOPIFY_ACCESS_TOKEN',
+  'SHOPIFY_CLIENT_ID',
+  'SHOPIFY_CLIENT_SECRET',
   'KAFKA_SASL_PASSWORD',
 ];
 
@@ -114,7 +145,7 @@ const cache = new Map<Overlay, K8sObject[]>();
 const operatorSecrets = new WeakMap<K8sObject[], Record<string, string>>();
 
 export function rendered(overlay: Overlay): K8sObject[] {
-  if (!cache.has(overlay)) cache.set(overlay, renderKustomization(path.join(K8S_DIR, 'overlays', overlay)));
+  if (!cache.has(overlay)) cache.set(overlay, kustomize(path.join(K8S_DIR, 'overlays', overlay)));
   return cache.get(overlay)!;
 }
 
