@@ -165,21 +165,48 @@ async function expectOrderCommitted(orderId: number, webhookId: string, ordered:
 
 const byVariant = (a: { variantId: number | null }, b: { variantId: number | null }) => (a.variantId ?? 0) - (b.variantId ?? 0);
 
-/**
- * Every event published for the order, read once none of its outbox rows waits any more (the relay
- * marks a row only after Kafka acknowledged it), to the end of the topic: a second copy of an event
- * would be counted, so "one per variant" is exact.
- */
-async function eventsOfOrder(orderId: number, since: number): Promise<Array<KafkaEvent<InventoryEvent>>> {
+/** An accepted order sent after a scenario's own deliveries, whose event and Shopify call mark "everything before has gone out". */
+interface Marker {
+  orderId: number;
+  variant: TestProduct;
+}
+
+/** Delivers a marker order (signed, outside the report's attachments) and waits until its event is out. */
+async function markerOrder(): Promise<Marker> {
+  const variant = await stockedVariant(10);
+  const orderId = randomOrderId();
+  const raw = JSON.stringify(buildShopifyOrder({ orderId, lines: [line(variant, 1)] }));
+  const response = await fetch(`${stackEnv().ORDER_API_URL}${WEBHOOK_PATH}`, {
+    method: 'POST',
+    headers: shopifyHeaders(raw, stackEnv().SHOPIFY_WEBHOOK_SECRET, { 'x-shopify-webhook-id': randomUUID() }),
+    body: raw,
+    signal: AbortSignal.timeout(10_000),
+  });
+  expect(response.status, 'the marker order is accepted').toBe(201);
   await expect.poll(() => countOutboxRows(orderId, { unpublishedOnly: true }), { timeout: 30_000 }).toBe(0);
-  return readEvents<InventoryEvent>({
+  return { orderId, variant };
+}
+
+/**
+ * Every event published for the order, duplicates included. The relay claims outbox rows in id order
+ * and marks them only after Kafka acknowledged them, so once a later order's event is out (the
+ * marker), anything the relay sent for this order is on the topic: reading to the topic's end from
+ * there, a second copy of an event is counted, and "one per variant" or "none" is exact.
+ */
+async function eventsOfOrder(orderId: number, since: number, marker?: Marker): Promise<Array<KafkaEvent<InventoryEvent>>> {
+  await expect.poll(() => countOutboxRows(orderId, { unpublishedOnly: true }), { timeout: 30_000 }).toBe(0);
+  const after = marker ?? (await markerOrder());
+  const ours = new Set([String(orderId), String(after.orderId)]);
+  const events = await readEvents<InventoryEvent>({
     topic: 'inventory-updates',
     brokers: stackEnv().KAFKA_BROKERS.split(','),
-    predicate: (event) => event.value.orderId === String(orderId),
+    predicate: (event) => ours.has(event.value.orderId ?? ''),
     untilEnd: true,
     fromTimestamp: since,
     timeoutMs: 30_000,
   });
+  expect(events.filter((e) => e.value.orderId === String(after.orderId)).length, 'the read reached the marker order\'s event').toBe(1);
+  return events.filter((e) => e.value.orderId === String(orderId));
 }
 
 /** Exactly one event per variant on `inventory-updates`, keyed by variant id, carrying the delivery's correlation id. */
@@ -236,12 +263,28 @@ async function expectNothingChanged(orderId: number, variants: TestProduct[], si
     expect((await readInventory(variant.variantId))!.availableQuantity, `stock of ${variant.sku}`).toBe(variant.availableQuantity);
     expect((await readMovements(variant.variantId)).map((m) => m.reason), `movements of ${variant.sku}`).toEqual(['import']);
   }
-  expect(await eventsOfOrder(orderId, since), 'no event').toEqual([]);
+  const marker = await markerOrder();
+  expect(await eventsOfOrder(orderId, since, marker), 'no event').toEqual([]);
+  // The stream has acted on an event published after the refusal: a Shopify call for it would be in the journal by now.
+  await expect.poll(() => shopifyAvailable(marker.variant.inventoryItemId, marker.variant.locationId), { timeout: 30_000 }).toBe(marker.variant.availableQuantity - 1);
   if (variants.length > 0) expect(await shopifyRequests(variants.map((v) => v.inventoryItemId)), 'no Shopify call').toEqual([]);
+  expect(await shopifyCallsNaming([String(orderId), ...variants.map((v) => String(v.variantId))]), 'no Shopify call names the order or its variants').toEqual([]);
   for (const variant of variants) {
     const [level] = await shopifyLevels(variant.inventoryItemId);
     expect(level!.history.map((h) => h.cause), `${variant.sku} at Shopify`).toEqual(['seed']);
   }
+}
+
+/** The Shopify GraphQL calls in WireMock's journal whose body holds any of these texts (ids). */
+async function shopifyCallsNaming(texts: string[]): Promise<unknown[]> {
+  const response = await fetch(`${stackEnv().WIREMOCK_URL}/__admin/requests/find`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ method: 'POST', urlPathPattern: '/admin/api/.*/graphql\\.json', bodyPatterns: [{ matches: `(?s).*\\b(${texts.join('|')})\\b.*` }] }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  expect(response.status, "WireMock's journal").toBe(200);
+  return ((await response.json()) as { requests: unknown[] }).requests;
 }
 
 /** The refusal came before the WMS: it was not asked about these SKUs. */
@@ -358,6 +401,7 @@ test.describe('Order intake scenarios (README section 3)', () => {
     await test.step('no order, no movement, no event, no call to the warehouse, and the variant still does not exist', async () => {
       await expectNothingChanged(orderId, [], since);
       expect(await wmsRequestsFor(missing.sku)).toEqual([]);
+      expect(await shopifyCallsNaming([String(missing.variantId), String(missing.productId)]), 'no Shopify call names the unknown variant').toEqual([]);
       expect(await readInventory(missing.variantId)).toBeNull();
     });
   });
@@ -376,6 +420,7 @@ test.describe('Order intake scenarios (README section 3)', () => {
     await test.step('no order, no movement, no event, no call to the warehouse or Shopify, and the known product keeps all 10', async () => {
       await expectNothingChanged(orderId, [known], since);
       await expectNoWmsCall([known]);
+      expect(await wmsRequestsFor(`TEST-${missing.variantId}`), 'no WMS call for the unknown variant').toEqual([]);
     });
   });
 

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import { eventually } from '../support/eventually.js';
 import { shopifyGraphqlPath } from '../support/shopify.js';
 import { removeServedBy, servedBy, stubShopifyWithBucket, type GraphqlAnswer, type ShopifyCost } from '../support/shopify-rate-limit.js';
 import { stackEnv } from '../support/stack-env.js';
@@ -104,15 +104,24 @@ describe("the Shopify stand-in keeps Shopify's leaky bucket", () => {
     const left = (a: GraphqlAnswer) => costOf(a).throttleStatus.currentlyAvailable;
     assert.ok(left(refused.answer) >= left(previous.answer), `refusals take nothing (${left(previous.answer)} then ${left(refused.answer)})`);
 
-    await sleep(1_500);
-    const later = await call(marker);
-    assert.ok(!throttledIn(later.answer), 'refilled enough for a mutation');
+    // Calls on until the bucket's own figures show 150 points restored since that refusal (a granted
+    // call spent 10, a refusal nothing): the span is WireMock's, never the test's clock.
+    let granted = 0;
+    let calls = 0;
+    const restoredBy = (a: GraphqlAnswer) => left(a) + 10 * granted - left(refused.answer);
+    const later = await eventually(async () => {
+      const next = await call(marker);
+      calls += 1;
+      if (!throttledIn(next.answer)) granted += 1;
+      assert.ok(restoredBy(next.answer) >= 150, `${restoredBy(next.answer)} points restored so far`);
+      return next;
+    }, 30_000, 50);
+    assert.ok(granted > 0, 'refilled enough for a mutation');
 
-    // Restored between the two calls, by WireMock's clock: what the later call found minus what the
-    // refused one saw (the refused call took nothing, the later one took its 10 points).
-    const restored = left(later.answer) + 10 - left(refused.answer);
+    // Restored between the refusal and the last call, by WireMock's clock.
+    const restored = restoredBy(later.answer);
     const served = await servedBy(id);
-    const [refusedAt, laterAt] = served.slice(-2).map((s) => s.loggedAt);
+    const [refusedAt, laterAt] = [served.at(-1 - calls)!.loggedAt, served.at(-1)!.loggedAt];
     const seconds = (laterAt! - refusedAt!) / 1000;
     const rate = restored / seconds;
     t.diagnostic(`restored ${restored} points in ${seconds.toFixed(3)} s by WireMock's journal: ${rate.toFixed(1)} points/s`);

@@ -12,8 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { buildCompareAndSetRequest } from '../../services/order-stream-process/src/domain/mutation.js';
 import { closeDb, readInventory } from '../support/db.js';
-import { stubStandInWithBucket } from '../support/shopify.js';
-import { isThrottled, servedBy } from '../support/shopify-rate-limit.js';
+import { shopifyGraphqlPath, stubStandInWithBucket } from '../support/shopify.js';
+import { isThrottled, servedBy, type GraphqlAnswer } from '../support/shopify-rate-limit.js';
+import { stackEnv } from '../support/stack-env.js';
 import { shopifyAvailable } from '../support/shopify-stand-in.js';
 import { benchFor, createVariant, eventually, randomLocationId, recordMovement, type Bench, type TestVariant } from './harness.js';
 
@@ -30,6 +31,18 @@ async function metric(bench: Bench, name: string, labels = ''): Promise<number> 
   const text = await bench.metrics.registry.metrics();
   const line = text.split('\n').find((l) => (l.startsWith(`${name}{`) && l.includes(labels)) || l.startsWith(`${name} `));
   return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+/** What the test's bucket holds, as the stand-in reports it after a read of one item (which costs 2 points). */
+async function bucketLevel(variant: TestVariant): Promise<number> {
+  const res = await fetch(`${stackEnv().WIREMOCK_URL}${shopifyGraphqlPath()}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-shopify-access-token': 'shpat_local_access_token' },
+    body: JSON.stringify({ query: 'query Probe($ids: [ID!]!) { nodes(ids: $ids) { id } }', variables: { ids: [`gid://shopify/InventoryItem/${variant.inventoryItemId}`] } }),
+    signal: AbortSignal.timeout(5_000),
+  });
+  const answer = (await res.json()) as GraphqlAnswer;
+  return answer.extensions?.cost?.throttleStatus.currentlyAvailable ?? -1;
 }
 
 /** Orders the database commits at a steady rate, Shopify having taken none: every batch lowers Shopify. */
@@ -87,8 +100,9 @@ describe("the stream processor stays inside Shopify's rate limit", () => {
     assert.ok(spent <= allowed + PLAN.mutationCost, `${spent} points spent, the bucket allows ${allowed}`);
     assert.ok(served.length < produced / 4, 'events are coalesced: several per call');
 
-    // A lone event after the burst, once the bucket holds a call's cost, goes without waiting.
-    await sleep(2_000);
+    // A lone event after the burst, once the bucket holds a call's cost, goes without waiting: the
+    // stand-in's own figure says when it is full again (the probe costs 2 of its 200 points).
+    await eventually(async () => assert.ok((await bucketLevel(variants[0]!)) >= PLAN.maximumAvailable - 2, 'the bucket is full again'), 30_000, 100);
     const waitedBefore = await metric(bench, 'shopify_throttle_wait_seconds_total');
     const lone = await recordMovement(variants[0]!, { reason: 'order', delta: -1 });
     await bench.produce([lone]);
