@@ -13,7 +13,8 @@ import { createWmsClient } from '../services/order-manage-api/src/clients/wms.js
 import { createShopifyClient } from '../services/order-stream-process/src/clients/shopify.js';
 import { accessTokenSource, toolShopifyCredentials } from '../services/order-stream-process/src/clients/shopify-token.js';
 import { createStockSource } from '../services/order-stream-process/src/clients/stock.js';
-import { createReconciler, type Drift, type Unmatched } from '../services/order-stream-process/src/reconcile.js';
+import type { Drift, Unmatched } from '../services/order-stream-process/src/domain/reconciliation.js';
+import { createReconciler } from '../services/order-stream-process/src/use-cases/reconcile/reconcile.js';
 import {
   MAX_SHOPIFY_PAGE,
   planImport,

@@ -11,7 +11,7 @@ import { createStockSource } from '../services/order-stream-process/src/clients/
 import { itemKey } from '../services/order-stream-process/src/domain/coalesce.js';
 import { parseInventoryEvent, type InventoryEvent } from '../services/order-stream-process/src/domain/event.js';
 import { isDelta } from '../services/order-stream-process/src/domain/sync-rule.js';
-import { DLQ_REASON_HEADER } from '../services/order-stream-process/src/dlq-writer.js';
+import { DLQ_REASON_HEADER } from '../services/order-stream-process/src/clients/dlq-writer.js';
 import { parseFlags, required, toolEnv, UsageError } from './stack-env.js';
 
 const USAGE = 'usage: npm run dlq -- list [--since <ISO time>] | replay [--since <ISO time>] [--dry-run] [--all]';

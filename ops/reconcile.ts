@@ -9,7 +9,8 @@ import { createLogger, isShopifyId, SHOPIFY_ID_RULE } from '@oms/common';
 import { createShopifyClient } from '../services/order-stream-process/src/clients/shopify.js';
 import { accessTokenSource, toolShopifyCredentials } from '../services/order-stream-process/src/clients/shopify-token.js';
 import { createStockSource } from '../services/order-stream-process/src/clients/stock.js';
-import { createReconciler, type Drift, type Unmatched } from '../services/order-stream-process/src/reconcile.js';
+import type { Drift, Unmatched } from '../services/order-stream-process/src/domain/reconciliation.js';
+import { createReconciler } from '../services/order-stream-process/src/use-cases/reconcile/reconcile.js';
 import { parseFlags, required, TOOL_LOG_LEVEL, toolEnv, UsageError } from './stack-env.js';
 
 const USAGE = 'usage: npm run reconcile [-- --dry-run] [--variant <id>[,<id>…]] [--product <id>[,<id>…]] [--page-size <n>]';

@@ -13,7 +13,8 @@
  * call failed, 64 on a usage mistake. docs/connect-a-store.md is the runbook.
  */
 import { createLogger } from '@oms/common';
-import { createShopifyClient, ShopifyGaveUpError, type ShopifyClient } from '../services/order-stream-process/src/clients/shopify.js';
+import { createShopifyClient, type ShopifyClient } from '../services/order-stream-process/src/clients/shopify.js';
+import { ShopifyGaveUpError } from '../services/order-stream-process/src/clients/shopify-call.js';
 import { accessTokenSource, toolShopifyCredentials } from '../services/order-stream-process/src/clients/shopify-token.js';
 import { parseFlags, required, TOOL_LOG_LEVEL, toolEnv, UsageError, runCommands } from './stack-env.js';
 

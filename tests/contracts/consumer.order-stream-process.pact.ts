@@ -4,7 +4,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { parseInventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
 import { isDelta } from '../../services/order-stream-process/src/domain/sync-rule.js';
-import { correlationOf } from '../../services/order-stream-process/src/batch-handler.js';
+import { correlationOf } from '../../services/order-stream-process/src/use-cases/sync-batch/receive.js';
 import { DATA_API, EXAMPLE, PACT_DIR, removePact, SHOPIFY_ID_PATTERN, STREAM_PROCESS } from './pact-support.js';
 
 /**

@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import { createLogger } from '@oms/common';
 import { createShopifyClient } from '../../services/order-stream-process/src/clients/shopify.js';
 import { createStockSource } from '../../services/order-stream-process/src/clients/stock.js';
-import { createReconciler } from '../../services/order-stream-process/src/reconcile.js';
+import { createReconciler } from '../../services/order-stream-process/src/use-cases/reconcile/reconcile.js';
 import { closeDb, createTestProduct, readInventory, type TestProduct } from '../support/db.js';
 import { inventoryItemGid, locationGid, removeShopifyRequests, shopifyRequests, stubShopify, writesAmong } from '../support/shopify.js';
 import { setShopifyLevels, shopifyLevels } from '../support/shopify-stand-in.js';

@@ -8,7 +8,7 @@ import { createStockSource, type StockSource } from '../../services/order-stream
 import { SERVICE } from '../../services/order-stream-process/src/config.js';
 import type { InventoryEvent, MovementReason } from '../../services/order-stream-process/src/domain/event.js';
 import { createStreamMetrics, type StreamMetrics } from '../../services/order-stream-process/src/metrics.js';
-import { createInventoryProcessor, type InventoryProcessor } from '../../services/order-stream-process/src/processor.js';
+import { createInventoryProcessor, type InventoryProcessor } from '../../services/order-stream-process/src/entry-points/kafka-consumer.js';
 import { createTestProduct, dbPool, randomOrderId, type TestProduct } from '../support/db.js';
 import { removeShopifyRequests } from '../support/shopify.js';
 import { setShopifyLevels } from '../support/shopify-stand-in.js';

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '@oms/common';
-import { createApp } from '../../services/order-stream-process/src/app.js';
+import { createApp } from '../../services/order-stream-process/src/entry-points/http.js';
 import { createStockSource } from '../../services/order-stream-process/src/clients/stock.js';
 import { buildCompareAndSetRequest } from '../../services/order-stream-process/src/domain/mutation.js';
 import { closeDb } from '../support/db.js';

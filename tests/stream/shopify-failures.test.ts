@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { DLQ_REASON_HEADER } from '../../services/order-stream-process/src/dlq-writer.js';
+import { DLQ_REASON_HEADER } from '../../services/order-stream-process/src/clients/dlq-writer.js';
 import { closeDb } from '../support/db.js';
 import { inventoryItemGid, shopifyReplies, shopifyRequests, stubShopify, writesAmong, type ShopifyOperation, type ShopifyReply } from '../support/shopify.js';
 import { shopifyAvailable, shopifyLevels } from '../support/shopify-stand-in.js';

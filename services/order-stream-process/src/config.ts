@@ -23,7 +23,7 @@ export const configSchema = z.object({
   SHOPIFY_API_VERSION: z.string().regex(/^\d{4}-\d{2}$/, 'must look like 2026-10').default('2026-10'),
   /** A static Admin API token; or SHOPIFY_CLIENT_ID with SHOPIFY_CLIENT_SECRET for the client-credentials grant (docs/spec.md 12). */
   SHOPIFY_ACCESS_TOKEN: secret().optional(),
-  SHOPIFY_CLIENT_ID: z.string().min(1).optional(),
+  SHOPIFY_CLIENT_ID: secret(1).optional(),
   SHOPIFY_CLIENT_SECRET: secret().optional(),
   SHOPIFY_TIMEOUT_MS: positiveInt(5000),
   /** Attempts per Shopify call before its events go to the DLQ. */

@@ -1,20 +1,23 @@
-import { createLogger, exitOnStartupError, kafkaSecurity, parseConfig, serve } from '@oms/common';
-import { createApp } from './app.js';
+import { createLogger, exitOnStartupError, kafkaSecurity, type Logger, parseConfig, serve } from '@oms/common';
 import { createKafka } from './clients/kafka.js';
-import { createShopifyClient } from './clients/shopify.js';
+import { createShopifyClient, type ShopifyClient } from './clients/shopify.js';
 import { accessTokenSource, shopifyCredentials } from './clients/shopify-token.js';
-import { createStockSource } from './clients/stock.js';
-import { configSchema, SERVICE } from './config.js';
-import { createStreamMetrics } from './metrics.js';
-import { createInventoryProcessor } from './processor.js';
-import { createReconciler } from './reconcile.js';
-import { type ReconcileInterval, startReconcileInterval } from './reconcile-interval.js';
+import { createStockSource, type StockSource } from './clients/stock.js';
+import { type Config, configSchema, SERVICE } from './config.js';
+import { createApp } from './entry-points/http.js';
+import { createInventoryProcessor, type InventoryProcessor } from './entry-points/kafka-consumer.js';
+import { type ReconcileInterval, startReconcileInterval } from './entry-points/reconcile-schedule.js';
+import { createStreamMetrics, type StreamMetrics } from './metrics.js';
+import { createReconciler } from './use-cases/reconcile/reconcile.js';
 
-async function main(): Promise<void> {
-  const config = parseConfig(SERVICE, configSchema);
-  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, secrets: [config.SHOPIFY_ACCESS_TOKEN, config.SHOPIFY_CLIENT_SECRET, config.INTERNAL_API_TOKEN, config.KAFKA_SASL_PASSWORD] });
-  const metrics = createStreamMetrics();
-  const shopify = createShopifyClient({
+interface Wiring {
+  config: Config;
+  logger: Logger;
+  metrics: StreamMetrics;
+}
+
+function shopifyClient({ config, logger, metrics }: Wiring): ShopifyClient {
+  return createShopifyClient({
     baseUrl: config.SHOPIFY_ADMIN_BASE_URL,
     apiVersion: config.SHOPIFY_API_VERSION,
     // A static token, or the client-credentials grant's, renewed before it expires and once on a 401.
@@ -29,8 +32,10 @@ async function main(): Promise<void> {
     logger,
     metrics: metrics.shopify,
   });
-  const stock = createStockSource({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS });
-  const processor = createInventoryProcessor({
+}
+
+function inventoryProcessor({ config, logger, metrics }: Wiring, shopify: ShopifyClient, stock: StockSource): InventoryProcessor {
+  return createInventoryProcessor({
     kafka: createKafka(config.KAFKA_BROKERS, logger, kafkaSecurity(SERVICE, config)),
     topic: config.INVENTORY_TOPIC,
     dlqTopic: config.DLQ_TOPIC,
@@ -45,24 +50,36 @@ async function main(): Promise<void> {
       process.exit(1);
     },
   });
+}
+
+/** RECONCILE_INTERVAL_MS: scheduled reconciliation, run by the replica consuming partition 0; none when 0. */
+function reconciliation({ config, logger, metrics }: Wiring, deps: { shopify: ShopifyClient; stock: StockSource; processor: InventoryProcessor }): ReconcileInterval | undefined {
+  if (config.RECONCILE_INTERVAL_MS <= 0) return undefined;
+  return startReconcileInterval({
+    reconciler: createReconciler({ stock: deps.stock, shopify: deps.shopify, logger }),
+    intervalMs: config.RECONCILE_INTERVAL_MS,
+    logger,
+    isDesignated: () => deps.processor.consumes(0),
+    onRun: metrics.countReconcileRun,
+  });
+}
+
+async function main(): Promise<void> {
+  const config = parseConfig(SERVICE, configSchema);
+  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, secrets: [config.SHOPIFY_ACCESS_TOKEN, config.SHOPIFY_CLIENT_SECRET, config.INTERNAL_API_TOKEN, config.KAFKA_SASL_PASSWORD] });
+  const wiring: Wiring = { config, logger, metrics: createStreamMetrics() };
+  const shopify = shopifyClient(wiring);
+  const stock = createStockSource({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS });
+  const processor = inventoryProcessor(wiring, shopify, stock);
   const state = { shuttingDown: false };
   const app = createApp({
     logger,
-    metrics,
+    metrics: wiring.metrics,
     checks: { kafka: () => processor.checkKafka(), shopify: () => shopify.ping(), dataApi: () => stock.ping() },
     state,
   });
   await processor.start();
-  let reconciling: ReconcileInterval | undefined;
-  if (config.RECONCILE_INTERVAL_MS > 0) {
-    reconciling = startReconcileInterval({
-      reconciler: createReconciler({ stock, shopify, logger }),
-      intervalMs: config.RECONCILE_INTERVAL_MS,
-      logger,
-      isDesignated: () => processor.consumes(0),
-      onRun: metrics.countReconcileRun,
-    });
-  }
+  const reconciling = reconciliation(wiring, { shopify, stock, processor });
   await serve({
     app,
     port: config.PORT,

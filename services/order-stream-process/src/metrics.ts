@@ -1,7 +1,7 @@
 import { createMetrics, prom } from '@oms/common';
-import type { ShopifyCallOutcome, ShopifyClientMetrics } from './clients/shopify.js';
+import type { ShopifyCallOutcome, ShopifyClientMetrics } from './clients/shopify-call.js';
 import { SERVICE } from './config.js';
-import type { ReconcileReport } from './reconcile.js';
+import type { ReconcileReport } from './domain/reconciliation.js';
 
 /**
  * What became of a consumed event: `adjusted` (its delta was applied), `lowered` (Shopify was set down

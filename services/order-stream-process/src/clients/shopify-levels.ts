@@ -1,5 +1,6 @@
 import { chunk, itemKey, MAX_QUANTITIES_PER_CALL } from '../domain/coalesce.js';
-import type { CallOptions, ShopifyClient } from './shopify.js';
+import type { ShopifyClient } from './shopify.js';
+import type { CallOptions } from './shopify-call.js';
 
 /**
  * Shopify's `available` of inventory items at their locations: one `nodes(ids)` query per location

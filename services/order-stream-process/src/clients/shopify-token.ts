@@ -77,44 +77,47 @@ export function readGrant(status: number, text: string, obtainedAt: number, rene
   return { token: body.access_token, renewAt: obtainedAt + seconds * 1000 * renewAfter, expiresAt: obtainedAt + seconds * 1000 };
 }
 
+/** One `POST /admin/oauth/access_token`: the token it gives, or the TokenGrantError it is. */
+async function requestGrant(endpoint: string, options: ClientCredentialsOptions & { renewAfter: number; now: () => number }): Promise<Held> {
+  const { clientId, clientSecret, timeoutMs, logger, renewAfter, now } = options;
+  const started = now();
+  let answer;
+  try {
+    answer = await httpRequest(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ client_id: clientId, client_secret: clientSecret, grant_type: 'client_credentials' }),
+      timeoutMs,
+    });
+  } catch (err) {
+    const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+    throw new TokenGrantError(isTimeout(err) ? `the token grant did not answer within ${timeoutMs} ms` : `the token grant failed: ${cause}`, true);
+  }
+  const result = readGrant(answer.status, answer.text, started, renewAfter);
+  if (result instanceof TokenGrantError) throw result;
+  const lifetime = result.expiresAt === Infinity ? 'no expiry' : `expires in ${Math.round((result.expiresAt - started) / 1000)} s`;
+  logger.info(`obtained a Shopify access token with the client-credentials grant (${lifetime})`, {
+    event: 'shopify.token.obtained',
+    expiresAt: result.expiresAt === Infinity ? null : new Date(result.expiresAt).toISOString(),
+  });
+  return result;
+}
+
 /**
  * Tokens from the client-credentials grant: obtained on first use, kept, renewed once `renewAfter`
  * of their lifetime has passed (one grant at a time, whoever asks), and dropped on a 401. A renewal
  * that fails while the token held is still valid keeps that token and is tried again later.
  */
 export function clientCredentialsAccessToken(options: ClientCredentialsOptions): AccessTokenSource {
-  const { clientId, clientSecret, timeoutMs, logger, renewAfter = 0.9, retryRenewalAfterMs = 1_000, now = Date.now } = options;
+  const { logger, retryRenewalAfterMs = 1_000, now = Date.now } = options;
+  const grantOptions = { ...options, renewAfter: options.renewAfter ?? 0.9, now };
   const endpoint = `${options.baseUrl.replace(/\/+$/, '')}/admin/oauth/access_token`;
   let held: Held | undefined;
   let inFlight: Promise<Held> | undefined;
 
-  async function grant(): Promise<Held> {
-    const started = now();
-    let answer;
-    try {
-      answer = await httpRequest(endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ client_id: clientId, client_secret: clientSecret, grant_type: 'client_credentials' }),
-        timeoutMs,
-      });
-    } catch (err) {
-      const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-      throw new TokenGrantError(isTimeout(err) ? `the token grant did not answer within ${timeoutMs} ms` : `the token grant failed: ${cause}`, true);
-    }
-    const result = readGrant(answer.status, answer.text, started, renewAfter);
-    if (result instanceof TokenGrantError) throw result;
-    const lifetime = result.expiresAt === Infinity ? 'no expiry' : `expires in ${Math.round((result.expiresAt - started) / 1000)} s`;
-    logger.info(`obtained a Shopify access token with the client-credentials grant (${lifetime})`, {
-      event: 'shopify.token.obtained',
-      expiresAt: result.expiresAt === Infinity ? null : new Date(result.expiresAt).toISOString(),
-    });
-    return result;
-  }
-
   /** One grant at a time: every caller waiting meanwhile gets its token. */
   function renew(): Promise<Held> {
-    inFlight ??= grant()
+    inFlight ??= requestGrant(endpoint, grantOptions)
       .then((fresh) => {
         held = fresh;
         return fresh;

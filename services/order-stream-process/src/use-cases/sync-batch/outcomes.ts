@@ -1,6 +1,6 @@
 import type { Logger } from '@oms/common';
-import type { DlqWriter, Source } from '../dlq-writer.js';
-import type { EventResult, StreamMetrics } from '../metrics.js';
+import type { DlqWriter, Source } from '../../clients/dlq-writer.js';
+import type { EventResult, StreamMetrics } from '../../metrics.js';
 import { BoundedSet } from './bounded-set.js';
 import type { Received, ReceivedBatch } from './receive.js';
 

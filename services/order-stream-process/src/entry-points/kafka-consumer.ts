@@ -1,11 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createKafkaHealthCheck, type Logger } from '@oms/common';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { createDlqWriter } from '../clients/dlq-writer.js';
+import type { ShopifyClient } from '../clients/shopify.js';
+import type { StockSource } from '../clients/stock.js';
+import type { StreamMetrics } from '../metrics.js';
 import { createBatchHandler } from './batch-handler.js';
-import type { ShopifyClient } from './clients/shopify.js';
-import type { StockSource } from './clients/stock.js';
-import { createDlqWriter } from './dlq-writer.js';
-import type { StreamMetrics } from './metrics.js';
+import { restartConsumer, watchGroup } from './consumer-group.js';
 
 export interface ProcessorDeps {
   kafka: Kafka;
@@ -41,61 +41,24 @@ export interface InventoryProcessor {
   consumes(partition: number): boolean;
 }
 
-/** Whether the consumer is in its group, and which partitions of the topic it was given. */
-function watchGroup(consumer: Consumer, topic: string, onCrash: (error: Error, restart: boolean) => void) {
-  const state = { inGroup: false, assigned: [] as readonly number[] };
-  consumer.on(consumer.events.GROUP_JOIN, (event) => {
-    state.inGroup = true;
-    state.assigned = event.payload.memberAssignment[topic] ?? [];
-  });
-  for (const lost of [consumer.events.STOP, consumer.events.DISCONNECT]) {
-    consumer.on(lost, () => {
-      state.inGroup = false;
-    });
-  }
-  consumer.on(consumer.events.CRASH, (event) => {
-    state.inGroup = false;
-    onCrash(event.payload.error, event.payload.restart);
-  });
-  return state;
-}
-
-/**
- * KafkaJS gives up on errors it deems permanent, such as finding no group coordinator while a
- * broker restarts; the broker usually comes back, so the consumer is started again, with a pause,
- * a bounded number of times before the process gives up (and its supervisor restarts it).
- */
-async function restartConsumer(deps: ProcessorDeps, run: () => Promise<void>, stopping: AbortSignal, cause: Error): Promise<void> {
-  const { logger } = deps;
-  const attempts = deps.restartAttempts ?? 10;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    try {
-      await sleep(deps.restartDelayMs ?? 5_000, undefined, { signal: stopping });
-      await run();
-      logger.info(`consumer started again after a crash (attempt ${attempt})`, { event: 'kafka.consumer.restarted', attempt });
-      return;
-    } catch (err) {
-      if (stopping.aborted) return;
-      logger.warn(`consumer could not start again (attempt ${attempt} of ${attempts}): ${(err as Error).message}`, {
-        event: 'kafka.consumer.restart_failed',
-        attempt,
-      });
-    }
-  }
-  deps.onFatalError?.(cause);
-}
-
-export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcessor {
-  const { kafka, topic, dlqTopic, groupId, shopify, logger, metrics } = deps;
-  const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 3_000;
-  const consumer: Consumer = kafka.consumer({
-    groupId,
+/** The group's consumer and the DLQ's idempotent producer, with this processor's settings. */
+function kafkaClients(deps: ProcessorDeps, heartbeatIntervalMs: number): { consumer: Consumer; producer: Producer } {
+  const consumer = deps.kafka.consumer({
+    groupId: deps.groupId,
     sessionTimeout: deps.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: Math.min(3_000, heartbeatIntervalMs),
     maxWaitTimeInMs: 1_000,
     allowAutoTopicCreation: false,
   });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  const producer = deps.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  return { consumer, producer };
+}
+
+/** The entry point: consumes the inventory topic, each batch synced to Shopify by the batch handler. */
+export function createInventoryProcessor(deps: ProcessorDeps): InventoryProcessor {
+  const { kafka, topic, dlqTopic, groupId, shopify, logger, metrics } = deps;
+  const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 3_000;
+  const { consumer, producer } = kafkaClients(deps, heartbeatIntervalMs);
   const kafkaHealth = createKafkaHealthCheck(kafka);
   const stopping = new AbortController();
   let started = false;

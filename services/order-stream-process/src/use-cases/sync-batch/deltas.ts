@@ -1,7 +1,7 @@
-import { ShopifyGaveUpError } from '../clients/shopify.js';
-import type { ItemEvents } from '../domain/coalesce.js';
-import { buildAdjustRequest } from '../domain/mutation.js';
-import { deltaChanges } from '../domain/sync-rule.js';
+import { ShopifyGaveUpError } from '../../clients/shopify-call.js';
+import type { ItemEvents } from '../../domain/coalesce.js';
+import { buildAdjustRequest } from '../../domain/mutation.js';
+import { deltaChanges } from '../../domain/sync-rule.js';
 import { stillOurs, type BatchContext } from './context.js';
 import type { Received } from './receive.js';
 

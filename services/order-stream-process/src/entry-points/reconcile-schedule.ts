@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@oms/common';
-import type { Reconciler, ReconcileReport } from './reconcile.js';
+import type { ReconcileReport } from '../domain/reconciliation.js';
+import type { Reconciler } from '../use-cases/reconcile/reconcile.js';
 
 export interface ReconcileIntervalDeps {
   reconciler: Reconciler;

@@ -1,7 +1,7 @@
 import { CORRELATION_HEADER, kafkaHeaderText } from '@oms/common';
 import type { Batch, KafkaMessage } from 'kafkajs';
-import { parseInventoryEvent, type InventoryEvent } from '../domain/event.js';
-import type { DeadLetter } from '../dlq-writer.js';
+import { parseInventoryEvent, type InventoryEvent } from '../../domain/event.js';
+import type { DeadLetter } from '../../clients/dlq-writer.js';
 
 /** An event as consumed: the message it came in (for the DLQ) and the correlation id it carries. */
 export interface Received extends InventoryEvent {

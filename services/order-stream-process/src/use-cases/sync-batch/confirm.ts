@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isStale, ShopifyCallError, ShopifyGaveUpError, STALE_COMPARE } from '../clients/shopify.js';
-import { readLevels, ShopifyAnswerError, type Levels } from '../clients/shopify-levels.js';
-import { StockUnavailableError, type StockItem } from '../clients/stock.js';
-import { chunk, type ItemEvents } from '../domain/coalesce.js';
-import { blamedIndexes, buildCompareAndSetRequest, movementsUri } from '../domain/mutation.js';
-import { decideConfirmation, expectedShopify, guessConfirmation, holdsImport, isDelta, superseded, writes, type Confirmation } from '../domain/sync-rule.js';
-import type { EventResult } from '../metrics.js';
+import { isStale, ShopifyCallError, ShopifyGaveUpError, STALE_COMPARE } from '../../clients/shopify-call.js';
+import { readLevels, ShopifyAnswerError, type Levels } from '../../clients/shopify-levels.js';
+import { StockUnavailableError, type StockItem } from '../../clients/stock.js';
+import { chunk, type ItemEvents } from '../../domain/coalesce.js';
+import { blamedIndexes, buildCompareAndSetRequest, movementsUri } from '../../domain/mutation.js';
+import { decideConfirmation, expectedShopify, guessConfirmation, holdsImport, isDelta, superseded, writes, type Confirmation } from '../../domain/sync-rule.js';
+import type { EventResult } from '../../metrics.js';
 import type { BoundedMap, BoundedSet } from './bounded-set.js';
 import { stillOurs, type BatchContext } from './context.js';
 import type { Received } from './receive.js';

@@ -1,6 +1,6 @@
 import { CORRELATION_HEADER } from '@oms/common';
 import type { KafkaMessage, Message, Producer } from 'kafkajs';
-import type { DlqReason, StreamMetrics } from './metrics.js';
+import type { DlqReason, StreamMetrics } from '../metrics.js';
 
 export const DLQ_REASON_HEADER = 'x-dlq-reason';
 export const DLQ_SOURCE_HEADER = 'x-dlq-source';

@@ -1,9 +1,9 @@
 import type { Logger } from '@oms/common';
 import type { EachBatchPayload } from 'kafkajs';
-import type { ShopifyClient } from '../clients/shopify.js';
-import type { StockSource } from '../clients/stock.js';
-import type { Source } from '../dlq-writer.js';
-import type { StreamMetrics } from '../metrics.js';
+import type { ShopifyClient } from '../../clients/shopify.js';
+import type { StockSource } from '../../clients/stock.js';
+import type { Source } from '../../clients/dlq-writer.js';
+import type { StreamMetrics } from '../../metrics.js';
 import type { Outcomes } from './outcomes.js';
 
 /** What every step of one batch works with. */
