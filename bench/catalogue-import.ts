@@ -24,7 +24,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { migrate } from '../db/data-source.js';
 import { planImport, type PageVariant } from '../ops/catalogue-import.js';
-import { importCataloguePage } from '../services/order-manage-data-api/src/db/catalogue.js';
+import { importCataloguePage } from '../services/order-manage-data-api/src/use-cases/import-catalogue.js';
 import { putShopifyCatalogue, runCatalogue, stubWmsList, type CatalogueProductFixture } from '../tests/operations/catalogue-support.js';
 import { REPO_ROOT, stackEnv } from '../tests/support/stack-env.js';
 import { setting } from './settings.js';

@@ -16,7 +16,7 @@ import {
 } from '../support/db.js';
 import { waitFor } from '../support/eventually.js';
 import { uniqueTopic } from '../support/kafka.js';
-import { commitOrder } from '../../services/order-manage-data-api/src/db/orders.js';
+import { commitOrder } from '../../services/order-manage-data-api/src/use-cases/commit-order.js';
 import { assertLedgerHolds, call, commitBody, commitRequest, randomLineItemId, readMovements, startDataApi, type DataApiUnderTest } from './helpers.js';
 
 const APPLICATION_NAME = 'data-api-commit-test';

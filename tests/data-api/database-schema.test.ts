@@ -6,9 +6,9 @@ import { DEMO_CATALOGUE } from '../../db/catalogue.js';
 import { ensureDatabase, migrate, MIGRATIONS } from '../../db/data-source.js';
 import { reset, seed } from '../../db/seed.js';
 import { DataSource } from '@oms/order-manage-data-api/typeorm';
-import { commitOrder } from '../../services/order-manage-data-api/src/db/orders.js';
+import { commitOrder } from '../../services/order-manage-data-api/src/use-cases/commit-order.js';
 import { findOrder } from '../../services/order-manage-data-api/src/db/order-view.js';
-import { resolveLines } from '../../services/order-manage-data-api/src/db/variants.js';
+import { resolveLines } from '../../services/order-manage-data-api/src/use-cases/resolve-variants.js';
 import { stackEnv } from '../support/stack-env.js';
 
 const ALL_MIGRATIONS = [

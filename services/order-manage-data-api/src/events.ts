@@ -4,7 +4,7 @@ export type MovementReason = 'order' | 'cancel' | 'return' | 'restock' | 'correc
 
 /**
  * The Kafka event of docs/spec.md section 5, one per inventory movement; ids are decimal strings. The
- * commit builds it in SQL from what the movement wrote (db/orders.ts), and the Kafka key is the
+ * commit builds it in SQL from what the movement wrote (db/outbox-events.ts), and the Kafka key is the
  * variant id, so that one variant's events stay in order.
  */
 export interface InventoryEvent {

@@ -1,19 +1,8 @@
 import type { ShopifyId } from '@oms/common';
 import type pg from 'pg';
-import { MAX_STOCK, type MovementRow, type MovementView, movementView, writeMovements } from './movement-writer.js';
-import { inTransaction } from './pool.js';
+import { type MovementRow, type MovementView, movementView } from './movement-writer.js';
 
-/** docs/spec.md section 10: exactly one of sku / variantId, exactly one of delta / set. */
-export interface AdjustmentRequest {
-  sku?: string;
-  variantId?: ShopifyId;
-  delta?: number;
-  set?: number;
-  reason: 'restock' | 'correction';
-  key: string;
-}
-
-/** The variant's figures when a `set` found them already equal: nothing was written. */
+/** A variant's figures as an adjustment found them (under its row lock) or left them. */
 export interface UnchangedStock {
   variantId: ShopifyId;
   sku: string;
@@ -21,40 +10,28 @@ export interface UnchangedStock {
   version: number;
 }
 
-export type AdjustmentOutcome =
-  | { kind: 'adjusted'; movement: MovementView }
-  | { kind: 'unchanged'; stock: UnchangedStock }
-  /** The key was used before with the same request: what that call did. */
-  | { kind: 'replayed'; movement: MovementView | null; stock: UnchangedStock | null }
-  | { kind: 'key_reused'; key: string }
-  | { kind: 'not_found' }
-  | { kind: 'insufficient'; item: { variantId: ShopifyId; sku: string; requested: number; available: number } }
-  | { kind: 'too_large'; variantId: ShopifyId; sku: string; available: number; delta: number };
-
-/** What a reused key is compared by: the request as the caller named it, key order fixed. */
-export function canonicalRequest(request: AdjustmentRequest): Record<string, unknown> {
-  return {
-    ...(request.sku !== undefined ? { sku: request.sku } : { variantId: request.variantId }),
-    ...(request.delta !== undefined ? { delta: request.delta } : { set: request.set }),
-    reason: request.reason,
-  };
+/** What an earlier call with the key recorded: the movement it wrote, or the figures a `set` found equal. */
+export interface RecordedAdjustment {
+  /** The earlier call's request equals this one. */
+  sameRequest: boolean;
+  movement: MovementView | null;
+  stock: UnchangedStock;
 }
 
-interface LockedVariant {
-  variant_id: string;
-  sku: string;
-  available_quantity: number;
-  version: number;
+/**
+ * Claims the key for this transaction: false when an earlier call holds it. A conflicting insert waits
+ * for the transaction that holds the key, so false means that one committed.
+ */
+export async function claimKey(client: pg.PoolClient, key: string, request: Record<string, unknown>): Promise<boolean> {
+  const claimed = await client.query(
+    `INSERT INTO inventory_adjustment (key, request) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO NOTHING RETURNING key`,
+    [key, JSON.stringify(request)],
+  );
+  return claimed.rowCount !== 0;
 }
 
-/** The refusals end the transaction by a throw, so the key's row goes with it and the key stays free. */
-class Refusal extends Error {
-  constructor(readonly outcome: AdjustmentOutcome) {
-    super(outcome.kind);
-  }
-}
-
-async function readBack(client: pg.PoolClient | pg.Pool, key: string, request: Record<string, unknown>): Promise<AdjustmentOutcome> {
+/** Null when the key is gone (its variant was deleted, and the key with it). */
+export async function findAdjustment(client: pg.PoolClient, key: string, request: Record<string, unknown>): Promise<RecordedAdjustment | null> {
   const { rows } = await client.query<
     Partial<MovementRow> & {
       same: boolean;
@@ -75,82 +52,45 @@ async function readBack(client: pg.PoolClient | pg.Pool, key: string, request: R
     values: [key, JSON.stringify(request)],
   });
   const row = rows[0];
-  // Gone between the conflict and this read: its variant was deleted, and the key with it.
-  if (!row) return { kind: 'not_found' };
-  if (!row.same) return { kind: 'key_reused', key };
-  if (row.id) return { kind: 'replayed', movement: movementView(row as MovementRow), stock: null };
+  if (!row) return null;
   return {
-    kind: 'replayed',
-    movement: null,
+    sameRequest: row.same,
+    movement: row.id ? movementView(row as MovementRow) : null,
     stock: { variantId: row.adjusted_variant_id, sku: row.variant_sku ?? '', availableQuantity: row.adjusted_available, version: row.adjusted_version },
   };
 }
 
-export interface AdjustOptions {
-  topic: string;
-  correlationId: string;
+/** Locks the variant's row, named by exactly one of variant id or SKU; null when the inventory has no such variant. */
+export async function lockVariant(client: pg.PoolClient, by: { variantId?: ShopifyId; sku?: string }): Promise<UnchangedStock | null> {
+  const { rows } = await client.query<{ variant_id: string; sku: string; available_quantity: number; version: number }>(
+    by.variantId !== undefined
+      ? { text: 'SELECT variant_id::text, sku, available_quantity, version FROM inventory WHERE variant_id = $1 FOR UPDATE', values: [by.variantId] }
+      : { text: 'SELECT variant_id::text, sku, available_quantity, version FROM inventory WHERE sku = $1 FOR UPDATE', values: [by.sku] },
+  );
+  const row = rows[0];
+  return row ? { variantId: row.variant_id, sku: row.sku, availableQuantity: row.available_quantity, version: row.version } : null;
 }
 
-/**
- * One adjustment, docs/spec.md section 10. In one transaction: claim the key (its row's primary key makes
- * a concurrent call with the same key wait for this one, then read what it did), lock the variant's
- * row, decide the delta against the stock under the lock, write the movement and its event (reason
- * as given, reference the key, idempotency key `adjustment:<key>`, shopifyKnows false: the stream
- * sends it to Shopify as a delta), and record what was done under the key.
- */
-export async function adjustInventory(pool: pg.Pool, request: AdjustmentRequest, options: AdjustOptions): Promise<AdjustmentOutcome> {
-  const canonical = canonicalRequest(request);
-  try {
-    return await inTransaction<AdjustmentOutcome>(pool, async (client) => {
-      const claimed = await client.query(
-        `INSERT INTO inventory_adjustment (key, request) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO NOTHING RETURNING key`,
-        [request.key, JSON.stringify(canonical)],
-      );
-      // The key's first call has committed (a conflicting insert waits for it): answer as it did.
-      if (claimed.rowCount === 0) return readBack(client, request.key, canonical);
-
-      const { rows } = await client.query<LockedVariant>(
-        request.variantId !== undefined
-          ? {
-              text: 'SELECT variant_id::text, sku, available_quantity, version FROM inventory WHERE variant_id = $1 FOR UPDATE',
-              values: [request.variantId],
-            }
-          : { text: 'SELECT variant_id::text, sku, available_quantity, version FROM inventory WHERE sku = $1 FOR UPDATE', values: [request.sku] },
-      );
-      const variant = rows[0];
-      if (!variant) throw new Refusal({ kind: 'not_found' });
-      const available = variant.available_quantity;
-      const delta = request.delta ?? request.set! - available;
-      const stock = { variantId: variant.variant_id, sku: variant.sku, availableQuantity: available, version: variant.version };
-
-      if (delta === 0) {
-        await client.query('UPDATE inventory_adjustment SET variant_id = $2, available_quantity = $3, version = $4 WHERE key = $1', [
-          request.key,
-          variant.variant_id,
-          available,
-          variant.version,
-        ]);
-        return { kind: 'unchanged', stock };
-      }
-      if (available + delta < 0) {
-        throw new Refusal({ kind: 'insufficient', item: { variantId: variant.variant_id, sku: variant.sku, requested: -delta, available } });
-      }
-      if (available + delta > MAX_STOCK) {
-        throw new Refusal({ kind: 'too_large', variantId: variant.variant_id, sku: variant.sku, available, delta });
-      }
-      const [movement] = await writeMovements(
-        client,
-        [{ variantId: variant.variant_id, delta, reference: request.key, idempotencyKey: `adjustment:${request.key}` }],
-        { reason: request.reason, shopifyKnows: false, topic: options.topic, correlationId: options.correlationId },
-      );
-      await client.query(
-        'UPDATE inventory_adjustment SET variant_id = $2, movement_id = $3, available_quantity = $4, version = $5 WHERE key = $1',
-        [request.key, variant.variant_id, movement!.id, movement!.availableAfter, movement!.versionAfter],
-      );
-      return { kind: 'adjusted', movement: movement! };
-    });
-  } catch (err) {
-    if (err instanceof Refusal) return err.outcome;
-    throw err;
+/** Records under the key what was done: the movement written, or (movementId null) the figures found already right. */
+export async function recordAdjustment(
+  client: pg.PoolClient,
+  key: string,
+  done: { variantId: ShopifyId; movementId: string | null; availableQuantity: number; version: number },
+): Promise<void> {
+  if (done.movementId === null) {
+    await client.query('UPDATE inventory_adjustment SET variant_id = $2, available_quantity = $3, version = $4 WHERE key = $1', [
+      key,
+      done.variantId,
+      done.availableQuantity,
+      done.version,
+    ]);
+    return;
   }
+  await client.query('UPDATE inventory_adjustment SET variant_id = $2, movement_id = $3, available_quantity = $4, version = $5 WHERE key = $1', [
+    key,
+    done.variantId,
+    done.movementId,
+    done.availableQuantity,
+    done.version,
+  ]);
 }

@@ -1,27 +1,7 @@
 import type { ShopifyId } from '@oms/common';
 import type pg from 'pg';
-import { type CatalogueVariantInput, type FieldChange, type InventoryRowView, type PlannedVariant, planPage, type SkipReason } from '../domain/catalogue.js';
-import { notifyRelayIf, outboxEventsOf } from './orders.js';
-import { inTransaction } from './pool.js';
-
-export interface CataloguePage {
-  /** The warehouse's Shopify location (SHOPIFY_LOCATION_ID): a new variant's location. */
-  locationId: ShopifyId;
-  /** A new variant's currency (the shop's). */
-  currency: string;
-  /** The import movements' reference: the run that wrote them. */
-  reference: string;
-  dryRun: boolean;
-  variants: CatalogueVariantInput[];
-  correlationId: string;
-  topic: string;
-}
-
-export type VariantResult =
-  | { variantId: ShopifyId; sku: string; outcome: 'added'; available: number; movementId: string | null }
-  | { variantId: ShopifyId; sku: string; outcome: 'refreshed'; changes: FieldChange[] }
-  | { variantId: ShopifyId; sku: string; outcome: 'unchanged' }
-  | { variantId: ShopifyId; sku: string; outcome: 'skipped'; reason: SkipReason; detail: string; heldBy: ShopifyId };
+import type { CatalogueVariantInput, InventoryRowView } from '../domain/catalogue.js';
+import { notifyRelayIf, outboxEventsOf } from './outbox-events.js';
 
 /** Any constant of its own: pages of two imports running at once take turns. */
 const CATALOGUE_LOCK_KEY = '7523456000026';
@@ -86,21 +66,8 @@ const STOCK = `WITH movement AS (
  )
  SELECT id::text, variant_id::text, ${notifyRelayIf('movement')} AS notified FROM movement ORDER BY variant_id`;
 
-function resultOf(planned: PlannedVariant, movements: Map<string, string>): VariantResult {
-  const { variantId, sku } = planned.variant;
-  switch (planned.outcome) {
-    case 'added':
-      return { variantId, sku, outcome: 'added', available: planned.variant.available, movementId: movements.get(variantId) ?? null };
-    case 'refreshed':
-      return { variantId, sku, outcome: 'refreshed', changes: planned.changes };
-    case 'unchanged':
-      return { variantId, sku, outcome: 'unchanged' };
-    case 'skipped':
-      return { variantId, sku, outcome: 'skipped', reason: planned.reason, detail: planned.detail, heldBy: planned.heldBy };
-  }
-}
-
-async function readRows(client: pg.Pool | pg.PoolClient, variants: CatalogueVariantInput[], lock: boolean): Promise<InventoryRowView[]> {
+/** The rows the page names (by variant id, replaced variant id, SKU or inventory item), ascending variant id; `lock` takes their row locks. */
+export async function readRows(client: pg.Pool | pg.PoolClient, variants: CatalogueVariantInput[], lock: boolean): Promise<InventoryRowView[]> {
   const ids = [...variants.map((v) => v.variantId), ...variants.flatMap((v) => (v.replacesVariantId ? [v.replacesVariantId] : []))];
   const { rows } = await client.query<Row>(`${ROWS}${lock ? ' FOR UPDATE' : ''}`, [
     ids,
@@ -110,67 +77,62 @@ async function readRows(client: pg.Pool | pg.PoolClient, variants: CatalogueVari
   return rows.map(view);
 }
 
+/** Pages of two imports running at once take turns: held until the transaction ends. */
+export async function lockCatalogue(client: pg.PoolClient): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [CATALOGUE_LOCK_KEY]);
+}
+
+/** A row the page refreshes, named by its variant id before the refresh (which may change it). */
+export interface RowRefresh {
+  rowVariantId: ShopifyId;
+  variant: CatalogueVariantInput;
+}
+
 /**
- * One page of the catalogue import, in one transaction (docs/spec.md section 10): the rows the page
- * touches are locked in ascending variant id order (as an order's commit locks them), then each
- * variant is added (its row at zero, its WMS stock as one `import` movement with its event),
- * refreshed (ids, title, price, SKU; its stock and ledger untouched, the ledger following a new
- * variant id), left unchanged (not even updated_at moves) or skipped. A dry run reads without
- * locking and writes nothing.
+ * Rewrites the rows' ids, title, price and SKU (their stock and ledger untouched). The SKU is unique
+ * and not deferrable: rows whose SKU changes park theirs first, so rows may trade SKUs within a page.
  */
-export async function importCataloguePage(pool: pg.Pool, page: CataloguePage): Promise<VariantResult[]> {
-  if (page.dryRun) {
-    const plan = planPage(page.variants, await readRows(pool, page.variants, false));
-    return plan.map((p) => resultOf(p, new Map()));
-  }
-  return inTransaction(pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [CATALOGUE_LOCK_KEY]);
-    const plan = planPage(page.variants, await readRows(client, page.variants, true));
+export async function refreshRows(client: pg.PoolClient, refreshes: RowRefresh[], newSku: ShopifyId[]): Promise<void> {
+  if (newSku.length > 0) await client.query(`UPDATE inventory SET sku = ${PARKED_SKU} WHERE variant_id = ANY($1::bigint[])`, [newSku]);
+  if (refreshes.length === 0) return;
+  const v = refreshes.map((r) => r.variant);
+  await client.query(REFRESH, [
+    refreshes.map((r) => r.rowVariantId),
+    v.map((x) => x.variantId),
+    v.map((x) => x.productId),
+    v.map((x) => x.sku),
+    v.map((x) => x.title),
+    v.map((x) => x.price),
+    v.map((x) => x.inventoryItemId),
+  ]);
+}
 
-    const refreshed = plan.filter((p): p is Extract<PlannedVariant, { outcome: 'refreshed' }> => p.outcome === 'refreshed');
-    const newSku = refreshed.filter((p) => p.changes.some((c) => c.field === 'sku'));
-    if (newSku.length > 0) {
-      // The SKU is unique and not deferrable: rows trading SKUs within the page park theirs first.
-      await client.query(`UPDATE inventory SET sku = ${PARKED_SKU} WHERE variant_id = ANY($1::bigint[])`, [newSku.map((p) => p.row.variantId)]);
-    }
-    if (refreshed.length > 0) {
-      const v = refreshed.map((p) => p.variant);
-      await client.query(REFRESH, [
-        refreshed.map((p) => p.row.variantId),
-        v.map((x) => x.variantId),
-        v.map((x) => x.productId),
-        v.map((x) => x.sku),
-        v.map((x) => x.title),
-        v.map((x) => x.price),
-        v.map((x) => x.inventoryItemId),
-      ]);
-    }
+/** New rows at zero stock, in the shop's currency at the warehouse's location. */
+export async function addRows(client: pg.PoolClient, added: CatalogueVariantInput[], currency: string, locationId: ShopifyId): Promise<void> {
+  await client.query(ADD, [
+    added.map((v) => v.variantId),
+    added.map((v) => v.productId),
+    added.map((v) => v.sku),
+    added.map((v) => v.title),
+    added.map((v) => v.price),
+    currency,
+    locationId,
+    added.map((v) => v.inventoryItemId),
+  ]);
+}
 
-    const added = plan.filter((p) => p.outcome === 'added').map((p) => p.variant);
-    const movements = new Map<string, string>();
-    if (added.length > 0) {
-      await client.query(ADD, [
-        added.map((v) => v.variantId),
-        added.map((v) => v.productId),
-        added.map((v) => v.sku),
-        added.map((v) => v.title),
-        added.map((v) => v.price),
-        page.currency,
-        page.locationId,
-        added.map((v) => v.inventoryItemId),
-      ]);
-      const stocked = added.filter((v) => v.available > 0);
-      if (stocked.length > 0) {
-        const { rows } = await client.query<{ id: string; variant_id: string }>(STOCK, [
-          stocked.map((v) => v.variantId),
-          stocked.map((v) => v.available),
-          page.reference,
-          page.topic,
-          JSON.stringify({ 'x-correlation-id': page.correlationId }),
-        ]);
-        for (const r of rows) movements.set(r.variant_id, r.id);
-      }
-    }
-    return plan.map((p) => resultOf(p, movements));
-  });
+/** The new variants' stock as `import` movements with their events: the movement id by variant id. */
+export async function stockAdded(
+  client: pg.PoolClient,
+  stocked: CatalogueVariantInput[],
+  write: { reference: string; topic: string; correlationId: string },
+): Promise<Map<string, string>> {
+  const { rows } = await client.query<{ id: string; variant_id: string }>(STOCK, [
+    stocked.map((v) => v.variantId),
+    stocked.map((v) => v.available),
+    write.reference,
+    write.topic,
+    JSON.stringify({ 'x-correlation-id': write.correlationId }),
+  ]);
+  return new Map(rows.map((r) => [r.variant_id, r.id]));
 }

@@ -50,7 +50,7 @@ export const movementView = (r: MovementRow): MovementView => ({
 
 /**
  * The movements (the ledger's trigger applies each to its variant) and one outbox event per movement,
- * in the event shape of the order commit (services/order-manage-data-api/src/db/orders.ts), in one
+ * in the event shape of the order commit (services/order-manage-data-api/src/db/outbox-events.ts), in one
  * statement. A plain INSERT on purpose: the trigger runs BEFORE INSERT, so `ON CONFLICT DO NOTHING`
  * would apply a repeated key's delta to the stock and then drop only the movement. A repeated key
  * raises 23505 here and the transaction's rollback undoes everything; callers check their keys

@@ -1,10 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ShopifyId } from '@oms/common';
 import type pg from 'pg';
-import { checkAvailability, demandsOf, type OrderLine, type Shortage } from '../domain/commit.js';
-import { findOrder } from './order-view.js';
-import { constraintOf, inTransaction, isRetryableTransactionError, sqlState } from './pool.js';
-import { readStock } from './variants.js';
+import { demandsOf, type OrderLine } from '../domain/commit.js';
+import { notifyRelayIf, outboxEventsOf } from './outbox-events.js';
+import { constraintOf, inTransaction, sqlState } from './pool.js';
 
 export interface NewOrder {
   orderId: ShopifyId;
@@ -35,12 +33,15 @@ export interface CommittedItem {
   inventoryVersion: number;
 }
 
-export type CommitOutcome =
+/**
+ * What the one commit transaction did. Every kind but `committed` rolled everything back; which stock
+ * rule refused is the caller's to learn (the failed statement cannot say).
+ */
+export type OrderWrite =
   | { kind: 'committed'; items: CommittedItem[] }
-  | { kind: 'duplicate'; existingWebhookId: string | null; existingEventId: string | null }
-  | { kind: 'not_found'; variantIds: ShopifyId[] }
-  | { kind: 'insufficient'; items: Shortage[] }
-  | { kind: 'line_item_taken'; lineItemIds: ShopifyId[] };
+  | { kind: 'duplicate' }
+  | { kind: 'line_item_taken' }
+  | { kind: 'refused'; error: unknown };
 
 interface MovedRow {
   variant_id: string;
@@ -48,13 +49,12 @@ interface MovedRow {
   version_after: number;
 }
 
-class DuplicateOrder extends Error {}
-
-/** The stock rule refused the commit: stock would go below zero, or a line's variant is gone. */
-class Refused extends Error {}
-
-/** A line item id already belongs to another order: Shopify's ids are unique, so the body is not Shopify's. */
-class LineItemTaken extends Error {}
+/** Ends the transaction by a throw (so it rolls back) carrying what refused it. */
+class RolledBack extends Error {
+  constructor(readonly write: Exclude<OrderWrite, { kind: 'committed' }>) {
+    super(write.kind);
+  }
+}
 
 const STOCK_REFUSALS = new Set(['inventory_available_quantity_check', 'inventory_movement_variant_fk', 'order_detail_variant_fk']);
 
@@ -66,43 +66,6 @@ const ORDER_AND_LOCKS = `WITH new_order AS (
    VALUES ($1, $2, $3, $4, $5, $6, $7, 'accepted', $8, $9, $10, $11)
  )
  SELECT 1 FROM inventory WHERE variant_id = ANY($12::bigint[]) ORDER BY variant_id FOR UPDATE`;
-
-/** The movement reasons Shopify made itself (docs/spec.md section 5): the stream never repeats them at Shopify. */
-export const SHOPIFY_KNOWS_REASONS = ['order', 'cancel', 'return'] as const;
-
-/** The SQL expressions an outbox insert takes from its statement: the order (or NULL), the topic, the Kafka headers. */
-export interface OutboxParams {
-  orderId: string;
-  topic: string;
-  headers: string;
-}
-
-/**
- * The outbox rows announcing the movements a statement just wrote: `movements` names a CTE that
- * returned (id, variant_id, delta, reason, reference, available_after, version_after). One event
- * per movement, the JSON of docs/spec.md section 5 built from what the movement wrote, in variant id
- * order (the order the relay publishes in). Every writer of movements shares it, so an event has
- * one shape and `shopifyKnows` one rule.
- */
-export function outboxEventsOf(movements: string, { orderId, topic, headers }: OutboxParams): string {
-  const knows = SHOPIFY_KNOWS_REASONS.map((r) => `'${r}'`).join(', ');
-  return `INSERT INTO outbox_event (event_id, topic, message_key, payload, headers, order_id)
-   SELECT e.event_id, ${topic}, e.variant_id::text,
-          jsonb_build_object(
-            'eventId', e.event_id, 'movementId', e.id::text, 'reason', e.reason, 'reference', e.reference,
-            'orderId', (${orderId})::text, 'variantId', e.variant_id::text, 'productId', i.product_id::text, 'sku', i.sku,
-            'inventoryItemId', i.shopify_inventory_item_id::text, 'locationId', i.shopify_location_id::text,
-            'delta', e.delta, 'availableAfter', e.available_after, 'inventoryVersion', e.version_after,
-            'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-            'shopifyKnows', e.reason IN (${knows})),
-          ${headers}, ${orderId}
-     FROM (SELECT gen_random_uuid() AS event_id, m.* FROM ${movements} AS m) AS e
-     JOIN inventory i ON i.variant_id = e.variant_id
-    ORDER BY e.variant_id, e.id`;
-}
-
-/** Wakes the relay once the statement commits, when `movements` wrote any. */
-export const notifyRelayIf = (movements: string) => `(SELECT pg_notify('outbox_event', '') WHERE EXISTS (SELECT 1 FROM ${movements}))`;
 
 /**
  * One movement per variant (the ledger's trigger applies it to the stock, and refuses it below zero),
@@ -131,13 +94,23 @@ const MOVEMENTS_LINES_EVENTS = `WITH movement AS (
 /**
  * One transaction in one round trip: BEGIN, the order row with the stock locks, the writes and
  * COMMIT go to PostgreSQL in one write, and no stock lock waits on this process between them.
- * The movements themselves refuse an oversell or a variant that is gone: either rolls everything
- * back, and the caller works out which rule refused from the stock as it is after the rollback.
+ * The movements themselves refuse an oversell or a variant that is gone (`refused`); a racing
+ * delivery of the same order (`duplicate`) and a line item id of another order (`line_item_taken`:
+ * Shopify's ids are unique, so the body is not Shopify's) roll back too.
  */
-async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<CommitOutcome> {
+export async function writeOrder(pool: pg.Pool, request: CommitRequest): Promise<OrderWrite> {
+  try {
+    return await writeOnce(pool, request);
+  } catch (err) {
+    if (err instanceof RolledBack) return err.write;
+    throw err;
+  }
+}
+
+async function writeOnce(pool: pg.Pool, request: CommitRequest): Promise<OrderWrite> {
   const { order, lines, correlationId, topic } = request;
   const demands = demandsOf(lines);
-  return inTransaction<CommitOutcome>(pool, async (client, tx) => {
+  return inTransaction<OrderWrite>(pool, async (client, tx) => {
     const [ordered, written] = await Promise.allSettled([
       // The order row first, so a racing delivery of the same order fails here on the primary key
       // before it waits for any stock lock; then the stock rows, locked in ascending variant id order.
@@ -171,13 +144,13 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
     ]);
     if (ordered.status === 'rejected') {
       // A racing delivery of the same order committed first; its row is read after the rollback.
-      if (sqlState(ordered.reason) === '23505' && constraintOf(ordered.reason) === 'orders_pkey') throw new DuplicateOrder();
+      if (sqlState(ordered.reason) === '23505' && constraintOf(ordered.reason) === 'orders_pkey') throw new RolledBack({ kind: 'duplicate' });
       throw ordered.reason;
     }
     if (written.status === 'rejected') {
       const err = written.reason;
-      if (sqlState(err) === '23505' && constraintOf(err) === 'order_detail_pkey') throw new LineItemTaken();
-      throw isStockRefusal(err) ? new Refused() : err;
+      if (sqlState(err) === '23505' && constraintOf(err) === 'order_detail_pkey') throw new RolledBack({ kind: 'line_item_taken' });
+      throw isStockRefusal(err) ? new RolledBack({ kind: 'refused', error: err }) : err;
     }
     return {
       kind: 'committed',
@@ -186,46 +159,11 @@ async function commitOnce(pool: pg.Pool, request: CommitRequest): Promise<Commit
   });
 }
 
-async function lineItemsTaken(pool: pg.Pool, lines: OrderLine[]): Promise<ShopifyId[]> {
+/** The line item ids of these lines that another order holds. */
+export async function lineItemsTaken(pool: pg.Pool, lines: OrderLine[]): Promise<ShopifyId[]> {
   const { rows } = await pool.query<{ line_item_id: string }>(
     'SELECT line_item_id::text FROM order_detail WHERE line_item_id = ANY($1::bigint[]) ORDER BY line_item_id',
     [lines.map((l) => l.lineItemId)],
   );
   return rows.map((r) => r.line_item_id);
-}
-
-export interface CommitOptions {
-  /** Attempts for serialization failures and deadlocks; neither should happen given the lock order. */
-  maxAttempts?: number;
-}
-
-/**
- * Commits an order: one transaction that locks the variants in ascending id order, writes their
- * movements, the order, its lines and the outbox events; or the refusal, unknown variants first.
- */
-export async function commitOrder(pool: pg.Pool, request: CommitRequest, options: CommitOptions = {}): Promise<CommitOutcome> {
-  const maxAttempts = options.maxAttempts ?? 3;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await commitOnce(pool, request);
-    } catch (err) {
-      if (err instanceof DuplicateOrder) {
-        const existing = await findOrder(pool, request.order.orderId);
-        return { kind: 'duplicate', existingWebhookId: existing?.webhookId ?? null, existingEventId: existing?.eventId ?? null };
-      }
-      if (err instanceof LineItemTaken) return { kind: 'line_item_taken', lineItemIds: await lineItemsTaken(pool, request.lines) };
-      if (err instanceof Refused) {
-        const demands = demandsOf(request.lines);
-        const verdict = checkAvailability(demands, await readStock(pool, demands.map((d) => d.variantId)));
-        if (!verdict.ok) {
-          return verdict.code === 'PRODUCT_NOT_FOUND' ? { kind: 'not_found', variantIds: verdict.variantIds } : { kind: 'insufficient', items: verdict.items };
-        }
-        // Restocked between the refusal and the look: the order may fit now.
-        if (attempt >= maxAttempts) throw new Error(`stock of order ${request.order.orderId} kept changing during ${attempt} commits`, { cause: err });
-        continue;
-      }
-      if (!isRetryableTransactionError(err) || attempt >= maxAttempts) throw err;
-      await sleep(10 * 2 ** attempt + Math.random() * 20);
-    }
-  }
 }

@@ -1,28 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { compareShopifyIds, type ShopifyId } from '@oms/common';
+import type { ShopifyId } from '@oms/common';
 import type pg from 'pg';
-import { lockOrderOf, planRestocks, type PlannedRestock, type RefundLine, refundLineKey, type ReservedLine } from '../domain/restock.js';
-import { notifyRelayIf, outboxEventsOf } from './orders.js';
-import { inTransaction, isRetryableTransactionError } from './pool.js';
+import type { PlannedRestock, ReservedLine } from '../domain/restock.js';
+import { notifyRelayIf, outboxEventsOf } from './outbox-events.js';
+import type { Transaction } from './pool.js';
 
 export type RestockTopic = 'orders/cancelled' | 'refunds/create';
 
 /** What the order was once the delivery was handled: `unknown` and `refused` orders never took stock. */
 export type OrderStatus = 'unknown' | 'refused' | 'accepted' | 'cancelled';
-
-export interface RestockRequest {
-  orderId: ShopifyId;
-  topic: RestockTopic;
-  webhookId: string;
-  /** X-Shopify-Event-Id: an event handled before is answered as the first time; null when Shopify sent none. */
-  eventId: string | null;
-  /** orders/cancelled only: when the merchant cancelled (null: now). */
-  cancelledAt: string | null;
-  refundLines: RefundLine[];
-  correlationId: string;
-  /** The Kafka topic the outbox rows go to. */
-  inventoryTopic: string;
-}
 
 export interface RestockedVariant {
   variantId: ShopifyId;
@@ -36,16 +21,6 @@ export interface RestockMovement {
   reason: PlannedRestock['reason'];
   delta: number;
   availableAfter: number;
-}
-
-export interface RestockOutcome {
-  orderStatus: OrderStatus;
-  /** The event was handled before: the first answer again, and nothing changed. */
-  replayed: boolean;
-  /** Units back per variant, ascending variant id (the webhook's answer). */
-  restocked: RestockedVariant[];
-  /** The movements this delivery wrote (none for a replay). */
-  movements: RestockMovement[];
 }
 
 /** Claims the event for this transaction; another transaction holding it makes this one wait for its outcome. */
@@ -115,97 +90,86 @@ interface MovementRow {
   available_after: number;
 }
 
-/** Units back per variant, ascending variant id: the same list the event's row keeps. */
-function restockedOf(movements: readonly RestockMovement[]): RestockedVariant[] {
-  const byVariant = new Map<ShopifyId, number>();
-  for (const m of movements) byVariant.set(m.variantId, (byVariant.get(m.variantId) ?? 0) + m.delta);
-  return [...byVariant.entries()].map(([variantId, quantity]) => ({ variantId, quantity })).sort((a, b) => compareShopifyIds(a.variantId, b.variantId));
+/** The first answer to an event handled before; null when this transaction claimed it (and holds it until it ends). */
+export async function claimEvent(
+  client: pg.PoolClient,
+  event: { eventId: string; topic: RestockTopic; orderId: ShopifyId; webhookId: string },
+): Promise<{ orderStatus: OrderStatus; restocked: RestockedVariant[] } | null> {
+  const claimed = await client.query(CLAIM_EVENT, [event.eventId, event.topic, event.orderId, event.webhookId]);
+  if (claimed.rowCount !== 0) return null;
+  const { rows } = await client.query<{ order_status: OrderStatus; restocked: RestockedVariant[] }>(HANDLED_EVENT, [event.eventId]);
+  return { orderStatus: rows[0]!.order_status, restocked: rows[0]!.restocked };
 }
 
-async function orderStatusOf(client: pg.PoolClient, orderId: ShopifyId): Promise<OrderStatus> {
+/** Locks the order's row when the system accepted it; otherwise whether it was refused. */
+export async function lockOrderStatus(client: pg.PoolClient, orderId: ShopifyId): Promise<OrderStatus> {
   const { rows } = await client.query<{ status: 'accepted' | 'cancelled' }>(LOCK_ORDER, [orderId]);
   if (rows[0]) return rows[0].status;
   const { rows: refused } = await client.query<{ refused: boolean }>(WAS_REFUSED, [orderId]);
   return refused[0]!.refused ? 'refused' : 'unknown';
 }
 
-/** The plan for an accepted order, read under its lock: its reserved lines and the refund lines already in the ledger. */
-async function planFor(client: pg.PoolClient, orderId: ShopifyId, refundLines: RefundLine[]): Promise<PlannedRestock[]> {
+export async function markCancelled(client: pg.PoolClient, orderId: ShopifyId, cancelledAt: string | null): Promise<void> {
+  await client.query(CANCEL_ORDER, [orderId, cancelledAt]);
+}
+
+/** The order's reserved lines among `lineItemIds`, by line item id, and which of `keys` the ledger already holds: one round trip. */
+export async function readRestockState(
+  client: pg.PoolClient,
+  orderId: ShopifyId,
+  lineItemIds: ShopifyId[],
+  keys: string[],
+): Promise<{ reserved: Map<ShopifyId, ReservedLine>; appliedKeys: Set<string> }> {
   const [lines, applied] = await Promise.all([
-    client.query<{ line_item_id: string; variant_id: string; reserved: number; restocked: number; location_id: string }>(RESERVED_LINES, [
-      orderId,
-      [...new Set(refundLines.map((r) => r.lineItemId))],
-    ]),
-    client.query<{ idempotency_key: string }>(APPLIED_KEYS, [refundLines.map((r) => refundLineKey(r.id))]),
+    client.query<{ line_item_id: string; variant_id: string; reserved: number; restocked: number; location_id: string }>(RESERVED_LINES, [orderId, lineItemIds]),
+    client.query<{ idempotency_key: string }>(APPLIED_KEYS, [keys]),
   ]);
   const reserved = new Map<ShopifyId, ReservedLine>(
     lines.rows.map((r) => [r.line_item_id, { lineItemId: r.line_item_id, variantId: r.variant_id, reserved: r.reserved, restocked: r.restocked, locationId: r.location_id }]),
   );
-  const appliedKeys = new Set(applied.rows.map((r) => r.idempotency_key));
-  return planRestocks(refundLines, reserved, new Set(refundLines.filter((r) => appliedKeys.has(refundLineKey(r.id))).map((r) => r.id)));
+  return { reserved, appliedKeys: new Set(applied.rows.map((r) => r.idempotency_key)) };
 }
 
-async function restockOnce(pool: pg.Pool, request: RestockRequest): Promise<RestockOutcome> {
-  const { orderId, eventId } = request;
-  return inTransaction<RestockOutcome>(pool, async (client, tx) => {
-    if (eventId !== null) {
-      const claimed = await client.query(CLAIM_EVENT, [eventId, request.topic, orderId, request.webhookId]);
-      if (claimed.rowCount === 0) {
-        const { rows } = await client.query<{ order_status: OrderStatus; restocked: RestockedVariant[] }>(HANDLED_EVENT, [eventId]);
-        return { orderStatus: rows[0]!.order_status, replayed: true, restocked: rows[0]!.restocked, movements: [] };
-      }
-    }
-    let orderStatus = await orderStatusOf(client, orderId);
-    const tookStock = orderStatus === 'accepted' || orderStatus === 'cancelled';
-    if (tookStock && request.topic === 'orders/cancelled') {
-      await client.query(CANCEL_ORDER, [orderId, request.cancelledAt]);
-      orderStatus = 'cancelled';
-    }
-    const plan = tookStock && request.refundLines.length > 0 ? await planFor(client, orderId, request.refundLines) : [];
-    if (plan.length > 0) await client.query(LOCK_VARIANTS, [lockOrderOf(plan)]);
-    const written = await tx.commitWith<MovementRow>({
-      name: 'restock-write',
-      text: WRITE_RESTOCKS,
-      values: [
-        orderId,
-        plan.map((p) => p.refundLineItemId),
-        plan.map((p) => p.lineItemId),
-        plan.map((p) => p.variantId),
-        plan.map((p) => p.quantity),
-        plan.map((p) => p.reason),
-        request.inventoryTopic,
-        JSON.stringify({ 'x-correlation-id': request.correlationId }),
-        orderStatus,
-        eventId,
-      ],
-    });
-    const movements = written.rows.map((r) => ({
-      movementId: r.movement_id,
-      refundLineItemId: r.refund_line_item_id,
-      variantId: r.variant_id,
-      reason: r.reason,
-      delta: r.delta,
-      availableAfter: r.available_after,
-    }));
-    return { orderStatus, replayed: false, restocked: restockedOf(movements), movements };
+/** Locks the variants' rows in the order given (ascending variant id). */
+export async function lockVariants(client: pg.PoolClient, variantIds: ShopifyId[]): Promise<void> {
+  await client.query(LOCK_VARIANTS, [variantIds]);
+}
+
+export interface RestockWrite {
+  orderId: ShopifyId;
+  plan: PlannedRestock[];
+  inventoryTopic: string;
+  correlationId: string;
+  /** What the event's row answers from now on. */
+  orderStatus: OrderStatus;
+  eventId: string | null;
+}
+
+/** The transaction's last statement, sent with its COMMIT: the movements, the lines' `restocked`, the events and the event's answer. */
+export async function writeRestocks(tx: Transaction, write: RestockWrite): Promise<RestockMovement[]> {
+  const { plan } = write;
+  const written = await tx.commitWith<MovementRow>({
+    name: 'restock-write',
+    text: WRITE_RESTOCKS,
+    values: [
+      write.orderId,
+      plan.map((p) => p.refundLineItemId),
+      plan.map((p) => p.lineItemId),
+      plan.map((p) => p.variantId),
+      plan.map((p) => p.quantity),
+      plan.map((p) => p.reason),
+      write.inventoryTopic,
+      JSON.stringify({ 'x-correlation-id': write.correlationId }),
+      write.orderStatus,
+      write.eventId,
+    ],
   });
-}
-
-/**
- * Puts back the units of a cancellation's or a refund's restocked lines (docs/spec.md section 2.2), in
- * one transaction: the event claimed (an event handled before is answered as the first time), the
- * order locked and, for a cancellation, marked cancelled, the variants locked in ascending id order,
- * one movement per refund line item with its event. An order the system never accepted changes
- * nothing.
- */
-export async function restockOrder(pool: pg.Pool, request: RestockRequest, options: { maxAttempts?: number } = {}): Promise<RestockOutcome> {
-  const maxAttempts = options.maxAttempts ?? 3;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await restockOnce(pool, request);
-    } catch (err) {
-      if (!isRetryableTransactionError(err) || attempt >= maxAttempts) throw err;
-      await sleep(10 * 2 ** attempt + Math.random() * 20);
-    }
-  }
+  return written.rows.map((r) => ({
+    movementId: r.movement_id,
+    refundLineItemId: r.refund_line_item_id,
+    variantId: r.variant_id,
+    reason: r.reason,
+    delta: r.delta,
+    availableAfter: r.available_after,
+  }));
 }

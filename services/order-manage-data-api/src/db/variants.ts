@@ -11,20 +11,12 @@ export interface LineToResolve {
   sku: string;
 }
 
-/** The variant a line draws on, with its stock. */
-export interface ResolvedLine {
-  lineItemId: ShopifyId;
+/** A line's variant, with its stock. */
+export interface LineVariant {
   variantId: ShopifyId;
   productId: ShopifyId;
   sku: string;
   availableQuantity: number;
-}
-
-export interface Resolution {
-  /** The order if it was already accepted: a redelivery is replayed, another delivery refused. */
-  existingOrder: OrderView | null;
-  resolved: ResolvedLine[];
-  unresolved: LineToResolve[];
 }
 
 type Nullable<T> = { [K in keyof T]: T[K] | null };
@@ -40,8 +32,13 @@ interface ResolutionRow extends Nullable<OrderRow> {
 /**
  * docs/spec.md section 2.1: a line's variant is found by its variant_id; a line without one (a deleted
  * variant) by its SKU among its product's variants. One round trip, the order's row beside each line.
+ * The variants come in the lines' order, null where none matched.
  */
-export async function resolveLines(pool: pg.Pool, orderId: ShopifyId | null, lines: LineToResolve[]): Promise<Resolution> {
+export async function findLineVariants(
+  pool: pg.Pool,
+  orderId: ShopifyId | null,
+  lines: LineToResolve[],
+): Promise<{ existingOrder: OrderView | null; variants: Array<LineVariant | null> }> {
   const { rows } = await pool.query<ResolutionRow>({
     name: 'resolve-lines',
     text: `SELECT l.n::text, o.order_id, o.webhook_id, o.event_id, o.status, o.received_at,
@@ -58,14 +55,12 @@ export async function resolveLines(pool: pg.Pool, orderId: ShopifyId | null, lin
     values: [orderId, lines.map((l) => l.productId), lines.map((l) => l.variantId), lines.map((l) => l.sku)],
   });
   const first = rows[0];
-  const resolved: ResolvedLine[] = [];
-  const unresolved: LineToResolve[] = [];
-  rows.forEach((row, i) => {
-    const line = lines[i]!;
-    if (row.variant_id === null) unresolved.push(line);
-    else resolved.push({ lineItemId: line.lineItemId, variantId: row.variant_id, productId: row.product_id!, sku: row.sku!, availableQuantity: row.available_quantity! });
-  });
-  return { existingOrder: first && first.order_id !== null ? orderView(first as OrderRow) : null, resolved, unresolved };
+  return {
+    existingOrder: first && first.order_id !== null ? orderView(first as OrderRow) : null,
+    variants: rows.map((r) =>
+      r.variant_id === null ? null : { variantId: r.variant_id, productId: r.product_id!, sku: r.sku!, availableQuantity: r.available_quantity! },
+    ),
+  };
 }
 
 /** Today's stock of these variants (those that exist). */

@@ -1,6 +1,6 @@
 /**
  * Which units of a cancellation or refund come back (docs/spec.md section 2.2), without the database:
- * the transaction in db/restocks.ts reads the order's lines under the order's row lock and writes
+ * the transaction in use-cases/restock-order.ts reads the order's lines under the order's row lock and writes
  * what this plans.
  */
 import { compareShopifyIds, type ShopifyId } from '@oms/common';

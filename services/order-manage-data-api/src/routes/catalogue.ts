@@ -3,9 +3,9 @@ import express, { type Router } from 'express';
 import type pg from 'pg';
 import { currentContext, money, ORDER_LIMITS, orderText, shopifyIdString, type Logger } from '@oms/common';
 import { z } from 'zod';
-import { importCataloguePage, type VariantResult } from '../db/catalogue.js';
+import { importCataloguePage, type VariantResult } from '../use-cases/import-catalogue.js';
 import { bearerAuth } from './auth.js';
-import { invalid } from './internal.js';
+import { invalid } from './problems.js';
 
 /** Variants in one page: one transaction each, well inside the statement timeout and the body limit. */
 export const MAX_CATALOGUE_PAGE = 500;

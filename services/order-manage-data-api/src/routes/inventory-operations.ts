@@ -3,13 +3,13 @@ import express, { type Request, type Router } from 'express';
 import type pg from 'pg';
 import { currentContext, isShopifyId, ProblemError, prom, shopifyIdString, type Logger } from '@oms/common';
 import { z } from 'zod';
-import { adjustInventory, type AdjustmentOutcome } from '../db/adjustments.js';
+import { adjustInventory, type AdjustmentOutcome } from '../use-cases/adjust-inventory.js';
 import { listMovements } from '../db/movement-ledger.js';
 import { MAX_STOCK, type MovementView } from '../db/movement-writer.js';
-import { syncWmsPage } from '../db/wms-sync.js';
+import { syncWmsPage } from '../use-cases/sync-wms.js';
 import type { DataApiMetrics } from '../metrics.js';
 import { bearerAuth } from './auth.js';
-import { invalid } from './internal.js';
+import { invalid } from './problems.js';
 import { MAX_PAGE_SIZE } from './schemas.js';
 
 const MAX_KEY_LENGTH = 255;

@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import type pg from 'pg';
 import { listRejections } from '../db/rejections.js';
-import { invalid } from './internal.js';
+import { invalid } from './problems.js';
 import { rejectionQuerySchema } from './schemas.js';
 
 /** What the merchant's team reads: the refused orders someone must refund, backorder or fix. */

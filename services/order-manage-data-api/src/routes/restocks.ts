@@ -3,8 +3,8 @@ import { currentContext, type Logger, ORDER_LIMITS, orderText, setContextOrderId
 import express, { type Router } from 'express';
 import type pg from 'pg';
 import { z } from 'zod';
-import { restockOrder } from '../db/restocks.js';
-import { invalid } from './internal.js';
+import { restockOrder } from '../use-cases/restock-order.js';
+import { invalid } from './problems.js';
 import { orderIdParam } from './schemas.js';
 
 /** An order has at most 500 lines, and each may be refunded in several parts. */
