@@ -93,7 +93,7 @@ const MOVEMENTS_LINES_EVENTS = `WITH movement AS (
 
 /**
  * One transaction in one round trip: BEGIN, the order row with the stock locks, the writes and
- * COMMIT go to PostgreSQL in one write, and no stock lock waits on this process between them.
+ * COMMIT are pipelined to PostgreSQL together, so no stock lock waits on this process between them.
  * The movements themselves refuse an oversell or a variant that is gone (`refused`); a racing
  * delivery of the same order (`duplicate`) and a line item id of another order (`line_item_taken`:
  * Shopify's ids are unique, so the body is not Shopify's) roll back too.
