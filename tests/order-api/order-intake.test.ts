@@ -216,7 +216,7 @@ describe('order intake: redelivery and duplicates', () => {
     assert.equal((await readInventory(product.variantId))!.availableQuantity, 6);
     assert.equal((await readOrderDetails(orderId)).length, 1);
     assert.equal(await countOutboxRows(orderId), 1);
-    assert.equal((await wmsRequestsFor(product.sku)).length, 1, 'the resolve finds the order before the WMS is asked again');
+    assert.equal((await wmsRequestsFor(product.sku)).length, 2, 'its variant is cached: the WMS is asked again, and the commit finds the order');
     assert.equal(intake.lines.filter((l) => l.event === 'order.accepted' && l.orderId === String(orderId)).length, 1);
   });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { validateOrder } from '../../services/order-manage-api/src/domain/order.js';
+import { createVariantCache, type VariantCache } from '../../services/order-manage-api/src/domain/variant-cache.js';
 import { createReceiveOrder } from '../../services/order-manage-api/src/use-cases/receive-order.js';
 import { aDelivery, anOrder, IntakeWorld, lineItemId, lineOf, type Variant, WAREHOUSE_LOCATION } from '../support/in-memory-intake.js';
 import { buildShopifyOrder } from '../support/orders.js';
@@ -88,7 +89,7 @@ describe('the intake use case: known orders', () => {
     assert.deepEqual(await receiveOrder(twoVariants(), aDelivery({ webhookId: 'webhook-9', eventId: 'event-9' })), { orderId: ORDER, kind: 'already_exists' });
     assert.equal(world.stockOf(TSHIRT_M), 118, 'decremented once');
     assert.equal(world.stockOf(MUG), 0, 'decremented once');
-    assert.equal(world.commits.length, 1);
+    assert.equal(world.resolves.length, 1, 'the redeliveries name cached variants: the commit, which refuses a known order, answers them');
   });
 });
 
@@ -661,5 +662,195 @@ describe('the intake use case: the commit', () => {
       kind: 'data_api_unavailable',
       detail: 'POST /internal/orders: cannot connect (ECONNREFUSED)',
     });
+  });
+});
+
+describe('the intake use case: variants a resolve already placed', () => {
+  const OTHER = '820982911946154509';
+  /** A second order, of other line items, for the same two variants. */
+  const secondOrder = (lines = [lineOf(TSHIRT_M, 2), lineOf(MUG, 1)]) =>
+    anOrder({ orderId: OTHER, lines: lines.map((l, i) => ({ ...l, lineItemId: lineItemId(10 + i) })) });
+  const secondDelivery = () => aDelivery({ webhookId: 'webhook-2', eventId: 'event-2' });
+  /** A world that covers two orders of the two-variant kind, and its use case after the first was accepted. */
+  const afterFirstOrder = async (world = new IntakeWorld().stock(TSHIRT_M, 120).stock(MUG, 10).wmsStock(TSHIRT_M.sku, 118).wmsStock(MUG.sku, 10)) => {
+    const receiveOrder = receive(world);
+    assert.equal((await receiveOrder(twoVariants(), aDelivery())).kind, 'accepted');
+    return { world, receiveOrder };
+  };
+  /** One use case over two worlds: the catalogue as the first order found it, and as it is now. */
+  const acrossWorlds = (cache: VariantCache) => (world: IntakeWorld) => createReceiveOrder({ ...world.deps, variantCache: cache });
+
+  it('a second order for the variants the first resolved goes to the WMS and the commit without a resolve', async () => {
+    const { world, receiveOrder } = await afterFirstOrder();
+    assert.deepEqual(await receiveOrder(secondOrder(), secondDelivery()), { orderId: OTHER, kind: 'accepted', variants: 2, lines: 2 });
+    assert.deepEqual(world.resolves, [twoVariantsAsked], 'the first order\'s resolve only');
+    assert.deepEqual(world.wmsAsked, [TSHIRT_M.sku, MUG.sku, TSHIRT_M.sku, MUG.sku]);
+    assert.deepEqual(world.commits[1]!.lines.map((l) => [l.lineItemId, l.variantId]), [[lineItemId(10), TSHIRT_M.variantId], [lineItemId(11), MUG.variantId]]);
+    assert.equal(world.stockOf(TSHIRT_M), 116);
+    assert.equal(world.stockOf(MUG), 8);
+  });
+
+  const replayCases = [
+    ['a redelivery is replayed by the commit', (w: IntakeWorld) => w, { webhookId: 'webhook-1', eventId: 'event-1' }, 'replayed', 0],
+    ['another delivery of the order is already_exists', (w: IntakeWorld) => w, { webhookId: 'webhook-9', eventId: 'event-9' }, 'already_exists', 0],
+    ['a redelivery the WMS now refuses (the first took its stock) is replayed by the resolve', (w: IntakeWorld) => w.wmsStock(MUG.sku, 0), { webhookId: 'webhook-1', eventId: 'event-1' }, 'replayed', 1],
+    ['a redelivery while the WMS hold runs is replayed by the resolve', (w: IntakeWorld) => w.holdRunning(42), { webhookId: 'webhook-1', eventId: 'event-9' }, 'replayed', 1],
+  ] as const;
+  for (const [behaviour, arrange, delivery, kind, resolvesAfter] of replayCases) {
+    it(`of a known order with cached variants, ${behaviour}`, async () => {
+      const { world, receiveOrder } = await afterFirstOrder();
+      assert.deepEqual(await receiveOrder(twoVariants(), aDelivery(delivery)), { orderId: ORDER, kind }, 'as without the cache');
+      arrange(world);
+      assert.deepEqual(await receiveOrder(twoVariants(), aDelivery(delivery)), { orderId: ORDER, kind }, 'as without the cache');
+      assert.equal(world.resolves.length, 1 + resolvesAfter);
+      assert.equal(world.stockOf(TSHIRT_M), 118, 'decremented once');
+    });
+  }
+
+  it('an unknown variant after a cached one is refused PRODUCT_NOT_FOUND by the resolve, before the WMS', async () => {
+    const { world, receiveOrder } = await afterFirstOrder();
+    assert.deepEqual(await receiveOrder(secondOrder([lineOf(TSHIRT_M, 1), lineOf(WATCH, 1)]), secondDelivery()), {
+      orderId: OTHER,
+      kind: 'product_not_found',
+      productIds: [WATCH.productId],
+      variants: [{ productId: WATCH.productId, variantId: WATCH.variantId, sku: WATCH.sku }],
+      detail: `Variant(s) ${WATCH.variantId} (${WATCH.sku}) of product ${WATCH.productId} are not in inventory.`,
+    });
+    assert.equal(world.resolves.length, 2);
+    assert.deepEqual(world.wmsAsked, [TSHIRT_M.sku, MUG.sku], 'the first order\'s checks only');
+  });
+
+  const wmsRefusalCases = [
+    ['a shortage at the WMS', (w: IntakeWorld) => w.wmsStock(MUG.sku, 0), { kind: 'insufficient_inventory', items: [{ variantId: MUG.variantId, sku: MUG.sku, requested: 1, available: 0 }], detail: 'The warehouse has less stock than ordered.' }, 0],
+    ['a SKU the WMS no longer knows', (w: IntakeWorld) => w.wmsDoesNotKnow(MUG.sku), { kind: 'product_not_found', productIds: [MUG.productId], variants: [{ productId: MUG.productId, variantId: MUG.variantId, sku: MUG.sku }], detail: `Variant(s) ${MUG.variantId} (${MUG.sku}) of product ${MUG.productId} are not known to the WMS.` }, 0],
+    ['a WMS failure', (w: IntakeWorld) => w.wmsFails(MUG.sku, { wmsFailed: true }), { kind: 'wms_unavailable', retryAfterSeconds: 60, detail: `The WMS could not confirm stock (${wmsFailure(MUG.sku)}); retry in 60 s.` }, 1],
+  ] as const;
+  for (const [behaviour, arrange, answer, holdStarts] of wmsRefusalCases) {
+    it(`${behaviour} of cached variants is answered as without the cache, after a resolve, asking the WMS once`, async () => {
+      const { world, receiveOrder } = await afterFirstOrder();
+      arrange(world);
+      assert.deepEqual(await receiveOrder(secondOrder(), secondDelivery()), { orderId: OTHER, ...answer });
+      assert.equal(world.resolves.length, 2);
+      assert.deepEqual(world.wmsAsked, [TSHIRT_M.sku, MUG.sku, TSHIRT_M.sku, MUG.sku]);
+      assert.equal(world.holdStarts, holdStarts);
+      assert.equal(world.commits.length, 1, 'the first order\'s only');
+    });
+  }
+
+  it('a shortage in our stock of cached variants the WMS covers is refused by the commit with our figures, in line order', async () => {
+    const { world, receiveOrder } = await afterFirstOrder();
+    const order = secondOrder([lineOf(MUG, 10), lineOf(TSHIRT_M, 119)]);
+    world.wmsStock(MUG.sku, 50).wmsStock(TSHIRT_M.sku, 500);
+    const refusal = {
+      kind: 'insufficient_inventory',
+      items: [
+        { variantId: MUG.variantId, sku: MUG.sku, requested: 10, available: 9 },
+        { variantId: TSHIRT_M.variantId, sku: TSHIRT_M.sku, requested: 119, available: 118 },
+      ],
+      detail: 'There is less stock than ordered.',
+    } as const;
+    assert.deepEqual(await receive(world)(order, secondDelivery()), { orderId: OTHER, ...refusal }, 'without the cache: the resolve refuses it');
+    // The data-api names shortages in variant id order, the order it locks them in.
+    world.commitAnswers({ ...refusal, items: [refusal.items[1], refusal.items[0]] });
+    assert.deepEqual(await receiveOrder(order, secondDelivery()), { orderId: OTHER, ...refusal });
+    assert.equal(world.resolves.length, 2, 'the first order\'s and the uncached run\'s');
+  });
+
+  it('a cached variant removed from our inventory since is refused PRODUCT_NOT_FOUND, by the commit', async () => {
+    const cache = createVariantCache();
+    const receiveIn = acrossWorlds(cache);
+    await receiveIn(stockedWorld())(twoVariants(), aDelivery());
+    const now = new IntakeWorld().stock(MUG, 10).wmsStock(TSHIRT_M.sku, 118).wmsStock(MUG.sku, 10);
+    assert.deepEqual(await receiveIn(now)(secondOrder(), secondDelivery()), {
+      orderId: OTHER,
+      kind: 'product_not_found',
+      productIds: [TSHIRT],
+      variants: [{ productId: TSHIRT, variantId: TSHIRT_M.variantId, sku: TSHIRT_M.sku }],
+      detail: `Variant(s) ${TSHIRT_M.variantId} (${TSHIRT_M.sku}) of product ${TSHIRT} are not in inventory.`,
+    });
+    assert.equal(now.stockOf(MUG), 10, 'nothing decremented');
+  });
+
+  describe('after a catalogue import renamed a cached variant\'s SKU', () => {
+    const RENAMED: Variant = { ...TSHIRT_M, sku: 'TSHIRT-BLACK-M' };
+    const renamedWorld = () => new IntakeWorld().stock(RENAMED, 50).stock(MUG, 10).wmsStock(RENAMED.sku, 50).wmsStock(MUG.sku, 10);
+    const cachedBeforeRename = async () => {
+      const receiveIn = acrossWorlds(createVariantCache());
+      await receiveIn(stockedWorld())(twoVariants(), aDelivery());
+      return receiveIn;
+    };
+
+    it('an order carrying the new SKU misses the cache: resolved, and checked at the WMS by the new SKU', async () => {
+      const receiveIn = await cachedBeforeRename();
+      const now = renamedWorld();
+      assert.deepEqual(await receiveIn(now)(secondOrder([lineOf(RENAMED, 2), lineOf(MUG, 1)]), secondDelivery()), { orderId: OTHER, kind: 'accepted', variants: 2, lines: 2 });
+      assert.equal(now.resolves.length, 1);
+      assert.deepEqual(now.wmsAsked, [RENAMED.sku, MUG.sku]);
+    });
+
+    it('an order still carrying the old SKU, which the WMS no longer knows, is resolved and checked again by the new SKU', async () => {
+      const receiveIn = await cachedBeforeRename();
+      const now = renamedWorld();
+      assert.deepEqual(await receiveIn(now)(secondOrder(), secondDelivery()), { orderId: OTHER, kind: 'accepted', variants: 2, lines: 2 });
+      assert.deepEqual(now.wmsAsked, [TSHIRT_M.sku, MUG.sku, RENAMED.sku, MUG.sku]);
+      assert.equal(now.stockOf(RENAMED), 48);
+    });
+
+    it('an order still carrying the old SKU is refused as without the cache when the WMS does not know the new one', async () => {
+      const receiveIn = await cachedBeforeRename();
+      const now = renamedWorld().wmsDoesNotKnow(RENAMED.sku);
+      assert.deepEqual(await receiveIn(now)(secondOrder(), secondDelivery()), {
+        orderId: OTHER,
+        kind: 'product_not_found',
+        productIds: [TSHIRT],
+        variants: [{ productId: TSHIRT, variantId: TSHIRT_M.variantId, sku: RENAMED.sku }],
+        detail: `Variant(s) ${TSHIRT_M.variantId} (${RENAMED.sku}) of product ${TSHIRT} are not known to the WMS.`,
+      });
+      assert.equal(now.commits.length, 0);
+    });
+  });
+
+  it('a line without a variant id is resolved every time: the commit does not check its product and SKU', async () => {
+    const world = new IntakeWorld().stock(TSHIRT_S, 80).wmsStock(TSHIRT_S.sku, 80);
+    const receiveOrder = receive(world);
+    const order = (orderId: string) => anOrder({ orderId, lines: [lineOf(TSHIRT_S, 1, { variantId: null })] });
+    assert.equal((await receiveOrder(order(ORDER), aDelivery())).kind, 'accepted');
+    assert.equal((await receiveOrder(order(OTHER), secondDelivery())).kind, 'accepted');
+    assert.equal(world.resolves.length, 2);
+  });
+
+  it('a variant is resolved again once VARIANT_CACHE_TTL_MS has passed since its resolve', async () => {
+    let clock = 0;
+    const world = stockedWorld().stock(MUG, 10).wmsStock(MUG.sku, 10);
+    const receiveOrder = createReceiveOrder({ ...world.deps, variantCache: createVariantCache({ ttlMs: 1000, now: () => clock }) });
+    const orderAt = async (ms: number, orderId: string) => {
+      clock = ms;
+      assert.equal((await receiveOrder(anOrder({ orderId, lines: [lineOf(MUG, 1)] }), aDelivery({ webhookId: orderId }))).kind, 'accepted');
+      return world.resolves.length;
+    };
+    assert.deepEqual([await orderAt(0, '1001'), await orderAt(999, '1002'), await orderAt(1000, '1003'), await orderAt(1999, '1004')], [1, 1, 2, 2]);
+  });
+
+  it('VARIANT_CACHE_TTL_MS=0 resolves every order', async () => {
+    const world = stockedWorld().stock(MUG, 10).wmsStock(MUG.sku, 10);
+    const receiveOrder = createReceiveOrder({ ...world.deps, variantCache: createVariantCache({ ttlMs: 0 }) });
+    await receiveOrder(twoVariants(), aDelivery());
+    await receiveOrder(secondOrder(), secondDelivery());
+    assert.equal(world.resolves.length, 2);
+  });
+
+  it('past VARIANT_CACHE_MAX_ENTRIES the variant resolved longest ago is forgotten', async () => {
+    const world = new IntakeWorld().stock(TSHIRT_M, 120).stock(MUG, 10).stock(WATCH, 10).wmsStock(TSHIRT_M.sku, 118).wmsStock(MUG.sku, 10).wmsStock(WATCH.sku, 10);
+    const receiveOrder = createReceiveOrder({ ...world.deps, variantCache: createVariantCache({ maxEntries: 2 }) });
+    const resolvesFor = async (orderId: string, variant: Variant) => {
+      const before = world.resolves.length;
+      assert.equal((await receiveOrder(anOrder({ orderId, lines: [lineOf(variant, 1)] }), aDelivery({ webhookId: orderId }))).kind, 'accepted');
+      return world.resolves.length - before;
+    };
+    const resolved = [];
+    for (const [orderId, variant] of [['1001', TSHIRT_M], ['1002', MUG], ['1003', WATCH], ['1004', MUG], ['1005', TSHIRT_M]] as const) {
+      resolved.push(await resolvesFor(orderId, variant));
+    }
+    assert.deepEqual(resolved, [1, 1, 1, 0, 1], 'the T-shirt went when the watch came');
   });
 });

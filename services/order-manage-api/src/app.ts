@@ -7,6 +7,7 @@ import type { RejectionRecorder } from './clients/rejection-recorder.js';
 import type { RestockClient } from './clients/restocks.js';
 import type { WmsClient } from './clients/wms.js';
 import { DEFAULT_WEBHOOK_DEADLINE_MS, type RefusalStatus } from './config.js';
+import type { VariantCache } from './domain/variant-cache.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { webhookSource } from './routes/delivery.js';
 import { restockWebhookRouter } from './routes/restock-webhooks.js';
@@ -29,6 +30,8 @@ export interface AppDeps {
   refusalStatus?: RefusalStatus;
   /** SHOPIFY_LOCATION_ID: the warehouse's Shopify location. */
   warehouseLocationId: string;
+  /** How lines resolved, shared by the api's orders; one with the defaults when absent. */
+  variantCache?: VariantCache;
   /** WEBHOOK_DEADLINE_MS: every webhook answer leaves within this many ms of the request's arrival. */
   deadlineMs?: number;
   metrics?: ApiMetrics;

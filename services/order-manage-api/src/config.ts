@@ -1,5 +1,6 @@
 import { httpServerSettings, logLevel, port, positiveInt, secret, shopifyIdString, url, withoutDemoPassword } from '@oms/common';
 import { z } from 'zod';
+import { DEFAULT_VARIANT_CACHE_MAX_ENTRIES, DEFAULT_VARIANT_CACHE_TTL_MS } from './domain/variant-cache.js';
 
 export const SERVICE = 'order-manage-api';
 
@@ -71,6 +72,9 @@ export const configSchema = z.object({
   /** The warehouse's Shopify location: a point-of-sale order at any other location takes no warehouse stock. */
   SHOPIFY_LOCATION_ID: shopifyIdString('SHOPIFY_LOCATION_ID'),
   WEBHOOK_DEADLINE_MS: positiveInt(DEFAULT_WEBHOOK_DEADLINE_MS),
+  /** How long a variant's product and SKU, as a resolve answered them, spare later orders the resolve; 0 turns that off (docs/design.md). */
+  VARIANT_CACHE_TTL_MS: z.coerce.number().int().min(0).default(DEFAULT_VARIANT_CACHE_TTL_MS),
+  VARIANT_CACHE_MAX_ENTRIES: positiveInt(DEFAULT_VARIANT_CACHE_MAX_ENTRIES),
   /**
    * How often the stock sync brings every variant to the WMS's figure (docs/spec.md section 10); 0, the
    * default, turns it off. One replica at a time runs it, through the Redis lock `wms:sync`.

@@ -5,11 +5,12 @@ import { createRedis } from './clients/redis.js';
 import { createWmsHold } from './clients/wms-hold.js';
 import { createRejectionRecorder } from './clients/rejection-recorder.js';
 import { createRestockClient } from './clients/restocks.js';
-import { createWmsClient } from './clients/wms.js';
-import { configSchema, SERVICE } from './config.js';
+import { createWmsClient, type WmsListClient } from './clients/wms.js';
+import { type Config, configSchema, SERVICE } from './config.js';
+import { createVariantCache } from './domain/variant-cache.js';
 import { createApiMetrics } from './metrics.js';
 import { createWmsSync } from './wms-sync.js';
-import { startWmsSyncInterval } from './wms-sync-interval.js';
+import { startWmsSyncInterval, type WmsSyncInterval, type WmsSyncIntervalOptions } from './wms-sync-interval.js';
 
 async function main(): Promise<void> {
   const config = parseConfig(SERVICE, configSchema);
@@ -50,19 +51,9 @@ async function main(): Promise<void> {
     restocks: createRestockClient({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS }),
     wms,
     wmsHold: createWmsHold({ redis, logger, ttlSeconds: config.WMS_HOLD_TTL_SECONDS }),
+    variantCache: createVariantCache({ ttlMs: config.VARIANT_CACHE_TTL_MS, maxEntries: config.VARIANT_CACHE_MAX_ENTRIES }),
   });
-  // Off unless WMS_SYNC_INTERVAL_MS is set: the api owns the WMS calls, so it runs the stock sync.
-  const wmsSync =
-    config.WMS_SYNC_INTERVAL_MS > 0
-      ? startWmsSyncInterval({
-          sync: createWmsSync({ wms, dataApiUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, logger }),
-          redis,
-          logger,
-          intervalMs: config.WMS_SYNC_INTERVAL_MS,
-          pageSize: config.WMS_SYNC_PAGE_SIZE,
-          registry: metrics.registry,
-        })
-      : undefined;
+  const wmsSync = startWmsSync(config, { wms, redis, logger, registry: metrics.registry });
   await serve({
     app,
     port: config.PORT,
@@ -74,6 +65,22 @@ async function main(): Promise<void> {
       { name: 'rejection reports in flight', close: () => rejections.drain() },
       { name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) },
     ],
+  });
+}
+
+/** Off unless WMS_SYNC_INTERVAL_MS is set: the api owns the WMS calls, so it runs the stock sync. */
+function startWmsSync(
+  config: Config,
+  { wms, redis, logger, registry }: Pick<WmsSyncIntervalOptions, 'redis' | 'logger' | 'registry'> & { wms: WmsListClient },
+): WmsSyncInterval | undefined {
+  if (config.WMS_SYNC_INTERVAL_MS <= 0) return undefined;
+  return startWmsSyncInterval({
+    sync: createWmsSync({ wms, dataApiUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, logger }),
+    redis,
+    logger,
+    intervalMs: config.WMS_SYNC_INTERVAL_MS,
+    pageSize: config.WMS_SYNC_PAGE_SIZE,
+    registry,
   });
 }
 

@@ -34,17 +34,14 @@ function metric<T extends prom.Metric>(registry: prom.Registry, name: string, ma
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
 }
 
-/**
- * WMS_SYNC_INTERVAL_MS: every interval each replica tries `SET wms:sync <id> NX PX <interval>`; the
- * one that gets it runs the sync (renewing the lock while it runs) and leaves the lock to expire,
- * so across all replicas the sync runs at most once per interval and never twice at once. A replica
- * never overlaps itself: the next tick is scheduled when the last one ends. Without Redis no replica
- * can tell it is alone, so none runs (logged and counted); the next tick tries again.
- */
-export function startWmsSyncInterval(options: WmsSyncIntervalOptions): WmsSyncInterval {
-  const { sync, redis, logger, intervalMs, registry } = options;
-  const lockKey = options.lockKey ?? WMS_SYNC_LOCK_KEY;
-  const replicaId = options.replicaId ?? randomUUID();
+interface SyncMetrics {
+  runs: prom.Counter<'outcome'>;
+  changed: prom.Counter;
+  lastSuccess: prom.Gauge;
+}
+
+/** The sync's metrics, made once per registry (a second interval on the same registry shares them). */
+function syncMetrics(registry: prom.Registry): SyncMetrics {
   const runs = metric(
     registry,
     'wms_sync_runs_total',
@@ -76,51 +73,98 @@ export function startWmsSyncInterval(options: WmsSyncIntervalOptions): WmsSyncIn
         registers: [registry],
       }),
   );
+  return { runs, changed, lastSuccess };
+}
+
+interface Ticking {
+  sync: WmsSync;
+  redis: Redis;
+  logger: Logger;
+  intervalMs: number;
+  pageSize: number | undefined;
+  lockKey: string;
+  replicaId: string;
+  metrics: SyncMetrics;
+}
+
+/** One tick: the lock, then the sync while the lock is renewed; the lock is left to expire. */
+async function tickOnce(ticking: Ticking): Promise<WmsSyncRunOutcome> {
+  const lockValue = `${ticking.replicaId}:${randomUUID()}`;
+  const skipped = await lockOrSkip(ticking, lockValue);
+  if (skipped !== null) return skipped;
+  const renewal = setInterval(() => {
+    ticking.redis.eval(RENEW, 1, ticking.lockKey, lockValue, String(ticking.intervalMs)).catch(() => undefined);
+  }, Math.max(50, Math.floor(ticking.intervalMs / 3)));
+  renewal.unref();
+  try {
+    return await runSync(ticking);
+  } finally {
+    clearInterval(renewal);
+  }
+}
+
+/** Null when this replica took the lock; otherwise why the tick is skipped (logged and counted). */
+async function lockOrSkip({ redis, logger, lockKey, intervalMs, metrics }: Ticking, lockValue: string): Promise<WmsSyncRunOutcome | null> {
+  let acquired: string | null;
+  try {
+    acquired = await redis.set(lockKey, lockValue, 'PX', intervalMs, 'NX');
+  } catch (err) {
+    logger.warn(`wms sync skipped: cannot take the Redis lock ${lockKey}: ${err instanceof Error ? err.message : String(err)}`, {
+      event: 'wms.sync.skipped',
+      reason: 'lock_unavailable',
+    });
+    metrics.runs.inc({ outcome: 'lock_unavailable' });
+    return 'lock_unavailable';
+  }
+  if (acquired !== 'OK') {
+    logger.debug(`wms sync skipped: another replica holds ${lockKey}`, { event: 'wms.sync.skipped', reason: 'locked_elsewhere' });
+    metrics.runs.inc({ outcome: 'locked_elsewhere' });
+    return 'locked_elsewhere';
+  }
+  return null;
+}
+
+async function runSync({ sync, logger, pageSize, replicaId, metrics }: Ticking): Promise<WmsSyncRunOutcome> {
+  try {
+    logger.info(`wms sync started (replica ${replicaId})`, { event: 'wms.sync.started', replicaId });
+    const report = await sync.run({ pageSize });
+    metrics.changed.inc(report.changed.length);
+    metrics.lastSuccess.set(Date.now() / 1000);
+    metrics.runs.inc({ outcome: 'completed' });
+    return 'completed';
+  } catch (err) {
+    logger.error(`wms sync failed: ${err instanceof Error ? err.message : String(err)}`, { event: 'wms.sync.failed', replicaId });
+    metrics.runs.inc({ outcome: 'failed' });
+    return 'failed';
+  }
+}
+
+/**
+ * WMS_SYNC_INTERVAL_MS: every interval each replica tries `SET wms:sync <id> NX PX <interval>`; the
+ * one that gets it runs the sync (renewing the lock while it runs) and leaves the lock to expire,
+ * so across all replicas the sync runs at most once per interval and never twice at once. A replica
+ * never overlaps itself: the next tick is scheduled when the last one ends. Without Redis no replica
+ * can tell it is alone, so none runs (logged and counted); the next tick tries again.
+ */
+export function startWmsSyncInterval(options: WmsSyncIntervalOptions): WmsSyncInterval {
+  const { sync, redis, logger, intervalMs, registry } = options;
+  const ticking: Ticking = {
+    sync,
+    redis,
+    logger,
+    intervalMs,
+    pageSize: options.pageSize,
+    lockKey: options.lockKey ?? WMS_SYNC_LOCK_KEY,
+    replicaId: options.replicaId ?? randomUUID(),
+    metrics: syncMetrics(registry),
+  };
 
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<WmsSyncRunOutcome> | undefined;
 
-  async function tickOnce(): Promise<WmsSyncRunOutcome> {
-    const lockValue = `${replicaId}:${randomUUID()}`;
-    let acquired: string | null;
-    try {
-      acquired = await redis.set(lockKey, lockValue, 'PX', intervalMs, 'NX');
-    } catch (err) {
-      logger.warn(`wms sync skipped: cannot take the Redis lock ${lockKey}: ${err instanceof Error ? err.message : String(err)}`, {
-        event: 'wms.sync.skipped',
-        reason: 'lock_unavailable',
-      });
-      runs.inc({ outcome: 'lock_unavailable' });
-      return 'lock_unavailable';
-    }
-    if (acquired !== 'OK') {
-      logger.debug(`wms sync skipped: another replica holds ${lockKey}`, { event: 'wms.sync.skipped', reason: 'locked_elsewhere' });
-      runs.inc({ outcome: 'locked_elsewhere' });
-      return 'locked_elsewhere';
-    }
-    const renewal = setInterval(() => {
-      redis.eval(RENEW, 1, lockKey, lockValue, String(intervalMs)).catch(() => undefined);
-    }, Math.max(50, Math.floor(intervalMs / 3)));
-    renewal.unref();
-    try {
-      logger.info(`wms sync started (replica ${replicaId})`, { event: 'wms.sync.started', replicaId });
-      const report = await sync.run({ pageSize: options.pageSize });
-      changed.inc(report.changed.length);
-      lastSuccess.set(Date.now() / 1000);
-      runs.inc({ outcome: 'completed' });
-      return 'completed';
-    } catch (err) {
-      logger.error(`wms sync failed: ${err instanceof Error ? err.message : String(err)}`, { event: 'wms.sync.failed', replicaId });
-      runs.inc({ outcome: 'failed' });
-      return 'failed';
-    } finally {
-      clearInterval(renewal);
-    }
-  }
-
   const tick = () => {
-    running = tickOnce();
+    running = tickOnce(ticking);
     return running.finally(() => {
       running = undefined;
     });
@@ -134,7 +178,7 @@ export function startWmsSyncInterval(options: WmsSyncIntervalOptions): WmsSyncIn
     timer.unref();
   };
   schedule();
-  logger.info(`wms sync every ${intervalMs} ms`, { event: 'wms.sync.scheduled', intervalMs, replicaId });
+  logger.info(`wms sync every ${intervalMs} ms`, { event: 'wms.sync.scheduled', intervalMs, replicaId: ticking.replicaId });
 
   return {
     tick,

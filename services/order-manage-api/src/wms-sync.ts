@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { httpRequest, isTimeout, type Logger, type ShopifyId } from '@oms/common';
-import pRetry, { AbortError } from 'p-retry';
-import type { WmsListClient, WmsListItem } from './clients/wms.js';
+import type { Logger, ShopifyId } from '@oms/common';
+import type { WmsInventoryPage, WmsListClient, WmsListItem } from './clients/wms.js';
+import { createWmsSyncDataApi, type WmsDifference, type WmsSyncPage, type WmsSyncPageResult } from './clients/wms-sync-data-api.js';
+
+export type { WmsDifference } from './clients/wms-sync-data-api.js';
 
 /**
  * The stock sync (docs/spec.md section 10): pages through the WMS list and sends each page to the
@@ -9,24 +11,6 @@ import type { WmsListClient, WmsListItem } from './clients/wms.js';
  * with one `wms_sync` movement (under its row lock; the stream then sends the delta to Shopify).
  * Run by `npm run stock -- sync-wms` and, every WMS_SYNC_INTERVAL_MS, by order-manage-api.
  */
-
-/** A variant whose stock differed from the WMS's figure, as the data-api answers. */
-export interface WmsDifference {
-  variantId: ShopifyId;
-  sku: string;
-  before: number;
-  wms: number;
-  delta: number;
-  /** The movement written; null in a dry run. */
-  movementId: string | null;
-}
-
-interface PageResult {
-  changed: WmsDifference[];
-  unchanged: number;
-  alreadySynced: Array<{ variantId: ShopifyId; sku: string }>;
-  unknownSkus: string[];
-}
 
 export interface WmsSyncReport {
   runId: string;
@@ -63,7 +47,7 @@ export interface WmsSyncRunOptions {
   runId?: string;
   /** Items per WMS page (and so per data-api call), at most 500. */
   pageSize?: number;
-  onPage?: (page: PageResult & { page: number }) => void;
+  onPage?: (page: WmsSyncPageResult & { page: number }) => void;
 }
 
 export interface WmsSync {
@@ -75,116 +59,97 @@ export const DEFAULT_WMS_SYNC_PAGE_SIZE = 200;
 
 export const newRunId = (now = new Date()) => `wms-${now.toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(3).toString('hex')}`;
 
-/** The data-api failed transiently (no answer, 5xx): the page is sent again, which its keys make safe. */
-class TransientDataApiError extends Error {}
-
 export function createWmsSync(deps: WmsSyncDeps): WmsSync {
-  const base = deps.dataApiUrl.replace(/\/+$/, '');
-  const timeoutMs = deps.timeoutMs ?? 30_000;
-  const headers = { authorization: `Bearer ${deps.token}`, 'content-type': 'application/json', accept: 'application/json' };
-
-  async function call<T>(path: string, init: { method: 'GET' | 'POST'; body?: unknown }): Promise<T> {
-    return pRetry(
-      async () => {
-        let answer;
-        try {
-          answer = await httpRequest(`${base}${path}`, {
-            method: init.method,
-            headers,
-            body: init.body === undefined ? undefined : JSON.stringify(init.body),
-            timeoutMs,
-          });
-        } catch (err) {
-          throw new TransientDataApiError(isTimeout(err) ? `no answer within ${timeoutMs} ms` : `cannot connect: ${(err as Error).message}`);
-        }
-        if (answer.status >= 500 || answer.status === 429) throw new TransientDataApiError(`answered ${answer.status}`);
-        if (answer.status !== 200) throw new AbortError(`order-manage-data-api answered ${answer.status} to ${init.method} ${path}: ${answer.text.slice(0, 500)}`);
-        return JSON.parse(answer.text) as T;
-      },
-      { retries: 2, minTimeout: 200, factor: 2 },
-    );
-  }
-
-  /** Every variant of the inventory, paged by variant id: to name those the WMS did not list. */
-  async function* inventory(): AsyncGenerator<{ variantId: ShopifyId; sku: string; availableQuantity: number }> {
-    let after: string | null = null;
-    do {
-      const query: string = after === null ? '' : `&after=${after}`;
-      const page: { items: Array<{ variantId: ShopifyId; sku: string; availableQuantity: number }>; nextAfter: string | null } = await call(
-        `/internal/inventory?limit=500${query}`,
-        { method: 'GET' },
-      );
-      yield* page.items;
-      after = page.nextAfter;
-    } while (after !== null);
-  }
-
+  const dataApi = createWmsSyncDataApi({ baseUrl: deps.dataApiUrl, token: deps.token, timeoutMs: deps.timeoutMs ?? 30_000 });
   return {
     async run(options = {}) {
       const started = performance.now();
-      const dryRun = options.dryRun ?? false;
-      const runId = options.runId ?? newRunId();
+      const report = emptyReport(options.runId ?? newRunId(), options.dryRun ?? false);
       const pageSize = Math.min(options.pageSize ?? DEFAULT_WMS_SYNC_PAGE_SIZE, 500);
-      const report: WmsSyncReport = {
-        runId,
-        dryRun,
-        pages: 0,
-        listed: 0,
-        changed: [],
-        unchanged: 0,
-        alreadySynced: [],
-        unknownSkus: [],
-        duplicateSkus: [],
-        invalid: [],
-        absent: [],
-        durationMs: 0,
-      };
       const seen = new Set<string>();
-      let cursor: string | null = null;
-      do {
-        const page: { items: WmsListItem[]; nextCursor: string | null } = await deps.wms.listInventory({ cursor, limit: pageSize });
+      for await (const page of wmsPages(deps.wms, pageSize)) {
         report.pages++;
         report.listed += page.items.length;
-        const items: Array<{ sku: string; availableQuantity: number }> = [];
-        for (const item of page.items) {
-          if (seen.has(item.sku)) {
-            report.duplicateSkus.push(item.sku);
-            continue;
-          }
-          seen.add(item.sku);
-          if (item.availableQuantity < 0 || item.availableQuantity > MAX_STOCK) report.invalid.push({ sku: item.sku, availableQuantity: item.availableQuantity });
-          else items.push({ sku: item.sku, availableQuantity: item.availableQuantity });
-        }
+        const items = screen(page.items, seen, report);
         if (items.length > 0) {
-          const result = await call<PageResult>('/internal/inventory/wms-sync', { method: 'POST', body: { runId, dryRun, items } });
-          report.changed.push(...result.changed);
-          report.unchanged += result.unchanged;
-          report.alreadySynced.push(...result.alreadySynced);
-          report.unknownSkus.push(...result.unknownSkus);
+          const result = await dataApi.syncPage({ runId: report.runId, dryRun: report.dryRun, items });
+          addPageResult(report, result);
           options.onPage?.({ ...result, page: report.pages });
         }
-        if (page.nextCursor !== null && page.nextCursor === cursor) throw new Error(`the WMS list answered the same cursor ${cursor} again`);
-        cursor = page.nextCursor;
-      } while (cursor !== null);
-
-      for await (const variant of inventory()) if (!seen.has(variant.sku)) report.absent.push(variant);
+      }
+      for await (const variant of dataApi.inventory()) if (!seen.has(variant.sku)) report.absent.push(variant);
       report.durationMs = performance.now() - started;
-      deps.logger?.info(
-        `wms sync ${runId}${dryRun ? ' (dry run)' : ''}: ${report.listed} listed, ${report.changed.length} ${dryRun ? 'differ' : 'changed'}, ` +
-          `${report.unchanged} equal, ${report.unknownSkus.length} unknown SKU(s), ${report.absent.length} variant(s) not listed`,
-        {
-          event: 'wms.sync.completed',
-          runId,
-          dryRun,
-          listed: report.listed,
-          changed: report.changed.length,
-          unchanged: report.unchanged,
-          unknownSkus: report.unknownSkus.length,
-          absent: report.absent.length,
-          durationMs: Math.round(report.durationMs),
-        },
-      );
+      logCompleted(deps.logger, report);
       return report;
     },
   };
+}
+
+/** Every page of the WMS list, following `nextCursor`; a cursor answered twice in a row would loop forever. */
+async function* wmsPages(wms: WmsListClient, pageSize: number): AsyncGenerator<WmsInventoryPage> {
+  let cursor: string | null = null;
+  do {
+    const page: WmsInventoryPage = await wms.listInventory({ cursor, limit: pageSize });
+    yield page;
+    if (page.nextCursor !== null && page.nextCursor === cursor) throw new Error(`the WMS list answered the same cursor ${cursor} again`);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+}
+
+/** The page's items worth sending: a SKU seen before and a figure no stock can have are only reported. */
+function screen(items: WmsListItem[], seen: Set<string>, report: WmsSyncReport): WmsSyncPage['items'] {
+  const sendable: WmsSyncPage['items'] = [];
+  for (const item of items) {
+    if (seen.has(item.sku)) {
+      report.duplicateSkus.push(item.sku);
+      continue;
+    }
+    seen.add(item.sku);
+    if (item.availableQuantity < 0 || item.availableQuantity > MAX_STOCK) report.invalid.push({ sku: item.sku, availableQuantity: item.availableQuantity });
+    else sendable.push({ sku: item.sku, availableQuantity: item.availableQuantity });
+  }
+  return sendable;
+}
+
+function emptyReport(runId: string, dryRun: boolean): WmsSyncReport {
+  return {
+    runId,
+    dryRun,
+    pages: 0,
+    listed: 0,
+    changed: [],
+    unchanged: 0,
+    alreadySynced: [],
+    unknownSkus: [],
+    duplicateSkus: [],
+    invalid: [],
+    absent: [],
+    durationMs: 0,
+  };
+}
+
+function addPageResult(report: WmsSyncReport, result: WmsSyncPageResult): void {
+  report.changed.push(...result.changed);
+  report.unchanged += result.unchanged;
+  report.alreadySynced.push(...result.alreadySynced);
+  report.unknownSkus.push(...result.unknownSkus);
+}
+
+function logCompleted(logger: Logger | undefined, report: WmsSyncReport): void {
+  const { runId, dryRun } = report;
+  logger?.info(
+    `wms sync ${runId}${dryRun ? ' (dry run)' : ''}: ${report.listed} listed, ${report.changed.length} ${dryRun ? 'differ' : 'changed'}, ` +
+      `${report.unchanged} equal, ${report.unknownSkus.length} unknown SKU(s), ${report.absent.length} variant(s) not listed`,
+    {
+      event: 'wms.sync.completed',
+      runId,
+      dryRun,
+      listed: report.listed,
+      changed: report.changed.length,
+      unchanged: report.unchanged,
+      unknownSkus: report.unknownSkus.length,
+      absent: report.absent.length,
+      durationMs: Math.round(report.durationMs),
+    },
+  );
 }

@@ -87,14 +87,40 @@ function goneVariants(request: CommitRequest, variantIds: unknown): UnknownVaria
 }
 
 export function createDataApiClient(options: DataApiClientOptions): DataApiClient {
-  const base = options.baseUrl.replace(/\/+$/, '');
+  const call = dataApiCall(options);
+  return {
+    async resolve(orderId, lines, callOptions) {
+      const body = { orderId, lines: lines.map(({ lineItemId, productId, variantId, sku }) => ({ lineItemId, productId, variantId, sku })) };
+      const { status, json } = await call('POST', '/internal/variants/resolve', body, callOptions);
+      if (status !== 200) throw unexpected('POST /internal/variants/resolve', status, json);
+      return json as unknown as Resolution;
+    },
 
-  async function call(
-    method: 'GET' | 'POST',
-    path: string,
-    body: unknown,
-    { deadline }: CallOptions = {},
-  ): Promise<{ status: number; json: Record<string, unknown> }> {
+    async commitOrder(request, callOptions) {
+      const { status, json } = await call('POST', '/internal/orders', request, callOptions);
+      return commitOutcome(request, status, json);
+    },
+
+    async ping() {
+      const { status } = await httpRequest(`${baseOf(options)}/health/live`, { timeoutMs: options.timeoutMs });
+      if (status !== 200) throw new Error(`answered ${status}`);
+    },
+  };
+}
+
+const baseOf = (options: DataApiClientOptions) => options.baseUrl.replace(/\/+$/, '');
+
+type DataApiCall = (
+  method: 'GET' | 'POST',
+  path: string,
+  body: unknown,
+  callOptions?: CallOptions,
+) => Promise<{ status: number; json: Record<string, unknown> }>;
+
+/** One JSON call: no answer, a 5xx or a body that is not JSON is DataApiUnavailableError; any other answer is returned. */
+function dataApiCall(options: DataApiClientOptions): DataApiCall {
+  const base = baseOf(options);
+  return async (method, path, body, { deadline } = {}) => {
     const timeoutMs = Math.min(options.timeoutMs, deadline?.remainingMs() ?? Infinity);
     if (timeoutMs <= 0) throw new DataApiUnavailableError(`${method} ${path}: no time left before the answer deadline`);
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, accept: 'application/json' };
@@ -121,50 +147,36 @@ export function createDataApiClient(options: DataApiClientOptions): DataApiClien
       const reason = isTimeout(err) ? `no answer within ${timeoutMs} ms` : `cannot connect (${(err as Error).message})`;
       throw new DataApiUnavailableError(`${method} ${path}: ${reason}`, { cause: err });
     }
+  };
+}
+
+/** The commit's answer as its outcome (docs/spec.md section 2); an answer outside them is thrown. */
+function commitOutcome(request: CommitRequest, status: number, json: Record<string, unknown>): CommitOutcome {
+  if (status === 201) return { kind: 'committed' };
+  if (status === 409) {
+    const text = (value: unknown) => (typeof value === 'string' ? value : null);
+    return { kind: 'already_exists', existingWebhookId: text(json.existingWebhookId), existingEventId: text(json.existingEventId) };
   }
+  if (status === 422 && json.code === 'INSUFFICIENT_INVENTORY') return insufficientInventory((json.items as Shortage[]) ?? [], 'There is');
+  if (status === 422 && json.code === 'PRODUCT_NOT_FOUND') return productNotFound(goneVariants(request, json.variantIds), 'in inventory');
+  if (status === 400 && json.code === 'INVALID_PAYLOAD') {
+    const detail = typeof json.detail === 'string' ? json.detail : 'The order failed validation.';
+    return { kind: 'invalid_payload', errors: (json.errors as FieldError[]) ?? [], detail };
+  }
+  throw unexpected('POST /internal/orders', status, json);
+}
 
-  /** A 4xx is the data-api's own verdict on the request; anything else outside the contract is its failure. */
-  const unexpected = (what: string, status: number, json: Record<string, unknown>): Error => {
-    const code = typeof json.code === 'string' ? json.code : undefined;
-    if (status >= 400 && status < 500) {
-      const { type: _type, title: _title, status: _status, ...extensions } = json;
-      return new DataApiRefusedError({
-        ...extensions,
-        status,
-        code: code ?? 'INVALID_PAYLOAD',
-        detail: typeof json.detail === 'string' ? json.detail : `${what} answered ${status}.`,
-      });
-    }
-    return new DataApiUnavailableError(`${what} answered ${status} ${code ?? ''}`.trim());
-  };
-
-  return {
-    async resolve(orderId, lines, callOptions) {
-      const body = { orderId, lines: lines.map(({ lineItemId, productId, variantId, sku }) => ({ lineItemId, productId, variantId, sku })) };
-      const { status, json } = await call('POST', '/internal/variants/resolve', body, callOptions);
-      if (status !== 200) throw unexpected('POST /internal/variants/resolve', status, json);
-      return json as unknown as Resolution;
-    },
-
-    async commitOrder(request, callOptions) {
-      const { status, json } = await call('POST', '/internal/orders', request, callOptions);
-      if (status === 201) return { kind: 'committed' };
-      if (status === 409) {
-        const text = (value: unknown) => (typeof value === 'string' ? value : null);
-        return { kind: 'already_exists', existingWebhookId: text(json.existingWebhookId), existingEventId: text(json.existingEventId) };
-      }
-      if (status === 422 && json.code === 'INSUFFICIENT_INVENTORY') return insufficientInventory((json.items as Shortage[]) ?? [], 'There is');
-      if (status === 422 && json.code === 'PRODUCT_NOT_FOUND') return productNotFound(goneVariants(request, json.variantIds), 'in inventory');
-      if (status === 400 && json.code === 'INVALID_PAYLOAD') {
-        const detail = typeof json.detail === 'string' ? json.detail : 'The order failed validation.';
-        return { kind: 'invalid_payload', errors: (json.errors as FieldError[]) ?? [], detail };
-      }
-      throw unexpected('POST /internal/orders', status, json);
-    },
-
-    async ping() {
-      const { status } = await httpRequest(`${base}/health/live`, { timeoutMs: options.timeoutMs });
-      if (status !== 200) throw new Error(`answered ${status}`);
-    },
-  };
+/** A 4xx is the data-api's own verdict on the request; anything else outside the contract is its failure. */
+function unexpected(what: string, status: number, json: Record<string, unknown>): Error {
+  const code = typeof json.code === 'string' ? json.code : undefined;
+  if (status >= 400 && status < 500) {
+    const { type: _type, title: _title, status: _status, ...extensions } = json;
+    return new DataApiRefusedError({
+      ...extensions,
+      status,
+      code: code ?? 'INVALID_PAYLOAD',
+      detail: typeof json.detail === 'string' ? json.detail : `${what} answered ${status}.`,
+    });
+  }
+  return new DataApiUnavailableError(`${what} answered ${status} ${code ?? ''}`.trim());
 }

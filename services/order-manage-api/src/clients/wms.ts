@@ -1,5 +1,17 @@
-import { type Deadline, type HttpAnswer, httpRequest, isTimeout } from '@oms/common';
-import pRetry, { AbortError } from 'p-retry';
+import type { Deadline, HttpAnswer } from '@oms/common';
+import { AbortError } from 'p-retry';
+import {
+  attemptWms,
+  jsonOrUndefined,
+  retryWithinDeadline,
+  TransientWmsError,
+  type WmsCallOutcome,
+  type WmsConnection,
+  type WmsRetryPolicy,
+  type WmsVerdict,
+} from './wms-attempt.js';
+
+export type { WmsCallOutcome } from './wms-attempt.js';
 
 /** The warehouse knows its items by SKU (docs/spec.md section 3). */
 export interface WmsInventory {
@@ -25,9 +37,6 @@ export class WmsUnavailableError extends Error {
     this.name = 'WmsUnavailableError';
   }
 }
-
-/** `deadline`: no answer within an attempt the answer deadline had cut shorter than WMS_TIMEOUT_MS. */
-export type WmsCallOutcome = 'ok' | 'not_found' | 'server_error' | 'timeout' | 'deadline' | 'connection_error' | 'bad_response';
 
 export interface WmsClientOptions {
   baseUrl: string;
@@ -88,151 +97,83 @@ export interface WmsListClient {
   listInventory(options?: { cursor?: string | null; limit?: number; deadline?: Deadline }): Promise<WmsInventoryPage>;
 }
 
-class TransientWmsError extends Error {
-  constructor(
-    message: string,
-    readonly outcome: WmsCallOutcome,
-  ) {
-    super(message);
-    this.name = 'TransientWmsError';
-  }
+export function createWmsClient(options: WmsClientOptions): WmsClient & WmsListClient {
+  const { apiKey, timeoutMs, attempts = 3, backoffMs = 50, onCall = () => undefined } = options;
+  const wms: WmsConnection = { base: options.baseUrl.replace(/\/+$/, ''), timeoutMs, onCall };
+  const policy: WmsRetryPolicy = { timeoutMs, attempts, backoffMs };
+  return {
+    checkInventory: checkInventoryOf(wms, policy, apiKey),
+    listInventory: listInventoryOf(wms, policy, apiKey),
+  };
 }
 
-export function createWmsClient(options: WmsClientOptions): WmsClient & WmsListClient {
-  const { baseUrl, apiKey, timeoutMs, attempts = 3, backoffMs = 50, onCall = () => undefined } = options;
-  const base = baseUrl.replace(/\/+$/, '');
-
-  async function attempt(sku: string, attemptTimeoutMs: number): Promise<WmsInventory | null> {
-    const started = performance.now();
-    const done = (outcome: WmsCallOutcome) => onCall(outcome, (performance.now() - started) / 1000);
-    let response: HttpAnswer;
+function checkInventoryOf(wms: WmsConnection, policy: WmsRetryPolicy, apiKey: string): WmsClient['checkInventory'] {
+  return async (sku, { deadline } = {}) => {
+    const request = {
+      path: `/api/v1/inventory/${encodeURIComponent(sku)}`,
+      // A WMS answer is a few hundred bytes: compressing it costs both sides more CPU than it saves.
+      headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json', 'accept-encoding': 'identity' },
+    };
+    let made = 0;
+    let wmsFailed = false;
     try {
-      // The body is read within the same timeout: one cut off by it is as transient as no answer.
-      response = await httpRequest(`${base}/api/v1/inventory/${encodeURIComponent(sku)}`, {
-        // A WMS answer is a few hundred bytes: compressing it costs both sides more CPU than it saves.
-        headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json', 'accept-encoding': 'identity' },
-        timeoutMs: attemptTimeoutMs,
+      return await retryWithinDeadline(policy, deadline, 'the answer deadline left no time for another attempt', async (attemptTimeoutMs) => {
+        made++;
+        try {
+          return await attemptWms(wms, request, attemptTimeoutMs, (response) => readInventory(sku, response));
+        } catch (err) {
+          if (!(err instanceof TransientWmsError) || err.outcome !== 'deadline') wmsFailed = true;
+          throw err;
+        }
       });
     } catch (err) {
-      const outcome = !isTimeout(err) ? 'connection_error' : attemptTimeoutMs < timeoutMs ? 'deadline' : 'timeout';
-      done(outcome);
-      throw new TransientWmsError(outcome === 'connection_error' ? 'cannot connect' : `no answer within ${attemptTimeoutMs} ms`, outcome);
+      throw new WmsUnavailableError(sku, made, wmsFailed, err);
     }
-    if (response.status === 404) {
-      done('not_found');
-      return null;
-    }
-    // 429 is the WMS shedding load: as transient as a 5xx.
-    if (response.status >= 500 || response.status === 429) {
-      done('server_error');
-      throw new TransientWmsError(`answered ${response.status}`, 'server_error');
-    }
-    if (response.status < 200 || response.status >= 300) {
-      done('bad_response');
-      // Any other 4xx (our key refused, say) will not heal on a retry.
-      throw new AbortError(`WMS answered ${response.status} for SKU ${sku}`);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(response.text);
-    } catch {
-      body = undefined;
-    }
-    const available = (body as { availableQuantity?: unknown } | undefined)?.availableQuantity;
-    if (typeof available !== 'number' || !Number.isInteger(available)) {
-      done('bad_response');
-      throw new AbortError(`WMS answered without a usable availableQuantity for SKU ${sku}`);
-    }
-    done('ok');
-    return { sku, availableQuantity: available };
-  }
+  };
+}
 
-  async function listAttempt(cursor: string | null, limit: number | undefined, attemptTimeoutMs: number): Promise<WmsInventoryPage> {
-    const started = performance.now();
-    const done = (outcome: WmsCallOutcome) => onCall(outcome, (performance.now() - started) / 1000);
+function listInventoryOf(wms: WmsConnection, policy: WmsRetryPolicy, apiKey: string): WmsListClient['listInventory'] {
+  return async ({ cursor = null, limit, deadline } = {}) => {
     const query = new URLSearchParams();
     if (cursor !== null) query.set('cursor', cursor);
     if (limit !== undefined) query.set('limit', String(limit));
-    const search = query.size > 0 ? `?${query.toString()}` : '';
-    let response: HttpAnswer;
+    const request = {
+      path: `/api/v1/inventory${query.size > 0 ? `?${query.toString()}` : ''}`,
+      headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
+    };
+    let made = 0;
     try {
-      response = await httpRequest(`${base}/api/v1/inventory${search}`, {
-        headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
-        timeoutMs: attemptTimeoutMs,
+      return await retryWithinDeadline(policy, deadline, 'the deadline left no time for another attempt', (attemptTimeoutMs) => {
+        made++;
+        return attemptWms(wms, request, attemptTimeoutMs, readListPage);
       });
     } catch (err) {
-      const outcome = !isTimeout(err) ? 'connection_error' : attemptTimeoutMs < timeoutMs ? 'deadline' : 'timeout';
-      done(outcome);
-      throw new TransientWmsError(outcome === 'connection_error' ? 'cannot connect' : `no answer within ${attemptTimeoutMs} ms`, outcome);
+      throw new WmsListUnavailableError(cursor, made, err);
     }
-    if (response.status >= 500 || response.status === 429) {
-      done('server_error');
-      throw new TransientWmsError(`answered ${response.status}`, 'server_error');
-    }
-    if (response.status < 200 || response.status >= 300) {
-      done('bad_response');
-      throw new AbortError(`WMS list answered ${response.status}`);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(response.text);
-    } catch {
-      body = undefined;
-    }
-    const page = parseListPage(body);
-    if (typeof page === 'string') {
-      done('bad_response');
-      throw new AbortError(`WMS list answered an unusable page: ${page}`);
-    }
-    done('ok');
-    return page;
-  }
-
-  return {
-    async listInventory({ cursor = null, limit, deadline } = {}) {
-      let made = 0;
-      try {
-        return await pRetry(async () => {
-          const attemptTimeoutMs = Math.min(timeoutMs, deadline?.remainingMs() ?? Infinity);
-          if (attemptTimeoutMs <= 0) throw new AbortError('the deadline left no time for another attempt');
-          made++;
-          return await listAttempt(cursor, limit, attemptTimeoutMs);
-        }, {
-          retries: attempts - 1,
-          minTimeout: backoffMs,
-          factor: 2,
-          randomize: true,
-        });
-      } catch (err) {
-        throw new WmsListUnavailableError(cursor, made, err);
-      }
-    },
-
-    async checkInventory(sku, { deadline } = {}) {
-      let made = 0;
-      let wmsFailed = false;
-      try {
-        return await pRetry(async () => {
-          const attemptTimeoutMs = Math.min(timeoutMs, deadline?.remainingMs() ?? Infinity);
-          if (attemptTimeoutMs <= 0) throw new AbortError('the answer deadline left no time for another attempt');
-          made++;
-          try {
-            return await attempt(sku, attemptTimeoutMs);
-          } catch (err) {
-            if (!(err instanceof TransientWmsError) || err.outcome !== 'deadline') wmsFailed = true;
-            throw err;
-          }
-        }, {
-          retries: attempts - 1,
-          minTimeout: backoffMs,
-          factor: 2,
-          randomize: true,
-        });
-      } catch (err) {
-        throw new WmsUnavailableError(sku, made, wmsFailed, err);
-      }
-    },
   };
+}
+
+/** The per-SKU answer: 404 is a SKU the WMS does not know; a non-integer figure is unusable. */
+function readInventory(sku: string, response: HttpAnswer): WmsVerdict<WmsInventory | null> {
+  if (response.status === 404) return { outcome: 'not_found', value: null };
+  if (response.status < 200 || response.status >= 300) {
+    // Any other 4xx (our key refused, say) will not heal on a retry.
+    return { outcome: 'bad_response', error: new AbortError(`WMS answered ${response.status} for SKU ${sku}`) };
+  }
+  const available = (jsonOrUndefined(response.text) as { availableQuantity?: unknown } | undefined)?.availableQuantity;
+  if (typeof available !== 'number' || !Number.isInteger(available)) {
+    return { outcome: 'bad_response', error: new AbortError(`WMS answered without a usable availableQuantity for SKU ${sku}`) };
+  }
+  return { outcome: 'ok', value: { sku, availableQuantity: available } };
+}
+
+function readListPage(response: HttpAnswer): WmsVerdict<WmsInventoryPage> {
+  if (response.status < 200 || response.status >= 300) {
+    return { outcome: 'bad_response', error: new AbortError(`WMS list answered ${response.status}`) };
+  }
+  const page = parseListPage(jsonOrUndefined(response.text));
+  if (typeof page === 'string') return { outcome: 'bad_response', error: new AbortError(`WMS list answered an unusable page: ${page}`) };
+  return { outcome: 'ok', value: page };
 }
 
 /** The page, or why it is unusable: every item needs a non-empty SKU and an integer availableQuantity. */

@@ -1,4 +1,4 @@
-import { type Deadline, type Logger, type Problem, prom, sendProblem, setContextOrderId } from '@oms/common';
+import { type Deadline, type Logger, prom, sendProblem, setContextOrderId } from '@oms/common';
 import express, { type Request, type Response, type Router } from 'express';
 import { type RestockIntake, type RestockOutcome, type RestockTopic, TOPICS, validateRestock } from '../domain/refund.js';
 import type { ApiMetrics } from '../metrics.js';
@@ -95,6 +95,39 @@ function answer({ logger, counted, reject }: Answering, res: Response, outcome: 
   }
 }
 
+const topicOf = (res: Response) => (res.locals.topic as RestockTopic | undefined) ?? 'unknown';
+
+/** Every refusal of a cancellation or refund delivery is answered here. */
+function refuser(logger: Logger, counted: prom.Counter<'topic' | 'outcome'>): Reject {
+  return (res, problem, headers = {}) => {
+    counted.inc({ topic: topicOf(res), outcome: problem.code });
+    logger.warn(`${topicOf(res)} delivery refused with ${problem.status} ${problem.code}: ${problem.detail}`, {
+      event: 'order.restock.rejected',
+      code: problem.code,
+      status: problem.status,
+      ...(typeof problem.orderId === 'string' ? { orderId: problem.orderId } : {}),
+    });
+    sendProblem(res, problem, headers);
+  };
+}
+
+/** The restock the delivery carries, or a Rejection naming every field and header that failed. */
+function parseRestock(req: Request, source: WebhookSource, topic: RestockTopic): RestockIntake {
+  const result = validateRestock(topic, openDelivery(req, source, topic));
+  const errors = [...(result.ok ? [] : result.errors), ...headerErrors(req)];
+  if (!result.ok || errors.length > 0) {
+    const orderId = result.ok ? result.intake.orderId : result.orderId;
+    throw new Rejection({
+      status: 400,
+      code: 'INVALID_PAYLOAD',
+      detail: `The ${topic} delivery failed validation: ${errors.map((e) => `${e.path} ${e.reason}`).join('; ')}.`,
+      ...(orderId !== undefined ? { orderId } : {}),
+      errors,
+    });
+  }
+  return result.intake;
+}
+
 /**
  * `orders/cancelled` and `refunds/create` (docs/spec.md section 2.2): the same checks as an order's
  * delivery (signature, size, shop, topic, JSON with exact ids), then the restock use case. Every answer
@@ -105,34 +138,7 @@ export function restockWebhookRouter(deps: RestockWebhookDeps): Router {
   const { logger, restockOrder, source, deadlineMs } = deps;
   const counted = deliveriesCounter(deps.metrics);
   const router = express.Router();
-  const topicOf = (res: Response) => (res.locals.topic as RestockTopic | undefined) ?? 'unknown';
-
-  function reject(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
-    counted.inc({ topic: topicOf(res), outcome: problem.code });
-    logger.warn(`${topicOf(res)} delivery refused with ${problem.status} ${problem.code}: ${problem.detail}`, {
-      event: 'order.restock.rejected',
-      code: problem.code,
-      status: problem.status,
-      ...(typeof problem.orderId === 'string' ? { orderId: problem.orderId } : {}),
-    });
-    sendProblem(res, problem, headers);
-  }
-
-  function parse(req: Request, topic: RestockTopic): RestockIntake {
-    const result = validateRestock(topic, openDelivery(req, source, topic));
-    const errors = [...(result.ok ? [] : result.errors), ...headerErrors(req)];
-    if (!result.ok || errors.length > 0) {
-      const orderId = result.ok ? result.intake.orderId : result.orderId;
-      throw new Rejection({
-        status: 400,
-        code: 'INVALID_PAYLOAD',
-        detail: `The ${topic} delivery failed validation: ${errors.map((e) => `${e.path} ${e.reason}`).join('; ')}.`,
-        ...(orderId !== undefined ? { orderId } : {}),
-        errors,
-      });
-    }
-    return result.intake;
-  }
+  const reject = refuser(logger, counted);
 
   for (const [path, topic] of PATHS) {
     const delivery = receiveDelivery({ deadlineMs, reject });
@@ -143,7 +149,7 @@ export function restockWebhookRouter(deps: RestockWebhookDeps): Router {
     router.post(path, nameTopic, ...delivery, async (req, res, next) => {
       let intake: RestockIntake;
       try {
-        intake = parse(req, topic);
+        intake = parseRestock(req, source, topic);
       } catch (err) {
         if (err instanceof Rejection) return reject(res, err.problem);
         return next(err);
