@@ -304,9 +304,19 @@ describe('three stream replicas, one per partition', () => {
         }
       };
       load = Promise.all([worker(0), worker(1)]);
-      await sleep(2_000);
+      const accepted = (from = 0) => sent.slice(from).filter((s) => s.answer.status === 201).map((s) => s.order.id);
+      await waitFor('orders accepted and published before the stop', async () => {
+        const ids = accepted().slice(0, 4);
+        return ids.length === 4 && (await orderIntegrity(ids)).unpublished === 0 ? true : undefined;
+      }, 60_000, 250);
       await launcherOk('stop', 'kafka');
-      await sleep(3_000);
+      // Each worker may have had an order in flight, committed (and published) before the broker went.
+      const stoppedAt = sent.length + 2;
+      await waitFor('orders accepted while Kafka is down, their events waiting in the outbox', async () => {
+        const ids = accepted(stoppedAt);
+        const state = ids.length >= 4 ? await orderIntegrity(ids) : undefined;
+        return state && state.events > 0 && state.unpublished === state.events ? true : undefined;
+      }, 60_000, 250);
       await launcherOk('start', 'kafka');
       restarted = true;
       await load;
