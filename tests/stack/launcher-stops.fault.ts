@@ -11,12 +11,19 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
-import { eventually } from '../support/eventually.js';
+import { after, afterEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '../support/stack-env.js';
 
 const STACK_DIR = path.join(REPO_ROOT, '.stack-launcher-stops');
-const PORTS = { KAFKA_PORT: 38092, KAFKA_CONTROLLER_PORT: 38093, WIREMOCK_PORT: 38089, ORDER_API_PORT: 38080, DATA_API_PORT: 38081, STREAM_PROCESS_PORT: 38082 };
+const PORTS = {
+  KAFKA_PORT: 38092,
+  KAFKA_CONTROLLER_PORT: 38093,
+  WIREMOCK_PORT: 38089,
+  ORDER_API_PORT: 38080,
+  DATA_API_PORT: 38081,
+  STREAM_PROCESS_PORT: 38082,
+};
 const SETTINGS: Record<string, string> = {
   STACK_DIR,
   ...Object.fromEntries(Object.entries(PORTS).map(([k, v]) => [k, String(v)])),
@@ -35,8 +42,10 @@ function env(): NodeJS.ProcessEnv {
 interface Launch {
   npm: ChildProcess;
   output: () => string;
-  exited: Promise<number | null>;
 }
+
+/** The running case's launch and what it started: whatever a failed case leaves is ended before the next. */
+let current: { launch: Launch; pids: Map<string, number> } | undefined;
 
 /** `npm start` in a process group of its own, as a terminal runs a foreground job. */
 function npmStart(): Launch {
@@ -44,8 +53,9 @@ function npmStart(): Launch {
   let output = '';
   npm.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
   npm.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
-  return { npm, output: () => output, exited };
+  const launch = { npm, output: () => output };
+  current = { launch, pids: new Map() };
+  return launch;
 }
 
 function isAlive(pid: number): boolean {
@@ -76,22 +86,33 @@ function listening(port: number): Promise<boolean> {
 function startedPids(): Map<string, number> {
   const dir = path.join(STACK_DIR, 'pids');
   const pids = new Map<string, number>();
-  for (const file of existsSync(dir) ? readdirSync(dir) : []) pids.set(file.replace(/\.pid$/, ''), Number(readFileSync(path.join(dir, file), 'utf8').trim()));
+  for (const file of existsSync(dir) ? readdirSync(dir) : [])
+    pids.set(file.replace(/\.pid$/, ''), Number(readFileSync(path.join(dir, file), 'utf8').trim()));
   return pids;
 }
 
-/** Waits until the launcher says the stack is up, and returns what it started. */
-async function up(launch: Launch): Promise<Map<string, number>> {
-  await eventually(
-    () => {
-      assert.ok(launch.npm.exitCode === null, `npm start exited early:\n${launch.output()}`);
-      assert.match(launch.output(), /The stack is up\. Ctrl-C stops it\./);
-    },
-    300_000,
-    500,
-  );
+/** Polls until `done` holds; nothing but the test's own timeout guard (its signal) ends the wait. */
+async function until(signal: AbortSignal, done: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await done())) await sleep(500, undefined, { signal });
+}
+
+function ended(launch: Launch): boolean {
+  return launch.npm.exitCode !== null || launch.npm.signalCode !== null;
+}
+
+/** Waits until the launcher says the stack is up, and returns what it started; fails at once if npm start ends first. */
+async function up(signal: AbortSignal, launch: Launch): Promise<Map<string, number>> {
+  await until(signal, () => {
+    if (/The stack is up\. Ctrl-C stops it\./.test(launch.output())) return true;
+    assert.equal(ended(launch), false, `npm start exited before the stack was up:\n${launch.output()}`);
+    return false;
+  });
   const pids = startedPids();
-  assert.deepEqual([...pids.keys()].sort(), [...STARTED].sort(), `the launcher started Kafka, WireMock and the services:\n${launch.output()}`);
+  assert.deepEqual(
+    [...pids.keys()].sort(),
+    [...STARTED].sort(),
+    `the launcher started Kafka, WireMock and the services:\n${launch.output()}`,
+  );
   for (const [name, pid] of pids) {
     assert.match(launch.output(), new RegExp(`${name}\\s+started \\(pid ${pid}\\)`), `this launch started ${name}`);
     assert.ok(isAlive(pid), `${name} (pid ${pid}) runs`);
@@ -99,60 +120,86 @@ async function up(launch: Launch): Promise<Map<string, number>> {
   for (const port of [PORTS.KAFKA_PORT, PORTS.WIREMOCK_PORT, PORTS.ORDER_API_PORT, PORTS.DATA_API_PORT, PORTS.STREAM_PROCESS_PORT]) {
     assert.equal(await listening(port), true, `port ${port} answers`);
   }
+  current = { launch, pids };
   return pids;
 }
 
-/** Every process the launcher started has exited, no port of the stack answers, and npm has exited. */
-async function allStopped(launch: Launch, pids: Map<string, number>): Promise<void> {
-  await eventually(
-    async () => {
-      for (const [name, pid] of pids) assert.equal(isAlive(pid), false, `${name} (pid ${pid}) was stopped:\n${launch.output()}`);
-      for (const port of Object.values(PORTS)) assert.equal(await listening(port), false, `nothing listens on ${port} any more`);
-      assert.equal(existsSync(path.join(STACK_DIR, 'env')), false, 'the env file is gone with the stack');
-    },
-    180_000,
-    500,
-  );
-  await eventually(() => assert.notEqual(launch.npm.exitCode === null && launch.npm.signalCode === null, true, 'npm start has exited'), 30_000, 200);
+/** What of the stack still runs: processes, ports, the env file, npm itself. */
+async function stillThere(launch: Launch, pids: Map<string, number>): Promise<string[]> {
+  const left = [...pids].filter(([, pid]) => isAlive(pid)).map(([name, pid]) => `${name} (pid ${pid})`);
+  for (const port of Object.values(PORTS)) if (await listening(port)) left.push(`port ${port}`);
+  if (existsSync(path.join(STACK_DIR, 'env'))) left.push('the env file');
+  if (!ended(launch)) left.push('npm start');
+  return left;
 }
 
-after(() => {
-  // Whatever happened above, nothing of this stack is left running.
-  spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'stack', 'cli.ts'), 'down'], { cwd: REPO_ROOT, env: env(), timeout: 180_000 });
+/** Every process the launcher started has exited, no port of the stack answers, and npm has exited. */
+async function allStopped(signal: AbortSignal, launch: Launch, pids: Map<string, number>): Promise<void> {
+  await until(signal, async () => (await stillThere(launch, pids)).length === 0);
+}
+
+function down(): void {
+  spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'stack', 'cli.ts'), 'down'], {
+    cwd: REPO_ROOT,
+    env: env(),
+    timeout: 180_000,
+  });
+}
+
+afterEach(async () => {
+  if (!current) return;
+  const { launch, pids } = current;
+  current = undefined;
+  const left = await stillThere(launch, pids);
+  if (left.length === 0) return;
+  console.error(`left running after the case: ${left.join(', ')}\n--- npm start's output:\n${launch.output()}`);
+  try {
+    // npm and the launcher share the group npm leads, also once npm itself has gone.
+    process.kill(-launch.npm.pid!, 'SIGKILL');
+  } catch {
+    // nobody left in it
+  }
+  down();
 });
 
+// Whatever happened above, nothing of this stack is left running.
+after(down);
+
+/** Generous: a start and a stop take about a minute on a loaded 2-core machine. */
+const GUARD = { timeout: 15 * 60_000 };
+
 describe('npm start stops everything it started', () => {
-  it('on Ctrl-C when its output went through a pipe whose reader is gone (npm start | tee start.log)', async () => {
+  it('on Ctrl-C when its output went through a pipe whose reader is gone (npm start | tee start.log)', GUARD, async (t) => {
     const launch = npmStart();
-    const pids = await up(launch);
+    const pids = await up(t.signal, launch);
     // tee gets the terminal's Ctrl-C too and ends first: every later write of the launcher fails (EPIPE).
     launch.npm.stdout!.destroy();
     launch.npm.stderr!.destroy();
     process.kill(-launch.npm.pid!, 'SIGINT');
-    await allStopped(launch, pids);
+    await allStopped(t.signal, launch, pids);
   });
 
-  it("on a supervisor's SIGTERM to npm", async () => {
+  it("on a supervisor's SIGTERM to npm", GUARD, async (t) => {
     const launch = npmStart();
-    const pids = await up(launch);
+    const pids = await up(t.signal, launch);
     process.kill(launch.npm.pid!, 'SIGTERM');
-    await allStopped(launch, pids);
+    await allStopped(t.signal, launch, pids);
     assert.match(launch.output(), /SIGTERM: stopping the stack/);
     assert.match(launch.output(), /stopped 5 component\(s\)/);
   });
 
-  it('on SIGHUP, when the terminal it runs in closes', async () => {
+  it('on SIGHUP, when the terminal it runs in closes', GUARD, async (t) => {
     const launch = npmStart();
-    const pids = await up(launch);
+    const pids = await up(t.signal, launch);
     process.kill(-launch.npm.pid!, 'SIGHUP');
-    await allStopped(launch, pids);
+    await allStopped(t.signal, launch, pids);
     assert.match(launch.output(), /SIGHUP: stopping the stack/);
   });
 
-  it('when npm itself is killed outright (SIGKILL), leaving nobody to stop it', async () => {
+  it('when npm itself is killed outright (SIGKILL), leaving nobody to stop it', GUARD, async (t) => {
     const launch = npmStart();
-    const pids = await up(launch);
+    const pids = await up(t.signal, launch);
     process.kill(launch.npm.pid!, 'SIGKILL');
-    await allStopped(launch, pids);
+    await allStopped(t.signal, launch, pids);
   });
 });
