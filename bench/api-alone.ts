@@ -55,7 +55,13 @@ function resolution(body: string): unknown {
     existingOrder: null,
     resolved: lines.map((l) => {
       const v = (l.variantId === null ? bySku.get(l.sku) : byVariantId.get(l.variantId))!;
-      return { lineItemId: l.lineItemId, variantId: String(v.variantId), productId: String(v.productId), sku: v.sku, availableQuantity: 1_000_000 };
+      return {
+        lineItemId: l.lineItemId,
+        variantId: String(v.variantId),
+        productId: String(v.productId),
+        sku: v.sku,
+        availableQuantity: 1_000_000,
+      };
     }),
     unresolved: [],
   };
@@ -77,7 +83,14 @@ function startStandIn(): Promise<http.Server> {
         body = { status: 'accepted', items: [] };
       } else if (req.url?.startsWith('/api/v1/inventory/')) {
         const sku = decodeURIComponent(req.url.slice('/api/v1/inventory/'.length));
-        body = { sku, availableQuantity: 1_000_000, reservedQuantity: 0, totalQuantity: 1_000_000, locationId: `LOC-${DEMO_LOCATION_ID}`, lastUpdated: '2026-01-01T00:00:00Z' };
+        body = {
+          sku,
+          availableQuantity: 1_000_000,
+          reservedQuantity: 0,
+          totalQuantity: 1_000_000,
+          locationId: `LOC-${DEMO_LOCATION_ID}`,
+          lastUpdated: '2026-01-01T00:00:00Z',
+        };
       }
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
@@ -97,12 +110,19 @@ const subjects: Subject[] = [];
 async function startSubject(name: string, args: string[], env: Record<string, string>): Promise<Subject> {
   const port = await freePort();
   // LOG_LEVEL info, as deployed: the line the api logs for each order is part of its cost.
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const subject = { name, child, url: `http://127.0.0.1:${port}` };
   subjects.push(subject);
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
-    const up = await httpRequest(`${subject.url}/health/live`, { timeoutMs: 500 }).then((a) => a.status === 200, () => false);
+    const up = await httpRequest(`${subject.url}/health/live`, { timeoutMs: 500 }).then(
+      (a) => a.status === 200,
+      () => false,
+    );
     if (up) return subject;
     await sleep(100);
   }
@@ -165,7 +185,9 @@ try {
     REDIS_URL,
   });
 
-  console.log(`api alone: ${ROUNDS} rounds of ${ORDERS} orders each for the api and for bare Node, ${CONCURRENCY} senders, after ${WARMUP_ORDERS} warm-up orders`);
+  console.log(
+    `api alone: ${ROUNDS} rounds of ${ORDERS} orders each for the api and for bare Node, ${CONCURRENCY} senders, after ${WARMUP_ORDERS} warm-up orders`,
+  );
   await send(api, WARMUP_ORDERS);
   await send(floor, WARMUP_ORDERS);
   const results: Record<string, Array<{ msPerOrder: number; perSecond: number }>> = { [api.name]: [], [floor.name]: [] };
@@ -173,13 +195,17 @@ try {
     for (const subject of [api, floor]) {
       const r = await measure(subject);
       results[subject.name]!.push(r);
-      console.log(`  round ${round}  ${subject.name.padEnd(17)} ${r.msPerOrder.toFixed(3)} ms CPU per order  (${r.perSecond.toFixed(0)} orders/s)`);
+      console.log(
+        `  round ${round}  ${subject.name.padEnd(17)} ${r.msPerOrder.toFixed(3)} ms CPU per order  (${r.perSecond.toFixed(0)} orders/s)`,
+      );
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const apiMs = median(results[api.name]!.map((r) => r.msPerOrder));
   const floorMs = median(results[floor.name]!.map((r) => r.msPerOrder));
-  console.log(`median: the api ${apiMs.toFixed(3)} ms per order, bare Node ${floorMs.toFixed(3)} ms; the api's own work ${(apiMs - floorMs).toFixed(3)} ms`);
+  console.log(
+    `median: the api ${apiMs.toFixed(3)} ms per order, bare Node ${floorMs.toFixed(3)} ms; the api's own work ${(apiMs - floorMs).toFixed(3)} ms`,
+  );
 } finally {
   await Promise.all(subjects.map(stopSubject));
   standIn.close();

@@ -13,7 +13,12 @@ import { Redis } from 'ioredis';
 const standIn = process.env.STAND_IN_URL!;
 const redis = new Redis(process.env.REDIS_URL!, { enableAutoPipelining: true });
 const post = (path: string, body: unknown) =>
-  httpRequest(`${standIn}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), timeoutMs: 5_000 });
+  httpRequest(`${standIn}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    timeoutMs: 5_000,
+  });
 
 interface Line {
   id: number;
@@ -39,7 +44,9 @@ const server = http.createServer((req, res) => {
       resolved: Array<{ lineItemId: string; variantId: string; sku: string }>;
     };
     await redis.get('wms:hold');
-    await Promise.all(resolved.resolved.map((r) => httpRequest(`${standIn}/api/v1/inventory/${encodeURIComponent(r.sku)}`, { timeoutMs: 5_000 })));
+    await Promise.all(
+      resolved.resolved.map((r) => httpRequest(`${standIn}/api/v1/inventory/${encodeURIComponent(r.sku)}`, { timeoutMs: 5_000 })),
+    );
     await post('/internal/orders', { order: { orderId: String(order.id) }, lines: order.line_items });
     res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', order_id: String(order.id) }));
   });

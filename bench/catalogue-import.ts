@@ -68,12 +68,24 @@ function catalogue(): CatalogueProductFixture[] {
   for (let n = 0; n < VARIANTS; n++) {
     const p = Math.floor(n / PER_PRODUCT);
     if (n % PER_PRODUCT === 0) products.push({ id: id(0n, p), title: `Bench product ${tag} ${p}`, variants: [] });
-    products.at(-1)!.variants.push({ id: id(1n, n), sku: `${skuPrefix}${n}`, price: '19.90', title: `Size ${n % PER_PRODUCT}`, inventoryItemId: id(2n, n) });
+    products
+      .at(-1)!
+      .variants.push({
+        id: id(1n, n),
+        sku: `${skuPrefix}${n}`,
+        price: '19.90',
+        title: `Size ${n % PER_PRODUCT}`,
+        inventoryItemId: id(2n, n),
+      });
   }
   return products;
 }
 
-const lastLine = (text: string, pattern: RegExp) => text.split('\n').filter((l) => pattern.test(l)).at(-1) ?? '(missing)';
+const lastLine = (text: string, pattern: RegExp) =>
+  text
+    .split('\n')
+    .filter((l) => pattern.test(l))
+    .at(-1) ?? '(missing)';
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
   const started = performance.now();
@@ -92,11 +104,18 @@ async function commandRuns(): Promise<Figures['command']> {
     await putShopifyCatalogue(products);
     cleanups.push(() => putShopifyCatalogue([]));
     // Shopify's own figure of every item (never the system's): the import brings each to the database's.
-    const levels = products.flatMap((p) => p.variants.map((v) => ({ inventoryItemId: v.inventoryItemId, locationId: env.SHOPIFY_LOCATION_ID, available: 3 })));
-    for (let i = 0; i < levels.length; i += 5_000) await wiremock('PUT', '/shopify/inventory-levels', { levels: levels.slice(i, i + 5_000) });
+    const levels = products.flatMap((p) =>
+      p.variants.map((v) => ({ inventoryItemId: v.inventoryItemId, locationId: env.SHOPIFY_LOCATION_ID, available: 3 })),
+    );
+    for (let i = 0; i < levels.length; i += 5_000)
+      await wiremock('PUT', '/shopify/inventory-levels', { levels: levels.slice(i, i + 5_000) });
     const bucket = (await wiremock('POST', '/mappings', {
       priority: 1,
-      request: { method: 'POST', urlPathPattern: '/admin/api/[^/]+/graphql\\.json', headers: { 'X-Shopify-Access-Token': { equalTo: accessToken } } },
+      request: {
+        method: 'POST',
+        urlPathPattern: '/admin/api/[^/]+/graphql\\.json',
+        headers: { 'X-Shopify-Access-Token': { equalTo: accessToken } },
+      },
       response: {
         status: 200,
         headers: { 'Content-Type': 'application/json' },
@@ -115,12 +134,16 @@ async function commandRuns(): Promise<Figures['command']> {
     const toolEnv = { SHOPIFY_ACCESS_TOKEN: accessToken, WMS_API_KEY: wmsKey };
     console.log(`catalogue import of ${VARIANTS} variants (${products.length} products), first run…`);
     const first = await timed(() => runCatalogue(['import'], { env: toolEnv, timeoutMs: 3_600_000 }));
-    if (first.value.code !== 0) throw new Error(`the import failed (${first.value.code}): ${first.value.stderr}\n${first.value.stdout.slice(-2000)}`);
+    if (first.value.code !== 0)
+      throw new Error(`the import failed (${first.value.code}): ${first.value.stderr}\n${first.value.stdout.slice(-2000)}`);
     const summary1 = lastLine(first.value.stdout, /^\d+ added, /);
     const phases = first.value.stdout.split('\n').filter((l) => /^(Shopify|WMS|database): /.test(l));
     console.log(`  ${first.seconds.toFixed(1)} s: ${summary1}`);
     for (const p of phases) console.log(`  ${p}`);
-    const { rows } = await pool.query<{ n: number; stock: number }>('SELECT count(*)::int AS n, coalesce(sum(available_quantity), 0)::int AS stock FROM inventory WHERE sku LIKE $1', [`${skuPrefix}%`]);
+    const { rows } = await pool.query<{ n: number; stock: number }>(
+      'SELECT count(*)::int AS n, coalesce(sum(available_quantity), 0)::int AS stock FROM inventory WHERE sku LIKE $1',
+      [`${skuPrefix}%`],
+    );
     console.log(`  database: ${rows[0]!.n} bench variants, ${rows[0]!.stock} units`);
 
     console.log('second run (nothing to do)…');
@@ -200,7 +223,15 @@ async function main(): Promise<void> {
   console.log(`bench:catalogue at ${at} on ${os.hostname()} (${os.cpus().length} CPUs)`);
   const command = await commandRuns();
   const database = await databaseOnly();
-  const figures: Figures = { at, host: os.hostname(), cpus: os.cpus().length, variants: VARIANTS, products: Math.ceil(VARIANTS / PER_PRODUCT), command, databaseOnly: database };
+  const figures: Figures = {
+    at,
+    host: os.hostname(),
+    cpus: os.cpus().length,
+    variants: VARIANTS,
+    products: Math.ceil(VARIANTS / PER_PRODUCT),
+    command,
+    databaseOnly: database,
+  };
   const stamp = at.replace(/[:.]/g, '-');
   await mkdir(RESULTS_DIR, { recursive: true });
   await writeFile(path.join(RESULTS_DIR, `catalogue-import-${stamp}.json`), `${JSON.stringify(figures, null, 2)}\n`);

@@ -82,7 +82,12 @@ function summarise(results: Array<{ status: string; answeredAt: number; startedA
  * `orders` orders with `concurrency` in flight: the most the stack accepts per second. `baseUrl`
  * sends them to another api than the stack's (signed with the stack's webhook secret all the same).
  */
-export async function closedLoop(orders: number, concurrency: number, order: (i: number) => unknown, baseUrl?: string): Promise<LoadResult> {
+export async function closedLoop(
+  orders: number,
+  concurrency: number,
+  order: (i: number) => unknown,
+  baseUrl?: string,
+): Promise<LoadResult> {
   const started = performance.now();
   const results = await pool(
     Array.from({ length: orders }, (_, i) => async () => {

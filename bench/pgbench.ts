@@ -117,7 +117,18 @@ export async function runPgbench(stackDatabaseUrl: string, options: { clients: n
   writeFileSync(script, COMMIT_SCRIPT);
   const postgres = () => ({ postgres: { comm: 'postgres' } });
   const cpu = trackCpu(postgres);
-  const out = await run('pgbench', ['-n', '-c', String(options.clients), '-j', '2', '-T', String(options.seconds), '-f', script, url.toString()]);
+  const out = await run('pgbench', [
+    '-n',
+    '-c',
+    String(options.clients),
+    '-j',
+    '2',
+    '-T',
+    String(options.seconds),
+    '-f',
+    script,
+    url.toString(),
+  ]);
   const spent = cpuDelta(cpu.first, cpu.stop());
   const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(out)?.[1]);
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1]);

@@ -85,7 +85,10 @@ async function metricsText(baseUrl: string): Promise<string> {
 
 /** The series of one metric in Prometheus' text format: each one's labels, as written, and its value. */
 function series(metrics: string, metric: string): Array<{ labels: string; value: number }> {
-  return [...metrics.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} ([\\d.e+-]+)$`, 'gm'))].map((m) => ({ labels: m[1]!, value: Number(m[2]) }));
+  return [...metrics.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} ([\\d.e+-]+)$`, 'gm'))].map((m) => ({
+    labels: m[1]!,
+    value: Number(m[2]),
+  }));
 }
 
 /** A metric summed over the series whose labels hold `label`. */
@@ -185,7 +188,9 @@ async function warmUp(products: readonly TestProduct[]): Promise<Warmup> {
   const warmup: Warmup = { sent: 0, accepted: 0, seconds: 0, servicesCpuMsPerOrder: [] };
   for (let done = 0; done < WARMUP_ORDERS; done += WARMUP_SLICE_ORDERS) {
     const cpu = trackCpu(selectors);
-    const load = await closedLoop(Math.min(WARMUP_SLICE_ORDERS, WARMUP_ORDERS - done), CONCURRENCY, (i) => threeLineOrder(products, done + i));
+    const load = await closedLoop(Math.min(WARMUP_SLICE_ORDERS, WARMUP_ORDERS - done), CONCURRENCY, (i) =>
+      threeLineOrder(products, done + i),
+    );
     warmup.servicesCpuMsPerOrder.push(sum(cpuDelta(cpu.first, cpu.stop()), SERVICES) / Math.max(1, load.accepted));
     warmup.sent += load.sent;
     warmup.accepted += load.accepted;
@@ -238,7 +243,10 @@ async function phase(name: string, products: readonly TestProduct[], run: () => 
   const loadStartedAt = Date.now();
   const samples: Array<{ at: number; calls: number; eventLoopMaxMs: number }> = [];
   const sampler = setInterval(() => {
-    streamCounters().then((c) => samples.push({ at: Date.now(), calls: c.calls, eventLoopMaxMs: c.eventLoopMaxMs }), () => undefined);
+    streamCounters().then(
+      (c) => samples.push({ at: Date.now(), calls: c.calls, eventLoopMaxMs: c.eventLoopMaxMs }),
+      () => undefined,
+    );
   }, 1_000);
   const load = await run();
   clientDelay.disable();
@@ -330,7 +338,9 @@ function headline(r: Omit<Result, 'headline'>): Record<string, number | undefine
     // The machine's speed moves every figure between runs, PostgreSQL's own included; this ratio, taken
     // within one run, says whether the services cost more than the database they wrap.
     'CPU of the three services per CPU of postgres': sum(closed.cpuMsPerOrder, SERVICES) / (closed.cpuMsPerOrder.postgres ?? NaN),
-    ...Object.fromEntries(r.phases.filter((p) => p.name.startsWith('open loop')).map((p) => [`${p.name} p99 ms`, percentile(p.load.latencies, 99)])),
+    ...Object.fromEntries(
+      r.phases.filter((p) => p.name.startsWith('open loop')).map((p) => [`${p.name} p99 ms`, percentile(p.load.latencies, 99)]),
+    ),
     'Shopify calls/s at 100/s, whole phase': budget?.shopify.callsPerSecond,
     'Shopify calls/s at 100/s, sustained (second half)': budget?.shopify.sustainedCallsPerSecond,
     'Shopify THROTTLED at 100/s': budget?.shopify.throttled,
@@ -342,21 +352,27 @@ function headline(r: Omit<Result, 'headline'>): Record<string, number | undefine
 }
 
 function previousResult(): Result | undefined {
-  const files = readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(RESULTS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   const last = files.at(-1);
   return last ? (JSON.parse(readFileSync(path.join(RESULTS_DIR, last), 'utf8')) as Result) : undefined;
 }
 
 function renderTable(result: Result, previous: Result | undefined): string {
   const lines = ['| figure | this run | previous |', '|---|---:|---:|'];
-  for (const [name, value] of Object.entries(result.headline)) lines.push(`| ${name} | ${fmt(value, 2)} | ${fmt(previous?.headline[name], 2)} |`);
+  for (const [name, value] of Object.entries(result.headline))
+    lines.push(`| ${name} | ${fmt(value, 2)} | ${fmt(previous?.headline[name], 2)} |`);
   const { warmup } = result;
   lines.push(
     '',
     `Warm-up, before the phases and outside every figure above: ${warmup.accepted}/${warmup.sent} orders accepted at ${fmt(warmup.accepted / warmup.seconds, 0)} orders/s; ` +
       `the three services' CPU ms per order over each ${WARMUP_SLICE_ORDERS}: ${warmup.servicesCpuMsPerOrder.map((ms) => fmt(ms, 2)).join(', ')}.`,
   );
-  lines.push('', `| phase | sent | accepted | orders/s | p50 ms | p99 ms | over ${SLOW_ORDER_MS} ms | Shopify calls | calls/s | sustained calls/s | events/call | THROTTLED | lag p50 / max ms | steal ms/s | idle |`);
+  lines.push(
+    '',
+    `| phase | sent | accepted | orders/s | p50 ms | p99 ms | over ${SLOW_ORDER_MS} ms | Shopify calls | calls/s | sustained calls/s | events/call | THROTTLED | lag p50 / max ms | steal ms/s | idle |`,
+  );
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|');
   for (const p of result.phases) {
     lines.push(
@@ -364,9 +380,12 @@ function renderTable(result: Result, previous: Result | undefined): string {
     );
   }
   const stalls = result.phases.filter((p) => p.name.startsWith('open loop') && p.load.slow.worst);
-  if (stalls.length > 0) lines.push('', `Where the open loops' orders over ${SLOW_ORDER_MS} ms started (second of the phase: orders), and the slowest:`, '');
+  if (stalls.length > 0)
+    lines.push('', `Where the open loops' orders over ${SLOW_ORDER_MS} ms started (second of the phase: orders), and the slowest:`, '');
   for (const p of stalls) {
-    const seconds = Object.entries(p.load.slow.bySecond).map(([second, n]) => `${second}: ${n}`).join(', ');
+    const seconds = Object.entries(p.load.slow.bySecond)
+      .map(([second, n]) => `${second}: ${n}`)
+      .join(', ');
     lines.push(`- ${p.name}: ${seconds}; the slowest ${fmt(p.load.slow.worst!.ms, 0)} ms, sent at ${p.load.slow.worst!.startedAt}`);
   }
   lines.push('', `| longest event-loop block, ms | ${EVENT_LOOPS.join(' | ')} |`, `|---|${EVENT_LOOPS.map(() => '---:').join('|')}|`);
@@ -389,7 +408,9 @@ async function main(): Promise<void> {
   if (!ready?.ok) throw new Error(`order-manage-api is not ready at ${env.ORDER_API_URL}: start the stack (npm run stack:up)`);
   const previous = previousResult();
 
-  console.log(`bench against ${env.ORDER_API_URL}: pgbench ${PGBENCH_SECONDS} s, warm-up ${WARMUP_ORDERS} orders, closed loop ${CLOSED_ORDERS} orders at ${CONCURRENCY}, open loops ${RATES.join('/')} orders/s`);
+  console.log(
+    `bench against ${env.ORDER_API_URL}: pgbench ${PGBENCH_SECONDS} s, warm-up ${WARMUP_ORDERS} orders, closed loop ${CLOSED_ORDERS} orders at ${CONCURRENCY}, open loops ${RATES.join('/')} orders/s`,
+  );
   const pgbench = await runPgbench(env.DATABASE_URL, { clients: CONCURRENCY, seconds: PGBENCH_SECONDS });
   console.log(`  pgbench: ${pgbench.tps.toFixed(0)} tps`);
 
@@ -400,7 +421,9 @@ async function main(): Promise<void> {
   const lone = await stockedProducts(1, { availableQuantity: 1_000 });
   try {
     const warmup = await warmUp(products);
-    console.log(`  warm-up (reported apart): ${warmup.accepted}/${warmup.sent} accepted at ${(warmup.accepted / warmup.seconds).toFixed(0)} orders/s`);
+    console.log(
+      `  warm-up (reported apart): ${warmup.accepted}/${warmup.sent} accepted at ${(warmup.accepted / warmup.seconds).toFixed(0)} orders/s`,
+    );
     // Each phase waits for its own orders to reach Shopify; so must the warm-up, or the closed loop
     // would be charged with the relay's and the stream processor's work on the warm-up's last orders.
     await shopifyCaughtUp(products);
@@ -422,11 +445,29 @@ async function main(): Promise<void> {
     }
     await sleep(5_000);
     const loneLag = await loneOrderLagMs(lone.products[0]!);
-    const rss = Object.fromEntries(SERVICES.map((s) => [s, (() => { const pid = pidOf(s); return pid ? rssMb(pid) : undefined; })()]));
+    const rss = Object.fromEntries(
+      SERVICES.map((s) => [
+        s,
+        (() => {
+          const pid = pidOf(s);
+          return pid ? rssMb(pid) : undefined;
+        })(),
+      ]),
+    );
 
     const partial = {
       at: new Date().toISOString(),
-      settings: { WARMUP_ORDERS, CLOSED_ORDERS, CONCURRENCY, PRODUCTS, RATES, OPEN_SECONDS, BUDGET_SECONDS, PGBENCH_SECONDS, cores: (await import('node:os')).availableParallelism() },
+      settings: {
+        WARMUP_ORDERS,
+        CLOSED_ORDERS,
+        CONCURRENCY,
+        PRODUCTS,
+        RATES,
+        OPEN_SECONDS,
+        BUDGET_SECONDS,
+        PGBENCH_SECONDS,
+        cores: (await import('node:os')).availableParallelism(),
+      },
       pgbench,
       warmup,
       phases,

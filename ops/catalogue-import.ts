@@ -68,12 +68,19 @@ function readVariant(node: VariantNode): ShopifyVariant {
 }
 
 /** Every variant of the shop, page by page, through the client's rate budget (it waits on throttleStatus). */
-export async function readShopifyCatalogue(shopify: ShopifyClient, pageSize: number, onPage?: (read: number) => void): Promise<{ variants: ShopifyVariant[]; pages: number }> {
+export async function readShopifyCatalogue(
+  shopify: ShopifyClient,
+  pageSize: number,
+  onPage?: (read: number) => void,
+): Promise<{ variants: ShopifyVariant[]; pages: number }> {
   const variants: ShopifyVariant[] = [];
   let cursor: string | null = null;
   let pages = 0;
   for (;;) {
-    const data = (await shopify.query({ query: CATALOGUE_QUERY, variables: { first: pageSize, cursor } }, { logMeta: { operation: 'catalogue.read' } })) as {
+    const data = (await shopify.query(
+      { query: CATALOGUE_QUERY, variables: { first: pageSize, cursor } },
+      { logMeta: { operation: 'catalogue.read' } },
+    )) as {
       productVariants?: { pageInfo?: { hasNextPage?: unknown; endCursor?: unknown }; nodes?: unknown };
     };
     const connection = data.productVariants;
@@ -83,7 +90,8 @@ export async function readShopifyCatalogue(shopify: ShopifyClient, pageSize: num
     onPage?.(variants.length);
     const next = connection.pageInfo?.endCursor;
     if (connection.pageInfo?.hasNextPage !== true) break;
-    if (typeof next !== 'string' || next === cursor) throw new Error(`Shopify said another page follows but gave no new cursor (after ${variants.length} variants)`);
+    if (typeof next !== 'string' || next === cursor)
+      throw new Error(`Shopify said another page follows but gave no new cursor (after ${variants.length} variants)`);
     cursor = next;
   }
   return { variants, pages };
@@ -178,7 +186,8 @@ function invalidity(v: ShopifyVariant): string | undefined {
   if (v.variantId === null) return `variant id ${JSON.stringify(v.gid)} is not a ProductVariant gid with a 64-bit id`;
   if (v.productId === null) return 'its product id is not a Product gid with a 64-bit id';
   if (v.inventoryItemId === null) return 'it has no inventory item with a 64-bit id';
-  if (v.price === null || !MONEY.test(v.price)) return `price ${JSON.stringify(v.price)} is not a decimal with at most 10 digits and 2 decimals`;
+  if (v.price === null || !MONEY.test(v.price))
+    return `price ${JSON.stringify(v.price)} is not a decimal with at most 10 digits and 2 decimals`;
   if ((v.sku ?? '').length > ORDER_LIMITS.maxShortTextLength) return `its SKU is longer than ${ORDER_LIMITS.maxShortTextLength} characters`;
   if (/\p{Cc}/u.test(v.sku ?? '')) return 'its SKU holds a control character';
   if (!titleOf(v)) return 'it has no title';
@@ -212,9 +221,15 @@ function groups(count: number, links: Array<[number, number]>): number[][] {
  * else new, with the WMS's figure as its stock. Variants whose rows trade SKUs or inventory items
  * go in one page, so its one transaction can swap them.
  */
-export function planImport(catalogue: readonly ShopifyVariant[], wms: ReadonlyMap<string, number>, known: readonly KnownVariant[], pageSize: number): Plan {
+export function planImport(
+  catalogue: readonly ShopifyVariant[],
+  wms: ReadonlyMap<string, number>,
+  known: readonly KnownVariant[],
+  pageSize: number,
+): Plan {
   const skips: Skip[] = [];
-  const skip = (v: ShopifyVariant, reason: SkipReason, detail: string) => skips.push({ variantId: v.variantId, gid: v.gid, sku: v.sku, reason, detail });
+  const skip = (v: ShopifyVariant, reason: SkipReason, detail: string) =>
+    skips.push({ variantId: v.variantId, gid: v.gid, sku: v.sku, reason, detail });
 
   const skuCount = new Map<string, ShopifyVariant[]>();
   for (const v of catalogue) {
@@ -231,7 +246,10 @@ export function planImport(catalogue: readonly ShopifyVariant[], wms: ReadonlyMa
     const bad = invalidity(v);
     if (!v.sku?.trim()) skip(v, 'no_sku', SKIP_REASONS.no_sku);
     else if (skuCount.get(v.sku)!.length > 1) {
-      const others = skuCount.get(v.sku)!.filter((o) => o !== v).map((o) => o.variantId ?? o.gid);
+      const others = skuCount
+        .get(v.sku)!
+        .filter((o) => o !== v)
+        .map((o) => o.variantId ?? o.gid);
       skip(v, 'duplicate_sku', `SKU ${v.sku} is also the SKU of variant ${others.join(', ')}`);
     } else if (!v.tracked) skip(v, 'untracked', SKIP_REASONS.untracked);
     else if (bad) skip(v, 'invalid', bad);
@@ -305,7 +323,14 @@ export type VariantResult =
   | { variantId: ShopifyId; sku: string; outcome: 'added'; available: number; movementId: string | null }
   | { variantId: ShopifyId; sku: string; outcome: 'refreshed'; changes: FieldChange[] }
   | { variantId: ShopifyId; sku: string; outcome: 'unchanged' }
-  | { variantId: ShopifyId; sku: string; outcome: 'skipped'; reason: 'sku_taken' | 'inventory_item_taken'; detail: string; heldBy: ShopifyId };
+  | {
+      variantId: ShopifyId;
+      sku: string;
+      outcome: 'skipped';
+      reason: 'sku_taken' | 'inventory_item_taken';
+      detail: string;
+      heldBy: ShopifyId;
+    };
 
 export interface DataApiOptions {
   baseUrl: string;
@@ -344,15 +369,19 @@ export async function sendPage(options: DataApiOptions, page: PageRequest): Prom
     } catch (err) {
       // No answer (refused, reset, timed out): the page may or may not be written; sending it again is safe.
       answer = undefined;
-      failure = isTimeout(err) ? `no answer within ${options.timeoutMs} ms` : `cannot connect (${(err as { code?: string }).code ?? (err as Error).message})`;
+      failure = isTimeout(err)
+        ? `no answer within ${options.timeoutMs} ms`
+        : `cannot connect (${(err as { code?: string }).code ?? (err as Error).message})`;
     }
     if (answer?.status === 200) {
       const body = JSON.parse(answer.text) as { results?: VariantResult[] };
-      if (!Array.isArray(body.results) || body.results.length !== page.variants.length) throw new Error('the data-api answered a page without a result per variant');
+      if (!Array.isArray(body.results) || body.results.length !== page.variants.length)
+        throw new Error('the data-api answered a page without a result per variant');
       return body.results;
     }
     if (answer) {
-      if (answer.status !== 503) throw new Error(`POST /internal/catalogue/variants answered ${answer.status}: ${answer.text.slice(0, 500)}`);
+      if (answer.status !== 503)
+        throw new Error(`POST /internal/catalogue/variants answered ${answer.status}: ${answer.text.slice(0, 500)}`);
       failure = `503: ${answer.text.slice(0, 200)}`;
       const retryAfter = Number(answer.headers['retry-after']);
       if (Number.isFinite(retryAfter) && retryAfter >= 0) waitMs = Math.max(waitMs, retryAfter * 1000);

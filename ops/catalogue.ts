@@ -60,7 +60,8 @@ async function importCatalogue(args: string[]): Promise<number> {
     return 0;
   }
   const pageSize = Number(flags.values.get('page-size')?.[0] ?? MAX_SHOPIFY_PAGE);
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_SHOPIFY_PAGE) throw new UsageError(`--page-size must be an integer from 1 to ${MAX_SHOPIFY_PAGE}`);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_SHOPIFY_PAGE)
+    throw new UsageError(`--page-size must be an integer from 1 to ${MAX_SHOPIFY_PAGE}`);
   const currency = flags.values.get('currency')?.[0] ?? 'USD';
   if (!/^[A-Z]{3}$/.test(currency)) throw new UsageError('--currency must be an ISO 4217 code such as USD');
   const dryRun = flags.switches.has('dry-run');
@@ -80,7 +81,8 @@ async function importCatalogue(args: string[]): Promise<number> {
   const tokens = accessTokenSource(credentials, { baseUrl, timeoutMs: 10_000, logger });
   // Each client learns a call's cost from the calls it made: a catalogue page costs about a point a
   // variant, a level read about a point an item, so the two steps get a client each (one after the other).
-  const shopifyClient = () => createShopifyClient({ baseUrl, apiVersion: required(env, 'SHOPIFY_API_VERSION'), tokens, timeoutMs: 10_000, logger });
+  const shopifyClient = () =>
+    createShopifyClient({ baseUrl, apiVersion: required(env, 'SHOPIFY_API_VERSION'), tokens, timeoutMs: 10_000, logger });
   const shopify = shopifyClient();
   const wmsBaseUrl = required(env, 'WMS_BASE_URL');
   const wms = createWmsClient({ baseUrl: wmsBaseUrl, apiKey: wmsKey, timeoutMs: 10_000, backoffMs: 500 });
@@ -114,7 +116,9 @@ async function importCatalogue(args: string[]): Promise<number> {
   const skipped = new Map<SkipReason, number>();
   for (const s of plan.skips) {
     skipped.set(s.reason, (skipped.get(s.reason) ?? 0) + 1);
-    console.log(`skipped    variant ${s.variantId ?? s.gid} ${s.sku?.trim() ? s.sku : '(no SKU)'}: ${s.reason} (${SKIP_REASONS[s.reason]})${s.detail !== SKIP_REASONS[s.reason] ? `: ${s.detail}` : ''}`);
+    console.log(
+      `skipped    variant ${s.variantId ?? s.gid} ${s.sku?.trim() ? s.sku : '(no SKU)'}: ${s.reason} (${SKIP_REASONS[s.reason]})${s.detail !== SKIP_REASONS[s.reason] ? `: ${s.detail}` : ''}`,
+    );
   }
 
   mark = Date.now();
@@ -122,13 +126,16 @@ async function importCatalogue(args: string[]): Promise<number> {
   let failure: unknown;
   for (const variants of plan.pages) {
     try {
-      const answered = await sendPage({ baseUrl: dataApiUrl, token: internalToken, timeoutMs: 30_000 }, {
-        locationId,
-        currency,
-        reference: `catalogue-import:${runId}`,
-        dryRun,
-        variants,
-      });
+      const answered = await sendPage(
+        { baseUrl: dataApiUrl, token: internalToken, timeoutMs: 30_000 },
+        {
+          locationId,
+          currency,
+          reference: `catalogue-import:${runId}`,
+          dryRun,
+          variants,
+        },
+      );
       for (const r of answered) {
         results.push(r);
         if (r.outcome === 'skipped') skipped.set(r.reason, (skipped.get(r.reason) ?? 0) + 1);
@@ -147,12 +154,15 @@ async function importCatalogue(args: string[]): Promise<number> {
   // stock has an import movement, and the stream brings Shopify to it; one added at 0 has no movement,
   // and a refresh that changed the inventory item moved none: those are set here, compare-and-set.
   const toSet = results.filter(
-    (r) => (r.outcome === 'added' && r.available === 0) || (r.outcome === 'refreshed' && r.changes.some((c) => c.field === 'inventoryItemId')),
+    (r) =>
+      (r.outcome === 'added' && r.available === 0) || (r.outcome === 'refreshed' && r.changes.some((c) => c.field === 'inventoryItemId')),
   );
   let shopifyFailed = false;
   if (toSet.length > 0 && failure === undefined) {
     if (dryRun) {
-      console.log(`Shopify: ${toSet.length} variant(s) without an import movement (added at 0, or a new inventory item) would be brought to the database's figure`);
+      console.log(
+        `Shopify: ${toSet.length} variant(s) without an import movement (added at 0, or a new inventory item) would be brought to the database's figure`,
+      );
     } else {
       const reconciler = createReconciler({ stock, shopify: shopifyClient(), logger });
       let checked = 0;
@@ -164,9 +174,13 @@ async function importCatalogue(args: string[]): Promise<number> {
           reconciler.run({
             variantIds,
             onDrift: (d: Drift) =>
-              console.log(`shopify    variant ${d.variantId} ${d.sku}: Shopify ${d.shopify}, database ${d.database} → ${d.action === 'repaired' ? `set ${d.database}` : d.action}${d.reason ? `: ${d.reason}` : ''}`),
+              console.log(
+                `shopify    variant ${d.variantId} ${d.sku}: Shopify ${d.shopify}, database ${d.database} → ${d.action === 'repaired' ? `set ${d.database}` : d.action}${d.reason ? `: ${d.reason}` : ''}`,
+              ),
             onUnmatched: (u: Unmatched) =>
-              console.log(`shopify    variant ${u.variantId} ${u.sku}: ${u.shopify === 'unknown_item' ? 'Shopify does not know its inventory item' : `Shopify does not stock it at location ${u.locationId}`}; nothing set`),
+              console.log(
+                `shopify    variant ${u.variantId} ${u.sku}: ${u.shopify === 'unknown_item' ? 'Shopify does not know its inventory item' : `Shopify does not stock it at location ${u.locationId}`}; nothing set`,
+              ),
           }),
         );
         checked += report.checked;
@@ -177,7 +191,9 @@ async function importCatalogue(args: string[]): Promise<number> {
     }
   }
 
-  const reasons = (Object.keys(SKIP_REASONS) as SkipReason[]).flatMap((reason) => (skipped.has(reason) ? [`${reason} ${skipped.get(reason)}`] : [])).join(', ');
+  const reasons = (Object.keys(SKIP_REASONS) as SkipReason[])
+    .flatMap((reason) => (skipped.has(reason) ? [`${reason} ${skipped.get(reason)}`] : []))
+    .join(', ');
   console.log(
     `${count('added')} added, ${count('refreshed')} refreshed, ${count('unchanged')} unchanged, ${plan.skips.length + count('skipped')} skipped` +
       `${reasons ? ` (${reasons})` : ''}; ${plan.notInCatalogue} variant(s) of the database not in Shopify's catalogue, left as they are; ` +

@@ -78,7 +78,10 @@ async function readUntilEnd(kafka: Kafka, topic: string, starts: Map<number, big
     clearTimeout(timer);
     await consumer.disconnect().catch(() => undefined);
     const admin = kafka.admin();
-    await admin.connect().then(() => admin.deleteGroups([groupId])).catch(() => undefined);
+    await admin
+      .connect()
+      .then(() => admin.deleteGroups([groupId]))
+      .catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
   }
   return letters.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
@@ -120,7 +123,9 @@ async function offsets(ctx: Context): Promise<{ low: Map<number, bigint>; high: 
 
 async function list(ctx: Context): Promise<number> {
   const { low, high, replayed } = await offsets(ctx);
-  const letters = (await readUntilEnd(ctx.kafka, ctx.dlqTopic, low, high)).filter((l) => ctx.since === undefined || l.timestamp >= ctx.since);
+  const letters = (await readUntilEnd(ctx.kafka, ctx.dlqTopic, low, high)).filter(
+    (l) => ctx.since === undefined || l.timestamp >= ctx.since,
+  );
   console.log(`${ctx.dlqTopic}: ${letters.length} event(s)${ctx.since !== undefined ? ` since ${new Date(ctx.since).toISOString()}` : ''}`);
   for (const letter of letters) {
     const parsed = parseInventoryEvent(letter.value);
@@ -148,17 +153,31 @@ function replayVerdict(event: InventoryEvent, databaseVersion: number | undefine
   const superseded = databaseVersion > event.inventoryVersion;
   if (isDelta(event)) {
     if (event.delta < 0 && databaseVersion > newestOfItem.inventoryVersion) {
-      return { replay: false, why: `applied: the database is at version ${databaseVersion}, whose confirm lowered Shopify to a figure that holds this decrease` };
+      return {
+        replay: false,
+        why: `applied: the database is at version ${databaseVersion}, whose confirm lowered Shopify to a figure that holds this decrease`,
+      };
     }
     return { replay: true };
   }
-  if (newestOfItem !== event) return { replay: false, why: `a newer event of this item is in the DLQ (version ${newestOfItem.inventoryVersion})` };
-  if (superseded) return { replay: false, why: `superseded: the database is at version ${databaseVersion}, whose event confirmed the item after this one` };
+  if (newestOfItem !== event)
+    return { replay: false, why: `a newer event of this item is in the DLQ (version ${newestOfItem.inventoryVersion})` };
+  if (superseded)
+    return {
+      replay: false,
+      why: `superseded: the database is at version ${databaseVersion}, whose event confirmed the item after this one`,
+    };
   return { replay: true };
 }
 
 /** Sends the letters back to the inventory topic as they were, saying where and when they came from. */
-async function sendBack(ctx: Context, topic: string, letters: DeadLetter[], eventId: (l: DeadLetter) => string, replayedAt: string): Promise<void> {
+async function sendBack(
+  ctx: Context,
+  topic: string,
+  letters: DeadLetter[],
+  eventId: (l: DeadLetter) => string,
+  replayedAt: string,
+): Promise<void> {
   const producer = ctx.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
@@ -204,7 +223,10 @@ async function judge(letters: DeadLetter[], options: { dataApiUrl: string; token
   return { events, verdicts };
 }
 
-async function replay(ctx: Context, options: { dryRun: boolean; all: boolean; inventoryTopic: string; dataApiUrl: string; token: string }): Promise<number> {
+async function replay(
+  ctx: Context,
+  options: { dryRun: boolean; all: boolean; inventoryTopic: string; dataApiUrl: string; token: string },
+): Promise<number> {
   const { low, high, replayed } = await offsets(ctx);
   const starts = new Map(
     [...low].map(([partition, first]) => {
@@ -220,7 +242,9 @@ async function replay(ctx: Context, options: { dryRun: boolean; all: boolean; in
   const verb = options.dryRun ? 'would replay' : 'replay';
   for (const letter of letters) {
     const verdict = verdicts.get(letter)!;
-    console.log(`${verdict.replay ? verb : 'skip'}  ${describe(letter, events.get(letter))}${verdict.replay ? '' : `\n    skipped: ${verdict.why}`}`);
+    console.log(
+      `${verdict.replay ? verb : 'skip'}  ${describe(letter, events.get(letter))}${verdict.replay ? '' : `\n    skipped: ${verdict.why}`}`,
+    );
   }
 
   if (!options.dryRun) {
@@ -254,12 +278,16 @@ async function main(args: string[]): Promise<number> {
   const flags = parseFlags(rest, { values: ['since'], switches: command === 'replay' ? ['dry-run', 'all'] : [] });
   const sinceText = flags.values.get('since')?.[0];
   const since = sinceText === undefined ? undefined : Date.parse(sinceText);
-  if (since !== undefined && Number.isNaN(since)) throw new UsageError(`--since ${sinceText}: not an ISO 8601 time such as 2026-11-24T08:00:00Z`);
+  if (since !== undefined && Number.isNaN(since))
+    throw new UsageError(`--since ${sinceText}: not an ISO 8601 time such as 2026-11-24T08:00:00Z`);
 
   const env = toolEnv();
   const kafka = new Kafka({
     clientId: 'ops-dlq',
-    brokers: required(env, 'KAFKA_BROKERS').split(',').map((b) => b.trim()).filter(Boolean),
+    brokers: required(env, 'KAFKA_BROKERS')
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
     connectionTimeout: 5_000,
     requestTimeout: 15_000,
     retry: { retries: 3 },

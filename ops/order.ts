@@ -60,7 +60,10 @@ function demoOrder(): { raw: string; orderId: string; lines: number } {
       taxable: true,
       grams: 180,
       price: variant.price,
-      price_set: { shop_money: { amount: variant.price, currency_code: variant.currency }, presentment_money: { amount: variant.price, currency_code: variant.currency } },
+      price_set: {
+        shop_money: { amount: variant.price, currency_code: variant.currency },
+        presentment_money: { amount: variant.price, currency_code: variant.currency },
+      },
       product_exists: true,
       total_discount: '0.00',
       properties: [],
@@ -124,7 +127,9 @@ function orderFromFile(file: string): { raw: Buffer; orderId: string | undefined
 
 /** Where the local stack's services write their logs (the env file's directory, as tests/support finds it). */
 function stackLogsDir(): string {
-  const stackDir = process.env.STACK_ENV_FILE ? path.dirname(path.resolve(process.env.STACK_ENV_FILE)) : path.resolve(REPO_ROOT, process.env.STACK_DIR || '.stack');
+  const stackDir = process.env.STACK_ENV_FILE
+    ? path.dirname(path.resolve(process.env.STACK_ENV_FILE))
+    : path.resolve(REPO_ROOT, process.env.STACK_DIR || '.stack');
   return path.join(stackDir, 'logs');
 }
 
@@ -141,7 +146,8 @@ function trailCommand(orderId: string, logsDir: string | undefined): string {
 }
 
 async function send(args: string[]): Promise<number> {
-  if (args.length > 1 || args.some((a) => a.startsWith('--'))) throw new UsageError(`unexpected argument "${args.find((a) => a.startsWith('--')) ?? args[1]}"`);
+  if (args.length > 1 || args.some((a) => a.startsWith('--')))
+    throw new UsageError(`unexpected argument "${args.find((a) => a.startsWith('--')) ?? args[1]}"`);
   const env = toolEnv();
   const apiUrl = required(env, 'ORDER_API_URL').replace(/\/+$/, '');
   const secret = required(env, 'SHOPIFY_WEBHOOK_SECRET').split(',')[0]!.trim();
@@ -158,9 +164,12 @@ async function send(args: string[]): Promise<number> {
     'x-shopify-api-version': env('SHOPIFY_API_VERSION') || '2026-10',
     'x-shopify-triggered-at': new Date().toISOString(),
   };
-  const what = args[0] === undefined ? 'the demo order (T-shirt TSHIRT-BLK-S × 1, TSHIRT-BLK-M × 2)' : `${args[0]} (${raw.length} bytes, unchanged)`;
+  const what =
+    args[0] === undefined ? 'the demo order (T-shirt TSHIRT-BLK-S × 1, TSHIRT-BLK-M × 2)' : `${args[0]} (${raw.length} bytes, unchanged)`;
   console.log(`POST ${url}: orders/create, ${what}`);
-  console.log(`  order ${order.orderId ?? '(no id in the body)'}${order.lines === undefined ? '' : `, ${order.lines} line item(s)`}, X-Shopify-Webhook-Id ${headers['x-shopify-webhook-id']}`);
+  console.log(
+    `  order ${order.orderId ?? '(no id in the body)'}${order.lines === undefined ? '' : `, ${order.lines} line item(s)`}, X-Shopify-Webhook-Id ${headers['x-shopify-webhook-id']}`,
+  );
 
   let answer;
   try {
@@ -168,7 +177,11 @@ async function send(args: string[]): Promise<number> {
     // The bytes as they are (a Buffer: undici sends it unchanged), never re-encoded.
     answer = await httpRequest(url, { method: 'POST', headers, body: raw as unknown as string, timeoutMs: 10_000 });
   } catch (err) {
-    const why = isTimeout(err) ? 'no answer within 10 s' : err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+    const why = isTimeout(err)
+      ? 'no answer within 10 s'
+      : err instanceof Error
+        ? ((err.cause as Error | undefined)?.message ?? err.message)
+        : String(err);
     console.error(`order-manage-api at ${apiUrl} did not answer (${why}): is the system running (npm start)?`);
     return 1;
   }
@@ -181,7 +194,11 @@ async function send(args: string[]): Promise<number> {
 
   if (order.orderId !== undefined) {
     const logsDir = stackLogsDir();
-    const shownDir = existsSync(logsDir) ? (path.relative(process.cwd(), logsDir).startsWith('..') ? logsDir : path.relative(process.cwd(), logsDir) || '.') : undefined;
+    const shownDir = existsSync(logsDir)
+      ? path.relative(process.cwd(), logsDir).startsWith('..')
+        ? logsDir
+        : path.relative(process.cwd(), logsDir) || '.'
+      : undefined;
     const ok = answer.status >= 200 && answer.status < 300;
     console.log(
       ok

@@ -15,10 +15,15 @@ import { parseFlags, required, TOOL_LOG_LEVEL, toolEnv, UsageError } from './sta
 
 const USAGE = 'usage: npm run reconcile [-- --dry-run] [--variant <id>[,<id>…]] [--product <id>[,<id>…]] [--page-size <n>]';
 
-const arrow = (d: Drift) => (d.action === 'reported' ? 'would set' : d.action === 'repaired' ? 'set' : d.action === 'skipped_changed' ? 'skipped' : 'FAILED');
+const arrow = (d: Drift) =>
+  d.action === 'reported' ? 'would set' : d.action === 'repaired' ? 'set' : d.action === 'skipped_changed' ? 'skipped' : 'FAILED';
 
 function printDrift(d: Drift): void {
-  const why = d.reason ? `: ${d.reason}` : d.action === 'skipped_changed' ? ' (a movement changed it meanwhile; its own event brings Shopify in line)' : '';
+  const why = d.reason
+    ? `: ${d.reason}`
+    : d.action === 'skipped_changed'
+      ? ' (a movement changed it meanwhile; its own event brings Shopify in line)'
+      : '';
   console.log(
     `drift  variant ${d.variantId} ${d.sku}  item ${d.inventoryItemId} @ location ${d.locationId}: ` +
       `Shopify ${d.shopify}, database ${d.database}  → ${arrow(d)} ${d.database}${why}`,
@@ -26,8 +31,11 @@ function printDrift(d: Drift): void {
 }
 
 function printUnmatched(u: Unmatched): void {
-  const what = u.shopify === 'unknown_item' ? 'Shopify does not know this inventory item' : 'Shopify does not stock this item at this location';
-  console.log(`skip   variant ${u.variantId} ${u.sku}  item ${u.inventoryItemId} @ location ${u.locationId}: ${what} (database ${u.database})`);
+  const what =
+    u.shopify === 'unknown_item' ? 'Shopify does not know this inventory item' : 'Shopify does not stock this item at this location';
+  console.log(
+    `skip   variant ${u.variantId} ${u.sku}  item ${u.inventoryItemId} @ location ${u.locationId}: ${what} (database ${u.database})`,
+  );
 }
 
 async function main(args: string[]): Promise<number> {
@@ -37,7 +45,10 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const ids = (flag: string) => {
-    const list = flags.values.get(flag)?.flatMap((v) => v.split(',')).map((v) => v.trim());
+    const list = flags.values
+      .get(flag)
+      ?.flatMap((v) => v.split(','))
+      .map((v) => v.trim());
     for (const id of list ?? []) if (!isShopifyId(id)) throw new UsageError(`--${flag} ${id}: ${SHOPIFY_ID_RULE}`);
     return list;
   };
@@ -50,7 +61,11 @@ async function main(args: string[]): Promise<number> {
   const env = toolEnv();
   const credentials = toolShopifyCredentials(env);
   const internalToken = required(env, 'INTERNAL_API_TOKEN');
-  const logger = createLogger({ service: 'reconcile', level: TOOL_LOG_LEVEL, secrets: [env('SHOPIFY_ACCESS_TOKEN'), env('SHOPIFY_CLIENT_SECRET'), internalToken] });
+  const logger = createLogger({
+    service: 'reconcile',
+    level: TOOL_LOG_LEVEL,
+    secrets: [env('SHOPIFY_ACCESS_TOKEN'), env('SHOPIFY_CLIENT_SECRET'), internalToken],
+  });
   const baseUrl = required(env, 'SHOPIFY_ADMIN_BASE_URL');
   const shopify = createShopifyClient({
     baseUrl,
@@ -60,12 +75,18 @@ async function main(args: string[]): Promise<number> {
     logger,
   });
   const dataApiUrl = required(env, 'DATA_API_URL');
-  const reconciler = createReconciler({ stock: createStockSource({ baseUrl: dataApiUrl, token: internalToken, timeoutMs: 10_000 }), shopify, logger });
+  const reconciler = createReconciler({
+    stock: createStockSource({ baseUrl: dataApiUrl, token: internalToken, timeoutMs: 10_000 }),
+    shopify,
+    logger,
+  });
 
   console.log(`reconcile${dryRun ? ' --dry-run (nothing is changed)' : ''}: database via ${dataApiUrl}, Shopify at ${shopify.endpoint}`);
   const report = await reconciler.run({ dryRun, variantIds, productIds, pageSize, onDrift: printDrift, onUnmatched: printUnmatched });
   const count = (action: Drift['action']) => report.drifts.filter((d) => d.action === action).length;
-  const fixed = dryRun ? `${count('reported')} to repair` : `${count('repaired')} repaired, ${count('skipped_changed')} skipped, ${count('failed')} failed`;
+  const fixed = dryRun
+    ? `${count('reported')} to repair`
+    : `${count('repaired')} repaired, ${count('skipped_changed')} skipped, ${count('failed')} failed`;
   console.log(
     `${report.checked} checked, ${report.inSync} in sync, ${report.drifts.length} drifted (${fixed}), ` +
       `${report.unmatched.length} not comparable, in ${(report.durationMs / 1000).toFixed(1)} s (run ${report.runId})`,

@@ -119,7 +119,10 @@ async function subscriptions(shopify: ShopifyClient): Promise<Subscription[]> {
   const out: Subscription[] = [];
   let after: string | null = null;
   for (;;) {
-    const data = (await shopify.query({ query: SUBSCRIPTIONS, variables: { first: 100, after, topics: WEBHOOK_TOPICS.map((t) => t.topic) } })) as {
+    const data = (await shopify.query({
+      query: SUBSCRIPTIONS,
+      variables: { first: 100, after, topics: WEBHOOK_TOPICS.map((t) => t.topic) },
+    })) as {
       webhookSubscriptions: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: Subscription[] };
     };
     out.push(...data.webhookSubscriptions.nodes);
@@ -128,7 +131,8 @@ async function subscriptions(shopify: ShopifyClient): Promise<Subscription[]> {
   }
 }
 
-const userErrorText = (errors: UserError[]) => errors.map((e) => `${e.message}${e.field?.length ? ` (${e.field.join('.')})` : ''}`).join('; ');
+const userErrorText = (errors: UserError[]) =>
+  errors.map((e) => `${e.message}${e.field?.length ? ` (${e.field.join('.')})` : ''}`).join('; ');
 
 async function apply(shopify: ShopifyClient, step: Exclude<Step, { action: 'unchanged' }>): Promise<Subscription> {
   const webhookSubscription = { uri: step.uri, format: 'JSON' };
@@ -153,7 +157,11 @@ interface Context {
 function connectTo(): Context {
   const env = toolEnv();
   const credentials = toolShopifyCredentials(env);
-  const logger = createLogger({ service: 'shopify', level: TOOL_LOG_LEVEL, secrets: [env('SHOPIFY_ACCESS_TOKEN'), env('SHOPIFY_CLIENT_SECRET')] });
+  const logger = createLogger({
+    service: 'shopify',
+    level: TOOL_LOG_LEVEL,
+    secrets: [env('SHOPIFY_ACCESS_TOKEN'), env('SHOPIFY_CLIENT_SECRET')],
+  });
   const baseUrl = required(env, 'SHOPIFY_ADMIN_BASE_URL');
   const shopify = createShopifyClient({
     baseUrl,
@@ -163,14 +171,18 @@ function connectTo(): Context {
     maxAttempts: 4,
     logger,
   });
-  const how = 'accessToken' in credentials ? 'the static token SHOPIFY_ACCESS_TOKEN' : `the client-credentials grant of SHOPIFY_CLIENT_ID ${credentials.clientId}`;
+  const how =
+    'accessToken' in credentials
+      ? 'the static token SHOPIFY_ACCESS_TOKEN'
+      : `the client-credentials grant of SHOPIFY_CLIENT_ID ${credentials.clientId}`;
   console.log(`Shopify Admin API at ${shopify.endpoint}, with ${how}`);
   return { shopify, locationId: env('SHOPIFY_LOCATION_ID') ?? '' };
 }
 
 /** The scope and location checks; prints each and returns whether both passed. */
 async function check({ shopify, locationId }: Context): Promise<boolean> {
-  if (!/^[1-9]\d{0,18}$/.test(locationId)) throw new UsageError(`SHOPIFY_LOCATION_ID must be the warehouse's location id (digits), got "${locationId}"`);
+  if (!/^[1-9]\d{0,18}$/.test(locationId))
+    throw new UsageError(`SHOPIFY_LOCATION_ID must be the warehouse's location id (digits), got "${locationId}"`);
   const data = (await shopify.query({ query: CHECKS, variables: { locationId: `gid://shopify/Location/${locationId}` } })) as {
     currentAppInstallation: { accessScopes: Array<{ handle: string }> } | null;
     location: { id: string; name: string | null; isActive: boolean | null } | null;
@@ -242,4 +254,9 @@ async function status(args: string[]): Promise<number> {
 }
 
 runCommands('shopify', USAGE, { connect, status }, (err) =>
-  err instanceof ShopifyGaveUpError && err.last.message.startsWith('HTTP 401') ? `Shopify refused the access token (401): ${err.message}` : err instanceof Error ? err.message : String(err));
+  err instanceof ShopifyGaveUpError && err.last.message.startsWith('HTTP 401')
+    ? `Shopify refused the access token (401): ${err.message}`
+    : err instanceof Error
+      ? err.message
+      : String(err),
+);

@@ -43,7 +43,10 @@ export class UsageError extends Error {
 }
 
 /** `--name value` / `--name=value` flags and bare switches; anything else is refused. */
-export function parseFlags(args: string[], known: { values: string[]; switches: string[] }): { values: Map<string, string[]>; switches: Set<string> } {
+export function parseFlags(
+  args: string[],
+  known: { values: string[]; switches: string[] },
+): { values: Map<string, string[]>; switches: Set<string> } {
   const values = new Map<string, string[]>();
   const switches = new Set<string>();
   for (let i = 0; i < args.length; i++) {

@@ -7,7 +7,12 @@
  */
 import { createLogger, httpRequest, isShopifyId, type Problem } from '@oms/common';
 import { createWmsClient } from '../services/order-manage-api/src/clients/wms.js';
-import { createWmsSync, DEFAULT_WMS_SYNC_PAGE_SIZE, type WmsDifference, type WmsSyncReport } from '../services/order-manage-api/src/wms-sync.js';
+import {
+  createWmsSync,
+  DEFAULT_WMS_SYNC_PAGE_SIZE,
+  type WmsDifference,
+  type WmsSyncReport,
+} from '../services/order-manage-api/src/wms-sync.js';
 import { parseFlags, required, TOOL_LOG_LEVEL, toolEnv, UsageError, runCommands } from './stack-env.js';
 
 const USAGE = [
@@ -61,7 +66,8 @@ async function adjust(args: string[]): Promise<number> {
   if ((delta === undefined) === (set === undefined)) throw new UsageError('give exactly one of --delta or --set');
   if (delta === 0) throw new UsageError('--delta 0 changes nothing; give a positive or negative number');
   if (set !== undefined && set < 0) throw new UsageError('--set must be 0 or more');
-  if (reason !== 'restock' && reason !== 'correction') throw new UsageError('--reason must be restock (units arrived) or correction (a count was wrong)');
+  if (reason !== 'restock' && reason !== 'correction')
+    throw new UsageError('--reason must be restock (units arrived) or correction (a count was wrong)');
   if (!key || key.length > 255) throw new UsageError('--key is required (1-255 characters): the same key again never adjusts twice');
 
   const env = toolEnv();
@@ -86,11 +92,17 @@ async function adjust(args: string[]): Promise<number> {
     const movement = json.movement as MovementView | null;
     if (movement) {
       const what = `variant ${movement.variantId} ${movement.sku}: ${signed(movement.delta)} ${movement.reason} → available ${movement.availableAfter} (movement ${movement.id}, key ${key})`;
-      console.log(answer.status === 201 ? `adjusted  ${what}` : `already done  ${what}; this key was used before with the same request, nothing changed now`);
+      console.log(
+        answer.status === 201
+          ? `adjusted  ${what}`
+          : `already done  ${what}; this key was used before with the same request, nothing changed now`,
+      );
       if (answer.status === 201) console.log('Shopify follows through the stream: the movement is sent to it as a delta, once.');
     } else {
       const stock = json as { variantId?: string; sku?: string; availableQuantity?: number };
-      console.log(`unchanged  variant ${stock.variantId} ${stock.sku} already holds ${stock.availableQuantity}: nothing written (key ${key})`);
+      console.log(
+        `unchanged  variant ${stock.variantId} ${stock.sku} already holds ${stock.availableQuantity}: nothing written (key ${key})`,
+      );
     }
     return 0;
   }
@@ -104,7 +116,9 @@ async function adjust(args: string[]): Promise<number> {
   console.error(`refused  ${answer.status} ${problem.code ?? ''}: ${problem.detail ?? answer.text.slice(0, 500)}`);
   if (problem.code && explain[problem.code]) console.error(`         ${explain[problem.code]}`);
   for (const item of (problem.items as Array<Record<string, unknown>> | undefined) ?? []) {
-    console.error(`         variant ${String(item.variantId)} ${String(item.sku)}: holds ${String(item.available)}, asked to take ${String(item.requested)}`);
+    console.error(
+      `         variant ${String(item.variantId)} ${String(item.sku)}: holds ${String(item.available)}, asked to take ${String(item.requested)}`,
+    );
   }
   return 1;
 }
@@ -122,7 +136,11 @@ function printReport(report: WmsSyncReport): void {
       : `set        variant ${c.variantId} ${c.sku}: ${c.before} → ${c.wms} (${signed(c.delta)}), movement ${c.movementId}`;
   for (const change of report.changed) console.log(changeLine(change));
   printList(report.alreadySynced, (v) => `done       variant ${v.variantId} ${v.sku}: this run had synced it already`);
-  printList(report.unknownSkus, (sku) => `unknown    SKU ${sku}: the WMS lists it, the inventory does not hold it (not added; npm run catalogue -- import adds variants)`);
+  printList(
+    report.unknownSkus,
+    (sku) =>
+      `unknown    SKU ${sku}: the WMS lists it, the inventory does not hold it (not added; npm run catalogue -- import adds variants)`,
+  );
   printList(report.duplicateSkus, (sku) => `duplicate  SKU ${sku}: listed again by the WMS; its first figure counted`);
   printList(report.invalid, (i) => `invalid    SKU ${i.sku}: the WMS says ${i.availableQuantity}, which no stock can be; left alone`);
   printList(report.absent, (v) => `absent     variant ${v.variantId} ${v.sku}: not in the WMS list; left at ${v.availableQuantity}`);

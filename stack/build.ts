@@ -40,7 +40,10 @@ function readWorkspaces(): Workspaces {
   const root = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] };
   const names = new Set<string>();
   const dependencies = new Set<string>();
-  for (const manifest of globSync(root.workspaces.map((w) => `${w}/package.json`), { cwd: REPO_ROOT })) {
+  for (const manifest of globSync(
+    root.workspaces.map((w) => `${w}/package.json`),
+    { cwd: REPO_ROOT },
+  )) {
     const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, manifest), 'utf8')) as { name: string; dependencies?: Record<string, string> };
     names.add(pkg.name);
     for (const dep of Object.keys(pkg.dependencies ?? {})) dependencies.add(dep);

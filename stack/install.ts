@@ -91,7 +91,9 @@ export function ensureWiremockExtension(): { jar: string; state: 'present' | 'bu
   const mvn = requireMaven("build WireMock's Shopify rate-limit extension");
   const javac = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'javac') : which('javac');
   if (!javac || !existsSync(javac)) {
-    throw new Error("A JDK 17 or newer is required to build WireMock's Shopify rate-limit extension: install it (Debian: apt-get install default-jdk-headless).");
+    throw new Error(
+      "A JDK 17 or newer is required to build WireMock's Shopify rate-limit extension: install it (Debian: apt-get install default-jdk-headless).",
+    );
   }
   rmSync(stamp, { force: true });
   runSync(mvn, ['-q', '-B', '-f', path.join(EXTENSION_DIR, 'pom.xml'), 'package', `-Dwiremock.version=${version}`], {

@@ -54,7 +54,8 @@ const ONE_EACH: ReplicaCounts = { 'order-manage-api': 1, 'order-manage-data-api'
 export function parseReplicas(text: string): ReplicaCounts {
   const count = (raw: string): number => {
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > MAX_REPLICAS) throw new Error(`replicas must be a whole number from 1 to ${MAX_REPLICAS}, got "${raw}"`);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_REPLICAS)
+      throw new Error(`replicas must be a whole number from 1 to ${MAX_REPLICAS}, got "${raw}"`);
     return n;
   };
   if (!text.includes('=')) {

@@ -60,7 +60,9 @@ export class Stack {
       redisComponent(settings),
       kafkaComponent(settings),
       wiremockComponent(settings),
-      ...SERVICES.flatMap((service) => Array.from({ length: settings.replicas[service] }, (_, i) => serviceComponent(settings, service, i + 1))),
+      ...SERVICES.flatMap((service) =>
+        Array.from({ length: settings.replicas[service] }, (_, i) => serviceComponent(settings, service, i + 1)),
+      ),
     ];
     this.components = new Map(all.map((c) => [c.name, c]));
   }
@@ -163,18 +165,23 @@ export class Stack {
     try {
       if (startedPid !== undefined || !(await c.ready())) line.begin('waiting until ready');
       const pid = startedPid ?? c.pid();
-      await waitUntil(c.name, async () => {
-        this.throwIfInterrupted();
-        return c.ready();
-      }, {
-        deadlineMs: c.deadlineMs,
-        stillRunning: pid === undefined ? undefined : () => isAlive(pid),
-      });
+      await waitUntil(
+        c.name,
+        async () => {
+          this.throwIfInterrupted();
+          return c.ready();
+        },
+        {
+          deadlineMs: c.deadlineMs,
+          stillRunning: pid === undefined ? undefined : () => isAlive(pid),
+        },
+      );
       if (c.afterReady) {
         line.update('configuring');
         await c.afterReady();
       }
-      const how = startedPid !== undefined ? 'ready' : c.pid() !== undefined ? 'already running' : 'already running (not started by the stack)';
+      const how =
+        startedPid !== undefined ? 'ready' : c.pid() !== undefined ? 'already running' : 'already running (not started by the stack)';
       line.succeed(`${green(how)} ${dim(c.url)}`);
     } catch (err) {
       if (err instanceof Interrupted) {

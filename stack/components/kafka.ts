@@ -93,13 +93,7 @@ export function kafkaComponent(settings: Settings): Component {
   const logFile = path.join(paths(settings).logs, 'kafka.log');
   const brokers = urls(settings).kafkaBrokers;
   const log4j = path.join(REPO_ROOT, 'stack', 'kafka', 'log4j2.properties');
-  const jvm = (heap: string[]) => [
-    ...heap,
-    `-Dlog4j2.configurationFile=${log4j}`,
-    '-Djava.awt.headless=true',
-    '-cp',
-    `${libs}/*`,
-  ];
+  const jvm = (heap: string[]) => [...heap, `-Dlog4j2.configurationFile=${log4j}`, '-Djava.awt.headless=true', '-cp', `${libs}/*`];
 
   return {
     name: 'kafka',

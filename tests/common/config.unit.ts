@@ -52,7 +52,7 @@ function problems(schema: z.ZodTypeAny, env: NodeJS.ProcessEnv): string[] {
 }
 
 describe('demo secrets with NODE_ENV=production', () => {
-  it("refuses a local-… value, naming the variable and never printing the value", () => {
+  it('refuses a local-… value, naming the variable and never printing the value', () => {
     const found = problems(secrets, { ...realEnv, NODE_ENV: 'production', INTERNAL_API_TOKEN: 'local-internal-token' });
     assert.equal(found.length, 1);
     assert.match(found[0]!, /^INTERNAL_API_TOKEN: is a demo value/);
@@ -69,20 +69,29 @@ describe('demo secrets with NODE_ENV=production', () => {
 
   it('refuses any value containing replace-me, in any case and anywhere in it', () => {
     for (const value of ['replace-me-webhook-secret', 'my-REPLACE-ME-token', 'abcdefgh-replace-me']) {
-      assert.deepEqual(problems(secrets, { ...realEnv, NODE_ENV: 'production', SHOPIFY_WEBHOOK_SECRET: value }).map((p) => p.split(':')[0]), [
-        'SHOPIFY_WEBHOOK_SECRET',
-      ], value);
+      assert.deepEqual(
+        problems(secrets, { ...realEnv, NODE_ENV: 'production', SHOPIFY_WEBHOOK_SECRET: value }).map((p) => p.split(':')[0]),
+        ['SHOPIFY_WEBHOOK_SECRET'],
+        value,
+      );
     }
   });
 
   it('refuses a list of secrets (a rotation) when any of them is a demo value', () => {
     const found = problems(secrets, { ...realEnv, NODE_ENV: 'production', SHOPIFY_WEBHOOK_SECRET: `${REAL},local-webhook-secret` });
-    assert.deepEqual(found.map((p) => p.split(':')[0]), ['SHOPIFY_WEBHOOK_SECRET']);
+    assert.deepEqual(
+      found.map((p) => p.split(':')[0]),
+      ['SHOPIFY_WEBHOOK_SECRET'],
+    );
     assert.doesNotMatch(found[0]!, new RegExp(REAL));
   });
 
-  it("refuses a URL whose password is a demo value, without printing the URL", () => {
-    const found = problems(secrets, { ...realEnv, NODE_ENV: 'production', DATABASE_URL: 'postgres://orders:replace-me@orders-db-rw:5432/orders' });
+  it('refuses a URL whose password is a demo value, without printing the URL', () => {
+    const found = problems(secrets, {
+      ...realEnv,
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://orders:replace-me@orders-db-rw:5432/orders',
+    });
     assert.equal(found.length, 1);
     assert.match(found[0]!, /^DATABASE_URL: carries a demo password/);
     assert.doesNotMatch(found[0]!, /orders-db-rw|replace-me@/);
@@ -95,7 +104,10 @@ describe('demo secrets with NODE_ENV=production', () => {
       SHOPIFY_WEBHOOK_SECRET: DEMO.SHOPIFY_WEBHOOK_SECRET,
       DATABASE_URL: 'postgres://postgres:local-orders-app-password@postgres:5432/orders',
     });
-    assert.deepEqual(found.map((p) => p.split(':')[0]), ['INTERNAL_API_TOKEN', 'SHOPIFY_WEBHOOK_SECRET', 'DATABASE_URL']);
+    assert.deepEqual(
+      found.map((p) => p.split(':')[0]),
+      ['INTERNAL_API_TOKEN', 'SHOPIFY_WEBHOOK_SECRET', 'DATABASE_URL'],
+    );
   });
 
   it('accepts real secrets, and a URL without a password, with NODE_ENV=production', () => {
@@ -105,7 +117,11 @@ describe('demo secrets with NODE_ENV=production', () => {
 
   it('accepts the demo values when NODE_ENV is anything else, or unset (the local stack, docker compose)', () => {
     for (const NODE_ENV of [undefined, 'development', 'test', 'staging']) {
-      const env = { INTERNAL_API_TOKEN: DEMO.INTERNAL_API_TOKEN, SHOPIFY_WEBHOOK_SECRET: DEMO.SHOPIFY_WEBHOOK_SECRET, DATABASE_URL: 'postgres://a:replace-me@db/orders' };
+      const env = {
+        INTERNAL_API_TOKEN: DEMO.INTERNAL_API_TOKEN,
+        SHOPIFY_WEBHOOK_SECRET: DEMO.SHOPIFY_WEBHOOK_SECRET,
+        DATABASE_URL: 'postgres://a:replace-me@db/orders',
+      };
       assert.deepEqual(problems(secrets, NODE_ENV === undefined ? env : { ...env, NODE_ENV }), [], String(NODE_ENV));
     }
   });
@@ -138,7 +154,11 @@ describe('demo secrets with NODE_ENV=production', () => {
     },
     'order-manage-data-api': {
       schema: dataApiSchema,
-      env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/orders', KAFKA_BROKERS: '127.0.0.1:9092', INTERNAL_API_TOKEN: DEMO.INTERNAL_API_TOKEN },
+      env: {
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/orders',
+        KAFKA_BROKERS: '127.0.0.1:9092',
+        INTERNAL_API_TOKEN: DEMO.INTERNAL_API_TOKEN,
+      },
       demo: ['INTERNAL_API_TOKEN'],
     },
     'order-stream-process': {

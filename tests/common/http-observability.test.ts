@@ -28,7 +28,8 @@ describe('HTTP metrics', () => {
     const metrics = createMetrics('svc');
     const app = serviceApp();
     app.use(metrics.httpMiddleware);
-    const auth = (req: Request, res: Response, next: NextFunction) => (req.get('authorization') === 'Bearer t0ken-for-tests' ? next() : res.status(401).end());
+    const auth = (req: Request, res: Response, next: NextFunction) =>
+      req.get('authorization') === 'Bearer t0ken-for-tests' ? next() : res.status(401).end();
     const internal = express.Router();
     internal.get('/orders/:orderId', (req, res) => {
       res.json({ orderId: req.params.orderId });
@@ -56,7 +57,10 @@ describe('HTTP metrics', () => {
     const text = await (await fetch(`${base}/metrics`)).text();
     assert.deepEqual(routeLabels(text), ['/internal/orders/:orderId', 'unmatched']);
     assert.match(text, /http_request_duration_seconds_count\{service="svc",method="GET",route="unmatched",status="401"\} 66/);
-    assert.match(text, /http_request_duration_seconds_count\{service="svc",method="GET",route="\/internal\/orders\/:orderId",status="200"\} 20/);
+    assert.match(
+      text,
+      /http_request_duration_seconds_count\{service="svc",method="GET",route="\/internal\/orders\/:orderId",status="200"\} 20/,
+    );
   });
 
   it('labels a method Node accepts but no service serves as OTHER', async () => {
@@ -77,12 +81,15 @@ describe('HTTP metrics', () => {
 /** A logger that keeps what it is given. */
 function recordingLogger() {
   const lines: Array<{ level: string; msg: string; meta: Record<string, unknown> }> = [];
-  const at = (level: string) => (msg: string, meta: Record<string, unknown> = {}) => lines.push({ level, msg, meta });
+  const at =
+    (level: string) =>
+    (msg: string, meta: Record<string, unknown> = {}) =>
+      lines.push({ level, msg, meta });
   return { logger: { warn: at('warn'), info: at('info'), error: at('error'), debug: at('debug') } as unknown as Logger, lines };
 }
 
 describe('readiness', () => {
-  it("reports a failed dependency as down with a fixed reason, never its error text, and logs the error once", async () => {
+  it('reports a failed dependency as down with a fixed reason, never its error text, and logs the error once', async () => {
     let postgresError: Error | undefined = new Error('connect ECONNREFUSED 10.0.3.7:5432 (user "orders_app")');
     const { logger, lines } = recordingLogger();
     const app = serviceApp();
@@ -108,7 +115,11 @@ describe('readiness', () => {
       assert.deepEqual(JSON.parse(text), {
         status: 'down',
         shuttingDown: false,
-        dependencies: { postgres: { status: 'down', reason: 'error' }, kafka: { status: 'down', reason: 'timeout' }, redis: { status: 'up', critical: false } },
+        dependencies: {
+          postgres: { status: 'down', reason: 'error' },
+          kafka: { status: 'down', reason: 'timeout' },
+          redis: { status: 'up', critical: false },
+        },
       });
       assert.doesNotMatch(text, /ECONNREFUSED|10\.0\.3\.7|orders_app|1500 ms/);
     }
@@ -123,6 +134,9 @@ describe('readiness', () => {
 
     postgresError = undefined;
     await (await fetch(`${base}/health/ready`)).arrayBuffer();
-    assert.deepEqual(lines.slice(2).map((l) => [l.level, l.msg]), [['info', 'readiness: postgres is up again']]);
+    assert.deepEqual(
+      lines.slice(2).map((l) => [l.level, l.msg]),
+      [['info', 'readiness: postgres is up again']],
+    );
   });
 });

@@ -50,20 +50,33 @@ describe('HTTP server bounds', () => {
 
   it('takes its settings from the environment only within the bounds', () => {
     const schema = z.object(httpServerSettings);
-    assert.deepEqual(parseConfig('svc', schema, {}), { HTTP_REQUEST_TIMEOUT_MS: 10_000, HTTP_HEADERS_TIMEOUT_MS: 5_000, HTTP_MAX_CONNECTIONS: 256 });
-    assert.deepEqual(parseConfig('svc', schema, { HTTP_REQUEST_TIMEOUT_MS: '8000', HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_MAX_CONNECTIONS: '64' }), {
-      HTTP_REQUEST_TIMEOUT_MS: 8_000,
-      HTTP_HEADERS_TIMEOUT_MS: 2_000,
-      HTTP_MAX_CONNECTIONS: 64,
+    assert.deepEqual(parseConfig('svc', schema, {}), {
+      HTTP_REQUEST_TIMEOUT_MS: 10_000,
+      HTTP_HEADERS_TIMEOUT_MS: 5_000,
+      HTTP_MAX_CONNECTIONS: 256,
     });
+    assert.deepEqual(
+      parseConfig('svc', schema, { HTTP_REQUEST_TIMEOUT_MS: '8000', HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_MAX_CONNECTIONS: '64' }),
+      {
+        HTTP_REQUEST_TIMEOUT_MS: 8_000,
+        HTTP_HEADERS_TIMEOUT_MS: 2_000,
+        HTTP_MAX_CONNECTIONS: 64,
+      },
+    );
     assert.throws(
       () => parseConfig('svc', schema, { HTTP_REQUEST_TIMEOUT_MS: '10001', HTTP_HEADERS_TIMEOUT_MS: '5001', HTTP_MAX_CONNECTIONS: '0' }),
       (err: unknown) =>
         err instanceof ConfigError &&
         err.problems.map((p) => p.split(':')[0]).join() === 'HTTP_REQUEST_TIMEOUT_MS,HTTP_HEADERS_TIMEOUT_MS,HTTP_MAX_CONNECTIONS',
     );
-    assert.throws(() => createBoundedServer(app(), { HTTP_REQUEST_TIMEOUT_MS: 300_000 }), /HTTP_REQUEST_TIMEOUT_MS must be an integer from 1 to 10000/);
-    assert.throws(() => createBoundedServer(app(), { HTTP_HEADERS_TIMEOUT_MS: 60_000 }), /HTTP_HEADERS_TIMEOUT_MS must be an integer from 1 to 5000/);
+    assert.throws(
+      () => createBoundedServer(app(), { HTTP_REQUEST_TIMEOUT_MS: 300_000 }),
+      /HTTP_REQUEST_TIMEOUT_MS must be an integer from 1 to 10000/,
+    );
+    assert.throws(
+      () => createBoundedServer(app(), { HTTP_HEADERS_TIMEOUT_MS: 60_000 }),
+      /HTTP_HEADERS_TIMEOUT_MS must be an integer from 1 to 5000/,
+    );
   });
 
   it('closes the connection of a sender whose headers trickle in, with a 408', async () => {

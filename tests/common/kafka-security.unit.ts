@@ -64,7 +64,10 @@ describe('Kafka TLS and SASL settings → KafkaJS options', () => {
   }
 
   it('treats an empty value as unset, so a ConfigMap can list every key', () => {
-    assert.deepEqual(options({ KAFKA_SSL: 'false', KAFKA_SSL_CA_FILE: '', KAFKA_SASL_MECHANISM: '', KAFKA_SASL_USERNAME: '', KAFKA_SASL_PASSWORD: '' }), {});
+    assert.deepEqual(
+      options({ KAFKA_SSL: 'false', KAFKA_SSL_CA_FILE: '', KAFKA_SASL_MECHANISM: '', KAFKA_SASL_USERNAME: '', KAFKA_SASL_PASSWORD: '' }),
+      {},
+    );
   });
 });
 
@@ -114,7 +117,11 @@ describe('Kafka TLS and SASL settings are checked together', () => {
   });
 
   for (const [service, serviceSchema, env] of [
-    ['order-manage-data-api', dataApiSchema, { DATABASE_URL: 'postgres://db/orders', KAFKA_BROKERS: 'kafka:9093', INTERNAL_API_TOKEN: 'c9f1d2e8a7b64b0e' }],
+    [
+      'order-manage-data-api',
+      dataApiSchema,
+      { DATABASE_URL: 'postgres://db/orders', KAFKA_BROKERS: 'kafka:9093', INTERNAL_API_TOKEN: 'c9f1d2e8a7b64b0e' },
+    ],
     [
       'order-stream-process',
       streamSchema,
@@ -135,7 +142,9 @@ describe('Kafka TLS and SASL settings are checked together', () => {
       });
       assert.throws(
         () => parseConfig(service, serviceSchema, { ...env, NODE_ENV: 'production', ...SASL }),
-        (err: unknown) => err instanceof ConfigError && err.problems.join() === 'KAFKA_SSL: must be true when SASL is on with NODE_ENV=production (SASL without TLS is refused)',
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.problems.join() === 'KAFKA_SSL: must be true when SASL is on with NODE_ENV=production (SASL without TLS is refused)',
       );
     });
   }

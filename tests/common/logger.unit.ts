@@ -24,9 +24,7 @@ function capture(secrets: string[] = []) {
 describe('service log lines', () => {
   it('are JSON with the fields docs/spec.md section 7 names, the correlation id taken from the request context', () => {
     const { logger, lines } = capture();
-    runWithCorrelation('webhook-123', () =>
-      logger.info('SUCCESS order accepted', { event: 'order.accepted', orderId: 1001 }),
-    );
+    runWithCorrelation('webhook-123', () => logger.info('SUCCESS order accepted', { event: 'order.accepted', orderId: 1001 }));
     const [line] = lines();
     assert.equal(line?.service, 'order-manage-api');
     assert.equal(line?.level, 'info');

@@ -80,13 +80,23 @@ describe("docker compose's data-api role", () => {
   it('creates a login role that is not a superuser and cannot create roles, databases or schema objects', async () => {
     // As docker-entrypoint.sh runs an init script: psql, ON_ERROR_STOP, as the superuser, on POSTGRES_DB. Twice: it is idempotent.
     for (let run = 0; run < 2; run++) {
-      execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-q', '-d', urlOf(superuserUrl.username, decodeURIComponent(superuserUrl.password)), '-f', SCRIPT], {
-        env: { ...process.env, ORDERS_APP_PASSWORD: password },
-        stdio: 'pipe',
-      });
+      execFileSync(
+        'psql',
+        ['-v', 'ON_ERROR_STOP=1', '-q', '-d', urlOf(superuserUrl.username, decodeURIComponent(superuserUrl.password)), '-f', SCRIPT],
+        {
+          env: { ...process.env, ORDERS_APP_PASSWORD: password },
+          stdio: 'pipe',
+        },
+      );
     }
-    const role = (await admin.query(`SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = 'orders_app'`)).rows;
-    assert.deepEqual(role, [{ rolcanlogin: true, rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false, rolbypassrls: false }]);
+    const role = (
+      await admin.query(
+        `SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = 'orders_app'`,
+      )
+    ).rows;
+    assert.deepEqual(role, [
+      { rolcanlogin: true, rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false, rolbypassrls: false },
+    ]);
 
     // The seed job: migrations and the demo catalogue, as the superuser.
     execFileSync(process.execPath, ['--import', 'tsx', 'db/cli.ts', 'seed'], {
@@ -160,8 +170,12 @@ describe("docker compose's data-api role", () => {
     });
     const body = await res.text();
     assert.equal(res.status, 201, body);
-    assert.deepEqual((JSON.parse(body) as { items: Array<{ variantId: string; availableAfter: number }> }).items.map((i) => [i.variantId, i.availableAfter]), [
-      [String(variant.variantId), variant.availableQuantity - 2],
-    ]);
+    assert.deepEqual(
+      (JSON.parse(body) as { items: Array<{ variantId: string; availableAfter: number }> }).items.map((i) => [
+        i.variantId,
+        i.availableAfter,
+      ]),
+      [[String(variant.variantId), variant.availableQuantity - 2]],
+    );
   });
 });

@@ -104,7 +104,12 @@ describe('docker-compose.yml', () => {
       assert.equal(resolvedEnv(name).NODE_ENV, 'development', name);
       assert.throws(
         () => parseConfig(name, SCHEMAS[name], resolvedEnv(name, { NODE_ENV: 'production' })),
-        (err: unknown) => err instanceof ConfigError && err.problems.map((p) => p.split(':')[0]).sort().join() === expected[name].sort().join(),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.problems
+            .map((p) => p.split(':')[0])
+            .sort()
+            .join() === expected[name].sort().join(),
         name,
       );
     }
@@ -132,7 +137,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives both Kafka clients a listener the broker advertises to containers', () => {
-    const advertised = String(services.kafka?.environment?.KAFKA_ADVERTISED_LISTENERS).split(',').map((l) => l.split('://')[1]);
+    const advertised = String(services.kafka?.environment?.KAFKA_ADVERTISED_LISTENERS)
+      .split(',')
+      .map((l) => l.split('://')[1]);
     for (const name of ['order-manage-data-api', 'order-stream-process']) {
       assert.ok(advertised.includes(resolvedEnv(name).KAFKA_BROKERS), `${name} uses an advertised listener`);
     }
@@ -186,7 +193,11 @@ describe('docker-compose.yml', () => {
     const copiedFrom = [...runtime.matchAll(/^COPY --from=(\S+)/gm)].map((m) => m[1]);
     assert.deepEqual(copiedFrom, ['prod-deps', 'build'], 'the runtime copies the production install and the build output, nothing else');
     assert.match(runtime, /^COPY --from=build .*\/app\/dist \.\/dist$/m);
-    assert.match(dockerfile, /^FROM manifests AS prod-deps$(?:\n(?!FROM).*)*\nRUN npm ci --omit=dev\b/m, 'the production install omits dev dependencies');
+    assert.match(
+      dockerfile,
+      /^FROM manifests AS prod-deps$(?:\n(?!FROM).*)*\nRUN npm ci --omit=dev\b/m,
+      'the production install omits dev dependencies',
+    );
     assert.match(runtime, /^USER node$/m);
     assert.ok(
       runtime.includes(`exec node ${SERVICE_NODE_FLAGS.join(' ')} dist/\${SERVICE}/main.js"]`),

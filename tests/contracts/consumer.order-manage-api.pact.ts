@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { ORDER_LIMITS, runWithCorrelation } from '@oms/common';
-import { createDataApiClient, DataApiRefusedError, DataApiUnavailableError, type CommitRequest } from '../../services/order-manage-api/src/clients/data-api.js';
+import {
+  createDataApiClient,
+  DataApiRefusedError,
+  DataApiUnavailableError,
+  type CommitRequest,
+} from '../../services/order-manage-api/src/clients/data-api.js';
 import { createRestockClient } from '../../services/order-manage-api/src/clients/restocks.js';
 import type { StockLine } from '../../services/order-manage-api/src/domain/order.js';
 import { CONSUMER_TOKEN, DATA_API, EXAMPLE, ORDER_API, PACT_DIR, removePact, SHOPIFY_ID_PATTERN } from './pact-support.js';
@@ -116,7 +121,11 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .withRequest('POST', RESOLVE, (b) =>
         b
           .headers(requestHeaders(CONSUMER_TOKEN, true))
-          .jsonBody(resolveBody([{ lineItemId: state('lineItemId'), productId: state('productId'), variantId: state('variantId'), sku: state('sku') }])),
+          .jsonBody(
+            resolveBody([
+              { lineItemId: state('lineItemId'), productId: state('productId'), variantId: state('variantId'), sku: state('sku') },
+            ]),
+          ),
       )
       .willRespondWith(200, (b) =>
         b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
@@ -132,7 +141,12 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
         }),
       )
       .executeTest(async (mock) => {
-        const line = stockLine({ lineItemId: EXAMPLE.lineItemId, productId: EXAMPLE.productId, variantId: EXAMPLE.variantId, sku: EXAMPLE.sku });
+        const line = stockLine({
+          lineItemId: EXAMPLE.lineItemId,
+          productId: EXAMPLE.productId,
+          variantId: EXAMPLE.variantId,
+          sku: EXAMPLE.sku,
+        });
         const { existingOrder } = await asCaller(() => client(mock.url).resolve(EXAMPLE.orderId, [line]));
         assert.equal(existingOrder?.orderId, EXAMPLE.orderId);
         assert.equal(existingOrder?.webhookId, EXAMPLE.webhookId);
@@ -148,7 +162,9 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .withRequest('POST', RESOLVE, (b) =>
         b
           .headers(requestHeaders('not-the-internal-token', true))
-          .jsonBody(resolveBody([{ lineItemId: EXAMPLE.lineItemId, productId: EXAMPLE.productId, variantId: EXAMPLE.variantId, sku: EXAMPLE.sku }])),
+          .jsonBody(
+            resolveBody([{ lineItemId: EXAMPLE.lineItemId, productId: EXAMPLE.productId, variantId: EXAMPLE.variantId, sku: EXAMPLE.sku }]),
+          ),
       )
       .willRespondWith(401, (b) =>
         b
@@ -156,7 +172,12 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
           .jsonBody({ status: 401, code: 'UNAUTHORIZED', detail: string('A valid bearer token is required.') }),
       )
       .executeTest(async (mock) => {
-        const line = stockLine({ lineItemId: EXAMPLE.lineItemId, productId: EXAMPLE.productId, variantId: EXAMPLE.variantId, sku: EXAMPLE.sku });
+        const line = stockLine({
+          lineItemId: EXAMPLE.lineItemId,
+          productId: EXAMPLE.productId,
+          variantId: EXAMPLE.variantId,
+          sku: EXAMPLE.sku,
+        });
         await assert.rejects(
           asCaller(() => client(mock.url, 'not-the-internal-token').resolve(EXAMPLE.orderId, [line])),
           (err: unknown) => err instanceof DataApiRefusedError && err.problem.status === 401 && err.problem.code === 'UNAUTHORIZED',
@@ -173,7 +194,12 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
         b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody(
           resolveBody([
             { lineItemId: state('lineItemId'), productId: state('productId'), variantId: state('variantId'), sku: state('sku') },
-            { lineItemId: state('otherLineItemId'), productId: state('productId'), variantId: state('otherVariantId'), sku: state('otherSku') },
+            {
+              lineItemId: state('otherLineItemId'),
+              productId: state('productId'),
+              variantId: state('otherVariantId'),
+              sku: state('otherSku'),
+            },
           ]),
         ),
       )
@@ -190,7 +216,12 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .executeTest(async (mock) => {
         const lines = [
           stockLine({ lineItemId: EXAMPLE.lineItemId, productId: EXAMPLE.productId, variantId: EXAMPLE.variantId, sku: EXAMPLE.sku }),
-          stockLine({ lineItemId: EXAMPLE.otherLineItemId, productId: EXAMPLE.productId, variantId: EXAMPLE.otherVariantId, sku: EXAMPLE.otherSku }),
+          stockLine({
+            lineItemId: EXAMPLE.otherLineItemId,
+            productId: EXAMPLE.productId,
+            variantId: EXAMPLE.otherVariantId,
+            sku: EXAMPLE.otherSku,
+          }),
         ];
         const result = await asCaller(() => client(mock.url).resolve(EXAMPLE.orderId, lines));
         assert.equal(result.existingOrder, null);
@@ -214,7 +245,9 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .withRequest('POST', RESOLVE, (b) =>
         b
           .headers(requestHeaders(CONSUMER_TOKEN, true))
-          .jsonBody(resolveBody([{ lineItemId: state('lineItemId'), productId: state('productId'), variantId: null, sku: state('otherSku') }])),
+          .jsonBody(
+            resolveBody([{ lineItemId: state('lineItemId'), productId: state('productId'), variantId: null, sku: state('otherSku') }]),
+          ),
       )
       .willRespondWith(200, (b) =>
         b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
@@ -242,7 +275,12 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
         b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody(
           resolveBody([
             { lineItemId: state('lineItemId'), productId: state('productId'), variantId: state('variantId'), sku: state('sku') },
-            { lineItemId: state('otherLineItemId'), productId: state('missingProductId'), variantId: state('missingVariantId'), sku: state('missingSku') },
+            {
+              lineItemId: state('otherLineItemId'),
+              productId: state('missingProductId'),
+              variantId: state('missingVariantId'),
+              sku: state('missingSku'),
+            },
           ]),
         ),
       )
@@ -250,17 +288,34 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
         b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
           existingOrder: null,
           resolved: [resolvedLine(state('lineItemId'), state('variantId'), state('sku'))],
-          unresolved: [{ lineItemId: state('otherLineItemId'), productId: state('missingProductId'), variantId: state('missingVariantId'), sku: state('missingSku') }],
+          unresolved: [
+            {
+              lineItemId: state('otherLineItemId'),
+              productId: state('missingProductId'),
+              variantId: state('missingVariantId'),
+              sku: state('missingSku'),
+            },
+          ],
         }),
       )
       .executeTest(async (mock) => {
         const lines = [
           stockLine({ lineItemId: EXAMPLE.lineItemId, productId: EXAMPLE.productId, variantId: EXAMPLE.variantId, sku: EXAMPLE.sku }),
-          stockLine({ lineItemId: EXAMPLE.otherLineItemId, productId: EXAMPLE.missingProductId, variantId: EXAMPLE.missingVariantId, sku: EXAMPLE.missingSku }),
+          stockLine({
+            lineItemId: EXAMPLE.otherLineItemId,
+            productId: EXAMPLE.missingProductId,
+            variantId: EXAMPLE.missingVariantId,
+            sku: EXAMPLE.missingSku,
+          }),
         ];
         const result = await asCaller(() => client(mock.url).resolve(EXAMPLE.orderId, lines));
         assert.deepEqual(result.unresolved, [
-          { lineItemId: EXAMPLE.otherLineItemId, productId: EXAMPLE.missingProductId, variantId: EXAMPLE.missingVariantId, sku: EXAMPLE.missingSku },
+          {
+            lineItemId: EXAMPLE.otherLineItemId,
+            productId: EXAMPLE.missingProductId,
+            variantId: EXAMPLE.missingVariantId,
+            sku: EXAMPLE.missingSku,
+          },
         ]);
         assert.deepEqual(
           result.resolved.map((r) => r.variantId),
@@ -299,7 +354,9 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
           lines: [{ ...TIP, lineItemId: state('lineItemId') }],
         }),
       )
-      .willRespondWith(201, (b) => b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({ orderId: state('orderId'), status: 'accepted', items: [] }))
+      .willRespondWith(201, (b) =>
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({ orderId: state('orderId'), status: 'accepted', items: [] }),
+      )
       .executeTest(async (mock) => {
         const request: CommitRequest = {
           order: { ...ORDER_FIELDS, totalPrice: '5.00', orderId: EXAMPLE.orderId, webhookId: DELIVERY },
@@ -318,14 +375,34 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .withRequest('POST', ORDERS, (b) =>
         b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({
           order: { ...ORDER_FIELDS, orderId: state('orderId'), webhookId: DELIVERY, locationId: ID('70100000001') },
-          lines: [{ ...LINE_FIELDS, lineItemId: state('lineItemId'), productId: state('productId'), variantId: null, sku: state('sku'), quantity: 2 }],
+          lines: [
+            {
+              ...LINE_FIELDS,
+              lineItemId: state('lineItemId'),
+              productId: state('productId'),
+              variantId: null,
+              sku: state('sku'),
+              quantity: 2,
+            },
+          ],
         }),
       )
-      .willRespondWith(201, (b) => b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({ orderId: state('orderId'), status: 'accepted', items: [] }))
+      .willRespondWith(201, (b) =>
+        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({ orderId: state('orderId'), status: 'accepted', items: [] }),
+      )
       .executeTest(async (mock) => {
         const request: CommitRequest = {
           order: { ...ORDER_FIELDS, orderId: EXAMPLE.orderId, webhookId: DELIVERY, locationId: '70100000001' },
-          lines: [{ ...LINE_FIELDS, lineItemId: EXAMPLE.lineItemId, productId: EXAMPLE.productId, variantId: null, sku: EXAMPLE.sku, quantity: 2 }],
+          lines: [
+            {
+              ...LINE_FIELDS,
+              lineItemId: EXAMPLE.lineItemId,
+              productId: EXAMPLE.productId,
+              variantId: null,
+              sku: EXAMPLE.sku,
+              quantity: 2,
+            },
+          ],
         };
         const result = await asCaller(() => client(mock.url).commitOrder(request));
         assert.deepEqual(result, { kind: 'committed' });
@@ -350,7 +427,9 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
         }),
       )
       .executeTest(async (mock) => {
-        const result = await asCaller(() => client(mock.url).commitOrder(commitRequest({ quantity: 1, webhookId: 'a-different-delivery' })));
+        const result = await asCaller(() =>
+          client(mock.url).commitOrder(commitRequest({ quantity: 1, webhookId: 'a-different-delivery' })),
+        );
         assert.deepEqual(result, { kind: 'already_exists', existingWebhookId: EXAMPLE.webhookId, existingEventId: EXAMPLE.eventId });
       });
   });
@@ -383,7 +462,9 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .addInteraction()
       .given('a new order for a variant that does not exist')
       .uponReceiving('a commit of an order naming an unknown variant')
-      .withRequest('POST', ORDERS, (b) => b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody(commitBody({ quantity: 1, variant: 'missing' })))
+      .withRequest('POST', ORDERS, (b) =>
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody(commitBody({ quantity: 1, variant: 'missing' })),
+      )
       .willRespondWith(422, (b) =>
         b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({
           status: 422,
@@ -418,7 +499,9 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .executeTest(async (mock) => {
         const result = await asCaller(() => client(mock.url).commitOrder(commitRequest({ quantity: 2_000_000 })));
         assert.equal(result.kind, 'invalid_payload');
-        assert.deepEqual(result.kind === 'invalid_payload' && result.errors, [{ path: 'lines.0.quantity', reason: 'quantity must be at most 1000000' }]);
+        assert.deepEqual(result.kind === 'invalid_payload' && result.errors, [
+          { path: 'lines.0.quantity', reason: 'quantity must be at most 1000000' },
+        ]);
       });
   });
 
@@ -430,7 +513,16 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .withRequest('POST', ORDERS, (b) =>
         b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({
           order: { ...ORDER_FIELDS, orderId: state('newOrderId'), webhookId: DELIVERY },
-          lines: [{ ...LINE_FIELDS, lineItemId: state('lineItemId'), productId: state('productId'), variantId: state('variantId'), sku: state('sku'), quantity: 1 }],
+          lines: [
+            {
+              ...LINE_FIELDS,
+              lineItemId: state('lineItemId'),
+              productId: state('productId'),
+              variantId: state('variantId'),
+              sku: state('sku'),
+              quantity: 1,
+            },
+          ],
         }),
       )
       .willRespondWith(400, (b) =>
@@ -442,7 +534,9 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       )
       .executeTest(async (mock) => {
         const request = commitRequest({ quantity: 1 });
-        const result = await asCaller(() => client(mock.url).commitOrder({ ...request, order: { ...request.order, orderId: EXAMPLE.newOrderId } }));
+        const result = await asCaller(() =>
+          client(mock.url).commitOrder({ ...request, order: { ...request.order, orderId: EXAMPLE.newOrderId } }),
+        );
         assert.equal(result.kind, 'invalid_payload');
       });
   });
@@ -462,7 +556,10 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
         b.headers({ 'Content-Type': PROBLEM_TYPE }).jsonBody({
           status: 400,
           code: 'INVALID_PAYLOAD',
-          errors: eachLike({ path: string('lines.0.productId'), reason: string('productId must be a positive integer below 2^63, as a decimal string') }),
+          errors: eachLike({
+            path: string('lines.0.productId'),
+            reason: string('productId must be a positive integer below 2^63, as a decimal string'),
+          }),
         }),
       )
       .executeTest(async (mock) => {
@@ -478,7 +575,12 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
     const { maxLines } = ORDER_LIMITS;
     // One more than the limit both services share: the data-api, not the api, is what refuses here.
     const tooMany = Array.from({ length: maxLines + 1 }, (_, i) =>
-      stockLine({ lineItemId: String(BigInt(EXAMPLE.lineItemId) + BigInt(i)), productId: EXAMPLE.productId, variantId: EXAMPLE.variantId, sku: EXAMPLE.sku }),
+      stockLine({
+        lineItemId: String(BigInt(EXAMPLE.lineItemId) + BigInt(i)),
+        productId: EXAMPLE.productId,
+        variantId: EXAMPLE.variantId,
+        sku: EXAMPLE.sku,
+      }),
     );
     await provider
       .addInteraction()
@@ -487,7 +589,15 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       .withRequest('POST', RESOLVE, (b) =>
         b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({
           orderId: EXAMPLE.orderId,
-          lines: eachLike({ lineItemId: ID(EXAMPLE.lineItemId), productId: ID(EXAMPLE.productId), variantId: ID(EXAMPLE.variantId), sku: string(EXAMPLE.sku) }, maxLines + 1),
+          lines: eachLike(
+            {
+              lineItemId: ID(EXAMPLE.lineItemId),
+              productId: ID(EXAMPLE.productId),
+              variantId: ID(EXAMPLE.variantId),
+              sku: string(EXAMPLE.sku),
+            },
+            maxLines + 1,
+          ),
         }),
       )
       .willRespondWith(400, (b) =>
@@ -499,13 +609,16 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
       )
       .executeTest(async (mock) => {
         // Pact's mock server takes a while to match 501 lines; the timeout is the mock's, not the contract's.
-        await assert.rejects(asCaller(() => client(mock.url, CONSUMER_TOKEN, 60_000).resolve(EXAMPLE.orderId, tooMany)), (err: unknown) => {
-          assert.ok(err instanceof DataApiRefusedError, `expected DataApiRefusedError, got ${String(err)}`);
-          assert.equal(err.problem.status, 400);
-          assert.equal(err.problem.code, 'INVALID_PAYLOAD');
-          assert.deepEqual(err.problem.errors, [{ path: 'lines', reason: `Too big: expected array to have <=${maxLines} items` }]);
-          return true;
-        });
+        await assert.rejects(
+          asCaller(() => client(mock.url, CONSUMER_TOKEN, 60_000).resolve(EXAMPLE.orderId, tooMany)),
+          (err: unknown) => {
+            assert.ok(err instanceof DataApiRefusedError, `expected DataApiRefusedError, got ${String(err)}`);
+            assert.equal(err.problem.status, 400);
+            assert.equal(err.problem.code, 'INVALID_PAYLOAD');
+            assert.deepEqual(err.problem.errors, [{ path: 'lines', reason: `Too big: expected array to have <=${maxLines} items` }]);
+            return true;
+          },
+        );
       });
   });
 
@@ -526,8 +639,16 @@ describe('order-manage-api → order-manage-data-api (HTTP pact)', () => {
           .jsonBody({ status: 503, code: 'DATABASE_UNAVAILABLE', detail: string('The database is unavailable; retry shortly.') }),
       )
       .executeTest(async (mock) => {
-        const line = stockLine({ lineItemId: EXAMPLE.lineItemId, productId: EXAMPLE.productId, variantId: EXAMPLE.variantId, sku: EXAMPLE.sku });
-        await assert.rejects(asCaller(() => client(mock.url).resolve(EXAMPLE.orderId, [line])), DataApiUnavailableError);
+        const line = stockLine({
+          lineItemId: EXAMPLE.lineItemId,
+          productId: EXAMPLE.productId,
+          variantId: EXAMPLE.variantId,
+          sku: EXAMPLE.sku,
+        });
+        await assert.rejects(
+          asCaller(() => client(mock.url).resolve(EXAMPLE.orderId, [line])),
+          DataApiUnavailableError,
+        );
       });
   });
 });
@@ -548,7 +669,13 @@ describe('order-manage-api → order-manage-data-api: units coming back (HTTP pa
     restockType: 'return',
     locationId: state('locationId'),
   });
-  const refundLineSent = (quantity: number) => ({ id: REFUND_LINE, lineItemId: EXAMPLE.lineItemId, quantity, restockType: 'return', locationId: EXAMPLE.locationId });
+  const refundLineSent = (quantity: number) => ({
+    id: REFUND_LINE,
+    lineItemId: EXAMPLE.lineItemId,
+    quantity,
+    restockType: 'return',
+    locationId: EXAMPLE.locationId,
+  });
 
   test('a refund that restocks a line the order reserved puts its units back: the variants and quantities, and the movement written', async () => {
     await provider
@@ -556,7 +683,9 @@ describe('order-manage-api → order-manage-data-api: units coming back (HTTP pa
       .given('an order reserved 2 units of a variant')
       .uponReceiving('a refund restocking the reserved line')
       .withRequest('POST', restocksPath, (b) =>
-        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ topic: 'refunds/create', webhookId: DELIVERY, eventId: null, cancelledAt: null, refundLineItems: [refundLine(2)] }),
+        b
+          .headers(requestHeaders(CONSUMER_TOKEN, true))
+          .jsonBody({ topic: 'refunds/create', webhookId: DELIVERY, eventId: null, cancelledAt: null, refundLineItems: [refundLine(2)] }),
       )
       .willRespondWith(200, (b) =>
         b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({
@@ -578,10 +707,22 @@ describe('order-manage-api → order-manage-data-api: units coming back (HTTP pa
       )
       .executeTest(async (mock) => {
         const result = await asCaller(() =>
-          restockClient(mock.url).restock(EXAMPLE.orderId, { topic: 'refunds/create', webhookId: DELIVERY, eventId: null, cancelledAt: null, refundLineItems: [refundLineSent(2)] }),
+          restockClient(mock.url).restock(EXAMPLE.orderId, {
+            topic: 'refunds/create',
+            webhookId: DELIVERY,
+            eventId: null,
+            cancelledAt: null,
+            refundLineItems: [refundLineSent(2)],
+          }),
         );
-        assert.deepEqual([result.orderStatus, result.replayed, result.restocked], ['accepted', false, [{ variantId: EXAMPLE.variantId, quantity: 2 }]]);
-        assert.deepEqual(result.movements.map((m) => [m.refundLineItemId, m.reason, m.delta]), [[REFUND_LINE, 'return', 2]]);
+        assert.deepEqual(
+          [result.orderStatus, result.replayed, result.restocked],
+          ['accepted', false, [{ variantId: EXAMPLE.variantId, quantity: 2 }]],
+        );
+        assert.deepEqual(
+          result.movements.map((m) => [m.refundLineItemId, m.reason, m.delta]),
+          [[REFUND_LINE, 'return', 2]],
+        );
       });
   });
 
@@ -600,7 +741,9 @@ describe('order-manage-api → order-manage-data-api: units coming back (HTTP pa
         }),
       )
       .willRespondWith(200, (b) =>
-        b.headers({ 'Content-Type': JSON_TYPE }).jsonBody({ orderId: state('orderId'), orderStatus: 'unknown', replayed: false, restocked: [], movements: [] }),
+        b
+          .headers({ 'Content-Type': JSON_TYPE })
+          .jsonBody({ orderId: state('orderId'), orderStatus: 'unknown', replayed: false, restocked: [], movements: [] }),
       )
       .executeTest(async (mock) => {
         const result = await asCaller(() =>
@@ -641,9 +784,18 @@ describe('order-manage-api → order-manage-data-api: units coming back (HTTP pa
       )
       .executeTest(async (mock) => {
         const result = await asCaller(() =>
-          restockClient(mock.url).restock(EXAMPLE.orderId, { topic: 'refunds/create', webhookId: DELIVERY, eventId: RESTOCK_EVENT, cancelledAt: null, refundLineItems: [refundLineSent(1)] }),
+          restockClient(mock.url).restock(EXAMPLE.orderId, {
+            topic: 'refunds/create',
+            webhookId: DELIVERY,
+            eventId: RESTOCK_EVENT,
+            cancelledAt: null,
+            refundLineItems: [refundLineSent(1)],
+          }),
         );
-        assert.deepEqual([result.replayed, result.restocked, result.movements], [true, [{ variantId: EXAMPLE.variantId, quantity: 1 }], []]);
+        assert.deepEqual(
+          [result.replayed, result.restocked, result.movements],
+          [true, [{ variantId: EXAMPLE.variantId, quantity: 1 }], []],
+        );
       });
   });
 
@@ -653,7 +805,15 @@ describe('order-manage-api → order-manage-data-api: units coming back (HTTP pa
       .given('the database is unreachable')
       .uponReceiving('a refund while the database is unreachable')
       .withRequest('POST', `/internal/orders/${EXAMPLE.orderId}/restocks`, (b) =>
-        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({ topic: 'refunds/create', webhookId: DELIVERY, eventId: null, cancelledAt: null, refundLineItems: [refundLineSent(1)] }),
+        b
+          .headers(requestHeaders(CONSUMER_TOKEN, true))
+          .jsonBody({
+            topic: 'refunds/create',
+            webhookId: DELIVERY,
+            eventId: null,
+            cancelledAt: null,
+            refundLineItems: [refundLineSent(1)],
+          }),
       )
       .willRespondWith(503, (b) =>
         b
@@ -663,7 +823,13 @@ describe('order-manage-api → order-manage-data-api: units coming back (HTTP pa
       .executeTest(async (mock) => {
         await assert.rejects(
           asCaller(() =>
-            restockClient(mock.url).restock(EXAMPLE.orderId, { topic: 'refunds/create', webhookId: DELIVERY, eventId: null, cancelledAt: null, refundLineItems: [refundLineSent(1)] }),
+            restockClient(mock.url).restock(EXAMPLE.orderId, {
+              topic: 'refunds/create',
+              webhookId: DELIVERY,
+              eventId: null,
+              cancelledAt: null,
+              refundLineItems: [refundLineSent(1)],
+            }),
           ),
           DataApiUnavailableError,
         );

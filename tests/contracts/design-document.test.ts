@@ -19,7 +19,12 @@ import { validateOrder } from '../../services/order-manage-api/src/domain/order.
 import { createApp as createDataApiApp, createDataApiMetrics } from '../../services/order-manage-data-api/src/app.js';
 import { createPool } from '../../services/order-manage-data-api/src/db/pool.js';
 import { commitSchema, orderIdParam, resolveSchema } from '../../services/order-manage-data-api/src/routes/schemas.js';
-import { AVAILABLE_QUANTITIES_QUERY, itemGid, locationGid, readAvailable } from '../../services/order-stream-process/src/clients/shopify-levels.js';
+import {
+  AVAILABLE_QUANTITIES_QUERY,
+  itemGid,
+  locationGid,
+  readAvailable,
+} from '../../services/order-stream-process/src/clients/shopify-levels.js';
 import { parseInventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
 import { buildCompareAndSetRequest, movementsUri } from '../../services/order-stream-process/src/domain/mutation.js';
 import { decideConfirmation, isDelta } from '../../services/order-stream-process/src/domain/sync-rule.js';
@@ -70,7 +75,9 @@ const testNotification = (parseJsonWithExactIds(examplesText) as { webhookTestNo
 
 /** JSON.stringify, except a bigint id is written as the integer it is, as Shopify writes it. */
 const stringifyExact = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(v.toString()) : v));
+  JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'bigint' ? (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(v.toString()) : v,
+  );
 const openapi = parseYaml(readFileSync(path.join(contracts, 'openapi.yaml'), 'utf8')) as {
   paths: Record<string, Record<string, { responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }> }>>;
   components: { schemas: Record<string, unknown>; responses: Record<string, { content: Record<string, { schema: unknown }> }> };
@@ -81,7 +88,10 @@ function asJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(asJsonSchema);
   if (node && typeof node === 'object') {
     return Object.fromEntries(
-      Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', '#/$defs/') : asJsonSchema(v)]),
+      Object.entries(node).map(([k, v]) => [
+        k,
+        k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', '#/$defs/') : asJsonSchema(v),
+      ]),
     );
   }
   return node;
@@ -147,7 +157,10 @@ describe('the documented examples are ones the services accept', () => {
     const commit = commitSchema.safeParse(commitRequest.body);
     assert.ok(commit.success, commit.error?.message);
     for (const r of responses) {
-      assert.equal((r.body as { order_id?: string; orderId?: string }).order_id ?? (r.body as { orderId?: string }).orderId, '820982911946154508');
+      assert.equal(
+        (r.body as { order_id?: string; orderId?: string }).order_id ?? (r.body as { orderId?: string }).orderId,
+        '820982911946154508',
+      );
       assertMatchesOpenApi(WEBHOOK, 'POST', { status: r.status, contentType: r.headers['Content-Type']!, body: r.body });
     }
   });
@@ -182,7 +195,10 @@ describe('the documented examples are ones the services accept', () => {
     const event = parsed.event;
     assert.equal(isDelta(event), false, 'an order Shopify created is never sent as a delta');
     const ids = [itemGid(event.inventoryItemId)];
-    assert.deepEqual(examples.shopify.read.request.body, { query: AVAILABLE_QUANTITIES_QUERY, variables: { ids, locationId: locationGid(event.locationId) } });
+    assert.deepEqual(examples.shopify.read.request.body, {
+      query: AVAILABLE_QUANTITIES_QUERY,
+      variables: { ids, locationId: locationGid(event.locationId) },
+    });
     const shopify = readAvailable((examples.shopify.read.responses[0]!.body as { data: unknown }).data, ids).get(ids[0]!);
     assert.equal(typeof shopify, 'number');
     // The database holds what the movement left (no newer movement since).
@@ -194,7 +210,15 @@ describe('the documented examples are ones the services accept', () => {
     });
     assert.equal(decision.action, 'lower');
     const built = buildCompareAndSetRequest(
-      [{ inventoryItemId: event.inventoryItemId, locationId: event.locationId, from: decision.shopify, to: decision.database.availableQuantity, version: decision.database.version }],
+      [
+        {
+          inventoryItemId: event.inventoryItemId,
+          locationId: event.locationId,
+          from: decision.shopify,
+          to: decision.database.availableQuantity,
+          version: decision.database.version,
+        },
+      ],
       'confirm-1',
       (key) => movementsUri([event.movementId], key),
     );
@@ -272,7 +296,12 @@ interface Answer {
 async function call(url: string, init: RequestInit = {}): Promise<Answer> {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
   const text = await response.text();
-  return { status: response.status, contentType: response.headers.get('content-type') ?? '', headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    headers: response.headers,
+    body: text ? JSON.parse(text) : undefined,
+  };
 }
 
 describe('real answers match openapi.yaml', () => {
@@ -308,7 +337,12 @@ describe('real answers match openapi.yaml', () => {
   });
 
   /** The internal commit request as the api sends it: ids as decimal strings, one line of `v`. */
-  const commitBody = (id: number, v: { productId: string | number; variantId: string | number; sku: string }, quantity: number, webhookId = randomUUID()) => ({
+  const commitBody = (
+    id: number,
+    v: { productId: string | number; variantId: string | number; sku: string },
+    quantity: number,
+    webhookId = randomUUID(),
+  ) => ({
     order: {
       orderId: String(id),
       orderNumber: 1042,
@@ -322,7 +356,17 @@ describe('real answers match openapi.yaml', () => {
       eventId: null,
       locationId: null,
     },
-    lines: [{ lineItemId: lineItemId(), productId: String(v.productId), variantId: String(v.variantId), sku: v.sku, title: 'Test product', quantity, price: '24.90' }],
+    lines: [
+      {
+        lineItemId: lineItemId(),
+        productId: String(v.productId),
+        variantId: String(v.variantId),
+        sku: v.sku,
+        title: 'Test product',
+        quantity,
+        price: '24.90',
+      },
+    ],
   });
 
   /** An order of a tip alone: one line that reserves nothing. */
@@ -333,7 +377,9 @@ describe('real answers match openapi.yaml', () => {
 
   before(async () => {
     pool = createPool({ databaseUrl: stackEnv().DATABASE_URL, max: 5, logger, applicationName: 'design-document-test' });
-    dataApi = await listen(createDataApiApp({ pool, logger, metrics: createDataApiMetrics(), internalApiToken: TOKEN, inventoryTopic: TOPIC }));
+    dataApi = await listen(
+      createDataApiApp({ pool, logger, metrics: createDataApiMetrics(), internalApiToken: TOKEN, inventoryTopic: TOPIC }),
+    );
   });
 
   after(async () => {
@@ -375,7 +421,12 @@ describe('real answers match openapi.yaml', () => {
       ['/internal/variants/resolve', 'POST', await post('/internal/variants/resolve', { orderId: String(id), lines: resolveLines }), 200],
       ['/internal/variants/resolve', 'POST', await post('/internal/variants/resolve', { lines: resolveLines }), 200],
       ['/internal/variants/resolve', 'POST', await post('/internal/variants/resolve', { orderId: String(id), lines: [] }), 400],
-      ['/internal/variants/resolve', 'POST', await post('/internal/variants/resolve', { lines: [{ ...lineOfVariant(plenty), productId: plenty.productId }] }), 400],
+      [
+        '/internal/variants/resolve',
+        'POST',
+        await post('/internal/variants/resolve', { lines: [{ ...lineOfVariant(plenty), productId: plenty.productId }] }),
+        400,
+      ],
       [
         '/internal/variants/resolve',
         'POST',
@@ -400,10 +451,20 @@ describe('real answers match openapi.yaml', () => {
     }
     assert.equal(answers[2]![2].headers.get('www-authenticate'), 'Bearer');
     // What the resolve found: the first line by its variant id, the second by its SKU among its product's variants.
-    const resolved = answers[3]![2].body as { existingOrder: unknown; resolved: Array<{ variantId: string }>; unresolved: Array<{ variantId: string }> };
+    const resolved = answers[3]![2].body as {
+      existingOrder: unknown;
+      resolved: Array<{ variantId: string }>;
+      unresolved: Array<{ variantId: string }>;
+    };
     assert.equal(resolved.existingOrder, null);
-    assert.deepEqual(resolved.resolved.map((r) => r.variantId), [String(plenty.variantId), String(sibling.variantId)]);
-    assert.deepEqual(resolved.unresolved.map((r) => r.variantId), [unknown.variantId]);
+    assert.deepEqual(
+      resolved.resolved.map((r) => r.variantId),
+      [String(plenty.variantId), String(sibling.variantId)],
+    );
+    assert.deepEqual(
+      resolved.unresolved.map((r) => r.variantId),
+      [unknown.variantId],
+    );
     assert.ok(!('existingOrder' in (answers[4]![2].body as object)), 'without orderId, no existingOrder');
   });
 
@@ -431,7 +492,11 @@ describe('real answers match openapi.yaml', () => {
     const api = await listen(buildApi(dataApi.url));
     const apiWithoutDataApi = await listen(buildApi(closedUrl));
     const apiWithWrongToken = await listen(buildApi(dataApi.url, 'not-the-internal-token'));
-    cleanups.push(() => closeServer(api.server), () => closeServer(apiWithoutDataApi.server), () => closeServer(apiWithWrongToken.server));
+    cleanups.push(
+      () => closeServer(api.server),
+      () => closeServer(apiWithoutDataApi.server),
+      () => closeServer(apiWithWrongToken.server),
+    );
 
     const inStock = await variant(50);
     const scarce = await variant(1);
@@ -449,7 +514,8 @@ describe('real answers match openapi.yaml', () => {
       call(`${base}${WEBHOOK}`, { method: 'POST', headers: shopifyHeaders(raw, SECRET, overrides), body: raw });
     const deliver = (base: string, order: Record<string, unknown>, overrides: Record<string, string | undefined> = {}) =>
       deliverRaw(base, JSON.stringify(order), overrides);
-    const order = (lines: Parameters<typeof buildShopifyOrder>[0]['lines'], id = orderId(), locationId?: number) => buildShopifyOrder({ orderId: id, lines, locationId });
+    const order = (lines: Parameters<typeof buildShopifyOrder>[0]['lines'], id = orderId(), locationId?: number) =>
+      buildShopifyOrder({ orderId: id, lines, locationId });
 
     const accepted = order([lineOf(inStock, 1)]);
     const webhookId = randomUUID();
@@ -457,11 +523,21 @@ describe('real answers match openapi.yaml', () => {
       [await deliver(api.url, accepted, { 'x-shopify-webhook-id': webhookId }), 201],
       [await deliver(api.url, accepted, { 'x-shopify-webhook-id': webhookId }), 201],
       [await deliver(api.url, accepted), 409, 'ORDER_ALREADY_EXISTS'],
-      [await deliver(api.url, order([lineOf(inStock, 1)]), { 'x-shopify-hmac-sha256': 'bm90IHRoZSBzaWduYXR1cmU=' }), 401, 'INVALID_SIGNATURE'],
+      [
+        await deliver(api.url, order([lineOf(inStock, 1)]), { 'x-shopify-hmac-sha256': 'bm90IHRoZSBzaWduYXR1cmU=' }),
+        401,
+        'INVALID_SIGNATURE',
+      ],
       [await deliver(api.url, { ...order([lineOf(inStock, 1)]), note: 'x'.repeat(1024 * 1024) }), 413, 'PAYLOAD_TOO_LARGE'],
       [await deliver(api.url, order([lineOf(inStock, 0)])), 400, 'INVALID_PAYLOAD'],
       [
-        await deliver(api.url, order([lineOf(inStock, 1), { productId: Number(missing.productId), variantId: Number(missing.variantId), sku: missing.sku, quantity: 1 }])),
+        await deliver(
+          api.url,
+          order([
+            lineOf(inStock, 1),
+            { productId: Number(missing.productId), variantId: Number(missing.variantId), sku: missing.sku, quantity: 1 },
+          ]),
+        ),
         422,
         'PRODUCT_NOT_FOUND',
       ],
@@ -476,7 +552,9 @@ describe('real answers match openapi.yaml', () => {
     }
     assert.equal(answers[1]![0].headers.get('idempotent-replayed'), 'true');
     assert.deepEqual((answers[6]![0].body as { variants?: unknown }).variants, [missing], 'the unknown variant as it was sent');
-    assert.deepEqual((answers[7]![0].body as { items?: unknown }).items, [{ variantId: String(scarce.variantId), sku: scarce.sku, requested: 3, available: 1 }]);
+    assert.deepEqual((answers[7]![0].body as { items?: unknown }).items, [
+      { variantId: String(scarce.variantId), sku: scarce.sku, requested: 3, available: 1 },
+    ]);
     for (const [answer] of answers.filter(([, status]) => status === 503)) {
       assert.match(answer.headers.get('retry-after') ?? '', /^\d+$/, 'every 503 carries Retry-After');
     }
@@ -494,7 +572,9 @@ describe('real answers match openapi.yaml', () => {
     assert.equal((big.body as { order_id?: unknown }).order_id, bigId);
     assertMatchesOpenApi(WEBHOOK, 'POST', big);
     // Read as text: a row read back into a JS number would round it again.
-    const { rows } = await dbPool().query<{ order_id: string }>('SELECT order_id::text AS order_id FROM orders WHERE order_id = $1', [bigId]);
+    const { rows } = await dbPool().query<{ order_id: string }>('SELECT order_id::text AS order_id FROM orders WHERE order_id = $1', [
+      bigId,
+    ]);
     assert.deepEqual(rows, [{ order_id: bigId }]);
 
     // Lines that hold no stock are no demand: a gift card of an unknown product, a tip, a line that ships nothing.

@@ -104,7 +104,10 @@ async function cleanUp(): Promise<void> {
 /** An accepted order of 2 units of a fresh variant, with the variant's location and a refund line item id no refund uses yet. */
 async function orderToRefund(pool: pg.Pool) {
   const { orderId, lineItemId, variantId } = await committedOrder(pool);
-  const { rows } = await dbPool().query<{ location_id: string }>('SELECT shopify_location_id::text AS location_id FROM inventory WHERE variant_id = $1', [variantId]);
+  const { rows } = await dbPool().query<{ location_id: string }>(
+    'SELECT shopify_location_id::text AS location_id FROM inventory WHERE variant_id = $1',
+    [variantId],
+  );
   return { orderId, lineItemId, variantId, locationId: rows[0]!.location_id, refundLineItemId: newLineItemId() };
 }
 
@@ -136,7 +139,15 @@ async function publishedByRelay(pool: pg.Pool, orderId: string, logger: Logger):
     },
   };
   const kafka = { producer: () => producer } as unknown as Kafka;
-  const relay = new OutboxRelay({ pool, databaseUrl: stackEnv().DATABASE_URL, kafka, topics: [TOPIC], logger, pollIntervalMs: 50, lingerMs: 0 });
+  const relay = new OutboxRelay({
+    pool,
+    databaseUrl: stackEnv().DATABASE_URL,
+    kafka,
+    topics: [TOPIC],
+    logger,
+    pollIntervalMs: 50,
+    lingerMs: 0,
+  });
   relay.start();
   try {
     return await waitFor(
@@ -156,7 +167,8 @@ async function publishedByRelay(pool: pg.Pool, orderId: string, logger: Logger):
  */
 function switchablePool(pool: pg.Pool): { pool: pg.Pool; setReachable(reachable: boolean): void } {
   let reachable = true;
-  const refused = () => Object.assign(new Error('connect ECONNREFUSED (provider state: the database is unreachable)'), { code: 'ECONNREFUSED' });
+  const refused = () =>
+    Object.assign(new Error('connect ECONNREFUSED (provider state: the database is unreachable)'), { code: 'ECONNREFUSED' });
   const wrapped = new Proxy(pool, {
     get(target, property, receiver) {
       if (!reachable && (property === 'query' || property === 'connect')) return () => Promise.reject(refused());
@@ -246,9 +258,21 @@ describe('order-manage-data-api honours its consumers’ pacts', () => {
           lineItemId: newLineItemId(),
           otherLineItemId: newLineItemId(),
         }),
-        'a new order for a variant with enough stock': async () => ({ orderId: newOrderId(), lineItemId: newLineItemId(), ...(await variant(120)) }),
-        'a new order for a variant with less stock than ordered': async () => ({ orderId: newOrderId(), lineItemId: newLineItemId(), ...(await variant(1)) }),
-        'a new order for a variant that does not exist': async () => ({ orderId: newOrderId(), lineItemId: newLineItemId(), ...(await missingVariant()) }),
+        'a new order for a variant with enough stock': async () => ({
+          orderId: newOrderId(),
+          lineItemId: newLineItemId(),
+          ...(await variant(120)),
+        }),
+        'a new order for a variant with less stock than ordered': async () => ({
+          orderId: newOrderId(),
+          lineItemId: newLineItemId(),
+          ...(await variant(1)),
+        }),
+        'a new order for a variant that does not exist': async () => ({
+          orderId: newOrderId(),
+          lineItemId: newLineItemId(),
+          ...(await missingVariant()),
+        }),
         'a new order that holds no stock': async () => ({ orderId: newOrderId(), lineItemId: newLineItemId() }),
         'an order reserved 2 units of a variant': async () => orderToRefund(pool),
         'a refund event put 1 unit back': async () => {
@@ -260,7 +284,15 @@ describe('order-manage-data-api honours its consumers’ pacts', () => {
             webhookId: randomUUID(),
             eventId: restockEventId,
             cancelledAt: null,
-            refundLines: [{ id: order.refundLineItemId, lineItemId: order.lineItemId, quantity: 1, restockType: 'return', locationId: order.locationId }],
+            refundLines: [
+              {
+                id: order.refundLineItemId,
+                lineItemId: order.lineItemId,
+                quantity: 1,
+                restockType: 'return',
+                locationId: order.locationId,
+              },
+            ],
             correlationId: randomUUID(),
             inventoryTopic: TOPIC,
           });

@@ -46,7 +46,8 @@ interface RestockExamples {
 }
 
 const contracts = path.join(REPO_ROOT, 'contracts');
-const examples = (JSON.parse(readFileSync(path.join(contracts, 'api_request_response.json'), 'utf8')) as { restocks: RestockExamples }).restocks;
+const examples = (JSON.parse(readFileSync(path.join(contracts, 'api_request_response.json'), 'utf8')) as { restocks: RestockExamples })
+  .restocks;
 const openapi = parseYaml(readFileSync(path.join(contracts, 'openapi.yaml'), 'utf8')) as {
   paths: Record<string, Record<string, { responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }> }>>;
   components: { schemas: Record<string, unknown>; responses: Record<string, { content: Record<string, { schema: unknown }> }> };
@@ -57,7 +58,10 @@ function asJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(asJsonSchema);
   if (node && typeof node === 'object') {
     return Object.fromEntries(
-      Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', '#/$defs/') : asJsonSchema(v)]),
+      Object.entries(node).map(([k, v]) => [
+        k,
+        k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', '#/$defs/') : asJsonSchema(v),
+      ]),
     );
   }
   return node;
@@ -80,7 +84,10 @@ function assertMatchesOpenApi(route: string, method: string, answer: { status: n
   const key = `${method} ${route} ${answer.status} ${mediaType}`;
   const validate = validators.get(key) ?? ajv.compile({ $defs, ...(asJsonSchema(content.schema) as object) });
   validators.set(key, validate);
-  assert.ok(validate(answer.body), `${method} ${route} ${answer.status} does not match openapi.yaml: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(answer.body)}`);
+  assert.ok(
+    validate(answer.body),
+    `${method} ${route} ${answer.status} does not match openapi.yaml: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(answer.body)}`,
+  );
 }
 
 const RESTOCKS_ROUTE = '/internal/orders/{orderId}/restocks';
@@ -90,7 +97,7 @@ const WEBHOOKS: Array<[keyof RestockExamples & ('ordersCancelled' | 'refundsCrea
 ];
 
 describe('the documented cancellation and refund examples are ones the services accept', () => {
-  test('each webhook example is signed as Shopify signs it and passes order-manage-api\'s reading of its topic', () => {
+  test("each webhook example is signed as Shopify signs it and passes order-manage-api's reading of its topic", () => {
     for (const [name, topic] of WEBHOOKS) {
       const { headers, body } = examples[name].request;
       assert.equal(headers['X-Shopify-Topic'], topic);
@@ -107,7 +114,7 @@ describe('the documented cancellation and refund examples are ones the services 
     }
   });
 
-  test('the data-api example request is what the api sends for the orders/cancelled example, and passes the data-api\'s schema', () => {
+  test("the data-api example request is what the api sends for the orders/cancelled example, and passes the data-api's schema", () => {
     const { body, headers } = examples.dataApiRestock.request;
     const parsed = restockSchema.safeParse(body);
     assert.ok(parsed.success, parsed.error?.message);
@@ -124,7 +131,7 @@ describe('the documented cancellation and refund examples are ones the services 
     assert.equal(headers['x-correlation-id'], webhook['X-Shopify-Webhook-Id']);
   });
 
-  test('the cancel event example passes the stream processor\'s event schema and openapi.yaml\'s InventoryEvent, as a change Shopify made', () => {
+  test("the cancel event example passes the stream processor's event schema and openapi.yaml's InventoryEvent, as a change Shopify made", () => {
     const parsed = parseInventoryEvent(JSON.stringify(examples.kafka.value));
     assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
     assert.deepEqual([parsed.event.reason, parsed.event.shopifyKnows, parsed.event.variantId], ['cancel', true, examples.kafka.key]);
@@ -134,13 +141,22 @@ describe('the documented cancellation and refund examples are ones the services 
 
   test('every documented answer matches openapi.yaml, and the webhook examples cover every status of docs/spec.md section 2.2', () => {
     for (const [name, , route] of WEBHOOKS) {
-      for (const r of examples[name].responses) assertMatchesOpenApi(route, 'POST', { status: r.status, contentType: r.headers['Content-Type']!, body: r.body });
+      for (const r of examples[name].responses)
+        assertMatchesOpenApi(route, 'POST', { status: r.status, contentType: r.headers['Content-Type']!, body: r.body });
       const seen = new Set(examples[name].responses.map((r) => `${r.status} ${r.code ?? ''}`.trim()));
-      for (const expected of ['200', '400 UNEXPECTED_TOPIC', '400 INVALID_PAYLOAD', '401 INVALID_SIGNATURE', '413 PAYLOAD_TOO_LARGE', '503 DATA_API_UNAVAILABLE']) {
+      for (const expected of [
+        '200',
+        '400 UNEXPECTED_TOPIC',
+        '400 INVALID_PAYLOAD',
+        '401 INVALID_SIGNATURE',
+        '413 PAYLOAD_TOO_LARGE',
+        '503 DATA_API_UNAVAILABLE',
+      ]) {
         assert.ok(seen.has(expected), `${name}: no example for ${expected}`);
       }
     }
-    for (const r of examples.dataApiRestock.responses) assertMatchesOpenApi(RESTOCKS_ROUTE, 'POST', { status: r.status, contentType: r.headers['Content-Type']!, body: r.body });
+    for (const r of examples.dataApiRestock.responses)
+      assertMatchesOpenApi(RESTOCKS_ROUTE, 'POST', { status: r.status, contentType: r.headers['Content-Type']!, body: r.body });
     const validate = ajv.compile({ $defs, $ref: '#/$defs/RestockRequest' });
     assert.ok(validate(examples.dataApiRestock.request.body), ajv.errorsText(validate.errors));
   });
@@ -170,7 +186,12 @@ interface Answer {
 async function call(url: string, init: RequestInit = {}): Promise<Answer> {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
   const text = await response.text();
-  return { status: response.status, contentType: response.headers.get('content-type') ?? '', headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    headers: response.headers,
+    body: text ? JSON.parse(text) : undefined,
+  };
 }
 
 describe('real cancellation and refund answers match openapi.yaml', () => {
@@ -185,7 +206,9 @@ describe('real cancellation and refund answers match openapi.yaml', () => {
 
   before(async () => {
     pool = createPool({ databaseUrl: stackEnv().DATABASE_URL, max: 5, logger, applicationName: 'restock-contracts-test' });
-    dataApi = await listen(createDataApiApp({ pool, logger, metrics: createDataApiMetrics(), internalApiToken: TOKEN, inventoryTopic: TOPIC }));
+    dataApi = await listen(
+      createDataApiApp({ pool, logger, metrics: createDataApiMetrics(), internalApiToken: TOKEN, inventoryTopic: TOPIC }),
+    );
   });
 
   after(async () => {
@@ -221,7 +244,10 @@ describe('real cancellation and refund answers match openapi.yaml', () => {
     };
     const api = await listen(buildApi(dataApi.url));
     const apiWithoutDataApi = await listen(buildApi(closed.url));
-    cleanups.push(() => closeServer(api.server), () => closeServer(apiWithoutDataApi.server));
+    cleanups.push(
+      () => closeServer(api.server),
+      () => closeServer(apiWithoutDataApi.server),
+    );
 
     const variant = await createTestProduct({ availableQuantity: 10, atShopify: false });
     createdVariants.add(String(variant.variantId));
@@ -232,11 +258,18 @@ describe('real cancellation and refund answers match openapi.yaml', () => {
 
     const send = (base: string, route: string, topic: string, body: unknown, overrides: Record<string, string | undefined> = {}) => {
       const raw = typeof body === 'string' ? body : JSON.stringify(body);
-      return call(`${base}${route}`, { method: 'POST', headers: shopifyHeaders(raw, SECRET, { 'x-shopify-topic': topic, ...overrides }), body: raw });
+      return call(`${base}${route}`, {
+        method: 'POST',
+        headers: shopifyHeaders(raw, SECRET, { 'x-shopify-topic': topic, ...overrides }),
+        body: raw,
+      });
     };
     assert.equal((await send(api.url, ORDERS_PATH, 'orders/create', order)).status, 201);
 
-    const refund = buildRefund({ orderId, lines: [{ lineItemId: lineItemIds(order)[0]!, quantity: 3, restockType: 'cancel', locationId: variant.locationId }] });
+    const refund = buildRefund({
+      orderId,
+      lines: [{ lineItemId: lineItemIds(order)[0]!, quantity: 3, restockType: 'cancel', locationId: variant.locationId }],
+    });
     const cancelled = buildCancelledOrder(order, [refund]);
     const event = randomUUID();
     const unknownOrderId = randomOrderId();
@@ -245,12 +278,32 @@ describe('real cancellation and refund answers match openapi.yaml', () => {
       [CANCELLED_PATH, await send(api.url, CANCELLED_PATH, 'orders/cancelled', cancelled, { 'x-shopify-event-id': event }), 200],
       [REFUNDS_PATH, await send(api.url, REFUNDS_PATH, 'refunds/create', refund), 200],
       [REFUNDS_PATH, await send(api.url, REFUNDS_PATH, 'refunds/create', buildRefund({ orderId: unknownOrderId, lines: [] })), 200],
-      [REFUNDS_PATH, await send(api.url, REFUNDS_PATH, 'refunds/create', refund, { 'x-shopify-topic': 'orders/cancelled' }), 400, 'UNEXPECTED_TOPIC'],
+      [
+        REFUNDS_PATH,
+        await send(api.url, REFUNDS_PATH, 'refunds/create', refund, { 'x-shopify-topic': 'orders/cancelled' }),
+        400,
+        'UNEXPECTED_TOPIC',
+      ],
       [CANCELLED_PATH, await send(api.url, CANCELLED_PATH, 'orders/cancelled', { id: 'x' }), 400, 'INVALID_PAYLOAD'],
-      [CANCELLED_PATH, await send(api.url, CANCELLED_PATH, 'orders/cancelled', cancelled, { 'x-shopify-hmac-sha256': signBody('other', SECRET) }), 401, 'INVALID_SIGNATURE'],
-      [REFUNDS_PATH, await send(api.url, REFUNDS_PATH, 'refunds/create', { ...refund, note: 'x'.repeat(1024 * 1024) }), 413, 'PAYLOAD_TOO_LARGE'],
+      [
+        CANCELLED_PATH,
+        await send(api.url, CANCELLED_PATH, 'orders/cancelled', cancelled, { 'x-shopify-hmac-sha256': signBody('other', SECRET) }),
+        401,
+        'INVALID_SIGNATURE',
+      ],
+      [
+        REFUNDS_PATH,
+        await send(api.url, REFUNDS_PATH, 'refunds/create', { ...refund, note: 'x'.repeat(1024 * 1024) }),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
       [REFUNDS_PATH, await send(apiWithoutDataApi.url, REFUNDS_PATH, 'refunds/create', refund), 503, 'DATA_API_UNAVAILABLE'],
-      [ORDERS_PATH, await send(api.url, ORDERS_PATH, 'refunds/create', buildShopifyOrder({ lines: [lineOf(variant, 1)] })), 400, 'UNEXPECTED_TOPIC'],
+      [
+        ORDERS_PATH,
+        await send(api.url, ORDERS_PATH, 'refunds/create', buildShopifyOrder({ lines: [lineOf(variant, 1)] })),
+        400,
+        'UNEXPECTED_TOPIC',
+      ],
     ];
     for (const [route, answer, status, code] of answers) {
       assert.equal(answer.status, status, `${route}: ${JSON.stringify(answer.body)}`);
@@ -259,11 +312,20 @@ describe('real cancellation and refund answers match openapi.yaml', () => {
     }
     assert.deepEqual(answers[0]![1].body, { status: 'success', restocked: [{ variantId: String(variant.variantId), quantity: 3 }] });
     assert.equal(answers[1]![1].headers.get('idempotent-replayed'), 'true');
-    assert.deepEqual([answers[2]![1].body, answers[3]![1].body], [{ status: 'success', restocked: [] }, { status: 'success', restocked: [] }]);
+    assert.deepEqual(
+      [answers[2]![1].body, answers[3]![1].body],
+      [
+        { status: 'success', restocked: [] },
+        { status: 'success', restocked: [] },
+      ],
+    );
     assert.match(answers[8]![1].headers.get('retry-after') ?? '', /^\d+$/);
 
-    const post = (route: string, body: unknown, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }) =>
-      call(`${dataApi.url}${route}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const post = (
+      route: string,
+      body: unknown,
+      headers: Record<string, string> = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    ) => call(`${dataApi.url}${route}`, { method: 'POST', headers, body: JSON.stringify(body) });
     const request = { topic: 'refunds/create', webhookId: randomUUID(), eventId: null, cancelledAt: null, refundLineItems: [] };
     const internal: Array<[Answer, number]> = [
       [await post(`/internal/orders/${orderId}/restocks`, request), 200],
@@ -275,6 +337,12 @@ describe('real cancellation and refund answers match openapi.yaml', () => {
       assert.equal(answer.status, status, JSON.stringify(answer.body));
       assertMatchesOpenApi(RESTOCKS_ROUTE, 'POST', answer);
     }
-    assert.deepEqual(internal[0]![0].body, { orderId: String(orderId), orderStatus: 'cancelled', replayed: false, restocked: [], movements: [] });
+    assert.deepEqual(internal[0]![0].body, {
+      orderId: String(orderId),
+      orderStatus: 'cancelled',
+      replayed: false,
+      restocked: [],
+      movements: [],
+    });
   });
 });

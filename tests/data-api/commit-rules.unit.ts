@@ -49,11 +49,7 @@ describe('the demands of an order', () => {
           // An independent sum per variant, by bigint so that no two ids above 2^53 collide.
           const expected = new Map<bigint, number>();
           for (const s of specs) if (s.variantId !== null) expected.set(s.variantId, (expected.get(s.variantId) ?? 0) + s.quantity);
-          return (
-            ascending &&
-            demands.length === expected.size &&
-            demands.every((d) => expected.get(BigInt(d.variantId)) === d.quantity)
-          );
+          return ascending && demands.length === expected.size && demands.every((d) => expected.get(BigInt(d.variantId)) === d.quantity);
         },
       ),
     );
@@ -95,7 +91,11 @@ describe('availability of a refused commit', () => {
     fc.assert(
       fc.property(
         fc.uniqueArray(
-          fc.record({ variantId: fc.integer({ min: 1, max: 1e9 }).map(String), quantity: fc.integer({ min: 1, max: 50 }), available: fc.integer({ min: 0, max: 60 }) }),
+          fc.record({
+            variantId: fc.integer({ min: 1, max: 1e9 }).map(String),
+            quantity: fc.integer({ min: 1, max: 50 }),
+            available: fc.integer({ min: 0, max: 60 }),
+          }),
           { minLength: 1, maxLength: 10, selector: (l) => l.variantId },
         ),
         (lines) => {

@@ -17,14 +17,24 @@ import {
 import { waitFor } from '../support/eventually.js';
 import { uniqueTopic } from '../support/kafka.js';
 import { commitOrder } from '../../services/order-manage-data-api/src/use-cases/commit-order.js';
-import { assertLedgerHolds, call, commitBody, commitRequest, randomLineItemId, readMovements, startDataApi, type DataApiUnderTest } from './helpers.js';
+import {
+  assertLedgerHolds,
+  call,
+  commitBody,
+  commitRequest,
+  randomLineItemId,
+  readMovements,
+  startDataApi,
+  type DataApiUnderTest,
+} from './helpers.js';
 
 const APPLICATION_NAME = 'data-api-commit-test';
 
 /** A variant id no test variant has (theirs are 41_000_000_000_000 + up to 2^40): above all of them. */
 const unknownVariantId = () => String(91_000_000_000_000 + randomInt(1, 2 ** 40));
 
-const byVariant = (a: { variantId: number | string | null }, b: { variantId: number | string | null }) => Number(a.variantId) - Number(b.variantId);
+const byVariant = (a: { variantId: number | string | null }, b: { variantId: number | string | null }) =>
+  Number(a.variantId) - Number(b.variantId);
 
 describe('order-manage-data-api: committing an order', () => {
   const topic = uniqueTopic('data-api-commit');
@@ -64,16 +74,40 @@ describe('order-manage-data-api: committing an order', () => {
 
     const shirtMovements = await readMovements(shirt.variantId);
     assert.deepEqual(
-      shirtMovements.map(({ delta, reason, reference, idempotencyKey, availableAfter, versionAfter }) => ({ delta, reason, reference, idempotencyKey, availableAfter, versionAfter })),
+      shirtMovements.map(({ delta, reason, reference, idempotencyKey, availableAfter, versionAfter }) => ({
+        delta,
+        reason,
+        reference,
+        idempotencyKey,
+        availableAfter,
+        versionAfter,
+      })),
       [
-        { delta: 120, reason: 'import', reference: 'test', idempotencyKey: `test-import:${shirt.variantId}`, availableAfter: 120, versionAfter: 1 },
-        { delta: -2, reason: 'order', reference: body.order.orderId, idempotencyKey: `order:${body.order.orderId}:${shirt.variantId}`, availableAfter: 118, versionAfter: 2 },
+        {
+          delta: 120,
+          reason: 'import',
+          reference: 'test',
+          idempotencyKey: `test-import:${shirt.variantId}`,
+          availableAfter: 120,
+          versionAfter: 1,
+        },
+        {
+          delta: -2,
+          reason: 'order',
+          reference: body.order.orderId,
+          idempotencyKey: `order:${body.order.orderId}:${shirt.variantId}`,
+          availableAfter: 118,
+          versionAfter: 2,
+        },
       ],
     );
-    assert.deepEqual((await readMovements(mug.variantId)).map((m) => [m.delta, m.reason, m.reference]), [
-      [7, 'import', 'test'],
-      [-3, 'order', body.order.orderId],
-    ]);
+    assert.deepEqual(
+      (await readMovements(mug.variantId)).map((m) => [m.delta, m.reason, m.reference]),
+      [
+        [7, 'import', 'test'],
+        [-3, 'order', body.order.orderId],
+      ],
+    );
     await assertLedgerHolds([shirt.variantId, mug.variantId]);
 
     const order = await readOrder(body.order.orderId);
@@ -86,10 +120,39 @@ describe('order-manage-data-api: committing an order', () => {
 
     const details = await readOrderDetails(body.order.orderId);
     assert.deepEqual(
-      details.map(({ lineItemId, productId, variantId, quantity, price, sku, reserved, restocked }) => ({ lineItemId, productId, variantId, quantity, price, sku, reserved, restocked })).sort(byVariant),
+      details
+        .map(({ lineItemId, productId, variantId, quantity, price, sku, reserved, restocked }) => ({
+          lineItemId,
+          productId,
+          variantId,
+          quantity,
+          price,
+          sku,
+          reserved,
+          restocked,
+        }))
+        .sort(byVariant),
       [
-        { lineItemId: body.lines[1]!.lineItemId, productId: shirt.productId, variantId: shirt.variantId, quantity: 2, price: '24.90', sku: shirt.sku, reserved: 2, restocked: 0 },
-        { lineItemId: body.lines[0]!.lineItemId, productId: mug.productId, variantId: mug.variantId, quantity: 3, price: '12.00', sku: mug.sku, reserved: 3, restocked: 0 },
+        {
+          lineItemId: body.lines[1]!.lineItemId,
+          productId: shirt.productId,
+          variantId: shirt.variantId,
+          quantity: 2,
+          price: '24.90',
+          sku: shirt.sku,
+          reserved: 2,
+          restocked: 0,
+        },
+        {
+          lineItemId: body.lines[0]!.lineItemId,
+          productId: mug.productId,
+          variantId: mug.variantId,
+          quantity: 3,
+          price: '12.00',
+          sku: mug.sku,
+          reserved: 3,
+          restocked: 0,
+        },
       ].sort(byVariant),
     );
 
@@ -119,7 +182,10 @@ describe('order-manage-data-api: committing an order', () => {
     });
     assert.match(String(shirtEvent.payload.occurredAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const mugEvent = events.find((e) => e.messageKey === String(mug.variantId));
-    assert.deepEqual([mugEvent?.payload.variantId, mugEvent?.payload.delta, mugEvent?.payload.availableAfter], [String(mug.variantId), -3, 4]);
+    assert.deepEqual(
+      [mugEvent?.payload.variantId, mugEvent?.payload.delta, mugEvent?.payload.availableAfter],
+      [String(mug.variantId), -3, 4],
+    );
   });
 
   it('sums the lines of one variant into one movement, keeps each line as it came, and treats the sizes of one product as separate stock', async () => {
@@ -142,9 +208,18 @@ describe('order-manage-data-api: committing an order', () => {
         { variantId: String(medium.variantId), availableAfter: 119, inventoryVersion: 2 },
       ].sort(byVariant),
     );
-    assert.deepEqual((await readMovements(small.variantId)).map((m) => m.delta), [80, -5]);
-    assert.deepEqual((await readMovements(medium.variantId)).map((m) => m.delta), [120, -1]);
-    assert.deepEqual((await readMovements(large.variantId)).map((m) => m.delta), [90]);
+    assert.deepEqual(
+      (await readMovements(small.variantId)).map((m) => m.delta),
+      [80, -5],
+    );
+    assert.deepEqual(
+      (await readMovements(medium.variantId)).map((m) => m.delta),
+      [120, -1],
+    );
+    assert.deepEqual(
+      (await readMovements(large.variantId)).map((m) => m.delta),
+      [90],
+    );
     assert.equal((await readInventory(large.variantId))?.availableQuantity, 90);
     await assertLedgerHolds([small.variantId, medium.variantId, large.variantId]);
 
@@ -195,7 +270,10 @@ describe('order-manage-data-api: committing an order', () => {
     assert.equal(await countOutboxRows(body.order.orderId), 0);
     const [a, b] = [await readInventory(plenty.variantId), await readInventory(scarce.variantId)];
     assert.deepEqual([a?.availableQuantity, a?.version, b?.availableQuantity, b?.version], [50, 1, 2, 1]);
-    assert.deepEqual((await readMovements(plenty.variantId)).map((m) => m.reason), ['import']);
+    assert.deepEqual(
+      (await readMovements(plenty.variantId)).map((m) => m.reason),
+      ['import'],
+    );
     const logged = api.logs.filter((l) => l.orderId === body.order.orderId);
     assert.deepEqual(
       logged.map((l) => [l.event, l.code]),
@@ -287,7 +365,10 @@ describe('order-manage-data-api: committing an order', () => {
     assert.equal(await readOrder(other.order.orderId), null);
     assert.equal(await countOutboxRows(other.order.orderId), 0);
     assert.deepEqual(await readInventory(product.variantId).then((r) => [r?.availableQuantity, r?.version]), [9, 2]);
-    assert.deepEqual((await readOrderDetails(first.order.orderId)).map((d) => [d.lineItemId, d.quantity]), [[taken, 1]]);
+    assert.deepEqual(
+      (await readOrderDetails(first.order.orderId)).map((d) => [d.lineItemId, d.quantity]),
+      [[taken, 1]],
+    );
   });
 
   it('refuses with 400 INVALID_PAYLOAD an order that lists one line item twice', async () => {
@@ -301,7 +382,10 @@ describe('order-manage-data-api: committing an order', () => {
     });
     assert.equal(res.status, 400);
     assert.equal(res.body.code, 'INVALID_PAYLOAD');
-    assert.deepEqual((res.body.errors as Array<{ path: string }>).map((e) => e.path), ['lines']);
+    assert.deepEqual(
+      (res.body.errors as Array<{ path: string }>).map((e) => e.path),
+      ['lines'],
+    );
     assert.equal((await readInventory(product.variantId))?.availableQuantity, 5);
   });
 
@@ -352,7 +436,10 @@ describe('order-manage-data-api: committing an order', () => {
   it('keeps, under concurrent random orders over three variants, every variant at or above zero, its stock the sum of its movements, and each accepted order’s reserved units equal to its movements', async () => {
     type Spec = { variant: 0 | 1 | 2; quantity: number };
     const orderArb = fc.record({
-      lines: fc.array(fc.record({ variant: fc.constantFrom<0 | 1 | 2>(0, 1, 2), quantity: fc.integer({ min: 1, max: 4 }) }), { minLength: 1, maxLength: 4 }),
+      lines: fc.array(fc.record({ variant: fc.constantFrom<0 | 1 | 2>(0, 1, 2), quantity: fc.integer({ min: 1, max: 4 }) }), {
+        minLength: 1,
+        maxLength: 4,
+      }),
       viaHttp: fc.boolean(),
     });
     await fc.assert(
@@ -366,7 +453,10 @@ describe('order-manage-data-api: committing an order', () => {
             await createTestProduct({ availableQuantity: stocks[1], productId: first.productId, atShopify: false }),
             await createTestProduct({ availableQuantity: stocks[2], productId: first.productId, atShopify: false }),
           ];
-          const bodies = orders.map((o) => ({ body: commitBody(o.lines.map((l: Spec) => ({ product: variants[l.variant]!, quantity: l.quantity }))), viaHttp: o.viaHttp }));
+          const bodies = orders.map((o) => ({
+            body: commitBody(o.lines.map((l: Spec) => ({ product: variants[l.variant]!, quantity: l.quantity }))),
+            viaHttp: o.viaHttp,
+          }));
 
           const outcomes = await Promise.all(
             bodies.map(async ({ body, viaHttp }) => {
@@ -399,11 +489,17 @@ describe('order-manage-data-api: committing an order', () => {
               `variant ${i}: one movement per accepted order that names it, none for a refused one`,
             );
             for (const m of orderMovements) {
-              const reserved = details.filter((d) => d.order_id === m.reference && d.variant_id === String(variant.variantId)).reduce((s, d) => s + d.reserved, 0);
+              const reserved = details
+                .filter((d) => d.order_id === m.reference && d.variant_id === String(variant.variantId))
+                .reduce((s, d) => s + d.reserved, 0);
               assert.equal(-m.delta, reserved, `variant ${i}, order ${m.reference}: movement delta against reserved units`);
             }
             const totalReserved = details.filter((d) => d.variant_id === String(variant.variantId)).reduce((s, d) => s + d.reserved, 0);
-            assert.equal(row!.availableQuantity, stocks[i]! - totalReserved, `variant ${i}: opening stock less what accepted orders reserved`);
+            assert.equal(
+              row!.availableQuantity,
+              stocks[i]! - totalReserved,
+              `variant ${i}: opening stock less what accepted orders reserved`,
+            );
           }
           // Every line of an accepted order reserved its whole quantity; a refused order left nothing behind.
           const { rows: whole } = await dbPool().query<{ n: number }>(
@@ -428,10 +524,12 @@ describe('order-manage-data-api: committing an order', () => {
     const body = commitBody([{ product, quantity: 1 }]);
     assert.equal((await call(api, 'POST', '/internal/orders', { body })).status, 201);
     const refusal = (sql: string) =>
-      dbPool().query(sql, [String(product.variantId)]).then(
-        () => undefined,
-        (err: { code?: string; constraint?: string }) => ({ code: err.code, constraint: err.constraint }),
-      );
+      dbPool()
+        .query(sql, [String(product.variantId)])
+        .then(
+          () => undefined,
+          (err: { code?: string; constraint?: string }) => ({ code: err.code, constraint: err.constraint }),
+        );
 
     const byLedger = { code: '23514', constraint: 'inventory_stock_by_movement' };
     assert.deepEqual(await refusal('UPDATE inventory SET available_quantity = 100 WHERE variant_id = $1'), byLedger);
@@ -441,10 +539,13 @@ describe('order-manage-data-api: committing an order', () => {
     assert.deepEqual(await refusal(`DELETE FROM inventory_movement WHERE variant_id = $1 AND reason = 'order'`), appendOnly);
 
     assert.deepEqual(await readInventory(product.variantId).then((r) => [r?.availableQuantity, r?.version]), [5, 2]);
-    assert.deepEqual((await readMovements(product.variantId)).map((m) => [m.reason, m.delta]), [
-      ['import', 6],
-      ['order', -1],
-    ]);
+    assert.deepEqual(
+      (await readMovements(product.variantId)).map((m) => [m.reason, m.delta]),
+      [
+        ['import', 6],
+        ['order', -1],
+      ],
+    );
   });
 
   it('locks in variant id order, so two orders over the same variants in opposite line order never deadlock', async () => {
@@ -460,8 +561,14 @@ describe('order-manage-data-api: committing an order', () => {
       await blocker.query('BEGIN');
       await blocker.query('SELECT 1 FROM inventory WHERE variant_id = $1 FOR UPDATE', [String(first.variantId)]);
       const commits = [
-        commitBody([{ product: first, quantity: 1 }, { product: second, quantity: 1 }]),
-        commitBody([{ product: second, quantity: 1 }, { product: first, quantity: 1 }]),
+        commitBody([
+          { product: first, quantity: 1 },
+          { product: second, quantity: 1 },
+        ]),
+        commitBody([
+          { product: second, quantity: 1 },
+          { product: first, quantity: 1 },
+        ]),
       ].map((body) => commitOrder(api.pool, commitRequest(body, topic), { maxAttempts: 1 }));
       await waitFor(
         'both commits to wait for the held row',
@@ -477,7 +584,10 @@ describe('order-manage-data-api: committing an order', () => {
       );
       await blocker.query('COMMIT');
       const outcomes = await Promise.all(commits);
-      assert.deepEqual(outcomes.map((o) => o.kind), ['committed', 'committed']);
+      assert.deepEqual(
+        outcomes.map((o) => o.kind),
+        ['committed', 'committed'],
+      );
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       blocker.release();
@@ -512,14 +622,20 @@ describe('order-manage-data-api: committing an order', () => {
     const outcome = await commitOrder(racingPool, commitRequest(body, topic));
 
     assert.ok(restocked, 'the refusal was explained by reading the stock');
-    assert.deepEqual(outcome, { kind: 'committed', items: [{ variantId: String(scarce.variantId), availableAfter: 3, inventoryVersion: 3 }] });
+    assert.deepEqual(outcome, {
+      kind: 'committed',
+      items: [{ variantId: String(scarce.variantId), availableAfter: 3, inventoryVersion: 3 }],
+    });
     assert.equal((await readOrder(body.order.orderId))?.status, 'accepted');
     assert.equal((await readInventory(scarce.variantId))?.availableQuantity, 3);
-    assert.deepEqual((await readMovements(scarce.variantId)).map((m) => [m.reason, m.delta]), [
-      ['import', 1],
-      ['restock', 4],
-      ['order', -2],
-    ]);
+    assert.deepEqual(
+      (await readMovements(scarce.variantId)).map((m) => [m.reason, m.delta]),
+      [
+        ['import', 1],
+        ['restock', 4],
+        ['order', -2],
+      ],
+    );
   });
 
   it('writes nothing when the last statement fails (it travels with COMMIT), and leaves no session in a transaction', async () => {
@@ -535,7 +651,10 @@ describe('order-manage-data-api: committing an order', () => {
     assert.deepEqual(await readOrderDetails(body.order.orderId), []);
     assert.equal(await countOutboxRows(body.order.orderId), 0);
     assert.deepEqual(await readInventory(shirt.variantId).then((r) => [r?.availableQuantity, r?.version]), [10, 1]);
-    assert.deepEqual((await readMovements(shirt.variantId)).map((m) => m.reason), ['import']);
+    assert.deepEqual(
+      (await readMovements(shirt.variantId)).map((m) => m.reason),
+      ['import'],
+    );
     const { rows } = await dbPool().query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'`,
       [APPLICATION_NAME],
@@ -571,14 +690,23 @@ describe('order-manage-data-api: committing an order', () => {
 
     assert.equal((await call(api, 'POST', '/internal/orders', { body })).status, 201);
 
-    assert.deepEqual((await readOrderDetails(body.order.orderId)).map((d) => d.sku), ['']);
+    assert.deepEqual(
+      (await readOrderDetails(body.order.orderId)).map((d) => d.sku),
+      [''],
+    );
   });
 
   it('commits an order of lines that hold no stock (a tip, a gift card): lines kept with nothing reserved, no stock touched, no event', async () => {
     const body = commitBody([], {
       nonStockLines: [
         { lineItemId: String(10_963_008_585_921n + BigInt(randomInt(1, 2 ** 40))), sku: null, title: 'Tip', quantity: 1, price: '4.50' },
-        { lineItemId: String(9_223_372_036_854_775_807n - BigInt(randomInt(0, 2 ** 40))), sku: 'GIFT-50', title: 'Gift card', quantity: 1, price: '50.00' },
+        {
+          lineItemId: String(9_223_372_036_854_775_807n - BigInt(randomInt(0, 2 ** 40))),
+          sku: 'GIFT-50',
+          title: 'Gift card',
+          quantity: 1,
+          price: '50.00',
+        },
       ],
     });
 
@@ -608,11 +736,15 @@ describe('order-manage-data-api: committing an order', () => {
 
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.deepEqual(res.body.items, []);
-    const { rows } = await dbPool().query<{ location_id: string; status: string }>('SELECT location_id::text, status FROM orders WHERE order_id = $1', [
-      body.order.orderId,
-    ]);
+    const { rows } = await dbPool().query<{ location_id: string; status: string }>(
+      'SELECT location_id::text, status FROM orders WHERE order_id = $1',
+      [body.order.orderId],
+    );
     assert.deepEqual(rows, [{ location_id: locationId, status: 'accepted' }]);
-    assert.deepEqual((await readOrderDetails(body.order.orderId)).map((d) => [d.productId, d.variantId, d.quantity, d.reserved]), [[shelf.productId, null, 2, 0]]);
+    assert.deepEqual(
+      (await readOrderDetails(body.order.orderId)).map((d) => [d.productId, d.variantId, d.quantity, d.reserved]),
+      [[shelf.productId, null, 2, 0]],
+    );
     assert.deepEqual(await readInventory(shelf.variantId).then((r) => [r?.availableQuantity, r?.version]), [4, 1]);
     assert.equal(await countOutboxRows(body.order.orderId), 0);
   });
@@ -620,6 +752,9 @@ describe('order-manage-data-api: committing an order', () => {
   it('refuses an order with no line at all with 400 INVALID_PAYLOAD', async () => {
     const res = await call(api, 'POST', '/internal/orders', { body: commitBody([]) });
     assert.equal(res.status, 400);
-    assert.deepEqual((res.body.errors as Array<{ path: string }>).map((e) => e.path), ['lines']);
+    assert.deepEqual(
+      (res.body.errors as Array<{ path: string }>).map((e) => e.path),
+      ['lines'],
+    );
   });
 });

@@ -48,9 +48,17 @@ describe('order-manage-data-api: losing its PostgreSQL connections', () => {
       const second = commitBody([{ product, quantity: 2 }]);
       assert.equal((await call(api, 'POST', '/internal/orders', { body: second })).status, 201);
       // Marked published only once Kafka acknowledged it: then the topic, read to its end, holds every copy.
-      await eventually('the second order published', async () => (await countOutboxRows(second.order.orderId, { unpublishedOnly: true })) === 0, 20_000);
+      await eventually(
+        'the second order published',
+        async () => (await countOutboxRows(second.order.orderId, { unpublishedOnly: true })) === 0,
+        20_000,
+      );
       const events = await readEvents({ topic, predicate: (e) => e.value.orderId === second.order.orderId, untilEnd: true });
-      assert.deepEqual(events.map((e) => e.value.availableAfter), [7], 'one event, none twice');
+      assert.deepEqual(
+        events.map((e) => e.value.availableAfter),
+        [7],
+        'one event, none twice',
+      );
       assert.equal((await call(api, 'GET', '/health/ready', { token: null })).status, 200);
     } finally {
       await relay.stop();
@@ -69,7 +77,9 @@ describe('order-manage-data-api: losing its PostgreSQL connections', () => {
       assert.equal(res.body.code, 'DATABASE_UNAVAILABLE');
       assert.equal(res.headers.get('retry-after'), '1');
       const resolve = await call(api, 'POST', '/internal/variants/resolve', {
-        body: { lines: [{ lineItemId: '1', productId: String(product.productId), variantId: String(product.variantId), sku: product.sku }] },
+        body: {
+          lines: [{ lineItemId: '1', productId: String(product.productId), variantId: String(product.variantId), sku: product.sku }],
+        },
       });
       assert.equal(resolve.status, 503);
       assert.equal(resolve.body.code, 'DATABASE_UNAVAILABLE');

@@ -62,7 +62,13 @@ async function migrateOnly(url: string, migrations: typeof MIGRATIONS): Promise<
 
 /** Each variant's stock and version beside the sum and count of its movements, summed by PostgreSQL. */
 async function ledgerTotals(client: pg.ClientBase) {
-  const { rows } = await client.query<{ variant_id: string; available_quantity: number; version: number; deltas: number; movements: number }>(
+  const { rows } = await client.query<{
+    variant_id: string;
+    available_quantity: number;
+    version: number;
+    deltas: number;
+    movements: number;
+  }>(
     `SELECT i.variant_id::text, i.available_quantity, i.version,
             coalesce(sum(m.delta), 0)::int AS deltas, count(m.id)::int AS movements
        FROM inventory i LEFT JOIN inventory_movement m ON m.variant_id = i.variant_id
@@ -73,7 +79,11 @@ async function ledgerTotals(client: pg.ClientBase) {
 
 async function assertLedgerHolds(client: pg.ClientBase): Promise<void> {
   for (const row of await ledgerTotals(client)) {
-    assert.deepEqual([row.available_quantity, row.version], [row.deltas, row.movements], `variant ${row.variant_id}: stock and version against its movements`);
+    assert.deepEqual(
+      [row.available_quantity, row.version],
+      [row.deltas, row.movements],
+      `variant ${row.variant_id}: stock and version against its movements`,
+    );
   }
 }
 
@@ -118,8 +128,12 @@ describe('database: migrations, seed and reset', () => {
     ]);
 
   const stockOf = async (variantId: number | string) =>
-    (await client.query<{ available_quantity: number; version: number }>('SELECT available_quantity, version FROM inventory WHERE variant_id = $1', [String(variantId)]))
-      .rows[0];
+    (
+      await client.query<{ available_quantity: number; version: number }>(
+        'SELECT available_quantity, version FROM inventory WHERE variant_id = $1',
+        [String(variantId)],
+      )
+    ).rows[0];
 
   const movementsOf = async (variantId: number | string) =>
     (
@@ -139,7 +153,11 @@ describe('database: migrations, seed and reset', () => {
     ).rows;
 
   const movementSnapshot = async () =>
-    (await client.query('SELECT id::text, variant_id::text, delta, reason, reference, idempotency_key, created_at FROM inventory_movement ORDER BY id')).rows;
+    (
+      await client.query(
+        'SELECT id::text, variant_id::text, delta, reason, reference, idempotency_key, created_at FROM inventory_movement ORDER BY id',
+      )
+    ).rows;
 
   before(async () => {
     // The command creates the database itself when it does not exist.
@@ -157,7 +175,19 @@ describe('database: migrations, seed and reset', () => {
     const { rows } = await client.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'typeorm_migrations' ORDER BY 1`,
     );
-    assert.deepEqual(rows.map((r) => r.table_name), ['inventory', 'inventory_adjustment', 'inventory_movement', 'order_detail', 'order_rejection', 'orders', 'outbox_event', 'webhook_event']);
+    assert.deepEqual(
+      rows.map((r) => r.table_name),
+      [
+        'inventory',
+        'inventory_adjustment',
+        'inventory_movement',
+        'order_detail',
+        'order_rejection',
+        'orders',
+        'outbox_event',
+        'webhook_event',
+      ],
+    );
     assert.deepEqual(await migrate(url), []);
   });
 
@@ -216,19 +246,30 @@ describe('database: migrations, seed and reset', () => {
         `INSERT INTO order_detail (line_item_id, order_id, product_id, variant_id, title, quantity, price, reserved, restocked)
          VALUES (${lineItemId}, ${orderId}, 10, ${variantId ?? 'NULL'}, 't', ${quantity}, '1.00', ${reserved}, ${restocked})`;
 
-      assert.deepEqual(await refusal(`INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES (1, -2, 'order', 'o', 'k-neg')`), {
-        code: '23514',
-        constraint: 'inventory_available_quantity_check',
-      });
+      assert.deepEqual(
+        await refusal(
+          `INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES (1, -2, 'order', 'o', 'k-neg')`,
+        ),
+        {
+          code: '23514',
+          constraint: 'inventory_available_quantity_check',
+        },
+      );
       assert.equal((await refusal(line(7, 1, 0, 0)))?.constraint, 'order_detail_quantity_check');
       assert.equal(
-        (await refusal(`INSERT INTO inventory (variant_id, product_id, sku, title, price, shopify_inventory_item_id, shopify_location_id) VALUES (2, 10, 'SKU-1', 'Two', '1.00', 12, 21)`))
-          ?.constraint,
+        (
+          await refusal(
+            `INSERT INTO inventory (variant_id, product_id, sku, title, price, shopify_inventory_item_id, shopify_location_id) VALUES (2, 10, 'SKU-1', 'Two', '1.00', 12, 21)`,
+          )
+        )?.constraint,
         'inventory_sku_key',
       );
       assert.equal(
-        (await refusal(`INSERT INTO inventory (variant_id, product_id, sku, title, price, shopify_inventory_item_id, shopify_location_id) VALUES (2, 10, 'SKU-2', 'Two', '1.00', 11, 21)`))
-          ?.constraint,
+        (
+          await refusal(
+            `INSERT INTO inventory (variant_id, product_id, sku, title, price, shopify_inventory_item_id, shopify_location_id) VALUES (2, 10, 'SKU-2', 'Two', '1.00', 11, 21)`,
+          )
+        )?.constraint,
         'inventory_inventory_item_key',
       );
       assert.equal((await refusal(line(7, 999, 1, 1)))?.constraint, 'order_detail_variant_fk');
@@ -243,21 +284,53 @@ describe('database: migrations, seed and reset', () => {
       );
       // Shopify's line item ids are unique across orders, not only within one.
       assert.equal((await refusal(line(7, null, 1, 0, 0, 101)))?.constraint, 'order_detail_pkey');
-      assert.equal((await refusal(`INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES (1, 0, 'order', 'o', 'k0')`))?.constraint, 'inventory_movement_delta_check');
-      assert.equal((await refusal(`INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES (1, 1, 'gift', 'o', 'k1')`))?.constraint, 'inventory_movement_reason_check');
-      assert.equal((await refusal(`INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES (1, 1, 'restock', 'o', 'import:1')`))?.constraint, 'inventory_movement_idempotency_key_key');
-      assert.deepEqual(await refusal(`INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES (999, 1, 'restock', 'o', 'k2')`), {
-        code: '23503',
-        constraint: 'inventory_movement_variant_fk',
-      });
       assert.equal(
-        (await refusal(`INSERT INTO orders (order_id, order_number, name, currency, total_price, webhook_id, created_at) VALUES (100, 2, '#2', 'USD', '1.00', 'w2', now())`))
-          ?.constraint,
+        (
+          await refusal(
+            `INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES (1, 0, 'order', 'o', 'k0')`,
+          )
+        )?.constraint,
+        'inventory_movement_delta_check',
+      );
+      assert.equal(
+        (
+          await refusal(
+            `INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES (1, 1, 'gift', 'o', 'k1')`,
+          )
+        )?.constraint,
+        'inventory_movement_reason_check',
+      );
+      assert.equal(
+        (
+          await refusal(
+            `INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES (1, 1, 'restock', 'o', 'import:1')`,
+          )
+        )?.constraint,
+        'inventory_movement_idempotency_key_key',
+      );
+      assert.deepEqual(
+        await refusal(
+          `INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES (999, 1, 'restock', 'o', 'k2')`,
+        ),
+        {
+          code: '23503',
+          constraint: 'inventory_movement_variant_fk',
+        },
+      );
+      assert.equal(
+        (
+          await refusal(
+            `INSERT INTO orders (order_id, order_number, name, currency, total_price, webhook_id, created_at) VALUES (100, 2, '#2', 'USD', '1.00', 'w2', now())`,
+          )
+        )?.constraint,
         'orders_pkey',
       );
       assert.equal(
-        (await refusal(`INSERT INTO orders (order_id, order_number, name, currency, total_price, status, webhook_id, created_at) VALUES (102, 3, '#3', 'USD', '1.00', 'committed', 'w3', now())`))
-          ?.constraint,
+        (
+          await refusal(
+            `INSERT INTO orders (order_id, order_number, name, currency, total_price, status, webhook_id, created_at) VALUES (102, 3, '#3', 'USD', '1.00', 'committed', 'w3', now())`,
+          )
+        )?.constraint,
         'orders_status_check',
       );
       assert.deepEqual(await stockOf(1), { available_quantity: 1, version: 1 });
@@ -271,7 +344,14 @@ describe('database: migrations, seed and reset', () => {
     try {
       await insertVariant({ variantId: 3, productId: 30, sku: 'SKU-3', item: 33, stock: 0 });
       assert.deepEqual(await stockOf(3), { available_quantity: 0, version: 0 });
-      for (const [delta, reason] of [[5, 'import'], [-2, 'order'], [3, 'restock'], [-6, 'correction'], [1, 'return']] as const) await movement(3, delta, reason);
+      for (const [delta, reason] of [
+        [5, 'import'],
+        [-2, 'order'],
+        [3, 'restock'],
+        [-6, 'correction'],
+        [1, 'return'],
+      ] as const)
+        await movement(3, delta, reason);
 
       assert.deepEqual(await stockOf(3), { available_quantity: 1, version: 5 });
       assert.deepEqual(
@@ -299,11 +379,15 @@ describe('database: migrations, seed and reset', () => {
       assert.deepEqual(await refusal('UPDATE inventory SET available_quantity = available_quantity - 1 WHERE variant_id = 4'), byLedger);
       assert.deepEqual(await refusal('UPDATE inventory SET version = version + 1 WHERE variant_id = 4'), byLedger);
       assert.deepEqual(
-        await refusal(`INSERT INTO inventory (variant_id, product_id, sku, title, price, available_quantity, shopify_inventory_item_id, shopify_location_id) VALUES (5, 40, 'SKU-5', 'Five', '1.00', 3, 55, 21)`),
+        await refusal(
+          `INSERT INTO inventory (variant_id, product_id, sku, title, price, available_quantity, shopify_inventory_item_id, shopify_location_id) VALUES (5, 40, 'SKU-5', 'Five', '1.00', 3, 55, 21)`,
+        ),
         byLedger,
       );
       assert.deepEqual(
-        await refusal(`INSERT INTO inventory (variant_id, product_id, sku, title, price, version, shopify_inventory_item_id, shopify_location_id) VALUES (5, 40, 'SKU-5', 'Five', '1.00', 2, 55, 21)`),
+        await refusal(
+          `INSERT INTO inventory (variant_id, product_id, sku, title, price, version, shopify_inventory_item_id, shopify_location_id) VALUES (5, 40, 'SKU-5', 'Five', '1.00', 2, 55, 21)`,
+        ),
         byLedger,
       );
       // What is not stock may change as before.
@@ -323,10 +407,13 @@ describe('database: migrations, seed and reset', () => {
       assert.deepEqual(await refusal('UPDATE inventory_movement SET delta = 50 WHERE variant_id = 6'), appendOnly);
       assert.deepEqual(await refusal(`UPDATE inventory_movement SET reference = 'rewritten' WHERE variant_id = 6`), appendOnly);
       assert.deepEqual(await refusal('DELETE FROM inventory_movement WHERE variant_id = 6 AND delta = -1'), appendOnly);
-      assert.deepEqual((await movementsOf(6)).map((m) => [m.delta, m.reference]), [
-        [5, 'test'],
-        [-1, 'test'],
-      ]);
+      assert.deepEqual(
+        (await movementsOf(6)).map((m) => [m.delta, m.reference]),
+        [
+          [5, 'test'],
+          [-1, 'test'],
+        ],
+      );
 
       await client.query('DELETE FROM inventory WHERE variant_id = 6');
       assert.deepEqual(await movementsOf(6), []);
@@ -361,7 +448,10 @@ describe('database: migrations, seed and reset', () => {
           [orderId, i],
         );
         // The old schema keyed a line that holds no stock by (order, line item): the old suites reused one id in many orders.
-        await oldDb.query(`INSERT INTO order_detail (order_id, line_item_id, sku, title, quantity, price) VALUES ($1, 10963008585921, '', 'Tip', 1, '4.50')`, [orderId]);
+        await oldDb.query(
+          `INSERT INTO order_detail (order_id, line_item_id, sku, title, quantity, price) VALUES ($1, 10963008585921, '', 'Tip', 1, '4.50')`,
+          [orderId],
+        );
       }
       await oldDb.query(
         `INSERT INTO outbox_event (event_id, topic, message_key, payload, order_id, published_at) VALUES ($1, 'inventory-updates', '7523456789001', '{}', $2, now())`,
@@ -377,27 +467,63 @@ describe('database: migrations, seed and reset', () => {
           `SELECT variant_id::text, product_id::text, sku, available_quantity, version, shopify_inventory_item_id::text FROM inventory ORDER BY variant_id`,
         );
         assert.deepEqual(inventory.rows, [
-          { variant_id: '7523456789001', product_id: '7523456789001', sku: 'TSHIRT-BLK-M', available_quantity: 118, version: 1, shopify_inventory_item_id: '44123456780002' },
-          { variant_id: '7523456789012', product_id: '7523456789012', sku: 'WATCH-FIELD-38', available_quantity: 0, version: 0, shopify_inventory_item_id: '44123456780014' },
+          {
+            variant_id: '7523456789001',
+            product_id: '7523456789001',
+            sku: 'TSHIRT-BLK-M',
+            available_quantity: 118,
+            version: 1,
+            shopify_inventory_item_id: '44123456780002',
+          },
+          {
+            variant_id: '7523456789012',
+            product_id: '7523456789012',
+            sku: 'WATCH-FIELD-38',
+            available_quantity: 0,
+            version: 0,
+            shopify_inventory_item_id: '44123456780014',
+          },
         ]);
         const movements = await db.query(
           `SELECT variant_id::text, delta, reason, available_after, version_after FROM inventory_movement ORDER BY id`,
         );
-        assert.deepEqual(movements.rows, [{ variant_id: '7523456789001', delta: 118, reason: 'import', available_after: 118, version_after: 1 }]);
+        assert.deepEqual(movements.rows, [
+          { variant_id: '7523456789001', delta: 118, reason: 'import', available_after: 118, version_after: 1 },
+        ]);
         await assertLedgerHolds(db);
 
         const migratedOrders = await db.query(`SELECT order_id::text, status, location_id, cancelled_at FROM orders ORDER BY order_id`);
-        assert.deepEqual(migratedOrders.rows, orders.map((order_id) => ({ order_id, status: 'accepted', location_id: null, cancelled_at: null })));
-        const details = await db.query<{ order_id: string; line_item_id: string; product_id: string | null; variant_id: string | null; quantity: number; reserved: number; restocked: number }>(
+        assert.deepEqual(
+          migratedOrders.rows,
+          orders.map((order_id) => ({ order_id, status: 'accepted', location_id: null, cancelled_at: null })),
+        );
+        const details = await db.query<{
+          order_id: string;
+          line_item_id: string;
+          product_id: string | null;
+          variant_id: string | null;
+          quantity: number;
+          reserved: number;
+          restocked: number;
+        }>(
           `SELECT order_id::text, line_item_id::text, product_id::text, variant_id::text, quantity, reserved, restocked FROM order_detail ORDER BY order_id, title DESC`,
         );
         const stockLines = details.rows.filter((d) => d.product_id !== null);
         assert.deepEqual(
-          stockLines.map(({ order_id, variant_id, quantity, reserved, restocked }) => ({ order_id, variant_id, quantity, reserved, restocked })),
+          stockLines.map(({ order_id, variant_id, quantity, reserved, restocked }) => ({
+            order_id,
+            variant_id,
+            quantity,
+            reserved,
+            restocked,
+          })),
           orders.map((order_id, i) => ({ order_id, variant_id: '7523456789001', quantity: 1 + i, reserved: 1 + i, restocked: 0 })),
         );
         const tips = details.rows.filter((d) => d.product_id === null);
-        assert.deepEqual(tips.map((t) => [t.order_id, t.variant_id, t.reserved]), orders.map((o) => [o, null, 0]));
+        assert.deepEqual(
+          tips.map((t) => [t.order_id, t.variant_id, t.reserved]),
+          orders.map((o) => [o, null, 0]),
+        );
         assert.equal(tips[0]!.line_item_id, '10963008585921', 'the first order keeps its line item id');
         const ids = details.rows.map((d) => d.line_item_id);
         assert.equal(new Set(ids).size, ids.length, 'every line has a line item id of its own');
@@ -407,16 +533,23 @@ describe('database: migrations, seed and reset', () => {
 
       // Readable through the data-api's own code: the order, its variant by SKU within its product, a new order on it.
       const order = await findOrder(pool, orders[0]!);
-      assert.deepEqual({ ...order, receivedAt: typeof order?.receivedAt }, {
-        orderId: orders[0],
-        webhookId: 'webhook-0',
-        eventId: 'event-0',
-        status: 'accepted',
-        receivedAt: 'string',
-      });
-      const resolution = await resolveLines(pool, orders[1]!, [{ lineItemId: '1', productId: '7523456789001', variantId: null, sku: 'TSHIRT-BLK-M' }]);
+      assert.deepEqual(
+        { ...order, receivedAt: typeof order?.receivedAt },
+        {
+          orderId: orders[0],
+          webhookId: 'webhook-0',
+          eventId: 'event-0',
+          status: 'accepted',
+          receivedAt: 'string',
+        },
+      );
+      const resolution = await resolveLines(pool, orders[1]!, [
+        { lineItemId: '1', productId: '7523456789001', variantId: null, sku: 'TSHIRT-BLK-M' },
+      ]);
       assert.equal(resolution.existingOrder?.status, 'accepted');
-      assert.deepEqual(resolution.resolved, [{ lineItemId: '1', variantId: '7523456789001', productId: '7523456789001', sku: 'TSHIRT-BLK-M', availableQuantity: 118 }]);
+      assert.deepEqual(resolution.resolved, [
+        { lineItemId: '1', variantId: '7523456789001', productId: '7523456789001', sku: 'TSHIRT-BLK-M', availableQuantity: 118 },
+      ]);
       const committed = await commitOrder(pool, {
         order: {
           orderId: '820982911946154510',
@@ -431,7 +564,17 @@ describe('database: migrations, seed and reset', () => {
           eventId: 'event-2',
           locationId: null,
         },
-        lines: [{ lineItemId: '13000000000001', productId: '7523456789001', variantId: '7523456789001', sku: 'TSHIRT-BLK-M', title: 'T-shirt', quantity: 3, price: '24.90' }],
+        lines: [
+          {
+            lineItemId: '13000000000001',
+            productId: '7523456789001',
+            variantId: '7523456789001',
+            sku: 'TSHIRT-BLK-M',
+            title: 'T-shirt',
+            quantity: 3,
+            price: '24.90',
+          },
+        ],
         correlationId: randomUUID(),
         topic: 'inventory-updates',
       });
@@ -445,11 +588,16 @@ describe('database: migrations, seed and reset', () => {
           `SELECT variant_id::text, product_id::text, available_quantity, version FROM inventory WHERE sku = 'TSHIRT-BLK-M'`,
         );
         assert.deepEqual(shirt.rows, [{ variant_id: '45123456790002', product_id: '7523456789001', available_quantity: 115, version: 2 }]);
-        const moved = await db2.query(`SELECT variant_id::text, delta, reason FROM inventory_movement WHERE variant_id = 45123456790002 ORDER BY id`);
-        assert.deepEqual(moved.rows.map((m) => [m.delta, m.reason]), [
-          [118, 'import'],
-          [-3, 'order'],
-        ]);
+        const moved = await db2.query(
+          `SELECT variant_id::text, delta, reason FROM inventory_movement WHERE variant_id = 45123456790002 ORDER BY id`,
+        );
+        assert.deepEqual(
+          moved.rows.map((m) => [m.delta, m.reason]),
+          [
+            [118, 'import'],
+            [-3, 'order'],
+          ],
+        );
         const lines = await db2.query(`SELECT DISTINCT variant_id::text FROM order_detail WHERE product_id IS NOT NULL`);
         assert.deepEqual(lines.rows, [{ variant_id: '45123456790002' }]);
         assert.equal((await db2.query('SELECT 1 FROM inventory')).rowCount, DEMO_CATALOGUE.length);
@@ -520,17 +668,26 @@ describe('database: migrations, seed and reset', () => {
     const result = await reset(url);
 
     assert.deepEqual(result, { inserted: 0, updated: 2, ordersDeleted: 1, eventsDeleted: 1 });
-    assert.deepEqual((await movementsOf(small)).map((m) => [m.delta, m.reason, m.available_after]), [
-      [80, 'import', 80],
-      [-2, 'order', 78],
-      [2, 'correction', 80],
-    ]);
-    assert.deepEqual((await movementsOf(medium)).map((m) => [m.delta, m.reason, m.available_after]), [
-      [120, 'import', 120],
-      [5, 'restock', 125],
-      [-5, 'correction', 120],
-    ]);
-    assert.deepEqual((await movementsOf(large)).map((m) => [m.delta, m.reason]), [[90, 'import']]);
+    assert.deepEqual(
+      (await movementsOf(small)).map((m) => [m.delta, m.reason, m.available_after]),
+      [
+        [80, 'import', 80],
+        [-2, 'order', 78],
+        [2, 'correction', 80],
+      ],
+    );
+    assert.deepEqual(
+      (await movementsOf(medium)).map((m) => [m.delta, m.reason, m.available_after]),
+      [
+        [120, 'import', 120],
+        [5, 'restock', 125],
+        [-5, 'correction', 120],
+      ],
+    );
+    assert.deepEqual(
+      (await movementsOf(large)).map((m) => [m.delta, m.reason]),
+      [[90, 'import']],
+    );
     assert.deepEqual(await stockOf(small), { available_quantity: 80, version: 3 });
     assert.equal((await client.query(`SELECT 1 FROM orders WHERE order_id = 555`)).rowCount, 0);
     assert.equal((await client.query(`SELECT 1 FROM order_detail WHERE order_id = 555`)).rowCount, 0);

@@ -120,38 +120,58 @@ describe('order-manage-data-api: access, health and reads', () => {
     const empty = await call(api, 'POST', '/internal/variants/resolve', { body: { orderId: String(randomOrderId()), lines: [] } });
     assert.equal(empty.status, 400);
     assert.equal(empty.body.code, 'INVALID_PAYLOAD');
-    assert.deepEqual((empty.body.errors as Array<{ path: string }>).map((e) => e.path), ['lines']);
+    assert.deepEqual(
+      (empty.body.errors as Array<{ path: string }>).map((e) => e.path),
+      ['lines'],
+    );
     const badId = await call(api, 'POST', '/internal/variants/resolve', {
       body: { lines: [{ lineItemId: '1', productId: '1', variantId: '9223372036854775808', sku: 'A' }] },
     });
     assert.equal(badId.status, 400);
-    assert.deepEqual((badId.body.errors as Array<{ path: string }>).map((e) => e.path), ['lines.0.variantId']);
+    assert.deepEqual(
+      (badId.body.errors as Array<{ path: string }>).map((e) => e.path),
+      ['lines.0.variantId'],
+    );
   });
 
   it('resolves an order’s lines and looks the order up in one request: the order once accepted, null before', async () => {
     const product = await createTestProduct({ availableQuantity: 3 });
     const body = commitBody([{ product, quantity: 1 }]);
-    const line = { lineItemId: body.lines[0]!.lineItemId, productId: String(product.productId), variantId: String(product.variantId), sku: product.sku };
+    const line = {
+      lineItemId: body.lines[0]!.lineItemId,
+      productId: String(product.productId),
+      variantId: String(product.variantId),
+      sku: product.sku,
+    };
     const resolve = () => call(api, 'POST', '/internal/variants/resolve', { body: { orderId: body.order.orderId, lines: [line] } });
 
     const before = await resolve();
     assert.equal(before.status, 200);
     assert.equal(before.body.existingOrder, null);
-    assert.deepEqual((before.body.resolved as Array<{ availableQuantity: number }>).map((p) => p.availableQuantity), [3]);
+    assert.deepEqual(
+      (before.body.resolved as Array<{ availableQuantity: number }>).map((p) => p.availableQuantity),
+      [3],
+    );
 
     assert.equal((await call(api, 'POST', '/internal/orders', { body })).status, 201);
     const after = await resolve();
     assert.equal(after.status, 200);
     const existing = after.body.existingOrder as Record<string, unknown>;
-    assert.deepEqual({ ...existing, receivedAt: typeof existing.receivedAt }, {
-      orderId: body.order.orderId,
-      webhookId: body.order.webhookId,
-      eventId: body.order.eventId,
-      status: 'accepted',
-      receivedAt: 'string',
-    });
+    assert.deepEqual(
+      { ...existing, receivedAt: typeof existing.receivedAt },
+      {
+        orderId: body.order.orderId,
+        webhookId: body.order.webhookId,
+        eventId: body.order.eventId,
+        status: 'accepted',
+        receivedAt: 'string',
+      },
+    );
     assert.ok(!Number.isNaN(Date.parse(String(existing.receivedAt))));
-    assert.deepEqual((after.body.resolved as Array<{ availableQuantity: number }>).map((p) => p.availableQuantity), [2]);
+    assert.deepEqual(
+      (after.body.resolved as Array<{ availableQuantity: number }>).map((p) => p.availableQuantity),
+      [2],
+    );
     assert.deepEqual(after.body.unresolved, []);
   });
 

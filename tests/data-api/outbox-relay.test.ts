@@ -4,7 +4,16 @@ import { createServer, type Server } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { closeDb, countOutboxRows, createTestProduct, dbPool, readOutboxRows } from '../support/db.js';
 import { createTopic, deleteTopics, readEvents, uniqueTopic } from '../support/kafka.js';
-import { call, capturingLogger, commitBody, eventually, readMovements, startDataApi, startRelay, type DataApiUnderTest } from './helpers.js';
+import {
+  call,
+  capturingLogger,
+  commitBody,
+  eventually,
+  readMovements,
+  startDataApi,
+  startRelay,
+  type DataApiUnderTest,
+} from './helpers.js';
 
 /**
  * Each test writes to its own topic, so the stack's relay (which claims only `inventory-updates`
@@ -70,7 +79,11 @@ describe('order-manage-data-api: outbox relay', () => {
         untilEnd: true,
         fromTimestamp: committedAfter,
       });
-      assert.deepEqual(events.map((e) => e.key).sort(), [String(a.variantId), String(b.variantId)].sort(), 'one event per variant, none twice');
+      assert.deepEqual(
+        events.map((e) => e.key).sort(),
+        [String(a.variantId), String(b.variantId)].sort(),
+        'one event per variant, none twice',
+      );
 
       const eventA = events.find((e) => e.key === String(a.variantId));
       assert.ok(eventA, 'an event keyed by variant A');
@@ -134,7 +147,11 @@ describe('order-manage-data-api: outbox relay', () => {
       });
       // Marked means acknowledged by Kafka: the topic, read to its end, holds every copy the relays sent.
       const ids = new Set(orders.map((o) => o.order.orderId));
-      const events = await readEvents<Record<string, unknown>>({ topic, predicate: (e) => ids.has(e.value.orderId as string), untilEnd: true });
+      const events = await readEvents<Record<string, unknown>>({
+        topic,
+        predicate: (e) => ids.has(e.value.orderId as string),
+        untilEnd: true,
+      });
       assert.deepEqual(events.map((e) => e.value.availableAfter).sort(), [7, 9], 'one event per order, none twice');
     } finally {
       await up.stop();
@@ -151,7 +168,10 @@ describe('order-manage-data-api: outbox relay', () => {
     try {
       const lone = commitBody([{ product, quantity: 1 }]);
       assert.equal((await call(api, 'POST', '/internal/orders', { body: lone })).status, 201);
-      await eventually('the lone order published without lingering', async () => (await countOutboxRows(lone.order.orderId, { unpublishedOnly: true })) === 0);
+      await eventually(
+        'the lone order published without lingering',
+        async () => (await countOutboxRows(lone.order.orderId, { unpublishedOnly: true })) === 0,
+      );
     } finally {
       await patient.stop();
     }
@@ -161,8 +181,15 @@ describe('order-manage-data-api: outbox relay', () => {
     try {
       const lead = commitBody([{ product, quantity: 1 }]);
       assert.equal((await call(api, 'POST', '/internal/orders', { body: lead })).status, 201);
-      await eventually('the lead order published', async () => (await countOutboxRows(lead.order.orderId, { unpublishedOnly: true })) === 0);
-      const followers = [commitBody([{ product, quantity: 2 }]), commitBody([{ product, quantity: 1 }]), commitBody([{ product, quantity: 1 }])];
+      await eventually(
+        'the lead order published',
+        async () => (await countOutboxRows(lead.order.orderId, { unpublishedOnly: true })) === 0,
+      );
+      const followers = [
+        commitBody([{ product, quantity: 2 }]),
+        commitBody([{ product, quantity: 1 }]),
+        commitBody([{ product, quantity: 1 }]),
+      ];
       for (const body of followers) assert.equal((await call(api, 'POST', '/internal/orders', { body })).status, 201);
       await eventually('the followers published once the linger is over', async () => {
         const left = await Promise.all(followers.map((f) => countOutboxRows(f.order.orderId, { unpublishedOnly: true })));
@@ -202,7 +229,11 @@ describe('order-manage-data-api: outbox relay', () => {
       });
 
       const idSet = new Set(ids);
-      const events = await readEvents<Record<string, unknown>>({ topic, predicate: (e) => idSet.has(e.value.orderId as string), untilEnd: true });
+      const events = await readEvents<Record<string, unknown>>({
+        topic,
+        predicate: (e) => idSet.has(e.value.orderId as string),
+        untilEnd: true,
+      });
       const eventIds = events.map((e) => e.value.eventId as string);
       assert.equal(eventIds.length, 24);
       assert.equal(new Set(eventIds).size, 24);
@@ -231,8 +262,10 @@ describe('order-manage-data-api: outbox relay', () => {
     try {
       await eventually('backlog drained', async () => {
         const text = await (await fetch(`${api.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-        return /^outbox_backlog\{service="order-manage-data-api"\} 0$/m.test(text) &&
-          /^outbox_publish_latency_seconds_count\{service="order-manage-data-api"\} 2$/m.test(text);
+        return (
+          /^outbox_backlog\{service="order-manage-data-api"\} 0$/m.test(text) &&
+          /^outbox_publish_latency_seconds_count\{service="order-manage-data-api"\} 2$/m.test(text)
+        );
       });
     } finally {
       await up.stop();

@@ -7,7 +7,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { closeDb, createTestProduct, dbPool, randomOrderId, readInventory, readOrder, readOrderDetails, type TestProduct } from '../support/db.js';
+import {
+  closeDb,
+  createTestProduct,
+  dbPool,
+  randomOrderId,
+  readInventory,
+  readOrder,
+  readOrderDetails,
+  type TestProduct,
+} from '../support/db.js';
 import { waitFor } from '../support/eventually.js';
 import { uniqueTopic } from '../support/kafka.js';
 import { assertLedgerHolds, call, commitBody, randomLineItemId, readMovements, startDataApi, type DataApiUnderTest } from './helpers.js';
@@ -59,14 +68,17 @@ describe('order-manage-data-api: units coming back', () => {
     const unauthorised = await call(api, 'POST', '/internal/orders/1/restocks', { body: {}, token: null });
     assert.deepEqual([unauthorised.status, unauthorised.body.code], [401, 'UNAUTHORIZED']);
     const invalid = await call(api, 'POST', '/internal/orders/1/restocks', {
-      body: { topic: 'orders/create', webhookId: 'w', refundLineItems: [{ id: '1', lineItemId: 'x', quantity: -1, restockType: 'cancel' }] },
+      body: {
+        topic: 'orders/create',
+        webhookId: 'w',
+        refundLineItems: [{ id: '1', lineItemId: 'x', quantity: -1, restockType: 'cancel' }],
+      },
     });
     assert.equal(invalid.status, 400);
-    assert.deepEqual((invalid.body.errors as Array<{ path: string }>).map((e) => e.path), [
-      'topic',
-      'refundLineItems.0.lineItemId',
-      'refundLineItems.0.quantity',
-    ]);
+    assert.deepEqual(
+      (invalid.body.errors as Array<{ path: string }>).map((e) => e.path),
+      ['topic', 'refundLineItems.0.lineItemId', 'refundLineItems.0.quantity'],
+    );
   });
 
   it('puts a reserved line back with one movement and one event built from it, in the outbox of the same transaction', async () => {
@@ -81,7 +93,9 @@ describe('order-manage-data-api: units coming back', () => {
         webhookId: randomUUID(),
         eventId: null,
         cancelledAt: '2026-11-24T10:00:00-05:00',
-        refundLineItems: [{ id: refund, lineItemId: order.lineItemIds[0], quantity: 4, restockType: 'cancel', locationId: String(variant.locationId) }],
+        refundLineItems: [
+          { id: refund, lineItemId: order.lineItemIds[0], quantity: 4, restockType: 'cancel', locationId: String(variant.locationId) },
+        ],
       },
     });
     assert.equal(res.status, 200);
@@ -91,20 +105,30 @@ describe('order-manage-data-api: units coming back', () => {
       orderStatus: 'cancelled',
       replayed: false,
       restocked: [{ variantId: String(variant.variantId), quantity: 4 }],
-      movements: [{ movementId: movement.id, refundLineItemId: refund, variantId: String(variant.variantId), reason: 'cancel', delta: 4, availableAfter: 10 }],
+      movements: [
+        {
+          movementId: movement.id,
+          refundLineItemId: refund,
+          variantId: String(variant.variantId),
+          reason: 'cancel',
+          delta: 4,
+          availableAfter: 10,
+        },
+      ],
     });
-    assert.deepEqual([movement.reason, movement.delta, movement.reference, movement.idempotencyKey, movement.availableAfter, movement.versionAfter], [
-      'cancel',
-      4,
-      refund,
-      `refund-line:${refund}`,
-      10,
-      3,
-    ]);
-    const { rows } = await dbPool().query<{ message_key: string; payload: Record<string, unknown>; headers: Record<string, string>; order_id: string }>(
-      `SELECT message_key, payload, headers, order_id::text FROM outbox_event WHERE topic = $1 AND payload->>'movementId' = $2`,
-      [topic, movement.id],
+    assert.deepEqual(
+      [movement.reason, movement.delta, movement.reference, movement.idempotencyKey, movement.availableAfter, movement.versionAfter],
+      ['cancel', 4, refund, `refund-line:${refund}`, 10, 3],
     );
+    const { rows } = await dbPool().query<{
+      message_key: string;
+      payload: Record<string, unknown>;
+      headers: Record<string, string>;
+      order_id: string;
+    }>(`SELECT message_key, payload, headers, order_id::text FROM outbox_event WHERE topic = $1 AND payload->>'movementId' = $2`, [
+      topic,
+      movement.id,
+    ]);
     assert.equal(rows.length, 1);
     const { eventId, occurredAt, ...event } = rows[0]!.payload;
     assert.match(String(eventId), /^[0-9a-f-]{36}$/);
@@ -124,34 +148,71 @@ describe('order-manage-data-api: units coming back', () => {
       inventoryVersion: 3,
       shopifyKnows: true,
     });
-    assert.deepEqual([rows[0]!.message_key, rows[0]!.order_id, rows[0]!.headers['x-correlation-id']], [String(variant.variantId), order.orderId, correlationId]);
-    const { rows: cancelled } = await dbPool().query<{ status: string; cancelled_at: Date }>('SELECT status, cancelled_at FROM orders WHERE order_id = $1', [order.orderId]);
+    assert.deepEqual(
+      [rows[0]!.message_key, rows[0]!.order_id, rows[0]!.headers['x-correlation-id']],
+      [String(variant.variantId), order.orderId, correlationId],
+    );
+    const { rows: cancelled } = await dbPool().query<{ status: string; cancelled_at: Date }>(
+      'SELECT status, cancelled_at FROM orders WHERE order_id = $1',
+      [order.orderId],
+    );
     assert.deepEqual(cancelled, [{ status: 'cancelled', cancelled_at: new Date('2026-11-24T15:00:00Z') }]);
   });
 
   it('writes one movement per refund line however many deliveries race, through either topic, beside orders of the same variants: no deadlock, stock = the sum of the movements', async () => {
-    const [a, b] = [await createTestProduct({ availableQuantity: 100, atShopify: false }), await createTestProduct({ availableQuantity: 100, atShopify: false })];
+    const [a, b] = [
+      await createTestProduct({ availableQuantity: 100, atShopify: false }),
+      await createTestProduct({ availableQuantity: 100, atShopify: false }),
+    ];
     // Lines in both variant orders, so two orders' refunds want the variants' locks in opposite line order.
-    const first = await commit([{ product: a, quantity: 5 }, { product: b, quantity: 3 }]);
-    const second = await commit([{ product: b, quantity: 2 }, { product: a, quantity: 4 }]);
+    const first = await commit([
+      { product: a, quantity: 5 },
+      { product: b, quantity: 3 },
+    ]);
+    const second = await commit([
+      { product: b, quantity: 2 },
+      { product: a, quantity: 4 },
+    ]);
     const refundsOf = (order: Placed, quantities: number[]) =>
-      order.lineItemIds.map((lineItemId, i) => ({ id: refundLineId(), lineItemId, quantity: quantities[i]!, restockType: i % 2 ? 'return' : 'cancel' }));
+      order.lineItemIds.map((lineItemId, i) => ({
+        id: refundLineId(),
+        lineItemId,
+        quantity: quantities[i]!,
+        restockType: i % 2 ? 'return' : 'cancel',
+      }));
     const firstRefunds = refundsOf(first, [5, 3]);
     const secondRefunds = refundsOf(second, [2, 4]);
     const deliveries = Array.from({ length: 24 }, (_, i) => {
       const [order, lines] = i % 2 ? [second, secondRefunds] : [first, firstRefunds];
-      return () => restocks(order.orderId, lines, { topic: i % 3 ? 'refunds/create' : 'orders/cancelled', eventId: i % 4 ? randomUUID() : null });
+      return () =>
+        restocks(order.orderId, lines, { topic: i % 3 ? 'refunds/create' : 'orders/cancelled', eventId: i % 4 ? randomUUID() : null });
     });
-    const orders = Array.from({ length: 6 }, () => () => call(api, 'POST', '/internal/orders', { body: commitBody([{ product: a, quantity: 1 }, { product: b, quantity: 1 }]) }));
+    const orders = Array.from(
+      { length: 6 },
+      () => () =>
+        call(api, 'POST', '/internal/orders', {
+          body: commitBody([
+            { product: a, quantity: 1 },
+            { product: b, quantity: 1 },
+          ]),
+        }),
+    );
     const answers = await Promise.all([...deliveries, ...orders].sort(() => Math.random() - 0.5).map((send) => send()));
-    assert.deepEqual(answers.filter((r) => r.status !== 200 && r.status !== 201).map((r) => r.body), []);
+    assert.deepEqual(
+      answers.filter((r) => r.status !== 200 && r.status !== 201).map((r) => r.body),
+      [],
+    );
 
     assert.equal((await readMovements(a.variantId)).filter((m) => m.reason !== 'order' && m.reason !== 'import').length, 2);
     assert.equal((await readMovements(b.variantId)).filter((m) => m.reason !== 'order' && m.reason !== 'import').length, 2);
     assert.equal((await readInventory(a.variantId))!.availableQuantity, 100 - 6);
     assert.equal((await readInventory(b.variantId))!.availableQuantity, 100 - 6);
     await assertLedgerHolds([a.variantId, b.variantId]);
-    for (const order of [first, second]) assert.deepEqual((await readOrderDetails(order.orderId)).map((d) => d.restocked === d.reserved), [true, true]);
+    for (const order of [first, second])
+      assert.deepEqual(
+        (await readOrderDetails(order.orderId)).map((d) => d.restocked === d.reserved),
+        [true, true],
+      );
   });
 
   it('remembers each event with its answer and the order as it found it, unknown and refused orders included', async () => {
@@ -165,8 +226,13 @@ describe('order-manage-data-api: units coming back', () => {
     const events: Record<string, string> = { accepted: randomUUID(), refused: randomUUID(), unknown: randomUUID() };
     const line = (lineItemId: string) => [{ id: refundLineId(), lineItemId, quantity: 1, restockType: 'return' }];
 
-    assert.deepEqual((await restocks(order.orderId, line(order.lineItemIds[0]!), { eventId: events.accepted })).body.restocked, [{ variantId: String(variant.variantId), quantity: 1 }]);
-    for (const [orderId, eventId] of [[refusedOrderId, events.refused], [unknownOrderId, events.unknown]] as const) {
+    assert.deepEqual((await restocks(order.orderId, line(order.lineItemIds[0]!), { eventId: events.accepted })).body.restocked, [
+      { variantId: String(variant.variantId), quantity: 1 },
+    ]);
+    for (const [orderId, eventId] of [
+      [refusedOrderId, events.refused],
+      [unknownOrderId, events.unknown],
+    ] as const) {
       const res = await restocks(orderId, line(randomLineItemId()), { eventId });
       assert.deepEqual([res.status, res.body.restocked, res.body.movements], [200, [], []]);
     }
@@ -175,14 +241,26 @@ describe('order-manage-data-api: units coming back', () => {
       [Object.values(events)],
     );
     assert.deepEqual(rows, [
-      { event_id: events.accepted, topic: 'refunds/create', order_id: order.orderId, order_status: 'accepted', restocked: [{ variantId: String(variant.variantId), quantity: 1 }] },
+      {
+        event_id: events.accepted,
+        topic: 'refunds/create',
+        order_id: order.orderId,
+        order_status: 'accepted',
+        restocked: [{ variantId: String(variant.variantId), quantity: 1 }],
+      },
       { event_id: events.refused, topic: 'refunds/create', order_id: refusedOrderId, order_status: 'refused', restocked: [] },
       { event_id: events.unknown, topic: 'refunds/create', order_id: unknownOrderId, order_status: 'unknown', restocked: [] },
     ]);
     assert.equal(await readOrder(unknownOrderId), null);
 
     const replay = await restocks(order.orderId, line(order.lineItemIds[0]!), { eventId: events.accepted });
-    assert.deepEqual(replay.body, { orderId: order.orderId, orderStatus: 'accepted', replayed: true, restocked: [{ variantId: String(variant.variantId), quantity: 1 }], movements: [] });
+    assert.deepEqual(replay.body, {
+      orderId: order.orderId,
+      orderStatus: 'accepted',
+      replayed: true,
+      restocked: [{ variantId: String(variant.variantId), quantity: 1 }],
+      movements: [],
+    });
     assert.equal((await readInventory(variant.variantId))!.availableQuantity, 4);
   });
 
@@ -204,12 +282,23 @@ describe('order-manage-data-api: units coming back', () => {
         await first.query('BEGIN');
         await first.query(insert(raced));
         const waiting = second.query(insert(raced, 'ON CONFLICT (idempotency_key) DO NOTHING'));
-        await waitFor('the second writer to wait for the first', async () => {
-          const { rows } = await dbPool().query<{ wait_event_type: string | null }>('SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1', [pid]);
-          return rows[0]?.wait_event_type === 'Lock';
-        }, 10_000);
+        await waitFor(
+          'the second writer to wait for the first',
+          async () => {
+            const { rows } = await dbPool().query<{ wait_event_type: string | null }>(
+              'SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1',
+              [pid],
+            );
+            return rows[0]?.wait_event_type === 'Lock';
+          },
+          10_000,
+        );
         await first.query(firstCommits ? 'COMMIT' : 'ROLLBACK');
-        assert.equal((await waiting).rowCount, firstCommits ? 0 : 1, firstCommits ? 'the second writer skips the key the first wrote' : 'the first rolled back: the second writes it');
+        assert.equal(
+          (await waiting).rowCount,
+          firstCommits ? 0 : 1,
+          firstCommits ? 'the second writer skips the key the first wrote' : 'the first rolled back: the second writes it',
+        );
       } finally {
         first.release();
         second.release();

@@ -88,11 +88,12 @@ for (const overlay of OVERLAYS) {
         assert.ok(used.has(key), `Secret key ${key} is used`);
       }
       // The stream processor, with secrets.env.example's choice: the client-credentials pair, and the internal token it reads the database's stock with.
-      assert.deepEqual(Object.keys(env('order-stream-process')).filter((k) => SECRET_SETTINGS.includes(k)).sort(), [
-        'INTERNAL_API_TOKEN',
-        'SHOPIFY_CLIENT_ID',
-        'SHOPIFY_CLIENT_SECRET',
-      ]);
+      assert.deepEqual(
+        Object.keys(env('order-stream-process'))
+          .filter((k) => SECRET_SETTINGS.includes(k))
+          .sort(),
+        ['INTERNAL_API_TOKEN', 'SHOPIFY_CLIENT_ID', 'SHOPIFY_CLIENT_SECRET'],
+      );
     });
 
     for (const client of ['order-manage-api', 'order-stream-process'] as const) {

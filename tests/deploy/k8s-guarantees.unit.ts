@@ -65,7 +65,9 @@ function drainSeconds(service: AppService): number {
 }
 
 function hpaFor(objects: K8sObject[], service: string): Hpa | undefined {
-  return ofKind<Hpa>(objects, 'HorizontalPodAutoscaler').find((h) => h.spec.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === service);
+  return ofKind<Hpa>(objects, 'HorizontalPodAutoscaler').find(
+    (h) => h.spec.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === service,
+  );
 }
 
 function topicPartitions(objects: K8sObject[]): number {
@@ -82,10 +84,16 @@ for (const overlay of OVERLAYS) {
     const deployment = (service: AppService) => find<Workload>(objects, 'Deployment', service);
 
     it('runs the three services as Deployments, and PostgreSQL, Redis and Kafka nowhere in the cluster', () => {
-      assert.deepEqual(ofKind(objects, 'Deployment').map((d) => d.metadata.name).sort(), [...APP_SERVICES].sort());
+      assert.deepEqual(
+        ofKind(objects, 'Deployment')
+          .map((d) => d.metadata.name)
+          .sort(),
+        [...APP_SERVICES].sort(),
+      );
       for (const kind of ['StatefulSet', 'PersistentVolumeClaim', 'DaemonSet']) assert.deepEqual(ofKind(objects, kind), [], kind);
       for (const w of [...ofKind<Workload>(objects, 'Deployment'), ...ofKind<Workload>(objects, 'Job')]) {
-        for (const c of containersOf(w)) assert.doesNotMatch(c.image, /^(postgres|redis|bitnami|confluentinc)/, `${w.metadata.name} runs ${c.image}`);
+        for (const c of containersOf(w))
+          assert.doesNotMatch(c.image, /^(postgres|redis|bitnami|confluentinc)/, `${w.metadata.name} runs ${c.image}`);
       }
     });
 
@@ -97,8 +105,11 @@ for (const overlay of OVERLAYS) {
         assert.equal(c.livenessProbe?.httpGet?.path, '/health/live');
         assert.equal(containerPort(c, c.readinessProbe.httpGet.port), port);
         assert.equal(containerPort(c, c.livenessProbe.httpGet.port), port);
-        if (c.startupProbe) assert.equal(c.startupProbe.httpGet?.path, '/health/live', 'startup waits for the process, not its dependencies');
-        const svc = find(objects, 'Service', service) as unknown as { spec: { selector: Record<string, string>; ports: Array<{ port: number; targetPort: string | number }> } };
+        if (c.startupProbe)
+          assert.equal(c.startupProbe.httpGet?.path, '/health/live', 'startup waits for the process, not its dependencies');
+        const svc = find(objects, 'Service', service) as unknown as {
+          spec: { selector: Record<string, string>; ports: Array<{ port: number; targetPort: string | number }> };
+        };
         assert.ok(selects({ matchLabels: svc.spec.selector }, podLabels(deployment(service))), 'its Service selects its pods');
         assert.equal(containerPort(c, svc.spec.ports[0]!.targetPort), port);
       });
@@ -143,7 +154,10 @@ for (const overlay of OVERLAYS) {
           assert.deepEqual(sc?.capabilities?.drop, ['ALL']);
           assert.ok(!sc?.capabilities?.add?.length && !sc?.privileged);
           const tmp = c.volumeMounts?.find((m) => m.mountPath === '/tmp');
-          assert.ok(tmp && pod.volumes?.find((v) => v.name === tmp.name)?.emptyDir, `${w.metadata.name}/${c.name} writes only to an emptyDir /tmp`);
+          assert.ok(
+            tmp && pod.volumes?.find((v) => v.name === tmp.name)?.emptyDir,
+            `${w.metadata.name}/${c.name} writes only to an emptyDir /tmp`,
+          );
         }
       }
     });
@@ -152,7 +166,8 @@ for (const overlay of OVERLAYS) {
       const [ns] = ofKind(objects, 'Namespace');
       assert.ok(ns);
       assert.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
-      for (const o of objects) if (o.kind !== 'Namespace') assert.equal(o.metadata.namespace, ns.metadata.name, `${o.kind}/${o.metadata.name}`);
+      for (const o of objects)
+        if (o.kind !== 'Namespace') assert.equal(o.metadata.namespace, ns.metadata.name, `${o.kind}/${o.metadata.name}`);
     });
 
     it('the api and the data-api are autoscaled from at least 2 replicas, and nothing else fixes their count', () => {
@@ -192,7 +207,10 @@ for (const overlay of OVERLAYS) {
         const least = hpaFor(objects, service)?.spec.minReplicas ?? deployment(service).spec.replicas ?? 1;
         const maxUnavailable = budgets[0]!.spec.maxUnavailable;
         assert.equal(typeof maxUnavailable, 'number', `${service} budget counts pods`);
-        assert.ok((maxUnavailable as number) >= 1 && least - (maxUnavailable as number) >= 1, `${service}: ${least} replicas, ${String(maxUnavailable)} may go`);
+        assert.ok(
+          (maxUnavailable as number) >= 1 && least - (maxUnavailable as number) >= 1,
+          `${service}: ${least} replicas, ${String(maxUnavailable)} may go`,
+        );
       }
     });
 
@@ -200,7 +218,10 @@ for (const overlay of OVERLAYS) {
       const clients = ['order-manage-api', 'order-stream-process'];
       const dataApiPods = podLabels(deployment('order-manage-data-api'));
       const policies = ofKind<NetPol>(objects, 'NetworkPolicy').filter((p) => selects(p.spec.podSelector, dataApiPods));
-      assert.ok(policies.some((p) => p.spec.policyTypes?.includes('Ingress')), 'an Ingress policy selects the data-api, so unlisted traffic is denied');
+      assert.ok(
+        policies.some((p) => p.spec.policyTypes?.includes('Ingress')),
+        'an Ingress policy selects the data-api, so unlisted traffic is denied',
+      );
       const peers = policies.flatMap((p) => (p.spec.ingress ?? []).map((rule) => rule.from));
       assert.ok(peers.length > 0, 'some rule lets its clients in');
       const admitted = new Set<string>();

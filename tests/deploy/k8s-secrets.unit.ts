@@ -40,7 +40,9 @@ import {
 
 /** Every value of every Secret an overlay renders. */
 function renderedSecretValues(objects: K8sObject[]): Array<[string, string]> {
-  return ofKind(objects, 'Secret').flatMap((s) => Object.entries(secretData(objects, s.metadata.name)).map(([k, v]) => [`${s.metadata.name}/${k}`, v] as [string, string]));
+  return ofKind(objects, 'Secret').flatMap((s) =>
+    Object.entries(secretData(objects, s.metadata.name)).map(([k, v]) => [`${s.metadata.name}/${k}`, v] as [string, string]),
+  );
 }
 
 /** The overlay with one ConfigMap's data changed, as an operator's edit of config.yaml would. */
@@ -60,13 +62,22 @@ describe('deploy/k8s: the Secret is the operator’s', () => {
   for (const overlay of OVERLAYS) {
     it(`the ${overlay} overlay renders no Secret order-intake and no Secret with a placeholder or demo value`, () => {
       const objects = rendered(overlay);
-      assert.ok(!objects.some((o) => o.kind === 'Secret' && o.metadata.name === OPERATOR_SECRET), 'an apply would overwrite the real Secret');
-      for (const [key, value] of renderedSecretValues(objects)) assert.ok(!isDemoSecret(value) && !value.includes('replace-me'), `${key} holds a placeholder`);
+      assert.ok(
+        !objects.some((o) => o.kind === 'Secret' && o.metadata.name === OPERATOR_SECRET),
+        'an apply would overwrite the real Secret',
+      );
+      for (const [key, value] of renderedSecretValues(objects))
+        assert.ok(!isDemoSecret(value) && !value.includes('replace-me'), `${key} holds a placeholder`);
     });
   }
 
   it('a rendered Secret holding a placeholder is caught (the check above is not vacuous)', () => {
-    const placeholder: K8sObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: OPERATOR_SECRET }, stringData: { INTERNAL_API_TOKEN: 'replace-me-internal-token' } };
+    const placeholder: K8sObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: OPERATOR_SECRET },
+      stringData: { INTERNAL_API_TOKEN: 'replace-me-internal-token' },
+    };
     const values = renderedSecretValues([...rendered('production'), placeholder]);
     assert.deepEqual(values, [['order-intake/INTERNAL_API_TOKEN', 'replace-me-internal-token']]);
     assert.ok(isDemoSecret(values[0]![1]));
@@ -88,7 +99,8 @@ describe('deploy/k8s: the Secret is the operator’s', () => {
         }
       }
       for (const key of required) assert.ok(key in values, `${overlay}: ${key} is read without optional, so the example fills it in`);
-      for (const key of optional) assert.ok(optionalRefs.has(key), `${overlay}: ${key} is commented out, so only an optional reference may read it`);
+      for (const key of optional)
+        assert.ok(optionalRefs.has(key), `${overlay}: ${key} is commented out, so only an optional reference may read it`);
       assert.deepEqual([...Object.keys(values), ...optional].sort(), [...new Set([...required, ...optionalRefs])].sort(), overlay);
     }
     // Shopify's access: the example fills in the client-credentials pair, the static token is the commented-out alternative.
@@ -150,7 +162,11 @@ describe('deploy/k8s: Shopify’s access, the client-credentials grant or a stat
       secret: { SHOPIFY_CLIENT_ID: '3f9c1a7e5b2d4c8e9a0b1c2d3e4f5a6b', SHOPIFY_CLIENT_SECRET: 'shpss_5e8d2c7a9b1f4e6d' },
       credentials: { clientId: '3f9c1a7e5b2d4c8e9a0b1c2d3e4f5a6b', clientSecret: 'shpss_5e8d2c7a9b1f4e6d' },
     },
-    { way: 'a static token', secret: { SHOPIFY_ACCESS_TOKEN: 'shpat_7c2e9f4a1b8d3e6c' }, credentials: { accessToken: 'shpat_7c2e9f4a1b8d3e6c' } },
+    {
+      way: 'a static token',
+      secret: { SHOPIFY_ACCESS_TOKEN: 'shpat_7c2e9f4a1b8d3e6c' },
+      credentials: { accessToken: 'shpat_7c2e9f4a1b8d3e6c' },
+    },
   ];
 
   for (const overlay of OVERLAYS) {
@@ -161,7 +177,10 @@ describe('deploy/k8s: Shopify’s access, the client-credentials grant or a stat
         const shopify = Object.fromEntries(Object.entries(env).filter(([k]) => SHOPIFY_KEYS.includes(k)));
         assert.deepEqual(shopify, Object.fromEntries(Object.entries(secret).map(([k, value]) => [k, { value, source: 'secret' }])));
         const config = streamConfig(overlay, secretWithShopify(secret));
-        assert.deepEqual(shopifyCredentials((name) => config[name] as string | undefined), credentials);
+        assert.deepEqual(
+          shopifyCredentials((name) => config[name] as string | undefined),
+          credentials,
+        );
       });
     }
   }
@@ -186,7 +205,8 @@ describe('deploy/k8s: Kafka over TLS and SASL', () => {
       const objects = rendered(overlay);
       for (const service of ['order-manage-data-api', 'order-stream-process'] as const) {
         const env = resolvedEnv(objects, mainContainer(objects, service));
-        for (const flag of ['KAFKA_SSL', 'KAFKA_SSL_CA_FILE', 'KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME']) assert.equal(env[flag]?.source, 'configmap', `${service} ${flag}`);
+        for (const flag of ['KAFKA_SSL', 'KAFKA_SSL_CA_FILE', 'KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME'])
+          assert.equal(env[flag]?.source, 'configmap', `${service} ${flag}`);
         const ref = mainContainer(objects, service).env?.find((e) => e.name === 'KAFKA_SASL_PASSWORD')?.valueFrom?.secretKeyRef;
         assert.deepEqual(ref, { name: OPERATOR_SECRET, key: 'KAFKA_SASL_PASSWORD', optional: true });
         const config = parseConfig(service, SCHEMAS[service], { ...plainEnv(env), NODE_ENV: IMAGE_NODE_ENV });
@@ -209,7 +229,10 @@ describe('deploy/k8s: Kafka over TLS and SASL', () => {
   });
 
   it('the topic Job turns the same settings into a Kafka client configuration for every kafka-topics.sh call', () => {
-    let objects = withConfigMap(rendered('production'), 'order-stream-process', { ...KAFKA_SASL, KAFKA_SSL_CA_FILE: '/etc/kafka-ca/ca.crt' });
+    let objects = withConfigMap(rendered('production'), 'order-stream-process', {
+      ...KAFKA_SASL,
+      KAFKA_SSL_CA_FILE: '/etc/kafka-ca/ca.crt',
+    });
     objects = withOperatorSecret(objects, { ...secretsEnvExample().values, KAFKA_SASL_PASSWORD: 'Zq8v3mT1xk0pW7' });
     const container = find<Workload>(objects, 'Job', 'kafka-topics').spec.template.spec.containers[0]!;
     const env = plainEnv(resolvedEnv(objects, container));
@@ -240,7 +263,8 @@ describe('deploy/k8s: Kafka over TLS and SASL', () => {
     );
     const calls = readFileSync(path.join(home, 'calls'), 'utf8').trim().split('\n');
     assert.equal(calls.length, 4, 'create and describe, for each of the two topics');
-    for (const call of calls) assert.match(call, /^--bootstrap-server orders-kafka-kafka-bootstrap\.kafka\.svc:9092 --command-config \/tmp\/client\.properties /);
+    for (const call of calls)
+      assert.match(call, /^--bootstrap-server orders-kafka-kafka-bootstrap\.kafka\.svc:9092 --command-config \/tmp\/client\.properties /);
   });
 
   it('the topic Job stays plaintext when nothing is turned on', () => {
@@ -249,7 +273,10 @@ describe('deploy/k8s: Kafka over TLS and SASL', () => {
     const home = mkdtempSync(path.join(tmpdir(), 'kafka-home-'));
     mkdirSync(path.join(home, 'bin'));
     const script = path.join(home, 'bin', 'kafka-topics.sh');
-    writeFileSync(script, `#!/bin/bash\nwhile [ $# -gt 0 ]; do [ "$1" = --command-config ] && cp "$2" "${home}/client.properties"; shift; done\necho "PartitionCount: 3"\n`);
+    writeFileSync(
+      script,
+      `#!/bin/bash\nwhile [ $# -gt 0 ]; do [ "$1" = --command-config ] && cp "$2" "${home}/client.properties"; shift; done\necho "PartitionCount: 3"\n`,
+    );
     chmodSync(script, 0o755);
     execFileSync(container.command![0]!, [...container.command!.slice(1), ...container.args!], {
       env: { PATH: process.env.PATH ?? '', ...plainEnv(resolvedEnv(objects, container)), KAFKA_HOME: home },

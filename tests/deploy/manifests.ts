@@ -22,7 +22,8 @@ export interface K8sObject {
   [key: string]: unknown;
 }
 
-export const KUBECTL_MISSING = 'kubectl is a prerequisite of the deploy tests (tests/deploy render deploy/k8s with `kubectl kustomize`): install kubectl 1.30+ and put it on PATH';
+export const KUBECTL_MISSING =
+  'kubectl is a prerequisite of the deploy tests (tests/deploy render deploy/k8s with `kubectl kustomize`): install kubectl 1.30+ and put it on PATH';
 
 /** The objects `kubectl kustomize <dir>` prints; `env` is the environment kubectl runs in (its PATH finds kubectl). */
 export function kustomize(dir: string, env: NodeJS.ProcessEnv = process.env): K8sObject[] {
@@ -240,7 +241,10 @@ export function plainEnv(resolved: Record<string, ResolvedVar>): Record<string, 
 }
 
 /** A label selector's matchLabels against a pod's labels (matchExpressions are not used in deploy/k8s). */
-export function selects(selector: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] } | undefined, labels: Record<string, string> = {}): boolean {
+export function selects(
+  selector: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] } | undefined,
+  labels: Record<string, string> = {},
+): boolean {
   assert.ok(!selector?.matchExpressions, 'selectors use matchLabels only');
   return Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
 }

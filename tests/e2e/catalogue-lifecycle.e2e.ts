@@ -21,7 +21,15 @@ import { buildCancelledOrder, buildRefund, deliver, lineItemIds } from '../suppo
 import { setShopifyLevels, shopifyAvailable, shopifyRestocks, shopifyTakesOrder } from '../support/shopify-stand-in.js';
 import { stackEnv } from '../support/stack-env.js';
 import { stubWmsInventory } from '../support/wiremock.js';
-import { ledgerMismatches, privateWmsKey, putShopifyCatalogue, readLedger, readVariants, runCatalogue, stubWmsList } from '../operations/catalogue-support.js';
+import {
+  ledgerMismatches,
+  privateWmsKey,
+  putShopifyCatalogue,
+  readLedger,
+  readVariants,
+  runCatalogue,
+  stubWmsList,
+} from '../operations/catalogue-support.js';
 
 const removers: Array<() => Promise<unknown>> = [];
 
@@ -68,7 +76,13 @@ function scratchShop(tag: string): { products: Array<{ id: number; title: string
   };
 }
 
-const line = (v: ShopVariant, quantity: number): OrderLine => ({ productId: v.productId, variantId: v.variantId, sku: v.sku, quantity, price: '24.90' });
+const line = (v: ShopVariant, quantity: number): OrderLine => ({
+  productId: v.productId,
+  variantId: v.variantId,
+  sku: v.sku,
+  quantity,
+  price: '24.90',
+});
 
 describe('a shop filled from Shopify and the WMS lives through orders, a cancellation, refunds and a restock, and ends in sync', () => {
   it('catalogue import, then orders, a cancellation, a return, a refund without restock and a warehouse restock: Shopify = database = the sum of the movements', async () => {
@@ -86,13 +100,24 @@ describe('a shop filled from Shopify and the WMS lives through orders, a cancell
       shop.products.map((p) => ({
         id: String(p.id),
         title: p.title,
-        variants: p.variants.map((v) => ({ id: String(v.variantId), sku: v.sku, price: '24.90', title: v.title, inventoryItemId: String(v.inventoryItemId) })),
+        variants: p.variants.map((v) => ({
+          id: String(v.variantId),
+          sku: v.sku,
+          price: '24.90',
+          title: v.title,
+          inventoryItemId: String(v.inventoryItemId),
+        })),
       })),
     );
     removers.push(() => putShopifyCatalogue([]));
     await setShopifyLevels(all.map((v) => ({ inventoryItemId: v.inventoryItemId, locationId: location, available: 7 })));
     const wmsKey = privateWmsKey();
-    removers.push(await stubWmsList(all.map((v) => ({ sku: v.sku, availableQuantity: v.wms })), { apiKey: wmsKey }));
+    removers.push(
+      await stubWmsList(
+        all.map((v) => ({ sku: v.sku, availableQuantity: v.wms })),
+        { apiKey: wmsKey },
+      ),
+    );
     for (const v of all) removers.push(await stubWmsInventory(v.sku, { availableQuantity: 1_000_000 }));
 
     // Filled from Shopify and the WMS.
@@ -110,12 +135,15 @@ describe('a shop filled from Shopify and the WMS lives through orders, a cancell
         ['Field watch, 38 mm', 1],
       ],
     );
-    for (const v of all) await eventually(async () => assert.equal(await shopifyAvailable(v.inventoryItemId, location), v.wms, v.sku), 60_000, 250);
+    for (const v of all)
+      await eventually(async () => assert.equal(await shopifyAvailable(v.inventoryItemId, location), v.wms, v.sku), 60_000, 250);
 
     // Orders: Shopify takes each order's units itself, then its webhook arrives.
     const place = async (lines: OrderLine[], variants: ShopVariant[]) => {
       const body = buildShopifyOrder({ orderId: randomOrderId(), lines });
-      await shopifyTakesOrder(lines.map((ln, i) => ({ inventoryItemId: variants[i]!.inventoryItemId, locationId: location, quantity: ln.quantity })));
+      await shopifyTakesOrder(
+        lines.map((ln, i) => ({ inventoryItemId: variants[i]!.inventoryItemId, locationId: location, quantity: ln.quantity })),
+      );
       const res = await deliver('orders/create', body);
       assert.equal(res.status, 201, JSON.stringify(res.json));
       return { body, orderId: body.id, lines: lineItemIds(body) };
@@ -135,7 +163,11 @@ describe('a shop filled from Shopify and the WMS lives through orders, a cancell
             .filter((ln) => ln.event === 'shopify.inventory.updated' && ln.msg.startsWith('SUCCESS'))
             .map((ln) => String(ln.movementId)),
         );
-        assert.deepEqual(orderMovements.filter((id) => !confirmed.has(id)), [], 'order movements the stream has not confirmed yet');
+        assert.deepEqual(
+          orderMovements.filter((id) => !confirmed.has(id)),
+          [],
+          'order movements the stream has not confirmed yet',
+        );
       },
       60_000,
       250,
@@ -153,7 +185,12 @@ describe('a shop filled from Shopify and the WMS lives through orders, a cancell
       all.map((v) => [v.sku, afterOrders.get(v)]),
     );
     for (const v of all) {
-      await eventually(async () => assert.equal(await shopifyAvailable(v.inventoryItemId, location), afterOrders.get(v), `Shopify's ${v.sku} after the orders`), 60_000, 250);
+      await eventually(
+        async () =>
+          assert.equal(await shopifyAvailable(v.inventoryItemId, location), afterOrders.get(v), `Shopify's ${v.sku} after the orders`),
+        60_000,
+        250,
+      );
     }
 
     // The merchant cancels the first order with restock in Shopify: Shopify puts the units back itself, then tells us.
@@ -208,7 +245,11 @@ describe('a shop filled from Shopify and the WMS lives through orders, a cancell
       all.map((v) => [v.sku, expected.get(v)]),
     );
     for (const v of all) {
-      await eventually(async () => assert.equal(await shopifyAvailable(v.inventoryItemId, location), expected.get(v), `Shopify's ${v.sku}`), 90_000, 250);
+      await eventually(
+        async () => assert.equal(await shopifyAvailable(v.inventoryItemId, location), expected.get(v), `Shopify's ${v.sku}`),
+        90_000,
+        250,
+      );
     }
     assert.deepEqual(await ledgerMismatches(ids), [], 'every variant: stock = sum of its movements, version = their count');
     assert.deepEqual(

@@ -47,14 +47,23 @@ describe('an order through the whole stack', () => {
       const orderId = randomOrderId();
       const webhookId = `e2e-${orderId}`;
       const since = Date.now() - 1_000;
-      const res = await postOrder(buildShopifyOrder({ orderId, lines: [lineOf(shirt, 3), lineOf(mug, 1)] }), { 'x-shopify-webhook-id': webhookId });
+      const res = await postOrder(buildShopifyOrder({ orderId, lines: [lineOf(shirt, 3), lineOf(mug, 1)] }), {
+        'x-shopify-webhook-id': webhookId,
+      });
       assert.equal(res.status, 201, JSON.stringify(res.json));
       assert.deepEqual(res.json, { status: 'success', message: 'Order received and processed', order_id: String(orderId) });
 
       const events = await publishedEventsOf(orderId, { since });
-      assert.deepEqual(events.map((e) => e.key).sort(), [String(shirt.variantId), String(mug.variantId)].sort(), 'one event per variant, keyed by it');
+      assert.deepEqual(
+        events.map((e) => e.key).sort(),
+        [String(shirt.variantId), String(mug.variantId)].sort(),
+        'one event per variant, keyed by it',
+      );
       const outbox = await readOutboxRows(orderId);
-      for (const [variant, quantity] of [[shirt, 3], [mug, 1]] as const) {
+      for (const [variant, quantity] of [
+        [shirt, 3],
+        [mug, 1],
+      ] as const) {
         const event = events.find((e) => e.key === String(variant.variantId))!;
         const row = await readInventory(variant.variantId);
         assert.equal(row!.availableQuantity, 40 - quantity);
@@ -78,13 +87,19 @@ describe('an order through the whole stack', () => {
           shopifyKnows: true,
         });
         assert.equal(event.headers['x-correlation-id'], webhookId, 'the correlation id travels from the webhook id to Kafka');
-        assert.ok(outbox.some((o) => o.eventId === eventId && o.publishedAt !== null), 'the outbox row is marked published');
+        assert.ok(
+          outbox.some((o) => o.eventId === eventId && o.publishedAt !== null),
+          'the outbox row is marked published',
+        );
       }
 
       // Shopify did not take this order (the test sent the webhook): the processor reads Shopify's
       // level, then lowers it to the database's figure with a compare-and-set from what it read.
       await shopifyMatchesDatabase(products);
-      for (const [variant, quantity] of [[shirt, 3], [mug, 1]] as const) {
+      for (const [variant, quantity] of [
+        [shirt, 3],
+        [mug, 1],
+      ] as const) {
         const calls = await shopifyRequests([variant.inventoryItemId]);
         for (const call of calls) {
           assert.equal(new URL(call.url, 'http://x').pathname, shopifyGraphqlPath());
@@ -97,7 +112,10 @@ describe('an order through the whole stack', () => {
           calls.slice(0, calls.indexOf(sets[0]!)).some((c) => c.operation === 'availableQuantities'),
           "Shopify's level is read before it is set",
         );
-        assert.ok(!calls.some((c) => c.operation === 'inventoryAdjustQuantities'), 'an order is never sent as a delta: Shopify knows its orders');
+        assert.ok(
+          !calls.some((c) => c.operation === 'inventoryAdjustQuantities'),
+          'an order is never sent as a delta: Shopify knows its orders',
+        );
         const { input, idempotencyKey } = sets[0]!.body.variables;
         assert.ok(input?.quantities, 'the set names its quantities');
         assert.match(idempotencyKey ?? '', UUID);
@@ -113,7 +131,15 @@ describe('an order through the whole stack', () => {
           changeFromQuantity: 40,
         });
       }
-      report.add({ scenario: 'one order: event + Shopify compare-and-set', requests: 1, faults: '-', accepted: 1, refused: 0, lost: 0, oversold: 0 });
+      report.add({
+        scenario: 'one order: event + Shopify compare-and-set',
+        requests: 1,
+        faults: '-',
+        accepted: 1,
+        refused: 0,
+        lost: 0,
+        oversold: 0,
+      });
     } finally {
       await cleanup();
     }
@@ -134,7 +160,10 @@ describe('an order through the whole stack', () => {
         }),
         10,
       );
-      assert.deepEqual(answers.map((a) => a.status), Array(50).fill(201));
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        Array(50).fill(201),
+      );
       const events = await waitFor('every event published', async () => {
         const state = await orderIntegrity(orderIds);
         return state.unpublished === 0 ? state : undefined;
@@ -173,14 +202,25 @@ describe('an order through the whole stack', () => {
         ['order-stream-process', 'shopify.inventory.updated'],
       ];
       for (const [service, event] of markers) {
-        const line = await waitFor(`${service} ${event} SUCCESS line for order ${orderId}`, async () =>
-          readServiceLog(service).find((l) => l.event === event && l.orderId === String(orderId) && l.msg.startsWith('SUCCESS')),
-        30_000);
+        const line = await waitFor(
+          `${service} ${event} SUCCESS line for order ${orderId}`,
+          async () =>
+            readServiceLog(service).find((l) => l.event === event && l.orderId === String(orderId) && l.msg.startsWith('SUCCESS')),
+          30_000,
+        );
         assert.equal(line.service, service);
         assert.ok(typeof line.correlationId === 'string' && line.correlationId.length > 0, `${event} carries a correlation id`);
         assert.ok(typeof line.time === 'string' && typeof line.level === 'string');
       }
-      report.add({ scenario: 'SUCCESS markers of 4 events in logs', requests: 1, faults: '-', accepted: 1, refused: 0, lost: 0, oversold: 0 });
+      report.add({
+        scenario: 'SUCCESS markers of 4 events in logs',
+        requests: 1,
+        faults: '-',
+        accepted: 1,
+        refused: 0,
+        lost: 0,
+        oversold: 0,
+      });
     } finally {
       await cleanup();
     }
@@ -206,8 +246,17 @@ describe('an order through the whole stack', () => {
       }
       await stopping;
       const whileDown = orderIds.length;
-      answers.push(...(await pool(Array.from({ length: 8 }, (_, i) => () => send(whileDown + i)), 4)));
-      assert.deepEqual(answers.map((a) => a.status), Array(orderIds.length).fill(201), JSON.stringify(answers.map((a) => a.json)));
+      answers.push(
+        ...(await pool(
+          Array.from({ length: 8 }, (_, i) => () => send(whileDown + i)),
+          4,
+        )),
+      );
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        Array(orderIds.length).fill(201),
+        JSON.stringify(answers.map((a) => a.json)),
+      );
       const during = await orderIntegrity(orderIds);
       assert.equal(during.orders, orderIds.length);
       assert.ok(during.unpublished >= 8, `the events of the orders taken while Kafka was down wait in the outbox (${during.unpublished})`);
@@ -216,12 +265,23 @@ describe('an order through the whole stack', () => {
       await waitFor('the outbox to drain', async () => ((await orderIntegrity(orderIds)).unpublished === 0 ? true : undefined), 120_000);
       // Drained means Kafka acknowledged every event: the topic, read to its end, holds every copy sent.
       const ours = new Set(orderIds.map(String));
-      const events = await readEvents({ topic, fromTimestamp: since, untilEnd: true, predicate: (e) => ours.has(e.value.orderId as string), timeoutMs: 60_000 });
+      const events = await readEvents({
+        topic,
+        fromTimestamp: since,
+        untilEnd: true,
+        predicate: (e) => ours.has(e.value.orderId as string),
+        timeoutMs: 60_000,
+      });
       // A broker stopping mid-send may have kept a batch whose acknowledgement was lost: the relay is
       // at least once across such a fault, so a copy may repeat, but only whole (docs/design.md, "Delivery is at least once").
-      assert.deepEqual([...new Set(events.map((e) => e.value.orderId))].sort(), [...ours].sort(), 'an event for every order (of one line each)');
+      assert.deepEqual(
+        [...new Set(events.map((e) => e.value.orderId))].sort(),
+        [...ours].sort(),
+        'an event for every order (of one line each)',
+      );
       const byMovement = new Map(events.map((e) => [e.value.movementId, JSON.stringify(e.value)]));
-      for (const e of events) assert.equal(JSON.stringify(e.value), byMovement.get(e.value.movementId), 'a repeated event is an exact copy');
+      for (const e of events)
+        assert.equal(JSON.stringify(e.value), byMovement.get(e.value.movementId), 'a repeated event is an exact copy');
       await shopifyMatchesDatabase(products, 120_000);
       report.add({
         scenario: 'orders while Kafka stops and is down',

@@ -88,7 +88,12 @@ const EXPECTED: Expected[] = [
     file: '03-hookdeck-delivery-2024-10.json',
     orderId: '820982911946154500',
     customerId: '115310627314723950',
-    variants: [v('808950810', '632910392', 'IPOD2008PINK', [['866550311766439000', 1], ['141249953214522980', 1]])],
+    variants: [
+      v('808950810', '632910392', 'IPOD2008PINK', [
+        ['866550311766439000', 1],
+        ['141249953214522980', 1],
+      ]),
+    ],
     nonStockLineItemIds: [],
     proves: 'two lines of one variant are one demand of 2',
   },
@@ -178,7 +183,12 @@ const EXPECTED: Expected[] = [
     file: '09-shopify-test-notification-wire-exact-ids.json',
     orderId: '820982911946154508',
     customerId: '115310627314723954',
-    variants: [v('808950810', '632910392', 'IPOD2008PINK', [['866550311766439020', 1], ['141249953214522974', 1]])],
+    variants: [
+      v('808950810', '632910392', 'IPOD2008PINK', [
+        ['866550311766439020', 1],
+        ['141249953214522974', 1],
+      ]),
+    ],
     nonStockLineItemIds: [],
     proves: 'the exact ids above 2^53 of the test notification',
   },
@@ -229,7 +239,9 @@ async function provision(expected: Expected) {
       [variant.variantId, STOCK, `test-import:${variant.variantId}:${randomUUID()}`],
     );
   }
-  await setShopifyLevels(expected.variants.map((x) => ({ inventoryItemId: items.get(x.variantId)!, locationId: LOCATION, available: STOCK })));
+  await setShopifyLevels(
+    expected.variants.map((x) => ({ inventoryItemId: items.get(x.variantId)!, locationId: LOCATION, available: STOCK })),
+  );
   const removers = await Promise.all(expected.variants.map((x) => stubWmsInventory(x.sku, { availableQuantity: STOCK })));
   return { items, cleanup: () => Promise.all(removers.map((remove) => remove())) };
 }
@@ -268,7 +280,9 @@ describe("Shopify's real orders/create deliveries, one stock-keeping unit per va
           [orderId],
         );
         const expectedDetails = [
-          ...expected.variants.flatMap((x) => x.lines.map(([id, quantity]) => ({ line_item_id: id, variant_id: x.variantId, reserved: quantity }))),
+          ...expected.variants.flatMap((x) =>
+            x.lines.map(([id, quantity]) => ({ line_item_id: id, variant_id: x.variantId, reserved: quantity })),
+          ),
           ...expected.nonStockLineItemIds.map((id) => ({ line_item_id: id, variant_id: null, reserved: 0 })),
         ].sort((a, b) => (BigInt(a.line_item_id) < BigInt(b.line_item_id) ? -1 : 1));
         assert.deepEqual(details, expectedDetails);
@@ -277,8 +291,20 @@ describe("Shopify's real orders/create deliveries, one stock-keeping unit per va
         for (const x of expected.variants) {
           const orderMovements = (await readMovements(x.variantId)).filter((m) => m.reason === 'order');
           assert.deepEqual(
-            orderMovements.map(({ delta, reference, idempotencyKey, availableAfter }) => ({ delta, reference, idempotencyKey, availableAfter })),
-            [{ delta: -x.quantity, reference: orderId, idempotencyKey: `order:${orderId}:${x.variantId}`, availableAfter: STOCK - x.quantity }],
+            orderMovements.map(({ delta, reference, idempotencyKey, availableAfter }) => ({
+              delta,
+              reference,
+              idempotencyKey,
+              availableAfter,
+            })),
+            [
+              {
+                delta: -x.quantity,
+                reference: orderId,
+                idempotencyKey: `order:${orderId}:${x.variantId}`,
+                availableAfter: STOCK - x.quantity,
+              },
+            ],
             `variant ${x.variantId}`,
           );
         }
@@ -290,7 +316,10 @@ describe("Shopify's real orders/create deliveries, one stock-keeping unit per va
         );
 
         // One event per variant, keyed by it, read to the end of the topic: a second copy would show.
-        const events = await publishedEventsOf(orderId, { since, predicate: (e) => items.get(e.value.variantId) === e.value.inventoryItemId });
+        const events = await publishedEventsOf(orderId, {
+          since,
+          predicate: (e) => items.get(e.value.variantId) === e.value.inventoryItemId,
+        });
         assert.deepEqual(events.map((e) => e.key).sort(), expected.variants.map((x) => x.variantId).sort(), 'one event per variant');
         for (const x of expected.variants) {
           const event = events.find((e) => e.key === x.variantId)!;
@@ -298,24 +327,21 @@ describe("Shopify's real orders/create deliveries, one stock-keeping unit per va
           const { eventId, occurredAt, ...fields } = event.value;
           assert.match(eventId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
           assert.ok(!Number.isNaN(Date.parse(occurredAt)), `occurredAt ${occurredAt}`);
-          assert.deepEqual(
-            fields,
-            {
-              movementId: movement!.id,
-              reason: 'order',
-              reference: orderId,
-              orderId,
-              variantId: x.variantId,
-              productId: x.productId,
-              sku: x.sku,
-              inventoryItemId: items.get(x.variantId),
-              locationId: LOCATION,
-              delta: -x.quantity,
-              availableAfter: STOCK - x.quantity,
-              inventoryVersion: 2,
-              shopifyKnows: true,
-            },
-          );
+          assert.deepEqual(fields, {
+            movementId: movement!.id,
+            reason: 'order',
+            reference: orderId,
+            orderId,
+            variantId: x.variantId,
+            productId: x.productId,
+            sku: x.sku,
+            inventoryItemId: items.get(x.variantId),
+            locationId: LOCATION,
+            delta: -x.quantity,
+            availableAfter: STOCK - x.quantity,
+            inventoryVersion: 2,
+            shopifyKnows: true,
+          });
           assert.equal((await wmsRequestsFor(x.sku)).length > 0, true, `the WMS was asked about ${x.sku}`);
         }
 
@@ -365,7 +391,9 @@ describe("Shopify's real orders/create deliveries, one stock-keeping unit per va
       'SELECT product_id, variant_id, line_item_id::text, title, price::text, reserved FROM order_detail WHERE order_id = $1',
       [String(orderId)],
     );
-    assert.deepEqual(rows, [{ product_id: null, variant_id: null, line_item_id: String(tip!.id), title: 'Tip', price: '4.50', reserved: 0 }]);
+    assert.deepEqual(rows, [
+      { product_id: null, variant_id: null, line_item_id: String(tip!.id), title: 'Tip', price: '4.50', reserved: 0 },
+    ]);
     const outbox = await dbPool().query('SELECT 1 FROM outbox_event WHERE order_id = $1', [String(orderId)]);
     assert.equal(outbox.rowCount, 0, 'no inventory event');
     const published = await publishedEventsOf(orderId, { since });

@@ -15,7 +15,17 @@ import { shopifyRequests } from '../support/shopify.js';
 import { raisesBySystem, shopifyAvailable, shopifyLevels, shopifyTakesOrder } from '../support/shopify-stand-in.js';
 import { stackEnv } from '../support/stack-env.js';
 import { stubWmsInventory, wmsRequestsFor } from '../support/wiremock.js';
-import { ledgerOf, pool, postOrder, publishedEventsOf, Report, shopifyMatchesDatabase, shuffle, waitFor, type WebhookAnswer } from './support.js';
+import {
+  ledgerOf,
+  pool,
+  postOrder,
+  publishedEventsOf,
+  Report,
+  shopifyMatchesDatabase,
+  shuffle,
+  waitFor,
+  type WebhookAnswer,
+} from './support.js';
 
 const report = new Report('e2e: Shopify took the order first');
 const removers: Array<() => Promise<void>> = [];
@@ -82,18 +92,28 @@ describe('Shopify took the orders first: the sync never undoes its moves', () =>
       };
     });
     const sold = new Map(variants.map((v) => [v.variantId, 0]));
-    for (const order of orders) for (const { variant, quantity } of order.lines) sold.set(variant.variantId, sold.get(variant.variantId)! + quantity);
+    for (const order of orders)
+      for (const { variant, quantity } of order.lines) sold.set(variant.variantId, sold.get(variant.variantId)! + quantity);
 
     // Shopify creates every order first: it takes the units from `available` before any webhook leaves.
     for (const order of orders) {
-      await shopifyTakesOrder(order.lines.map(({ variant, quantity }) => ({ inventoryItemId: variant.inventoryItemId, locationId: variant.locationId, quantity })));
+      await shopifyTakesOrder(
+        order.lines.map(({ variant, quantity }) => ({
+          inventoryItemId: variant.inventoryItemId,
+          locationId: variant.locationId,
+          quantity,
+        })),
+      );
     }
-    for (const v of variants) assert.equal(await shopifyAvailable(v.inventoryItemId, v.locationId), START - sold.get(v.variantId)!, `Shopify took ${v.title}`);
+    for (const v of variants)
+      assert.equal(await shopifyAvailable(v.inventoryItemId, v.locationId), START - sold.get(v.variantId)!, `Shopify took ${v.title}`);
 
     // The webhooks arrive late, shuffled, 8 at a time; every third order is delivered twice (a Shopify retry: same webhook and event id).
     const deliveries = shuffle([...orders, ...orders.filter((_, i) => i % 3 === 0)]);
     const answers: WebhookAnswer[] = await pool(
-      deliveries.map((order) => () => postOrder(order.body, { 'x-shopify-webhook-id': order.webhookId, 'x-shopify-event-id': order.eventId })),
+      deliveries.map(
+        (order) => () => postOrder(order.body, { 'x-shopify-webhook-id': order.webhookId, 'x-shopify-event-id': order.eventId }),
+      ),
       8,
     );
     assert.deepEqual(
@@ -108,7 +128,11 @@ describe('Shopify took the orders first: the sync never undoes its moves', () =>
         WHERE variant_id = ANY($1::bigint[]) AND reason = 'order' ORDER BY id`,
       [variants.map((v) => String(v.variantId))],
     );
-    assert.equal(movements.length, orders.reduce((n, o) => n + o.lines.length, 0), 'one movement per variant of each order');
+    assert.equal(
+      movements.length,
+      orders.reduce((n, o) => n + o.lines.length, 0),
+      'one movement per variant of each order',
+    );
     assert.equal(new Set(movements.map((m) => `${m.reference}/${m.variant_id}`)).size, movements.length, 'no order taken twice');
 
     // At rest: every movement accounted for at Shopify by the stream.
@@ -141,7 +165,11 @@ describe('Shopify took the orders first: the sync never undoes its moves', () =>
     const res = await postOrder(buildShopifyOrder({ orderId, lines: [lineOf(variant, 3)] }));
     assert.equal(res.status, 201, JSON.stringify(res.json));
     assert.equal((await readInventory(variant.variantId))!.availableQuantity, 47);
-    await waitFor('Shopify to be lowered to 47', async () => (await shopifyAvailable(variant.inventoryItemId, variant.locationId)) === 47, 60_000);
+    await waitFor(
+      'Shopify to be lowered to 47',
+      async () => (await shopifyAvailable(variant.inventoryItemId, variant.locationId)) === 47,
+      60_000,
+    );
     const [level] = (await shopifyLevels(variant.inventoryItemId)).filter((l) => l.locationId === String(variant.locationId));
     assert.deepEqual(
       level!.history.map((h) => [h.cause, h.available]),
@@ -152,7 +180,15 @@ describe('Shopify took the orders first: the sync never undoes its moves', () =>
       'seeded at 50, then set (compare-and-set) to the database figure once',
     );
     assert.deepEqual(raisesBySystem(level!), []);
-    report.add({ scenario: 'lone order: Shopify lowered to the database', requests: 1, faults: '-', accepted: 1, refused: 0, lost: 0, oversold: 0 });
+    report.add({
+      scenario: 'lone order: Shopify lowered to the database',
+      requests: 1,
+      faults: '-',
+      accepted: 1,
+      refused: 0,
+      lost: 0,
+      oversold: 0,
+    });
   });
 
   it('a point-of-sale order at another shop location is stored with nothing reserved: no movement, no event, no WMS call', async () => {
@@ -164,9 +200,10 @@ describe('Shopify took the orders first: the sync never undoes its moves', () =>
     assert.equal(res.status, 201, JSON.stringify(res.json));
     assert.deepEqual(res.json, { status: 'success', message: 'Order received and processed', order_id: String(orderId) });
 
-    const { rows: orders } = await dbPool().query<{ status: string; location_id: string }>('SELECT status, location_id::text FROM orders WHERE order_id = $1', [
-      String(orderId),
-    ]);
+    const { rows: orders } = await dbPool().query<{ status: string; location_id: string }>(
+      'SELECT status, location_id::text FROM orders WHERE order_id = $1',
+      [String(orderId)],
+    );
     assert.deepEqual(orders, [{ status: 'accepted', location_id: String(shopLocation) }]);
     const { rows: details } = await dbPool().query<{ product_id: string; quantity: number; reserved: number }>(
       'SELECT product_id::text, quantity, reserved FROM order_detail WHERE order_id = $1',
@@ -175,7 +212,11 @@ describe('Shopify took the orders first: the sync never undoes its moves', () =>
     assert.deepEqual(details, [{ product_id: String(variant.productId), quantity: 2, reserved: 0 }]);
 
     assert.equal((await readInventory(variant.variantId))!.availableQuantity, 20, 'the warehouse keeps its 20');
-    assert.deepEqual((await readMovements(variant.variantId)).map((m) => m.reason), ['import'], 'no movement');
+    assert.deepEqual(
+      (await readMovements(variant.variantId)).map((m) => m.reason),
+      ['import'],
+      'no movement',
+    );
     assert.deepEqual(await publishedEventsOf(orderId, { since }), [], 'no event');
     assert.deepEqual(await wmsRequestsFor(variant.sku), [], 'the WMS was not asked');
     assert.deepEqual(await shopifyRequests([variant.inventoryItemId]), [], 'Shopify was not called');

@@ -19,7 +19,15 @@ import fc from 'fast-check';
 import { closeDb, createTestProduct, dbPool, type TestProduct } from '../support/db.js';
 import { readServiceLog } from '../support/logs.js';
 import { buildShopifyOrder, lineOf, randomOrderId } from '../support/orders.js';
-import { buildCancelledOrder, buildRefund, type BuiltRefund, deliver, lineItemIds, type RestockType, type WebhookTopic } from '../support/refunds.js';
+import {
+  buildCancelledOrder,
+  buildRefund,
+  type BuiltRefund,
+  deliver,
+  lineItemIds,
+  type RestockType,
+  type WebhookTopic,
+} from '../support/refunds.js';
 import { raisesBySystem, shopifyLevels, shopifyRestocks, shopifyTakesOrder } from '../support/shopify-stand-in.js';
 import { stubWmsInventory } from '../support/wiremock.js';
 import { ledgerOf, Report, shopifyMatchesDatabase, waitFor } from './support.js';
@@ -109,11 +117,20 @@ class Store {
 
   /** The webhook's answer for units back on these variants, ascending variant id. */
   private restocked(units: Map<number, number>) {
-    const items = [...units.entries()].filter(([, q]) => q > 0).map(([variant, quantity]) => ({ variantId: this.variants[variant]!.variantId, quantity }));
-    return { status: 'success', restocked: items.sort((a, b) => a.variantId - b.variantId).map((i) => ({ variantId: String(i.variantId), quantity: i.quantity })) };
+    const items = [...units.entries()]
+      .filter(([, q]) => q > 0)
+      .map(([variant, quantity]) => ({ variantId: this.variants[variant]!.variantId, quantity }));
+    return {
+      status: 'success',
+      restocked: items.sort((a, b) => a.variantId - b.variantId).map((i) => ({ variantId: String(i.variantId), quantity: i.quantity })),
+    };
   }
 
-  private async send(topic: WebhookTopic, body: unknown, ids: { webhookId: string; eventId: string } = { webhookId: randomUUID(), eventId: randomUUID() }): Promise<Delivery> {
+  private async send(
+    topic: WebhookTopic,
+    body: unknown,
+    ids: { webhookId: string; eventId: string } = { webhookId: randomUUID(), eventId: randomUUID() },
+  ): Promise<Delivery> {
     const res = await deliver(topic, body, { 'x-shopify-webhook-id': ids.webhookId, 'x-shopify-event-id': ids.eventId });
     this.sent++;
     const delivery = { topic, body, ...ids, status: res.status, json: res.json };
@@ -132,7 +149,13 @@ class Store {
         assert.equal(delivery.status, 201, JSON.stringify(delivery.json));
         for (const l of lines) this.stock[l.variant]! -= l.quantity;
         const ids = lineItemIds(body);
-        this.orders.push({ orderId, body, lines: lines.map((l, i) => ({ lineItemId: ids[i]!, ...l, refunded: 0 })), refunds: [], cancelled: false });
+        this.orders.push({
+          orderId,
+          body,
+          lines: lines.map((l, i) => ({ lineItemId: ids[i]!, ...l, refunded: 0 })),
+          refunds: [],
+          cancelled: false,
+        });
         this.deliveries.push(delivery);
         return `order ${lines.map((l) => `${l.quantity}×v${l.variant}`).join(' ')}`;
       }
@@ -141,7 +164,15 @@ class Store {
         const order = open[step.order % Math.max(1, open.length)];
         if (!order) return 'cancel skipped (no open order)';
         const lines = order.lines.filter((l) => l.quantity > l.refunded);
-        const refund = buildRefund({ orderId: order.orderId, lines: lines.map((l) => ({ lineItemId: l.lineItemId, quantity: l.quantity - l.refunded, restockType: 'cancel', locationId: this.variants[l.variant]!.locationId })) });
+        const refund = buildRefund({
+          orderId: order.orderId,
+          lines: lines.map((l) => ({
+            lineItemId: l.lineItemId,
+            quantity: l.quantity - l.refunded,
+            restockType: 'cancel',
+            locationId: this.variants[l.variant]!.locationId,
+          })),
+        });
         if (lines.length > 0) {
           await this.settled();
           await shopifyRestocks(lines.map((l) => this.item(l.variant, l.quantity - l.refunded)));
@@ -166,13 +197,22 @@ class Store {
         if (!order || !line || line.refunded >= line.quantity) return 'refund skipped (nothing to refund)';
         const quantity = Math.min(step.quantity, line.quantity - line.refunded);
         const restocks = step.restockType !== 'no_restock';
-        const refund = buildRefund({ orderId: order.orderId, lines: [{ lineItemId: line.lineItemId, quantity, restockType: step.restockType, locationId: this.variants[line.variant]!.locationId }] });
+        const refund = buildRefund({
+          orderId: order.orderId,
+          lines: [
+            { lineItemId: line.lineItemId, quantity, restockType: step.restockType, locationId: this.variants[line.variant]!.locationId },
+          ],
+        });
         if (restocks) {
           await this.settled();
           await shopifyRestocks([this.item(line.variant, quantity)]);
         }
         const delivery = await this.send('refunds/create', refund);
-        assert.deepEqual([delivery.status, delivery.json], [200, this.restocked(new Map([[line.variant, restocks ? quantity : 0]]))], `refund of order ${order.orderId}`);
+        assert.deepEqual(
+          [delivery.status, delivery.json],
+          [200, this.restocked(new Map([[line.variant, restocks ? quantity : 0]]))],
+          `refund of order ${order.orderId}`,
+        );
         line.refunded += quantity;
         if (restocks) this.stock[line.variant]! += quantity;
         order.refunds.push(refund);
@@ -185,7 +225,11 @@ class Store {
         // A Shopify retry repeats the webhook and the event; another subscription, or Shopify sending a refund's lines
         // again inside a later event, carries a new event id. An order's retry always repeats its webhook id.
         const sameEvent = step.sameEvent || first.topic === 'orders/create';
-        const again = await this.send(first.topic, first.body, sameEvent ? { webhookId: first.webhookId, eventId: first.eventId } : undefined);
+        const again = await this.send(
+          first.topic,
+          first.body,
+          sameEvent ? { webhookId: first.webhookId, eventId: first.eventId } : undefined,
+        );
         const expected = sameEvent ? [first.status, first.json] : [200, { status: 'success', restocked: [] }];
         assert.deepEqual([again.status, again.json], expected, `redelivery of a ${first.topic} (${sameEvent ? 'same' : 'new'} event)`);
         return `redeliver ${first.topic} (${sameEvent ? 'same' : 'new'} event)`;
@@ -260,6 +304,14 @@ describe('the stock lifecycle as a property of the running stack', () => {
       { numRuns: 4, endOnFailure: true },
     );
     const tally = [...applied.entries()].map(([kind, n]) => `${n} ${kind}`).join(', ');
-    report.add({ scenario: `${runs} random runs: ${tally}`, requests: deliveries, faults: 'repeated, crossed topics', accepted: deliveries, refused: 0, lost: 0, oversold: 0 });
+    report.add({
+      scenario: `${runs} random runs: ${tally}`,
+      requests: deliveries,
+      faults: 'repeated, crossed topics',
+      accepted: deliveries,
+      refused: 0,
+      lost: 0,
+      oversold: 0,
+    });
   });
 });

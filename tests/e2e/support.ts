@@ -126,7 +126,11 @@ export interface WebhookAnswer {
  * generator sends with it too, on the cores the stack is measured on, and fetch cost it about twice
  * the CPU per order.
  */
-export async function postOrder(body: unknown, headers: Partial<Record<string, string>> = {}, baseUrl = stackEnv().ORDER_API_URL): Promise<WebhookAnswer> {
+export async function postOrder(
+  body: unknown,
+  headers: Partial<Record<string, string>> = {},
+  baseUrl = stackEnv().ORDER_API_URL,
+): Promise<WebhookAnswer> {
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
   const started = performance.now();
   const answer = await httpRequest(`${baseUrl}/api/shopify/webhooks/orders`, {
@@ -157,9 +161,7 @@ export interface StockedProducts {
 /** Products in the database and in the WMS (a stub per product), each with `wmsQuantity` there. */
 export async function stockedProducts(count: number, options: TestProductOptions & { wmsQuantity?: number }): Promise<StockedProducts> {
   const products = await Promise.all(Array.from({ length: count }, () => createTestProduct(options)));
-  const removers = await Promise.all(
-    products.map((p) => stubWmsInventory(p.sku, { availableQuantity: options.wmsQuantity ?? 1_000_000 })),
-  );
+  const removers = await Promise.all(products.map((p) => stubWmsInventory(p.sku, { availableQuantity: options.wmsQuantity ?? 1_000_000 })));
   return {
     products,
     async cleanup() {
@@ -234,7 +236,13 @@ export async function ledgerOf(variantIds: readonly number[]): Promise<LedgerChe
       ORDER BY i.variant_id`,
     [variantIds.map(String)],
   );
-  return rows.map((r) => ({ variantId: Number(r.variant_id), availableQuantity: r.available_quantity, version: r.version, movementSum: r.sum, movementCount: r.count }));
+  return rows.map((r) => ({
+    variantId: Number(r.variant_id),
+    availableQuantity: r.available_quantity,
+    version: r.version,
+    movementSum: r.sum,
+    movementCount: r.count,
+  }));
 }
 
 /**
@@ -250,7 +258,9 @@ export async function shopifyMatchesDatabase(products: readonly TestProduct[], t
       async () => {
         const db = await availableByVariant(products.map((p) => p.variantId));
         const held = await Promise.all(products.map((p) => shopifyAvailable(p.inventoryItemId, p.locationId)));
-        const diff = products.flatMap((p, i) => (held[i] === db.get(p.variantId) ? [] : [`${p.sku}: db ${db.get(p.variantId)} shopify ${held[i]}`]));
+        const diff = products.flatMap((p, i) =>
+          held[i] === db.get(p.variantId) ? [] : [`${p.sku}: db ${db.get(p.variantId)} shopify ${held[i]}`],
+        );
         last = diff.join(', ');
         return diff.length === 0;
       },
@@ -357,17 +367,18 @@ export class Report {
 
   print(): void {
     const header = ['scenario', 'requests', 'faults injected', 'accepted', 'refused', 'lost', 'oversold'];
-    const body = this.rows.map((r) => [r.scenario, String(r.requests), r.faults, String(r.accepted), String(r.refused), String(r.lost), String(r.oversold)]);
+    const body = this.rows.map((r) => [
+      r.scenario,
+      String(r.requests),
+      r.faults,
+      String(r.accepted),
+      String(r.refused),
+      String(r.lost),
+      String(r.oversold),
+    ]);
     const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
     const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-    const out = [
-      `\n${this.title}`,
-      line(header),
-      `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-      ...body.map(line),
-      '',
-    ].join('\n');
+    const out = [`\n${this.title}`, line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line), ''].join('\n');
     process.stdout.write(`${out}\n`);
   }
 }
-

@@ -94,25 +94,47 @@ async function buildShop(): Promise<Fixture> {
       id: f.added.productId,
       title: `Catalogue test jacket ${tag}`,
       variants: [
-        { id: f.added.withStock.id, sku: f.added.withStock.sku, price: '129.90', title: 'Red / M', inventoryItemId: f.added.withStock.item },
+        {
+          id: f.added.withStock.id,
+          sku: f.added.withStock.sku,
+          price: '129.90',
+          title: 'Red / M',
+          inventoryItemId: f.added.withStock.item,
+        },
         { id: f.added.empty.id, sku: f.added.empty.sku, price: '129.90', title: 'Red / L', inventoryItemId: f.added.empty.item },
       ],
     },
     {
       id: f.renamedProductId,
       title: `Catalogue test shirt ${tag}`,
-      variants: [{ id: String(renamed.variantId), sku: renamed.sku, price: '12.50', title: 'Blue', inventoryItemId: String(renamed.inventoryItemId) }],
+      variants: [
+        {
+          id: String(renamed.variantId),
+          sku: renamed.sku,
+          price: '12.50',
+          title: 'Blue',
+          inventoryItemId: String(renamed.inventoryItemId),
+        },
+      ],
     },
     {
       id: String(recreated.productId),
       title: recreated.title,
-      variants: [{ id: f.recreatedAs.id, sku: recreated.sku, price: recreated.price, title: 'Default Title', inventoryItemId: f.recreatedAs.item }],
+      variants: [
+        { id: f.recreatedAs.id, sku: recreated.sku, price: recreated.price, title: 'Default Title', inventoryItemId: f.recreatedAs.item },
+      ],
     },
     {
       id: String(untrackedRow.productId),
       title: untrackedRow.title,
       variants: [
-        { id: String(untrackedRow.variantId), sku: `${untrackedRow.sku}-NEW`, price: '10.00', inventoryItemId: String(untrackedRow.inventoryItemId), tracked: false },
+        {
+          id: String(untrackedRow.variantId),
+          sku: `${untrackedRow.sku}-NEW`,
+          price: '10.00',
+          inventoryItemId: String(untrackedRow.inventoryItemId),
+          tracked: false,
+        },
       ],
     },
     {
@@ -122,7 +144,13 @@ async function buildShop(): Promise<Fixture> {
         { id: s.noSku.id, sku: null, price: '5.00', title: 'No SKU', inventoryItemId: s.noSku.item },
         { id: s.duplicateA.id, sku: s.duplicateA.sku, price: '5.00', title: 'Twin A', inventoryItemId: s.duplicateA.item },
         { id: s.duplicateB.id, sku: s.duplicateB.sku, price: '5.00', title: 'Twin B', inventoryItemId: s.duplicateB.item },
-        { id: s.unknownToWms.id, sku: s.unknownToWms.sku, price: '5.00', title: 'Not in the warehouse', inventoryItemId: s.unknownToWms.item },
+        {
+          id: s.unknownToWms.id,
+          sku: s.unknownToWms.sku,
+          price: '5.00',
+          title: 'Not in the warehouse',
+          inventoryItemId: s.unknownToWms.item,
+        },
         { id: s.invalidPrice.id, sku: s.invalidPrice.sku, price: '5.005', title: 'Three decimals', inventoryItemId: s.invalidPrice.item },
         { id: s.skuTaken.id, sku: s.skuTaken.sku, price: '5.00', title: 'Old SKU', inventoryItemId: s.skuTaken.item },
         { id: s.itemTaken.id, sku: s.itemTaken.sku, price: '5.00', title: 'Old item', inventoryItemId: s.itemTaken.item },
@@ -130,13 +158,31 @@ async function buildShop(): Promise<Fixture> {
     },
   ];
   await putShopifyCatalogue(catalogue);
-  const inWms: string[] = [f.added.withStock.sku, f.added.empty.sku, renamed.sku, recreated.sku, untrackedRow.sku, `${untrackedRow.sku}-NEW`, goneRow.sku];
+  const inWms: string[] = [
+    f.added.withStock.sku,
+    f.added.empty.sku,
+    renamed.sku,
+    recreated.sku,
+    untrackedRow.sku,
+    `${untrackedRow.sku}-NEW`,
+    goneRow.sku,
+  ];
   const figures: Record<string, number> = { [f.added.withStock.sku]: 7, [f.added.empty.sku]: 0 };
-  const wms = [...inWms, s.duplicateA.sku, s.invalidPrice.sku, s.itemTaken.sku].map((sku) => ({ sku, availableQuantity: figures[sku] ?? 30 }));
+  const wms = [...inWms, s.duplicateA.sku, s.invalidPrice.sku, s.itemTaken.sku].map((sku) => ({
+    sku,
+    availableQuantity: figures[sku] ?? 30,
+  }));
   // Two pages, to prove the import follows the WMS list's cursor.
   cleanups.push(await stubWmsList(wms, { apiKey: wmsKey, pageSize: 6 }));
   // Shopify's own figures, never the system's: the import must not take them for its own.
-  const items = [f.added.withStock.item, f.added.empty.item, f.recreatedAs.item, ...Object.values(s).map((v) => v.item).filter((i) => i !== String(goneRow.inventoryItemId))];
+  const items = [
+    f.added.withStock.item,
+    f.added.empty.item,
+    f.recreatedAs.item,
+    ...Object.values(s)
+      .map((v) => v.item)
+      .filter((i) => i !== String(goneRow.inventoryItemId)),
+  ];
   await setShopifyLevels(items.map((inventoryItemId) => ({ inventoryItemId, locationId: shop(), available: SHOPIFY_BEFORE })));
   cleanups.push(() =>
     removeVariants([
@@ -153,7 +199,13 @@ async function buildShop(): Promise<Fixture> {
   return f;
 }
 
-const ours = (f: Fixture) => [f.added.withStock.id, f.added.empty.id, String(f.renamed.variantId), f.recreatedAs.id, String(f.recreated.variantId)];
+const ours = (f: Fixture) => [
+  f.added.withStock.id,
+  f.added.empty.id,
+  String(f.renamed.variantId),
+  f.recreatedAs.id,
+  String(f.recreated.variantId),
+];
 
 function assertSkipLines(stdout: string, f: Fixture): void {
   const s = f.skipped;
@@ -165,8 +217,14 @@ function assertSkipLines(stdout: string, f: Fixture): void {
   line(s.unknownToWms.id, `${s.unknownToWms.sku}: unknown_to_wms .*the WMS does not list SKU ${s.unknownToWms.sku}`);
   line(s.invalidPrice.id, `${s.invalidPrice.sku}: invalid .*price "5.005"`);
   line(s.skuTaken.id, `${s.skuTaken.sku}: sku_taken .*belongs to variant ${f.untrackedRow.variantId} in the database`);
-  line(s.itemTaken.id, `${s.itemTaken.sku}: inventory_item_taken .*inventory item ${s.itemTaken.item} belongs to variant ${f.goneRow.variantId}`);
-  assert.match(stdout, /skipped \(no_sku 1, duplicate_sku 2, untracked 1, unknown_to_wms 1, invalid 1, sku_taken 1, inventory_item_taken 1\)/);
+  line(
+    s.itemTaken.id,
+    `${s.itemTaken.sku}: inventory_item_taken .*inventory item ${s.itemTaken.item} belongs to variant ${f.goneRow.variantId}`,
+  );
+  assert.match(
+    stdout,
+    /skipped \(no_sku 1, duplicate_sku 2, untracked 1, unknown_to_wms 1, invalid 1, sku_taken 1, inventory_item_taken 1\)/,
+  );
 }
 
 before(async () => {
@@ -188,10 +246,19 @@ describe('npm run catalogue -- import fills the inventory from Shopify and the W
     const run = await importing('--dry-run');
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^catalogue import --dry-run \(nothing is written\)/);
-    assert.match(run.stdout, new RegExp(`^added {6}variant ${f.added.withStock.id} ${f.added.withStock.sku}: 7 in stock from the WMS$`, 'm'));
+    assert.match(
+      run.stdout,
+      new RegExp(`^added {6}variant ${f.added.withStock.id} ${f.added.withStock.sku}: 7 in stock from the WMS$`, 'm'),
+    );
     assert.match(run.stdout, new RegExp(`^added {6}variant ${f.added.empty.id} ${f.added.empty.sku}: 0 in stock from the WMS$`, 'm'));
     assert.match(run.stdout, new RegExp(`^refreshed {2}variant ${f.renamed.variantId} ${f.renamed.sku}: productId`, 'm'));
-    assert.match(run.stdout, new RegExp(`^refreshed {2}variant ${f.recreatedAs.id} ${f.recreated.sku}: variantId "${f.recreated.variantId}" → "${f.recreatedAs.id}"`, 'm'));
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^refreshed {2}variant ${f.recreatedAs.id} ${f.recreated.sku}: variantId "${f.recreated.variantId}" → "${f.recreatedAs.id}"`,
+        'm',
+      ),
+    );
     assertSkipLines(run.stdout, f);
     assert.match(run.stdout, /^2 added, 2 refreshed, 0 unchanged, 8 skipped .*\(dry run: nothing written\)$/m);
 
@@ -255,15 +322,21 @@ describe('npm run catalogue -- import fills the inventory from Shopify and the W
     assert.equal(event?.availableAfter, 7);
 
     const renamed = rows.get(String(f.renamed.variantId));
-    assert.deepEqual(
-      renamed && [renamed.productId, renamed.title, renamed.price, renamed.availableQuantity],
-      [f.renamedProductId, `Catalogue test shirt ${f.tag} - Blue`, '12.50', 5],
-    );
+    assert.deepEqual(renamed && [renamed.productId, renamed.title, renamed.price, renamed.availableQuantity], [
+      f.renamedProductId,
+      `Catalogue test shirt ${f.tag} - Blue`,
+      '12.50',
+      5,
+    ]);
     assert.deepEqual(await readLedger([String(f.renamed.variantId)]), renamedLedger, 'a refresh moves no stock');
 
     assert.equal(rows.get(String(f.recreated.variantId)), undefined, 'the re-created variant is no longer under its old id');
     const recreated = rows.get(f.recreatedAs.id);
-    assert.deepEqual(recreated && [recreated.sku, recreated.inventoryItemId, recreated.availableQuantity], [f.recreated.sku, f.recreatedAs.item, 9]);
+    assert.deepEqual(recreated && [recreated.sku, recreated.inventoryItemId, recreated.availableQuantity], [
+      f.recreated.sku,
+      f.recreatedAs.item,
+      9,
+    ]);
     assert.deepEqual(
       (await readLedger([f.recreatedAs.id])).map((m) => [m.id, m.delta, m.reason]),
       recreatedLedger.map((m) => [m.id, m.delta, m.reason]),
@@ -290,7 +363,11 @@ describe('npm run catalogue -- import fills the inventory from Shopify and the W
         ],
       );
     }
-    assert.equal(await shopifyAvailable(f.skipped.unknownToWms.item, shop()), SHOPIFY_BEFORE, 'a skipped variant is not touched at Shopify');
+    assert.equal(
+      await shopifyAvailable(f.skipped.unknownToWms.item, shop()),
+      SHOPIFY_BEFORE,
+      'a skipped variant is not touched at Shopify',
+    );
   });
 
   it('a second run changes nothing: no movement, no event, not even updated_at', async () => {
@@ -312,7 +389,10 @@ describe('npm run catalogue -- import fills the inventory from Shopify and the W
 
   it('two variants that trade SKUs in Shopify trade them in the database, each keeping its stock and its ledger', async () => {
     const location = Number(shop());
-    const [a, b] = [await createTestProduct({ availableQuantity: 3, locationId: location }), await createTestProduct({ availableQuantity: 8, locationId: location })];
+    const [a, b] = [
+      await createTestProduct({ availableQuantity: 3, locationId: location }),
+      await createTestProduct({ availableQuantity: 8, locationId: location }),
+    ];
     const ids = [String(a.variantId), String(b.variantId)];
     cleanups.push(() => removeVariants(ids));
     const ledger = await readLedger(ids);
@@ -323,7 +403,12 @@ describe('npm run catalogue -- import fills the inventory from Shopify and the W
     });
     await putShopifyCatalogue([as(a, b.sku), as(b, a.sku)]);
     const key = privateWmsKey();
-    cleanups.push(await stubWmsList([a, b].map((v) => ({ sku: v.sku, availableQuantity: 1 })), { apiKey: key }));
+    cleanups.push(
+      await stubWmsList(
+        [a, b].map((v) => ({ sku: v.sku, availableQuantity: 1 })),
+        { apiKey: key },
+      ),
+    );
 
     const run = await runCatalogue(['import'], { env: { WMS_API_KEY: key } });
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);

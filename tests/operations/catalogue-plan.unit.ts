@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { idOfGid, planImport, type ShopifyVariant, titleOf } from '../../ops/catalogue-import.js';
-import { canonicalPrice, type CatalogueVariantInput, type InventoryRowView, planPage } from '../../services/order-manage-data-api/src/domain/catalogue.js';
+import {
+  canonicalPrice,
+  type CatalogueVariantInput,
+  type InventoryRowView,
+  planPage,
+} from '../../services/order-manage-data-api/src/domain/catalogue.js';
 
 /** The catalogue import's rules that need no database (docs/spec.md section 10): the tool's plan and a page's. */
 
@@ -51,7 +56,10 @@ describe('the tool: what it skips, which row each variant is, how it pages', () 
         ['abc', 'invalid'],
       ],
     );
-    assert.deepEqual(plan.pages.flat().map((v) => [v.variantId, v.sku, v.available]), [['9', 'SKU-9', 14]]);
+    assert.deepEqual(
+      plan.pages.flat().map((v) => [v.variantId, v.sku, v.available]),
+      [['9', 'SKU-9', 14]],
+    );
   });
 
   it('a variant re-created in Shopify takes over the row of its SKU only when Shopify no longer lists that row', () => {
@@ -61,7 +69,12 @@ describe('the tool: what it skips, which row each variant is, how it pages', () 
       { variantId: '60', sku: 'SKU-3', inventoryItemId: '160' },
     ];
     // Variant 3's SKU is held by row 60, which the catalogue still lists (under another SKU): no take-over.
-    const plan = planImport([variant(1), variant(2), variant(3), variant(60, { sku: 'SKU-60' })], wms('SKU-1', 'SKU-2', 'SKU-3', 'SKU-60'), known, 250);
+    const plan = planImport(
+      [variant(1), variant(2), variant(3), variant(60, { sku: 'SKU-60' })],
+      wms('SKU-1', 'SKU-2', 'SKU-3', 'SKU-60'),
+      known,
+      250,
+    );
     assert.deepEqual(
       plan.pages.flat().map((v) => [v.variantId, v.replacesVariantId]),
       [
@@ -118,7 +131,10 @@ const row = (id: string, sku: string, over: Partial<InventoryRowView> = {}): Inv
 
 describe('a page: added, refreshed, unchanged or skipped, under the locks', () => {
   it('a row equal to the catalogue is unchanged (a price written another way too); a differing one is refreshed field by field', () => {
-    const planned = planPage([input('1', 'A', { price: '10.0' }), input('2', 'B', { title: 'New', price: '12.50' }), input('3', 'C')], [row('1', 'A'), row('2', 'B')]);
+    const planned = planPage(
+      [input('1', 'A', { price: '10.0' }), input('2', 'B', { title: 'New', price: '12.50' }), input('3', 'C')],
+      [row('1', 'A'), row('2', 'B')],
+    );
     assert.deepEqual(
       planned.map((p) => [p.variant.variantId, p.outcome, p.outcome === 'refreshed' ? p.changes : undefined]),
       [
@@ -148,7 +164,10 @@ describe('a page: added, refreshed, unchanged or skipped, under the locks', () =
     );
 
     // Row 9 (not in the page) keeps SKU X: variant 1 is skipped; row 1 then keeps SKU A, so variant 2 is skipped too.
-    const stranded = planPage([input('1', 'X'), input('2', 'A'), input('3', 'C', { inventoryItemId: '99' })], [row('1', 'A'), row('9', 'X')]);
+    const stranded = planPage(
+      [input('1', 'X'), input('2', 'A'), input('3', 'C', { inventoryItemId: '99' })],
+      [row('1', 'A'), row('9', 'X')],
+    );
     assert.deepEqual(
       stranded.map((p) => [p.variant.variantId, p.outcome, p.outcome === 'skipped' ? [p.reason, p.heldBy] : undefined]),
       [

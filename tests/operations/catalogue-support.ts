@@ -173,7 +173,14 @@ export async function readLedger(variantIds: string[]): Promise<LedgerRow[]> {
        FROM inventory_movement WHERE variant_id = ANY($1::bigint[]) ORDER BY id`,
     [variantIds],
   );
-  return rows.map((r) => ({ id: r.id, variantId: r.variant_id, delta: r.delta, reason: r.reason, reference: r.reference, idempotencyKey: r.idempotency_key }));
+  return rows.map((r) => ({
+    id: r.id,
+    variantId: r.variant_id,
+    delta: r.delta,
+    reason: r.reason,
+    reference: r.reference,
+    idempotencyKey: r.idempotency_key,
+  }));
 }
 
 /** The outbox events announcing these variants' movements (key = variant id), oldest first. */
@@ -192,7 +199,9 @@ export async function ledgerMismatches(variantIds: string[]): Promise<string[]> 
      HAVING i.available_quantity <> coalesce(sum(m.delta), 0) OR i.version <> count(m.id)`,
     [variantIds],
   );
-  return rows.map((r) => `variant ${r.variant_id}: stock ${r.available_quantity} version ${r.version}, movements sum ${r.total} count ${r.n}`);
+  return rows.map(
+    (r) => `variant ${r.variant_id}: stock ${r.available_quantity} version ${r.version}, movements sum ${r.total} count ${r.n}`,
+  );
 }
 
 /** Removes these variants (their movements go with them) and their outbox rows: they hold no orders. */

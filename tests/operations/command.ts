@@ -6,7 +6,12 @@ import type { ToolRun } from './run-tool.js';
  * `npm run <script> -- <args>` as a merchant's engineer types it, against the test's stack (its
  * `.stack/env`), with `env` added to the environment (a variable there wins over the env file).
  */
-export function runCommand(script: 'order' | 'shopify', args: string[], env: Record<string, string> = {}, timeoutMs = 90_000): Promise<ToolRun> {
+export function runCommand(
+  script: 'order' | 'shopify',
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 90_000,
+): Promise<ToolRun> {
   return new Promise((resolve) => {
     execFile(
       'npm',

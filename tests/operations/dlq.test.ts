@@ -74,7 +74,9 @@ describe('npm run dlq lists dead-letter events and replays them once the cause i
     assert.equal(list.code, 0, list.stderr);
     assert.match(
       list.stdout,
-      new RegExp(`${key(fresh)}  order movement ${order.movementId} order ${order.orderId} variant ${fresh.variantId} .* version 2 available 8\\n    reason: shopify_failed: graphql_errors after 1 attempt: ACCESS_DENIED: test`),
+      new RegExp(
+        `${key(fresh)}  order movement ${order.movementId} order ${order.orderId} variant ${fresh.variantId} .* version 2 available 8\\n    reason: shopify_failed: graphql_errors after 1 attempt: ACCESS_DENIED: test`,
+      ),
     );
     assert.match(list.stdout, new RegExp(`${key(restocked)}  restock movement ${restock.movementId} variant `));
 
@@ -83,8 +85,14 @@ describe('npm run dlq lists dead-letter events and replays them once the cause i
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, new RegExp(`would replay  \\d+/\\d+  \\S+  ${key(fresh)} `));
     assert.match(dry.stdout, new RegExp(`would replay  \\d+/\\d+  \\S+  ${key(restocked)} `));
-    assert.match(dry.stdout, new RegExp(`skip  \\d+/\\d+  \\S+  ${key(moved)} [^\\n]*\\n[^\\n]*\\n    skipped: superseded: the database is at version 3`));
-    assert.match(dry.stdout, new RegExp(`skip  \\d+/\\d+  \\S+  ${key(corrected)} [^\\n]*\\n[^\\n]*\\n    skipped: applied: the database is at version 3`));
+    assert.match(
+      dry.stdout,
+      new RegExp(`skip  \\d+/\\d+  \\S+  ${key(moved)} [^\\n]*\\n[^\\n]*\\n    skipped: superseded: the database is at version 3`),
+    );
+    assert.match(
+      dry.stdout,
+      new RegExp(`skip  \\d+/\\d+  \\S+  ${key(corrected)} [^\\n]*\\n[^\\n]*\\n    skipped: applied: the database is at version 3`),
+    );
     assert.match(dry.stdout, /dry run: \d+ event\(s\) would be sent .* nothing sent, no offset moved/);
     const mine = (e: { value: { eventId?: string } }) => [order, stale, restock, decrease].some((d) => d.eventId === e.value.eventId);
     assert.deepEqual(await readEvents({ topic: inventoryTopic, predicate: mine, untilEnd: true, fromTimestamp: sentSince }), []);
@@ -107,7 +115,11 @@ describe('npm run dlq lists dead-letter events and replays them once the cause i
       assert.ok(lines.some((l) => l.eventId === order.eventId && l.result === 'lowered'));
       assert.ok(lines.some((l) => l.eventId === restock.eventId && l.result === 'adjusted'));
     }, 10_000);
-    assert.deepEqual(writesAmong(await shopifyRequests([moved.inventoryItemId, corrected.inventoryItemId])), [], 'the skipped events never reached Shopify');
+    assert.deepEqual(
+      writesAmong(await shopifyRequests([moved.inventoryItemId, corrected.inventoryItemId])),
+      [],
+      'the skipped events never reached Shopify',
+    );
 
     const again = await runTool('dlq', ['replay', '--since', since]);
     assert.equal(again.code, 0, again.stderr);

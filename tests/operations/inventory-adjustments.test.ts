@@ -44,7 +44,17 @@ describe('POST /api/inventory/adjustments: a restock or a correction as one move
 
     assert.equal(res.status, 201);
     const movement = res.json.movement as Movement;
-    assert.deepEqual(Object.keys(movement).sort(), ['availableAfter', 'createdAt', 'delta', 'id', 'reason', 'reference', 'sku', 'variantId', 'versionAfter']);
+    assert.deepEqual(Object.keys(movement).sort(), [
+      'availableAfter',
+      'createdAt',
+      'delta',
+      'id',
+      'reason',
+      'reference',
+      'sku',
+      'variantId',
+      'versionAfter',
+    ]);
     assert.match(movement.id, /^[1-9]\d*$/);
     assert.equal(movement.variantId, String(v.variantId));
     assert.equal(movement.sku, v.sku);
@@ -64,25 +74,32 @@ describe('POST /api/inventory/adjustments: a restock or a correction as one move
         ['restock', 5, k, `adjustment:${k}`, 15, 2],
       ],
     );
-    const [event] = await readEvents<Record<string, unknown>>({ topic: topic(), fromTimestamp: started - 5_000, predicate: (e) => e.value.movementId === movement.id });
-    assert.equal(event!.key, String(v.variantId), 'keyed by variant: ordered with its orders');
-    assert.deepEqual({ ...event!.value, eventId: '<uuid>', occurredAt: '<time>' }, {
-      eventId: '<uuid>',
-      movementId: movement.id,
-      reason: 'restock',
-      reference: k,
-      orderId: null,
-      variantId: String(v.variantId),
-      productId: String(v.productId),
-      sku: v.sku,
-      inventoryItemId: String(v.inventoryItemId),
-      locationId: String(v.locationId),
-      delta: 5,
-      availableAfter: 15,
-      inventoryVersion: 2,
-      occurredAt: '<time>',
-      shopifyKnows: false,
+    const [event] = await readEvents<Record<string, unknown>>({
+      topic: topic(),
+      fromTimestamp: started - 5_000,
+      predicate: (e) => e.value.movementId === movement.id,
     });
+    assert.equal(event!.key, String(v.variantId), 'keyed by variant: ordered with its orders');
+    assert.deepEqual(
+      { ...event!.value, eventId: '<uuid>', occurredAt: '<time>' },
+      {
+        eventId: '<uuid>',
+        movementId: movement.id,
+        reason: 'restock',
+        reference: k,
+        orderId: null,
+        variantId: String(v.variantId),
+        productId: String(v.productId),
+        sku: v.sku,
+        inventoryItemId: String(v.inventoryItemId),
+        locationId: String(v.locationId),
+        delta: 5,
+        availableAfter: 15,
+        inventoryVersion: 2,
+        occurredAt: '<time>',
+        shopifyKnows: false,
+      },
+    );
     assert.match(String(event!.value.eventId), /^[0-9a-f-]{36}$/);
     assert.ok(event!.headers['x-correlation-id'], 'the correlation id travels in the Kafka header');
   });
@@ -138,7 +155,14 @@ describe('POST /api/inventory/adjustments: a restock or a correction as one move
     assert.deepEqual(second.json, first.json, 'the same movement, id and all');
     assert.equal(second.headers.get('idempotent-replayed'), 'true');
     assert.deepEqual(await footprint(v), after1);
-    assert.deepEqual(after1, { stock: 14, movements: [['import', 10], ['restock', 4]], events: 1 });
+    assert.deepEqual(after1, {
+      stock: 14,
+      movements: [
+        ['import', 10],
+        ['restock', 4],
+      ],
+      events: 1,
+    });
   });
 
   it('answers the same key sent five times at once with one 201 and four 200s naming the same movement', async (t) => {
@@ -147,7 +171,14 @@ describe('POST /api/inventory/adjustments: a restock or a correction as one move
     const answers = await Promise.all(Array.from({ length: 5 }, () => adjust(body)));
     assert.deepEqual(answers.map((a) => a.status).sort(), [200, 200, 200, 200, 201]);
     assert.equal(new Set(answers.map((a) => (a.json.movement as Movement).id)).size, 1);
-    assert.deepEqual(await footprint(v), { stock: 12, movements: [['import', 10], ['restock', 2]], events: 1 });
+    assert.deepEqual(await footprint(v), {
+      stock: 12,
+      movements: [
+        ['import', 10],
+        ['restock', 2],
+      ],
+      events: 1,
+    });
   });
 
   it('answers the same key with another body 409 IDEMPOTENCY_KEY_REUSED and changes nothing', async (t) => {
@@ -260,7 +291,11 @@ describe('an adjustment reaches Shopify as a delta, exactly once', () => {
     // Redelivered: the very same message again, then a copy under a new event id (as after a
     // restart that forgot which events it handled). Both follow the original on the variant's
     // partition, so once the copy's SUCCESS line is written both have been handled.
-    const [event] = await readEvents<Record<string, unknown>>({ topic: topic(), fromTimestamp: started - 5_000, predicate: (e) => e.value.movementId === movement.id });
+    const [event] = await readEvents<Record<string, unknown>>({
+      topic: topic(),
+      fromTimestamp: started - 5_000,
+      predicate: (e) => e.value.movementId === movement.id,
+    });
     const copyId = randomUUID();
     const producer = kafkaClient().producer();
     await producer.connect();

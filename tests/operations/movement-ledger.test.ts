@@ -11,7 +11,9 @@ import { adjust, dataApi, type Movement } from './stock-support.js';
 after(closeDb);
 
 const list = async (query: Record<string, string | number>) => {
-  const res = await dataApi(`/api/inventory/movements?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))}`);
+  const res = await dataApi(
+    `/api/inventory/movements?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))}`,
+  );
   assert.equal(res.status, 200, JSON.stringify(res.json));
   return res.json as { movements: Movement[]; nextCursor: string | null };
 };
@@ -93,12 +95,21 @@ describe('GET /api/inventory/movements: the ledger, newest first, paged (docs/sp
   it('pages with nextCursor until it is null, each movement once, the order kept', async () => {
     const all = (await list({ variantId: v.variantId })).movements.map((m) => m.id);
     const first = await list({ variantId: v.variantId, limit: 2 });
-    assert.deepEqual(first.movements.map((m) => m.id), all.slice(0, 2));
+    assert.deepEqual(
+      first.movements.map((m) => m.id),
+      all.slice(0, 2),
+    );
     assert.equal(first.nextCursor, all[1]);
     const second = await list({ variantId: v.variantId, limit: 2, cursor: first.nextCursor! });
-    assert.deepEqual(second.movements.map((m) => m.id), all.slice(2, 4));
+    assert.deepEqual(
+      second.movements.map((m) => m.id),
+      all.slice(2, 4),
+    );
     const third = await list({ variantId: v.variantId, limit: 2, cursor: second.nextCursor! });
-    assert.deepEqual(third.movements.map((m) => m.id), all.slice(4));
+    assert.deepEqual(
+      third.movements.map((m) => m.id),
+      all.slice(4),
+    );
     assert.equal(third.nextCursor, null);
   });
 

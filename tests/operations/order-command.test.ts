@@ -68,29 +68,40 @@ describe('npm run order -- send sends the demo order', () => {
         [TSHIRT_M, 'TSHIRT-BLK-M', 2, 2, '24.90'],
       ],
     );
-    for (const [variantId, delta] of [[TSHIRT_S, -1], [TSHIRT_M, -2]] as const) {
+    for (const [variantId, delta] of [
+      [TSHIRT_S, -1],
+      [TSHIRT_M, -2],
+    ] as const) {
       const movements = (await readMovements(variantId)).filter((m) => m.reference === orderId);
-      assert.deepEqual(movements.map((m) => [m.reason, m.delta]), [['order', delta]], `variant ${variantId}`);
+      assert.deepEqual(
+        movements.map((m) => [m.reason, m.delta]),
+        [['order', delta]],
+        `variant ${variantId}`,
+      );
     }
 
     // The README's command with this order's id (`.stack/logs` for the default stack).
     const logs = path.relative(REPO_ROOT, stackLogsDir());
     assert.equal(trail, `grep -hE '"orderId":"?${orderId}"?[,}]' ${logs}/order-*.log | grep '"msg":"SUCCESS'`);
-    const events = await eventually(async () => {
-      const found = (await shell(trail))
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { service: string; event: string; orderId: string; sku?: string });
-      const seen = found.map((l) => `${l.service} ${l.event}${l.sku ? ` ${l.sku}` : ''}`).sort();
-      assert.deepEqual(seen, [
-        'order-manage-api order.accepted',
-        'order-manage-data-api inventory.event.published',
-        'order-manage-data-api order.committed',
-        'order-stream-process shopify.inventory.updated TSHIRT-BLK-M',
-        'order-stream-process shopify.inventory.updated TSHIRT-BLK-S',
-      ]);
-      return found;
-    }, 60_000, 500);
+    const events = await eventually(
+      async () => {
+        const found = (await shell(trail))
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { service: string; event: string; orderId: string; sku?: string });
+        const seen = found.map((l) => `${l.service} ${l.event}${l.sku ? ` ${l.sku}` : ''}`).sort();
+        assert.deepEqual(seen, [
+          'order-manage-api order.accepted',
+          'order-manage-data-api inventory.event.published',
+          'order-manage-data-api order.committed',
+          'order-stream-process shopify.inventory.updated TSHIRT-BLK-M',
+          'order-stream-process shopify.inventory.updated TSHIRT-BLK-S',
+        ]);
+        return found;
+      },
+      60_000,
+      500,
+    );
     assert.ok(events.every((e) => e.orderId === orderId));
   });
 
@@ -111,7 +122,11 @@ describe('npm run order -- send sends the demo order', () => {
     const [idsA, idsB] = [await ids(a.orderId), await ids(b.orderId)];
     assert.equal(idsA.length, 2);
     assert.equal(idsB.length, 2);
-    assert.deepEqual(idsA.filter((id) => idsB.includes(id)), [], 'no line item id is reused');
+    assert.deepEqual(
+      idsA.filter((id) => idsB.includes(id)),
+      [],
+      'no line item id is reused',
+    );
   });
 });
 
@@ -144,10 +159,10 @@ describe('npm run order -- send <file> sends the file byte for byte', () => {
        VALUES ($1, $2, $3, 'IPod Nano - 8GB, pink', '199.00', 'USD', $4, $5)`,
       [VARIANT.variantId, VARIANT.productId, VARIANT.sku, inventoryItemId, location],
     );
-    await dbPool().query(`INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES ($1, 100, 'import', 'order-command-test', $2)`, [
-      VARIANT.variantId,
-      `test-import:${VARIANT.variantId}:${randomUUID()}`,
-    ]);
+    await dbPool().query(
+      `INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES ($1, 100, 'import', 'order-command-test', $2)`,
+      [VARIANT.variantId, `test-import:${VARIANT.variantId}:${randomUUID()}`],
+    );
     await setShopifyLevels([{ inventoryItemId, locationId: location, available: 100 }]);
     const removeStub = await stubWmsInventory(VARIANT.sku, { availableQuantity: 100 });
     t.after(removeStub);

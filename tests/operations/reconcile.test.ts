@@ -39,7 +39,10 @@ describe('npm run reconcile repairs drift between Shopify and the database with 
     assert.match(dry.stdout, new RegExp(`drift  variant ${above.variantId} ${above.sku} .*Shopify 12, database 7  → would set 7`));
     assert.match(dry.stdout, /2 checked, 0 in sync, 2 drifted \(2 to repair\)/);
     const [read] = await shopifyRequests([below.inventoryItemId], { operation: 'availableQuantities' });
-    assert.match(read!.body.query, /nodes\(ids: \$ids\)[\s\S]*inventoryLevel\(locationId: \$locationId\)[\s\S]*quantities\(names: \["available"\]\)/);
+    assert.match(
+      read!.body.query,
+      /nodes\(ids: \$ids\)[\s\S]*inventoryLevel\(locationId: \$locationId\)[\s\S]*quantities\(names: \["available"\]\)/,
+    );
     assert.deepEqual(writesAmong(await shopifyRequests([below.inventoryItemId, above.inventoryItemId])), []);
 
     const real = await runTool('reconcile', ['--variant', ids]);
@@ -76,7 +79,10 @@ describe('npm run reconcile repairs drift between Shopify and the database with 
     const unstocked = await variant(t, 4, 'none');
     const run = await runTool('reconcile', ['--variant', `${inSync.variantId},${unstocked.variantId}`]);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, new RegExp(`skip   variant ${unstocked.variantId} ${unstocked.sku} .*Shopify does not (know|stock) this .*\\(database 4\\)`));
+    assert.match(
+      run.stdout,
+      new RegExp(`skip   variant ${unstocked.variantId} ${unstocked.sku} .*Shopify does not (know|stock) this .*\\(database 4\\)`),
+    );
     assert.match(run.stdout, /2 checked, 1 in sync, 0 drifted .* 1 not comparable/);
     assert.deepEqual(writesAmong(await shopifyRequests([inSync.inventoryItemId, unstocked.inventoryItemId])), []);
   });
@@ -86,7 +92,16 @@ describe('npm run reconcile repairs drift between Shopify and the database with 
     // The read sees 12, the figure a moment before a sale at Shopify: the compare-and-set from 12 is stale.
     const read = await stubShopify(
       [drifted.inventoryItemId],
-      { status: 200, body: { data: { nodes: [{ id: inventoryItemGid(drifted.inventoryItemId), inventoryLevel: { quantities: [{ name: 'available', quantity: 12 }] } }] } } },
+      {
+        status: 200,
+        body: {
+          data: {
+            nodes: [
+              { id: inventoryItemGid(drifted.inventoryItemId), inventoryLevel: { quantities: [{ name: 'available', quantity: 12 }] } },
+            ],
+          },
+        },
+      },
       { operation: 'availableQuantities' },
     );
     t.after(() => read.remove());
@@ -94,7 +109,13 @@ describe('npm run reconcile repairs drift between Shopify and the database with 
     const logger = createLogger({ service: 'reconcile-test', level: 'error' });
     const reconciler = createReconciler({
       stock: createStockSource({ baseUrl: env.DATA_API_URL, token: env.INTERNAL_API_TOKEN, timeoutMs: 5_000 }),
-      shopify: createShopifyClient({ baseUrl: env.SHOPIFY_ADMIN_BASE_URL, apiVersion: env.SHOPIFY_API_VERSION, accessToken: 'shpat_test', timeoutMs: 5_000, logger }),
+      shopify: createShopifyClient({
+        baseUrl: env.SHOPIFY_ADMIN_BASE_URL,
+        apiVersion: env.SHOPIFY_API_VERSION,
+        accessToken: 'shpat_test',
+        timeoutMs: 5_000,
+        logger,
+      }),
       logger,
     });
 

@@ -42,7 +42,10 @@ async function listRejections(query: string, token = env.INTERNAL_API_TOKEN) {
     headers: { authorization: `Bearer ${token}` },
     signal: AbortSignal.timeout(5_000),
   });
-  return { status: response.status, json: (await response.json()) as { rejections: Array<Record<string, unknown>>; nextCursor: string | null } };
+  return {
+    status: response.status,
+    json: (await response.json()) as { rejections: Array<Record<string, unknown>>; nextCursor: string | null },
+  };
 }
 
 async function ledgerRows(orderId: number) {
@@ -84,7 +87,9 @@ describe('a refused order is recorded in the ledger (docs/spec.md section 10)', 
     assert.equal(rows[0].code, 'PRODUCT_NOT_FOUND');
     assert.equal(rows[0].status, 422);
     assert.deepEqual(rows[0].extensions.productIds, [String(unknownProductId)]);
-    assert.deepEqual(rows[0].extensions.variants, [{ productId: String(unknownProductId), variantId: null, sku: `TEST-${unknownProductId}` }]);
+    assert.deepEqual(rows[0].extensions.variants, [
+      { productId: String(unknownProductId), variantId: null, sku: `TEST-${unknownProductId}` },
+    ]);
     assert.ok(rows[0].last_seen_at >= rows[0].first_seen_at);
 
     assert.equal(await readOrder(orderId), null);
@@ -104,7 +109,10 @@ describe('a refused order is recorded in the ledger (docs/spec.md section 10)', 
     const recorded = readServiceLog('order-manage-data-api').filter(
       (line) => line.event === 'order.rejection.recorded' && String(line.orderId) === String(orderId),
     );
-    assert.deepEqual(recorded.map((line) => line.deliveries), [1, 2]);
+    assert.deepEqual(
+      recorded.map((line) => line.deliveries),
+      [1, 2],
+    );
     const metrics = await (await fetch(`${env.DATA_API_URL}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
     assert.match(metrics, /^order_rejections_recorded_total\{code="PRODUCT_NOT_FOUND"[^}]*\} [1-9]\d*$/m);
   });
@@ -112,7 +120,10 @@ describe('a refused order is recorded in the ledger (docs/spec.md section 10)', 
   it('the same order refused later for another reason gets a row of its own', async () => {
     const scarce = await createTestProduct({ availableQuantity: 1 });
     const orderId = randomOrderId();
-    const unknown = buildShopifyOrder({ orderId, lines: [{ productId: 9_200_000_000_000 + Math.floor(Math.random() * 1e9), quantity: 1 }] });
+    const unknown = buildShopifyOrder({
+      orderId,
+      lines: [{ productId: 9_200_000_000_000 + Math.floor(Math.random() * 1e9), quantity: 1 }],
+    });
     const tooMany = buildShopifyOrder({ orderId, lines: [lineOf(scarce, 3)] });
     assert.equal((await deliver(unknown, randomUUID())).status, 422);
     const short = await deliver(tooMany, randomUUID());

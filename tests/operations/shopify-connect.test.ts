@@ -46,9 +46,12 @@ function forgetCreated(t: { after: (fn: () => Promise<void>) => void }, before: 
     const known = new Set(before.map((s) => s.id));
     for (const s of await atStandIn()) {
       if (known.has(s.id)) continue;
-      await graphql('mutation Delete($id: ID!) { webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { message } } }', {
-        id: `gid://shopify/WebhookSubscription/${s.id}`,
-      });
+      await graphql(
+        'mutation Delete($id: ID!) { webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { message } } }',
+        {
+          id: `gid://shopify/WebhookSubscription/${s.id}`,
+        },
+      );
     }
   });
 }
@@ -112,7 +115,10 @@ describe('npm run shopify -- connect registers the three webhook subscriptions',
     const status = await runCommand('shopify', ['status']);
     assert.equal(status.code, 0, status.stdout + status.stderr);
     for (const s of await atStandIn()) {
-      assert.ok(status.stdout.includes(`${s.topic.padEnd(16)} → ${s.uri}  (gid://shopify/WebhookSubscription/${s.id})`), `status shows ${s.topic} ${s.uri}:\n${status.stdout}`);
+      assert.ok(
+        status.stdout.includes(`${s.topic.padEnd(16)} → ${s.uri}  (gid://shopify/WebhookSubscription/${s.id})`),
+        `status shows ${s.topic} ${s.uri}:\n${status.stdout}`,
+      );
     }
     for (const [topic, path] of TOPICS) assert.ok(status.stdout.includes(`${topic.padEnd(16)} → ${baseUrl}${path}`));
   });
@@ -129,12 +135,17 @@ describe('npm run shopify -- connect registers the three webhook subscriptions',
     assert.equal(put.status, 200);
     const baseUrl = uniqueBaseUrl();
 
-    const run = await runCommand('shopify', ['connect', '--url', baseUrl], { SHOPIFY_CLIENT_ID: clientId, SHOPIFY_CLIENT_SECRET: clientSecret });
+    const run = await runCommand('shopify', ['connect', '--url', baseUrl], {
+      SHOPIFY_CLIENT_ID: clientId,
+      SHOPIFY_CLIENT_SECRET: clientSecret,
+    });
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, new RegExp(`with the client-credentials grant of SHOPIFY_CLIENT_ID ${clientId}`));
     const after = await atStandIn();
     for (const [topic, path] of TOPICS) assert.equal(ofTopic(after, topic, `${baseUrl}${path}`).length, 1);
-    const state = (await (await fetch(`${stackEnv().WIREMOCK_URL}/__admin/shopify/oauth?clientId=${clientId}`)).json()) as { clients: Array<{ tokensIssued: number }> };
+    const state = (await (await fetch(`${stackEnv().WIREMOCK_URL}/__admin/shopify/oauth?clientId=${clientId}`)).json()) as {
+      clients: Array<{ tokensIssued: number }>;
+    };
     assert.equal(state.clients[0]!.tokensIssued, 1, 'one token, obtained once and kept for every call of the run');
   });
 });

@@ -32,15 +32,33 @@ describe('npm run stock -- adjust: one adjustment through the API', () => {
     const run = await runStock(args);
     assert.equal(run.code, 0, run.stderr);
     const [movement] = (await readMovements(v.variantId)).slice(1);
-    assert.match(run.stdout, new RegExp(`^adjusted  variant ${v.variantId} ${v.sku}: \\+5 restock → available 15 \\(movement ${movement!.id}, key ${key}\\)$`, 'm'));
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^adjusted  variant ${v.variantId} ${v.sku}: \\+5 restock → available 15 \\(movement ${movement!.id}, key ${key}\\)$`,
+        'm',
+      ),
+    );
     assert.match(run.stdout, /Shopify follows through the stream/);
-    assert.deepEqual(await ledger(v), [['import', 10], ['restock', 5]]);
+    assert.deepEqual(await ledger(v), [
+      ['import', 10],
+      ['restock', 5],
+    ]);
     await eventually(async () => assert.equal(await shopifyAvailable(v.inventoryItemId, v.locationId), 15));
 
     const again = await runStock(args);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, new RegExp(`^already done  variant ${v.variantId} ${v.sku}: \\+5 restock → available 15 \\(movement ${movement!.id}, key ${key}\\); .*nothing changed now$`, 'm'));
-    assert.deepEqual(await ledger(v), [['import', 10], ['restock', 5]]);
+    assert.match(
+      again.stdout,
+      new RegExp(
+        `^already done  variant ${v.variantId} ${v.sku}: \\+5 restock → available 15 \\(movement ${movement!.id}, key ${key}\\); .*nothing changed now$`,
+        'm',
+      ),
+    );
+    assert.deepEqual(await ledger(v), [
+      ['import', 10],
+      ['restock', 5],
+    ]);
   });
 
   it('sets a count with --set and says so when the figure is already right', async (t) => {
@@ -52,7 +70,10 @@ describe('npm run stock -- adjust: one adjustment through the API', () => {
     const same = await runStock(['adjust', '--sku', v.sku, '--set=7', '--reason', 'correction', '--key', `test-cli-${randomUUID()}`]);
     assert.equal(same.code, 0, same.stderr);
     assert.match(same.stdout, new RegExp(`^unchanged  variant ${v.variantId} ${v.sku} already holds 7: nothing written`, 'm'));
-    assert.deepEqual(await ledger(v), [['import', 10], ['correction', -3]]);
+    assert.deepEqual(await ledger(v), [
+      ['import', 10],
+      ['correction', -3],
+    ]);
   });
 
   it('exits 1 with the reason when the API refuses: a reused key, less than zero, an unknown SKU', async (t) => {
@@ -65,15 +86,38 @@ describe('npm run stock -- adjust: one adjustment through the API', () => {
     assert.match(reused.stderr, /refused {2}409 IDEMPOTENCY_KEY_REUSED: /);
     assert.match(reused.stderr, /pick a new key/);
 
-    const short = await runStock(['adjust', '--sku', v.sku, '--delta', '-6', '--reason', 'correction', '--key', `test-cli-${randomUUID()}`]);
+    const short = await runStock([
+      'adjust',
+      '--sku',
+      v.sku,
+      '--delta',
+      '-6',
+      '--reason',
+      'correction',
+      '--key',
+      `test-cli-${randomUUID()}`,
+    ]);
     assert.equal(short.code, 1);
     assert.match(short.stderr, /refused {2}422 INSUFFICIENT_INVENTORY: /);
     assert.match(short.stderr, new RegExp(`variant ${v.variantId} ${v.sku}: holds 5, asked to take 6`));
 
-    const unknown = await runStock(['adjust', '--sku', `NO-SUCH-${randomUUID()}`, '--delta', '1', '--reason', 'restock', '--key', `test-cli-${randomUUID()}`]);
+    const unknown = await runStock([
+      'adjust',
+      '--sku',
+      `NO-SUCH-${randomUUID()}`,
+      '--delta',
+      '1',
+      '--reason',
+      'restock',
+      '--key',
+      `test-cli-${randomUUID()}`,
+    ]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /refused {2}404 VARIANT_NOT_FOUND: /);
-    assert.deepEqual(await ledger(v), [['import', 3], ['restock', 2]]);
+    assert.deepEqual(await ledger(v), [
+      ['import', 3],
+      ['restock', 2],
+    ]);
   });
 
   it('exits 64 with a usage message, calling nothing, for a mistake on the command line', async (t) => {
@@ -129,7 +173,10 @@ describe('npm run stock -- sync-wms: every variant to the WMS figure as wms_sync
     assert.match(dry.stdout, new RegExp(`^would set  variant ${down.variantId} ${down.sku}: ours 10, WMS 7 \\(-3\\)$`, 'm'));
     assert.doesNotMatch(dry.stdout, new RegExp(equal.sku));
     assert.match(dry.stdout, new RegExp(`^unknown    SKU ${unknownSku}: the WMS lists it, the inventory does not hold it`, 'm'));
-    assert.match(dry.stdout, /^4 listed by the WMS in 2 page\(s\): 2 differ \(nothing written\), 1 already equal, 1 unknown SKU\(s\), \d+ variant\(s\) not listed/m);
+    assert.match(
+      dry.stdout,
+      /^4 listed by the WMS in 2 page\(s\): 2 differ \(nothing written\), 1 already equal, 1 unknown SKU\(s\), \d+ variant\(s\) not listed/m,
+    );
     assert.deepEqual(await wmsListRequests(wms.key), ['/api/v1/inventory?limit=2', '/api/v1/inventory?cursor=page-2&limit=2']);
     assert.deepEqual({ up: await ledger(up), down: await ledger(down), events: (await outboxEventsOf(up.variantId)).length }, before);
 
@@ -139,8 +186,14 @@ describe('npm run stock -- sync-wms: every variant to the WMS figure as wms_sync
     assert.ok(runId, real.stdout);
     const [upMove] = (await readMovements(up.variantId)).slice(1);
     const [downMove] = (await readMovements(down.variantId)).slice(1);
-    assert.match(real.stdout, new RegExp(`^set        variant ${up.variantId} ${up.sku}: 10 → 14 \\(\\+4\\), movement ${upMove!.id}$`, 'm'));
-    assert.match(real.stdout, new RegExp(`^set        variant ${down.variantId} ${down.sku}: 10 → 7 \\(-3\\), movement ${downMove!.id}$`, 'm'));
+    assert.match(
+      real.stdout,
+      new RegExp(`^set        variant ${up.variantId} ${up.sku}: 10 → 14 \\(\\+4\\), movement ${upMove!.id}$`, 'm'),
+    );
+    assert.match(
+      real.stdout,
+      new RegExp(`^set        variant ${down.variantId} ${down.sku}: 10 → 7 \\(-3\\), movement ${downMove!.id}$`, 'm'),
+    );
     assert.match(real.stdout, /: 2 brought to the WMS figure, 1 already equal, 1 unknown SKU\(s\)/);
     assert.deepEqual(
       [upMove, downMove].map((m) => [m!.reason, m!.delta, m!.reference, m!.idempotencyKey, m!.availableAfter]),
@@ -154,7 +207,10 @@ describe('npm run stock -- sync-wms: every variant to the WMS figure as wms_sync
     const { rows } = await dbPool().query('SELECT 1 FROM inventory WHERE sku = $1', [unknownSku]);
     assert.equal(rows.length, 0, 'an unknown SKU is reported, never inserted');
     const [event] = (await outboxEventsOf(up.variantId)).slice(-1);
-    assert.deepEqual([event!.reason, event!.delta, event!.reference, event!.shopifyKnows, event!.orderId], ['wms_sync', 4, runId, false, null]);
+    assert.deepEqual(
+      [event!.reason, event!.delta, event!.reference, event!.shopifyKnows, event!.orderId],
+      ['wms_sync', 4, runId, false, null],
+    );
 
     await eventually(async () => {
       assert.equal(await shopifyAvailable(up.inventoryItemId, up.locationId), 14);
@@ -168,7 +224,11 @@ describe('npm run stock -- sync-wms: every variant to the WMS figure as wms_sync
         ['adjust', 14],
       ],
     );
-    assert.deepEqual(await shopifyRequests([equal.inventoryItemId, absent.inventoryItemId]), [], 'Shopify is not called for variants that did not move');
+    assert.deepEqual(
+      await shopifyRequests([equal.inventoryItemId, absent.inventoryItemId]),
+      [],
+      'Shopify is not called for variants that did not move',
+    );
 
     const rerun = await runStock(['sync-wms'], asTheWms);
     assert.equal(rerun.code, 0, rerun.stderr);

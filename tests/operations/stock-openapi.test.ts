@@ -26,7 +26,10 @@ function asJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(asJsonSchema);
   if (node && typeof node === 'object') {
     return Object.fromEntries(
-      Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', '#/$defs/') : asJsonSchema(v)]),
+      Object.entries(node).map(([k, v]) => [
+        k,
+        k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', '#/$defs/') : asJsonSchema(v),
+      ]),
     );
   }
   return node;
@@ -46,12 +49,16 @@ function assertDocumented(route: string, method: string, answer: Answer): void {
   const content = response.content?.[mediaType];
   assert.ok(content, `openapi.yaml has no ${mediaType} body for ${answer.status} of ${method} ${route}`);
   const validate: ValidateFunction = ajv.compile({ $defs, ...(asJsonSchema(content.schema) as object) });
-  assert.ok(validate(answer.json), `${method} ${route} ${answer.status} does not match openapi.yaml: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(answer.json)}`);
+  assert.ok(
+    validate(answer.json),
+    `${method} ${route} ${answer.status} does not match openapi.yaml: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(answer.json)}`,
+  );
 }
 
 /** The request body schema accepts what the service accepts. */
 function assertDocumentedRequest(route: string, body: unknown, valid: boolean): void {
-  const schema = (openapi.paths[route]!.post as unknown as { requestBody: { content: { 'application/json': { schema: unknown } } } }).requestBody.content['application/json'].schema;
+  const schema = (openapi.paths[route]!.post as unknown as { requestBody: { content: { 'application/json': { schema: unknown } } } })
+    .requestBody.content['application/json'].schema;
   const validate = ajv.compile({ $defs, ...(asJsonSchema(schema) as object) });
   assert.equal(validate(body), valid, `${JSON.stringify(body)}: ${ajv.errorsText(validate.errors)}`);
 }

@@ -21,7 +21,10 @@ export interface Answer {
 export const token = () => stackEnv().INTERNAL_API_TOKEN;
 
 /** A call to the running data-api; `auth: false` sends no token, a string sends that one. */
-export async function dataApi(path: string, init: { method?: 'GET' | 'POST'; body?: unknown; auth?: boolean | string } = {}): Promise<Answer> {
+export async function dataApi(
+  path: string,
+  init: { method?: 'GET' | 'POST'; body?: unknown; auth?: boolean | string } = {},
+): Promise<Answer> {
   const auth = init.auth ?? true;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (auth !== false) headers.authorization = `Bearer ${auth === true ? token() : auth}`;
@@ -36,7 +39,8 @@ export async function dataApi(path: string, init: { method?: 'GET' | 'POST'; bod
   return { status: response.status, headers: response.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
-export const adjust = (body: unknown, auth: boolean | string = true) => dataApi('/api/inventory/adjustments', { method: 'POST', body, auth });
+export const adjust = (body: unknown, auth: boolean | string = true) =>
+  dataApi('/api/inventory/adjustments', { method: 'POST', body, auth });
 
 export interface Movement {
   id: string;

@@ -27,7 +27,8 @@ async function stubListAnswer(key: string, response: Record<string, unknown>): P
   };
 }
 
-const client = (apiKey: string, timeoutMs = 2_000) => createWmsClient({ baseUrl: stackEnv().WMS_BASE_URL, apiKey, timeoutMs, backoffMs: 10 });
+const client = (apiKey: string, timeoutMs = 2_000) =>
+  createWmsClient({ baseUrl: stackEnv().WMS_BASE_URL, apiKey, timeoutMs, backoffMs: 10 });
 
 describe('listInventory: one page of the WMS list', () => {
   it('reads a page with the bearer key, cursor and limit, and follows nextCursor to the last page', async (t) => {
@@ -40,7 +41,10 @@ describe('listInventory: one page of the WMS list', () => {
     );
     assert.equal(first.nextCursor, 'page-2');
     const last = await client(wms.key).listInventory({ cursor: first.nextCursor, limit: 50 });
-    assert.deepEqual(last.items.map((i) => [i.sku, i.availableQuantity]), [['B-2', 0]]);
+    assert.deepEqual(
+      last.items.map((i) => [i.sku, i.availableQuantity]),
+      [['B-2', 0]],
+    );
     assert.equal(last.nextCursor, null);
     assert.deepEqual(await wmsListRequests(wms.key), ['/api/v1/inventory?limit=50', '/api/v1/inventory?cursor=page-2&limit=50']);
   });
@@ -60,7 +64,10 @@ describe('listInventory: one page of the WMS list', () => {
   it('makes 3 attempts at a WMS that does not answer within WMS_TIMEOUT_MS', async (t) => {
     const key = `test-wms-list-${randomUUID()}`;
     t.after(await stubListAnswer(key, { status: 200, jsonBody: { items: [], nextCursor: null }, fixedDelayMilliseconds: 1_000 }));
-    await assert.rejects(client(key, 150).listInventory(), (err: unknown) => err instanceof WmsListUnavailableError && /no answer within 150 ms/.test(err.message));
+    await assert.rejects(
+      client(key, 150).listInventory(),
+      (err: unknown) => err instanceof WmsListUnavailableError && /no answer within 150 ms/.test(err.message),
+    );
     assert.equal((await wmsListRequests(key)).length, 3);
   });
 
@@ -71,7 +78,9 @@ describe('listInventory: one page of the WMS list', () => {
     assert.equal((await wmsListRequests(refused)).length, 1);
 
     const garbled = `test-wms-list-${randomUUID()}`;
-    t.after(await stubListAnswer(garbled, { status: 200, jsonBody: { items: [{ sku: 'A-1', availableQuantity: 'many' }], nextCursor: null } }));
+    t.after(
+      await stubListAnswer(garbled, { status: 200, jsonBody: { items: [{ sku: 'A-1', availableQuantity: 'many' }], nextCursor: null } }),
+    );
     await assert.rejects(client(garbled).listInventory(), /unusable page: item 0 \(A-1\) has no integer availableQuantity/);
     assert.equal((await wmsListRequests(garbled)).length, 1);
   });

@@ -91,7 +91,8 @@ describe('WMS_SYNC_INTERVAL_MS: the api brings stock to the WMS figure on an int
     };
     assert.equal(configSchema.parse(required).WMS_SYNC_INTERVAL_MS, 0);
     assert.equal(configSchema.parse({ ...required, WMS_SYNC_INTERVAL_MS: '300000' }).WMS_SYNC_INTERVAL_MS, 300_000);
-    for (const bad of ['-1', '1.5', 'hourly']) assert.equal(configSchema.safeParse({ ...required, WMS_SYNC_INTERVAL_MS: bad }).success, false, bad);
+    for (const bad of ['-1', '1.5', 'hourly'])
+      assert.equal(configSchema.safeParse({ ...required, WMS_SYNC_INTERVAL_MS: bad }).success, false, bad);
   });
 
   it('skips a tick while another replica holds the lock, runs once it is free, and then holds it against the others', async (t) => {
@@ -118,17 +119,27 @@ describe('WMS_SYNC_INTERVAL_MS: the api brings stock to the WMS figure on an int
     );
     assert.match(movements[1]!.reference, /^wms-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
 
-    assert.equal(await two.interval.tick(), 'locked_elsewhere', 'the lock stays for the interval: the other replica does not run again at once');
+    assert.equal(
+      await two.interval.tick(),
+      'locked_elsewhere',
+      'the lock stays for the interval: the other replica does not run again at once',
+    );
     const ttl = await one.redis.pttl(lockKey);
     assert.ok(ttl > 0 && ttl <= 60_000, `lock TTL ${ttl}`);
-    assert.deepEqual(await ledger(v), [['import', 10], ['wms_sync', 3]]);
+    assert.deepEqual(await ledger(v), [
+      ['import', 10],
+      ['wms_sync', 3],
+    ]);
 
     const metrics = await one.registry.metrics();
     assert.match(metrics, /wms_sync_runs_total\{outcome="locked_elsewhere"\} 1/);
     assert.match(metrics, /wms_sync_runs_total\{outcome="completed"\} 1/);
     assert.match(metrics, /wms_sync_variants_changed_total 1/);
     assert.match(metrics, /wms_sync_last_success_timestamp_seconds \d/);
-    assert.ok(one.lines.some((l) => l.event === 'wms.sync.completed' && /1 changed/.test(l.msg)), 'the run is logged');
+    assert.ok(
+      one.lines.some((l) => l.event === 'wms.sync.completed' && /1 changed/.test(l.msg)),
+      'the run is logged',
+    );
     await eventually(async () => assert.equal(await shopifyAvailable(v.inventoryItemId, v.locationId), 13), 30_000);
   });
 
@@ -137,7 +148,12 @@ describe('WMS_SYNC_INTERVAL_MS: the api brings stock to the WMS figure on an int
     const wms = await stubWmsList([[{ sku: v.sku, availableQuantity: 6 }]]);
     t.after(() => wms.remove());
     const { lines } = await replica(t, { wmsKey: wms.key, lockKey: `test:wms:sync:${randomUUID()}`, intervalMs: 200 });
-    await eventually(async () => assert.deepEqual(await ledger(v), [['import', 10], ['wms_sync', -4]]));
+    await eventually(async () =>
+      assert.deepEqual(await ledger(v), [
+        ['import', 10],
+        ['wms_sync', -4],
+      ]),
+    );
     assert.ok(lines.some((l) => l.event === 'wms.sync.scheduled'));
     await eventually(() => assert.ok(lines.some((l) => l.event === 'wms.sync.completed')));
   });

@@ -14,11 +14,29 @@ import { createRedis } from '../../services/order-manage-api/src/clients/redis.j
 import { createRestockClient } from '../../services/order-manage-api/src/clients/restocks.js';
 import { createWmsHold } from '../../services/order-manage-api/src/clients/wms-hold.js';
 import { createWmsClient } from '../../services/order-manage-api/src/clients/wms.js';
-import { closeDb, createTestProduct, dbPool, readInventory, readOrder, readOrderDetails, readOutboxRows, type TestProduct } from '../support/db.js';
+import {
+  closeDb,
+  createTestProduct,
+  dbPool,
+  readInventory,
+  readOrder,
+  readOrderDetails,
+  readOutboxRows,
+  type TestProduct,
+} from '../support/db.js';
 import { waitFor } from '../support/eventually.js';
 import { readServiceLog } from '../support/logs.js';
 import { buildShopifyOrder, lineOf, type OrderLine, randomOrderId } from '../support/orders.js';
-import { buildCancelledOrder, buildRefund, deliver, lineItemIds, type RefundLineInput, type RestockTopic, TOPIC_PATHS, type WebhookTopic } from '../support/refunds.js';
+import {
+  buildCancelledOrder,
+  buildRefund,
+  deliver,
+  lineItemIds,
+  type RefundLineInput,
+  type RestockTopic,
+  TOPIC_PATHS,
+  type WebhookTopic,
+} from '../support/refunds.js';
 import { shopifyHeaders, signBody } from '../support/sign.js';
 import { stackEnv } from '../support/stack-env.js';
 import { stubWmsInventory } from '../support/wiremock.js';
@@ -55,7 +73,12 @@ async function placeOrder(lines: OrderLine[], options: { locationId?: number } =
   return { orderId, body, lines: lineItemIds(body) };
 }
 
-const restockLine = (lineItemId: number, quantity: number, restockType: RefundLineInput['restockType'], variant?: TestProduct): RefundLineInput => ({
+const restockLine = (
+  lineItemId: number,
+  quantity: number,
+  restockType: RefundLineInput['restockType'],
+  variant?: TestProduct,
+): RefundLineInput => ({
   lineItemId,
   quantity,
   restockType,
@@ -64,17 +87,20 @@ const restockLine = (lineItemId: number, quantity: number, restockType: RefundLi
 
 const back = (...items: Array<[TestProduct, number]>) => ({
   status: 'success',
-  restocked: items
-    .sort(([a], [b]) => a.variantId - b.variantId)
-    .map(([v, quantity]) => ({ variantId: String(v.variantId), quantity })),
+  restocked: items.sort(([a], [b]) => a.variantId - b.variantId).map(([v, quantity]) => ({ variantId: String(v.variantId), quantity })),
 });
 const nothingBack = { status: 'success', restocked: [] };
 
 const stockOf = async (v: TestProduct) => (await readInventory(v.variantId))!.availableQuantity;
-const returnsOf = async (v: TestProduct) => (await readMovements(v.variantId)).filter((m) => m.reason === 'cancel' || m.reason === 'return').map((m) => [m.reason, m.delta, m.reference]);
+const returnsOf = async (v: TestProduct) =>
+  (await readMovements(v.variantId))
+    .filter((m) => m.reason === 'cancel' || m.reason === 'return')
+    .map((m) => [m.reason, m.delta, m.reference]);
 
 async function cancelledAt(orderId: number): Promise<Date | null> {
-  const { rows } = await dbPool().query<{ cancelled_at: Date | null }>('SELECT cancelled_at FROM orders WHERE order_id = $1', [String(orderId)]);
+  const { rows } = await dbPool().query<{ cancelled_at: Date | null }>('SELECT cancelled_at FROM orders WHERE order_id = $1', [
+    String(orderId),
+  ]);
   return rows[0]!.cancelled_at;
 }
 
@@ -90,7 +116,10 @@ describe('a restocked refund line puts its units back once', () => {
   it('a cancelled order puts each restocked line back: 200 naming what came back, one cancel movement per refund line, the order cancelled, one event Shopify already knows per movement, a SUCCESS line', async () => {
     const [shirt, mug] = [await stocked(10), await stocked(5)];
     const order = await placeOrder([lineOf(shirt, 2), lineOf(mug, 1)]);
-    const refund = buildRefund({ orderId: order.orderId, lines: [restockLine(order.lines[0]!, 2, 'cancel', shirt), restockLine(order.lines[1]!, 1, 'cancel', mug)] });
+    const refund = buildRefund({
+      orderId: order.orderId,
+      lines: [restockLine(order.lines[0]!, 2, 'cancel', shirt), restockLine(order.lines[1]!, 1, 'cancel', mug)],
+    });
     const [shirtRefund, mugRefund] = refund.refund_line_items.map((l) => String(l.id));
 
     const res = await deliver('orders/cancelled', buildCancelledOrder(order.body, [refund]));
@@ -106,10 +135,13 @@ describe('a restocked refund line puts its units back once', () => {
     assert.equal(shirtMovement!.idempotencyKey, `refund-line:${shirtRefund}`);
     assert.equal((await readOrder(order.orderId))!.status, 'cancelled');
     assert.ok(await cancelledAt(order.orderId), 'cancelled_at is set');
-    assert.deepEqual((await readOrderDetails(order.orderId)).map((d) => [d.reserved, d.restocked]), [
-      [2, 2],
-      [1, 1],
-    ]);
+    assert.deepEqual(
+      (await readOrderDetails(order.orderId)).map((d) => [d.reserved, d.restocked]),
+      [
+        [2, 2],
+        [1, 1],
+      ],
+    );
 
     const events = (await readOutboxRows(order.orderId)).map((r) => r.payload).filter((p) => p.reason === 'cancel');
     const expected = [
@@ -143,7 +175,10 @@ describe('a restocked refund line puts its units back once', () => {
       }
       assert.equal(await stockOf(variant), 10, `${first} first: back once`);
       assert.deepEqual(await returnsOf(variant), [['cancel', 3, String(refund.refund_line_items[0]!.id)]]);
-      assert.deepEqual((await readOrderDetails(order.orderId)).map((d) => d.restocked), [3]);
+      assert.deepEqual(
+        (await readOrderDetails(order.orderId)).map((d) => d.restocked),
+        [3],
+      );
       assert.equal((await readOrder(order.orderId))!.status, 'cancelled');
     }
   });
@@ -153,9 +188,17 @@ describe('a restocked refund line puts its units back once', () => {
     const order = await placeOrder([lineOf(variant, 4)]);
     const refund = buildRefund({ orderId: order.orderId, lines: [restockLine(order.lines[0]!, 4, 'cancel', variant)] });
     const cancelled = buildCancelledOrder(order.body, [refund]);
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? deliver('refunds/create', refund) : deliver('orders/cancelled', cancelled))));
-    assert.deepEqual(answers.map((a) => a.status), Array(8).fill(200));
-    assert.deepEqual(answers.filter((a) => (a.json.restocked as unknown[]).length > 0).map((a) => a.json), [back([variant, 4])]);
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => (i % 2 ? deliver('refunds/create', refund) : deliver('orders/cancelled', cancelled))),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      Array(8).fill(200),
+    );
+    assert.deepEqual(
+      answers.filter((a) => (a.json.restocked as unknown[]).length > 0).map((a) => a.json),
+      [back([variant, 4])],
+    );
     assert.equal(await stockOf(variant), 20);
     assert.equal((await returnsOf(variant)).length, 1);
   });
@@ -177,7 +220,10 @@ describe('a restocked refund line puts its units back once', () => {
       ['return', 2, String(first.refund_line_items[0]!.id)],
       ['return', 1, String(second.refund_line_items[0]!.id)],
     ]);
-    assert.deepEqual((await readOrderDetails(order.orderId)).map((d) => [d.reserved, d.restocked]), [[3, 3]]);
+    assert.deepEqual(
+      (await readOrderDetails(order.orderId)).map((d) => [d.reserved, d.restocked]),
+      [[3, 3]],
+    );
     assert.equal((await readOrder(order.orderId))!.status, 'accepted');
   });
 });
@@ -185,7 +231,10 @@ describe('a restocked refund line puts its units back once', () => {
 describe('what changes nothing, and is still answered 200', () => {
   it('no_restock, a tip line and a restock at another location put nothing back', async () => {
     const variant = await stocked(10);
-    const body = buildShopifyOrder({ orderId: randomOrderId(), lines: [lineOf(variant, 2), { productId: 8_000_000_000_009, quantity: 1, title: 'Tip', price: '5.00' }] });
+    const body = buildShopifyOrder({
+      orderId: randomOrderId(),
+      lines: [lineOf(variant, 2), { productId: 8_000_000_000_009, quantity: 1, title: 'Tip', price: '5.00' }],
+    });
     const tip = (body.line_items as Array<Record<string, unknown>>)[1]!;
     tip.product_id = null;
     tip.variant_id = null;
@@ -225,7 +274,10 @@ describe('what changes nothing, and is still answered 200', () => {
   it('a cancellation or refund of an order the system never saw, or refused, restocks nothing, answers 200 and is logged', async () => {
     const variant = await stocked(2);
     const unknownId = randomOrderId();
-    const unknown = await deliver('refunds/create', buildRefund({ orderId: unknownId, lines: [{ lineItemId: 13_000_000_000_001, quantity: 1, restockType: 'cancel' }] }));
+    const unknown = await deliver(
+      'refunds/create',
+      buildRefund({ orderId: unknownId, lines: [{ lineItemId: 13_000_000_000_001, quantity: 1, restockType: 'cancel' }] }),
+    );
     assert.deepEqual([unknown.status, unknown.json], [200, nothingBack]);
     const [unknownLog] = await apiLog(unknownId, 'order.restock.none');
     assert.equal(unknownLog!.orderStatus, 'unknown');
@@ -261,7 +313,10 @@ describe('Shopify delivering one event twice (X-Shopify-Event-Id)', () => {
       assert.equal(again.headers['idempotent-replayed'], 'true');
     }
     assert.equal(await stockOf(variant), 8);
-    assert.deepEqual((await returnsOf(variant)).map(([, delta]) => delta), [1]);
+    assert.deepEqual(
+      (await returnsOf(variant)).map(([, delta]) => delta),
+      [1],
+    );
     const [replayed] = await apiLog(order.orderId, 'order.restock.replayed');
     assert.match(replayed!.msg, /handled before/);
 
@@ -293,12 +348,17 @@ describe('refused before the restock: signature, size, topic, body', () => {
     shopifyHeaders(raw, stackEnv().SHOPIFY_WEBHOOK_SECRET, { 'x-shopify-topic': topic, ...overrides });
 
   async function post(path: string, raw: string | Buffer, headers: Record<string, string>) {
-    const res = await fetch(`${stackEnv().ORDER_API_URL}${path}`, { method: 'POST', headers, body: raw, signal: AbortSignal.timeout(20_000) });
+    const res = await fetch(`${stackEnv().ORDER_API_URL}${path}`, {
+      method: 'POST',
+      headers,
+      body: raw,
+      signal: AbortSignal.timeout(20_000),
+    });
     const text = await res.text();
     return { status: res.status, type: res.headers.get('content-type'), json: JSON.parse(text) as Record<string, unknown> };
   }
 
-  it('a delivery whose X-Shopify-Topic is not its path\'s topic is 400 UNEXPECTED_TOPIC on every path, and changes nothing', async () => {
+  it("a delivery whose X-Shopify-Topic is not its path's topic is 400 UNEXPECTED_TOPIC on every path, and changes nothing", async () => {
     const variant = await stocked(10);
     const order = await placeOrder([lineOf(variant, 2)]);
     const refund = buildRefund({ orderId: order.orderId, lines: [restockLine(order.lines[0]!, 2, 'cancel', variant)] });
@@ -324,7 +384,11 @@ describe('refused before the restock: signature, size, topic, body', () => {
     for (const topic of ['orders/cancelled', 'refunds/create'] as const) {
       const path = TOPIC_PATHS[topic];
       const raw = '{"id": not json';
-      const wrong = await post(path, raw, headersFor(topic, raw, { 'x-shopify-hmac-sha256': signBody(raw, 'not-the-secret'), 'x-shopify-topic': 'orders/create' }));
+      const wrong = await post(
+        path,
+        raw,
+        headersFor(topic, raw, { 'x-shopify-hmac-sha256': signBody(raw, 'not-the-secret'), 'x-shopify-topic': 'orders/create' }),
+      );
       assert.deepEqual([wrong.status, wrong.json.code, wrong.type], [401, 'INVALID_SIGNATURE', 'application/problem+json; charset=utf-8']);
       const { 'x-shopify-hmac-sha256': _none, ...unsigned } = headersFor(topic, raw);
       assert.deepEqual([(await post(path, raw, unsigned)).status], [401]);
@@ -339,16 +403,22 @@ describe('refused before the restock: signature, size, topic, body', () => {
     assert.deepEqual([tooLarge.status, tooLarge.json.code], [413, 'PAYLOAD_TOO_LARGE']);
 
     const orderId = randomOrderId();
-    const invalid = await deliver('refunds/create', { id: 5, order_id: orderId, refund_line_items: [{ id: 0, line_item_id: 3, quantity: 1, restock_type: 'return' }] });
+    const invalid = await deliver('refunds/create', {
+      id: 5,
+      order_id: orderId,
+      refund_line_items: [{ id: 0, line_item_id: 3, quantity: 1, restock_type: 'return' }],
+    });
     assert.equal(invalid.status, 400);
-    assert.deepEqual([invalid.json.code, invalid.json.orderId, invalid.json.errors], [
-      'INVALID_PAYLOAD',
-      String(orderId),
-      [{ path: 'refund_line_items[0].id', reason: 'id must be a positive integer below 2^63' }],
-    ]);
+    assert.deepEqual(
+      [invalid.json.code, invalid.json.orderId, invalid.json.errors],
+      ['INVALID_PAYLOAD', String(orderId), [{ path: 'refund_line_items[0].id', reason: 'id must be a positive integer below 2^63' }]],
+    );
 
     const noWebhookId = await deliver('refunds/create', buildRefund({ orderId, lines: [] }), { 'x-shopify-webhook-id': '' });
-    assert.deepEqual([noWebhookId.status, noWebhookId.json.errors], [400, [{ path: 'headers.x-shopify-webhook-id', reason: 'is required' }]]);
+    assert.deepEqual(
+      [noWebhookId.status, noWebhookId.json.errors],
+      [400, [{ path: 'headers.x-shopify-webhook-id', reason: 'is required' }]],
+    );
   });
 
   it('answers 503 DATA_API_UNAVAILABLE with Retry-After when the data-api cannot be reached, for Shopify to deliver again', async () => {

@@ -56,7 +56,9 @@ describe('exact 64-bit ids (read from the JSON text, never through a double)', (
   });
 
   it('reads product and line item ids exactly too, and leaves every other number as JSON.parse reads it', () => {
-    const parsed = parseJsonWithExactIds('{"line_items":[{"id":866550311766439020,"product_id":788032119674292900,"quantity":2,"grams":1.5}],"total_weight":9007199254740993}') as {
+    const parsed = parseJsonWithExactIds(
+      '{"line_items":[{"id":866550311766439020,"product_id":788032119674292900,"quantity":2,"grams":1.5}],"total_weight":9007199254740993}',
+    ) as {
       line_items: Array<Record<string, unknown>>;
       total_weight: number;
     };
@@ -83,7 +85,10 @@ describe('exact 64-bit ids (read from the JSON text, never through a double)', (
   });
 
   it('takes an escaped key for the id it spells, and a fraction spelt as an integer stays a number', () => {
-    assert.deepEqual(parseJsonWithExactIds('{"\\u0069d": 5.0, "x": [{"order_id": 1e1}, {"id": 12}]}'), { id: 5, x: [{ order_id: 10 }, { id: 12n }] });
+    assert.deepEqual(parseJsonWithExactIds('{"\\u0069d": 5.0, "x": [{"order_id": 1e1}, {"id": 12}]}'), {
+      id: 5,
+      x: [{ order_id: 10 }, { id: 12n }],
+    });
     assert.deepEqual(parseJsonWithExactIds('{"paid": 1.0, "id": -12345678901234567}'), { paid: 1, id: -12345678901234567n });
   });
 });

@@ -51,7 +51,10 @@ describe('order-manage-api health', () => {
     try {
       const ready = await getJson(`${intake.url}/health/ready`);
       assert.equal(ready.status, 200);
-      assert.deepEqual({ status: ready.json.dependencies!.redis!.status, critical: ready.json.dependencies!.redis!.critical }, { status: 'down', critical: false });
+      assert.deepEqual(
+        { status: ready.json.dependencies!.redis!.status, critical: ready.json.dependencies!.redis!.critical },
+        { status: 'down', critical: false },
+      );
     } finally {
       await intake.stop();
     }
@@ -64,13 +67,21 @@ describe('order-manage-api metrics', () => {
     const remove = await stubWmsInventory(product.sku, { availableQuantity: 5 });
     const intake = await startIntake({ dataApiUrl: dataApi.url });
     try {
-      assert.equal((await intake.post(buildShopifyOrder({ lines: [{ productId: product.productId, variantId: product.variantId, quantity: 1 }] }))).status, 201);
+      assert.equal(
+        (await intake.post(buildShopifyOrder({ lines: [{ productId: product.productId, variantId: product.variantId, quantity: 1 }] })))
+          .status,
+        201,
+      );
       assert.equal((await intake.post(buildShopifyOrder({ lines: [] }))).status, 400);
       const res = await fetch(`${intake.url}/metrics`);
       assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
       const text = await res.text();
       const sample = (name: string, outcome: string) =>
-        text.split('\n').find((line) => line.startsWith(`${name}{`) && line.includes(`outcome="${outcome}"`))?.split(' ').at(-1);
+        text
+          .split('\n')
+          .find((line) => line.startsWith(`${name}{`) && line.includes(`outcome="${outcome}"`))
+          ?.split(' ')
+          .at(-1);
       assert.equal(sample('orders_total', 'accepted'), '1');
       assert.equal(sample('orders_total', 'INVALID_PAYLOAD'), '1');
       assert.equal(sample('wms_requests_total', 'ok'), '1');

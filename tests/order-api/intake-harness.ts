@@ -110,7 +110,11 @@ export interface IntakeHandle {
    * Signs `body` (or raw text) as Shopify would, with the first of its secrets, and posts it to
    * `path` (orders/create's unless told; pass the topic in `headers` for another path).
    */
-  post(body: unknown, headers?: Partial<Record<string, string>>, path?: string): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }>;
+  post(
+    body: unknown,
+    headers?: Partial<Record<string, string>>,
+    path?: string,
+  ): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }>;
   /** Waits for the ledger reports in flight (with `ledger`). */
   drainLedger(): Promise<void>;
   stop(): Promise<void>;
@@ -123,7 +127,13 @@ export async function startIntake(options: IntakeOptions): Promise<IntakeHandle>
   const metrics = createApiMetrics();
   const webhookSecrets = options.webhookSecrets ?? [WEBHOOK_SECRET];
   const rejections = options.ledger
-    ? createRejectionRecorder({ baseUrl: options.dataApiUrl, token: INTERNAL_TOKEN, timeoutMs: 2000, logger, onOutcome: metrics.countRejectionReport })
+    ? createRejectionRecorder({
+        baseUrl: options.dataApiUrl,
+        token: INTERNAL_TOKEN,
+        timeoutMs: 2000,
+        logger,
+        onOutcome: metrics.countRejectionReport,
+      })
     : undefined;
   const app = createApp({
     logger,

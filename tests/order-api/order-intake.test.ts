@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { closeDb, countOutboxRows, createTestProduct, dbPool, readInventory, readMovements, readOrder, readOrderDetails } from '../support/db.js';
+import {
+  closeDb,
+  countOutboxRows,
+  createTestProduct,
+  dbPool,
+  readInventory,
+  readMovements,
+  readOrder,
+  readOrderDetails,
+} from '../support/db.js';
 import { waitFor } from '../support/eventually.js';
 import { buildShopifyOrder, lineOf, randomOrderId } from '../support/orders.js';
 import { stackEnv } from '../support/stack-env.js';
@@ -59,10 +68,13 @@ describe('order intake: accepted orders', () => {
       [[product.productId, product.variantId, product.sku, 2, '24.90', 2]],
     );
     assert.equal((await readInventory(product.variantId))!.availableQuantity, 8);
-    assert.deepEqual((await readMovements(product.variantId)).map((m) => [m.reason, m.delta, m.reference]), [
-      ['import', 10, 'test'],
-      ['order', -2, String(orderId)],
-    ]);
+    assert.deepEqual(
+      (await readMovements(product.variantId)).map((m) => [m.reason, m.delta, m.reference]),
+      [
+        ['import', 10, 'test'],
+        ['order', -2, String(orderId)],
+      ],
+    );
     assert.equal(await countOutboxRows(orderId), 1);
 
     const success = intake.lines.find((l) => l.event === 'order.accepted' && l.orderId === String(orderId));
@@ -88,7 +100,11 @@ describe('order intake: accepted orders', () => {
     assert.equal(res.status, 201);
     assert.equal((await readOrder(orderId))?.customerId, null);
     assert.equal((await readInventory(product.variantId))!.availableQuantity, 2);
-    assert.equal((await wmsRequestsFor(product.sku)).length, 1, 'the WMS is asked by the SKU the inventory holds, not the empty one of the line');
+    assert.equal(
+      (await wmsRequestsFor(product.sku)).length,
+      1,
+      'the WMS is asked by the SKU the inventory holds, not the empty one of the line',
+    );
   });
 
   it('accepts a POS order at the warehouse with no customer and a custom line: the custom line is kept, never checked or reserved', async () => {
@@ -127,12 +143,21 @@ describe('order intake: accepted orders', () => {
     const orderId = randomOrderId();
     const res = await intake.post(buildShopifyOrder({ orderId, lines: [lineOf(product, 2), lineOf(product, 3)] }));
     assert.equal(res.status, 201);
-    assert.deepEqual((await readOrderDetails(orderId)).map((d) => [d.variantId, d.quantity, d.reserved]), [
-      [product.variantId, 2, 2],
-      [product.variantId, 3, 3],
-    ]);
+    assert.deepEqual(
+      (await readOrderDetails(orderId)).map((d) => [d.variantId, d.quantity, d.reserved]),
+      [
+        [product.variantId, 2, 2],
+        [product.variantId, 3, 3],
+      ],
+    );
     assert.equal((await readInventory(product.variantId))!.availableQuantity, 5);
-    assert.deepEqual((await readMovements(product.variantId)).map((m) => [m.reason, m.delta]), [['import', 10], ['order', -5]]);
+    assert.deepEqual(
+      (await readMovements(product.variantId)).map((m) => [m.reason, m.delta]),
+      [
+        ['import', 10],
+        ['order', -5],
+      ],
+    );
     assert.equal(await countOutboxRows(orderId), 1);
     assert.equal((await wmsRequestsFor(product.sku)).length, 1);
   });
@@ -152,13 +177,16 @@ describe('order intake: accepted orders', () => {
     assert.equal(success?.msg, `SUCCESS order ${orderId} accepted: 3 line(s), 3 variant(s) reserved`);
   });
 
-  it('finds the variant of a line with variant_id null (a deleted variant) by its SKU among its product\'s variants', async () => {
+  it("finds the variant of a line with variant_id null (a deleted variant) by its SKU among its product's variants", async () => {
     const other = await stockedProduct(10);
     const wanted = await stockedProduct(10, 10, other.productId);
     const orderId = randomOrderId();
     const res = await intake.post(buildShopifyOrder({ orderId, lines: [{ productId: wanted.productId, sku: wanted.sku, quantity: 2 }] }));
     assert.equal(res.status, 201, JSON.stringify(res.json));
-    assert.deepEqual((await readOrderDetails(orderId)).map((d) => [d.variantId, d.sku, d.reserved]), [[wanted.variantId, wanted.sku, 2]]);
+    assert.deepEqual(
+      (await readOrderDetails(orderId)).map((d) => [d.variantId, d.sku, d.reserved]),
+      [[wanted.variantId, wanted.sku, 2]],
+    );
     assert.equal((await readInventory(wanted.variantId))!.availableQuantity, 8);
     assert.equal((await readInventory(other.variantId))!.availableQuantity, 10);
   });
@@ -170,9 +198,10 @@ describe('order intake: accepted orders', () => {
     assert.equal(res.status, 201, JSON.stringify(res.json));
     assert.deepEqual(res.json, accepted(orderId));
     assert.equal((await readOrder(orderId))?.status, 'accepted');
-    assert.deepEqual((await readOrderDetails(orderId)).map((d) => [d.productId, d.variantId, d.sku, d.quantity, d.reserved]), [
-      [product.productId, null, product.sku, 2, 0],
-    ]);
+    assert.deepEqual(
+      (await readOrderDetails(orderId)).map((d) => [d.productId, d.variantId, d.sku, d.quantity, d.reserved]),
+      [[product.productId, null, product.sku, 2, 0]],
+    );
     assert.equal((await readInventory(product.variantId))!.availableQuantity, 5);
     assert.equal((await readMovements(product.variantId)).length, 1, 'the import only');
     assert.equal(await countOutboxRows(orderId), 0);
@@ -189,10 +218,13 @@ describe('order intake: accepted orders', () => {
     (body.line_items as Array<Record<string, unknown>>)[1]!.requires_shipping = false;
     const res = await intake.post(body);
     assert.equal(res.status, 201, JSON.stringify(res.json));
-    assert.deepEqual((await readOrderDetails(orderId)).map((d) => [d.sku, d.variantId, d.reserved]), [
-      [shipped.sku, shipped.variantId, 1],
-      [digital.sku, null, 0],
-    ]);
+    assert.deepEqual(
+      (await readOrderDetails(orderId)).map((d) => [d.sku, d.variantId, d.reserved]),
+      [
+        [shipped.sku, shipped.variantId, 1],
+        [digital.sku, null, 0],
+      ],
+    );
     assert.equal((await readInventory(shipped.variantId))!.availableQuantity, 4);
     assert.equal((await readInventory(digital.variantId))!.availableQuantity, 5);
     assert.equal((await wmsRequestsFor(digital.sku)).length, 0);
@@ -216,7 +248,11 @@ describe('order intake: redelivery and duplicates', () => {
     assert.equal((await readInventory(product.variantId))!.availableQuantity, 6);
     assert.equal((await readOrderDetails(orderId)).length, 1);
     assert.equal(await countOutboxRows(orderId), 1);
-    assert.equal((await wmsRequestsFor(product.sku)).length, 2, 'its variant is cached: the WMS is asked again, and the commit finds the order');
+    assert.equal(
+      (await wmsRequestsFor(product.sku)).length,
+      2,
+      'its variant is cached: the WMS is asked again, and the commit finds the order',
+    );
     assert.equal(intake.lines.filter((l) => l.event === 'order.accepted' && l.orderId === String(orderId)).length, 1);
   });
 
@@ -275,7 +311,10 @@ describe('order intake: validation over HTTP', () => {
       const res = await intake.post(body);
       assert.equal(res.status, 400);
       assert.equal(res.json.code, 'INVALID_PAYLOAD');
-      assert.deepEqual((res.json.errors as Array<{ path: string }>).map((e) => e.path), [path]);
+      assert.deepEqual(
+        (res.json.errors as Array<{ path: string }>).map((e) => e.path),
+        [path],
+      );
       const warning = intake.lines.find((l) => l.level === 'warn' && l.code === 'INVALID_PAYLOAD' && String(l.msg).includes(path));
       assert.ok(warning, 'a warn line with the code');
     });
@@ -284,13 +323,17 @@ describe('order intake: validation over HTTP', () => {
 
 describe('order intake: delivery headers', () => {
   it('refuses a delivery without X-Shopify-Webhook-Id, which redelivery detection needs', async () => {
-    const res = await intake.post(buildShopifyOrder({ lines: [{ productId: 8_000_000_000_002, quantity: 1 }] }), { 'x-shopify-webhook-id': '' });
+    const res = await intake.post(buildShopifyOrder({ lines: [{ productId: 8_000_000_000_002, quantity: 1 }] }), {
+      'x-shopify-webhook-id': '',
+    });
     assert.equal(res.status, 400);
     assert.deepEqual(res.json.errors, [{ path: 'headers.x-shopify-webhook-id', reason: 'is required' }]);
   });
 
   it('refuses a delivery of another topic with 400 UNEXPECTED_TOPIC, naming the topic it takes and the one sent', async () => {
-    const res = await intake.post(buildShopifyOrder({ lines: [{ productId: 8_000_000_000_002, quantity: 1 }] }), { 'x-shopify-topic': 'orders/updated' });
+    const res = await intake.post(buildShopifyOrder({ lines: [{ productId: 8_000_000_000_002, quantity: 1 }] }), {
+      'x-shopify-topic': 'orders/updated',
+    });
     assert.equal(res.status, 400);
     assert.deepEqual([res.json.code, res.json.expectedTopic, res.json.topic], ['UNEXPECTED_TOPIC', 'orders/create', 'orders/updated']);
   });
@@ -305,7 +348,11 @@ describe('order intake: products and stock', () => {
     const res = await intake.post(
       buildShopifyOrder({
         orderId,
-        lines: [lineOf(known, 1), { productId: known.productId, variantId: unknownVariant, sku: 'GONE-SIZE', quantity: 1 }, { productId: unknownProduct, quantity: 1 }],
+        lines: [
+          lineOf(known, 1),
+          { productId: known.productId, variantId: unknownVariant, sku: 'GONE-SIZE', quantity: 1 },
+          { productId: unknownProduct, quantity: 1 },
+        ],
       }),
     );
     assert.equal(res.status, 422);
@@ -325,7 +372,7 @@ describe('order intake: products and stock', () => {
     assert.equal((await wmsRequestsFor(known.sku)).length, 0);
   });
 
-  it('refuses a line with variant_id null whose SKU is another product\'s variant with 422 PRODUCT_NOT_FOUND', async () => {
+  it("refuses a line with variant_id null whose SKU is another product's variant with 422 PRODUCT_NOT_FOUND", async () => {
     const elsewhere = await stockedProduct(10);
     const productId = elsewhere.productId + 1;
     const orderId = randomOrderId();
@@ -344,7 +391,10 @@ describe('order intake: products and stock', () => {
     assert.equal(res.json.code, 'PRODUCT_NOT_FOUND');
     assert.deepEqual(res.json.productIds, [String(product.productId)]);
     assert.deepEqual(res.json.variants, [{ productId: String(product.productId), variantId: String(product.variantId), sku: product.sku }]);
-    assert.equal(res.json.detail, `Variant(s) ${product.variantId} (${product.sku}) of product ${product.productId} are not known to the WMS.`);
+    assert.equal(
+      res.json.detail,
+      `Variant(s) ${product.variantId} (${product.sku}) of product ${product.productId} are not known to the WMS.`,
+    );
     assert.equal((await wmsRequestsFor(product.sku)).length, 1, '404 is an answer, not a failure: no retry');
     assert.equal(await readOrder(orderId), null);
   });
@@ -385,9 +435,7 @@ describe('order intake: products and stock', () => {
   it('sells the last 5 units exactly once across 20 concurrent orders', async () => {
     const product = await stockedProduct(5, 1_000);
     const orderIds = Array.from({ length: 20 }, () => randomOrderId());
-    const results = await Promise.all(
-      orderIds.map((orderId) => intake.post(buildShopifyOrder({ orderId, lines: [lineOf(product, 1)] }))),
-    );
+    const results = await Promise.all(orderIds.map((orderId) => intake.post(buildShopifyOrder({ orderId, lines: [lineOf(product, 1)] }))));
     const statuses = results.map((r) => r.status);
     assert.equal(statuses.filter((s) => s === 201).length, 5, `statuses: ${statuses.join(',')}`);
     assert.equal(statuses.filter((s) => s === 422).length, 15, `statuses: ${statuses.join(',')}`);
@@ -419,7 +467,10 @@ describe('order intake: permanent refusals stay permanent', () => {
     assert.equal(res.status, 400, JSON.stringify(res.json));
     assert.equal(res.json.code, 'INVALID_PAYLOAD');
     assert.equal(res.json.orderId, String(orderId));
-    assert.deepEqual((res.json.errors as Array<{ path: string }>).map((e) => e.path), ['order.eventId']);
+    assert.deepEqual(
+      (res.json.errors as Array<{ path: string }>).map((e) => e.path),
+      ['order.eventId'],
+    );
     assert.equal(await readOrder(orderId), null);
     assert.equal((await readInventory(product.variantId))!.availableQuantity, 5);
   });

@@ -26,7 +26,16 @@ const ID_RULE = 'must be a positive integer below 2^63';
 describe('order validation: the exact errors[] a merchant reads (SPEC section 2, 400 INVALID_PAYLOAD)', () => {
   it('names each wrong order field with its path and reason', () => {
     const body = order({
-      id: 'x', order_number: 'x', name: 5, created_at: 'x', currency: 5, total_price: 5, financial_status: 5, customer: { id: 0n }, location_id: 2n ** 63n, line_items: 'x',
+      id: 'x',
+      order_number: 'x',
+      name: 5,
+      created_at: 'x',
+      currency: 5,
+      total_price: 5,
+      financial_status: 5,
+      customer: { id: 0n },
+      location_id: 2n ** 63n,
+      line_items: 'x',
     });
     assert.deepEqual(errorsOf(body), [
       { path: 'id', reason: `id ${ID_RULE}` },
@@ -61,7 +70,9 @@ describe('order validation: the exact errors[] a merchant reads (SPEC section 2,
 
   it('names each wrong line item field under line_items[i]', () => {
     const body = order({
-      line_items: [{ id: 'x', product_id: 'x', variant_id: 'x', gift_card: 'x', requires_shipping: 'x', quantity: 'x', sku: 5, title: 5, price: 5 }],
+      line_items: [
+        { id: 'x', product_id: 'x', variant_id: 'x', gift_card: 'x', requires_shipping: 'x', quantity: 'x', sku: 5, title: 5, price: 5 },
+      ],
     });
     assert.deepEqual(errorsOf(body), [
       { path: 'line_items[0].id', reason: `id ${ID_RULE}` },
@@ -93,14 +104,21 @@ describe('order validation: the exact errors[] a merchant reads (SPEC section 2,
   });
 
   it('names the body itself when it is not an object', () => {
-    assert.deepEqual(errorsOf(5).map((e) => e.path), ['(body)']);
+    assert.deepEqual(
+      errorsOf(5).map((e) => e.path),
+      ['(body)'],
+    );
   });
 
   it('accepts money without decimals, and a variant summed to exactly the maximum; refuses one summed past it, naming it', () => {
     assert.equal(validateOrder(order({ total_price: '10', line_items: [line({ price: '10' })] })).ok, true);
-    const atMax = order({ line_items: [line({ variant_id: 31n, quantity: 600_000 }), line({ id: 12n, variant_id: 31n, quantity: 400_000 })] });
+    const atMax = order({
+      line_items: [line({ variant_id: 31n, quantity: 600_000 }), line({ id: 12n, variant_id: 31n, quantity: 400_000 })],
+    });
     assert.equal(validateOrder(atMax).ok, true);
-    const past = order({ line_items: [line({ variant_id: 31n, quantity: 600_000 }), line({ id: 12n, variant_id: 31n, quantity: 400_001 })] });
+    const past = order({
+      line_items: [line({ variant_id: 31n, quantity: 600_000 }), line({ id: 12n, variant_id: 31n, quantity: 400_001 })],
+    });
     assert.deepEqual(validateOrder(past), {
       ok: false,
       orderId: '1001',
@@ -118,8 +136,16 @@ describe('order validation: the exact errors[] a merchant reads (SPEC section 2,
   });
 
   it('keeps the sku of a non-stock line, and an empty sku when Shopify sends none', () => {
-    const result = validateOrder(order({ line_items: [line({ product_id: null, sku: 'TIP' }), line({ id: 12n, product_id: null, sku: null })] }));
+    const result = validateOrder(
+      order({ line_items: [line({ product_id: null, sku: 'TIP' }), line({ id: 12n, product_id: null, sku: null })] }),
+    );
     assert.ok(result.ok);
-    assert.deepEqual(result.intake.lines.map((l) => [l.sku, l.holdsStock]), [['TIP', false], ['', false]]);
+    assert.deepEqual(
+      result.intake.lines.map((l) => [l.sku, l.holdsStock]),
+      [
+        ['TIP', false],
+        ['', false],
+      ],
+    );
   });
 });

@@ -3,8 +3,11 @@ import { describe, it } from 'node:test';
 import { findShortages, reservingLines, validateOrder } from '../../services/order-manage-api/src/domain/order.js';
 import { buildShopifyOrder } from '../support/orders.js';
 
-const order = (lines: Parameters<typeof buildShopifyOrder>[0]['lines'] = [{ productId: 8_000_000_000_101, variantId: 9_000_000_000_101, quantity: 2, price: '24.90' }]) =>
-  buildShopifyOrder({ orderId: 6_000_000_000_001, lines });
+const order = (
+  lines: Parameters<typeof buildShopifyOrder>[0]['lines'] = [
+    { productId: 8_000_000_000_101, variantId: 9_000_000_000_101, quantity: 2, price: '24.90' },
+  ],
+) => buildShopifyOrder({ orderId: 6_000_000_000_001, lines });
 
 const errorsOf = (body: unknown) => {
   const result = validateOrder(body);
@@ -44,7 +47,10 @@ describe('order validation (webhook body rules)', () => {
   });
 
   it('accepts a guest checkout (customer null) and a line item with an empty sku', () => {
-    const body = buildShopifyOrder({ lines: [{ productId: 8_000_000_000_102, variantId: 9_000_000_000_102, quantity: 1, sku: '' }], customer: null });
+    const body = buildShopifyOrder({
+      lines: [{ productId: 8_000_000_000_102, variantId: 9_000_000_000_102, quantity: 1, sku: '' }],
+      customer: null,
+    });
     const intake = intakeOf(body);
     assert.equal(intake.order.customerId, null);
     assert.equal(intake.lines[0]!.sku, '');
@@ -58,9 +64,14 @@ describe('order validation (webhook body rules)', () => {
     );
   });
 
-  it('reads a point-of-sale order\'s location_id, and refuses one that is not an id', () => {
-    assert.equal(intakeOf(buildShopifyOrder({ lines: [{ productId: 8_000_000_000_111, quantity: 1 }], locationId: 65_432_109_876 })).order.locationId, '65432109876');
-    assert.deepEqual(errorsOf({ ...order(), location_id: 'shop' }), [{ path: 'location_id', reason: 'location_id must be a positive integer below 2^63' }]);
+  it("reads a point-of-sale order's location_id, and refuses one that is not an id", () => {
+    assert.equal(
+      intakeOf(buildShopifyOrder({ lines: [{ productId: 8_000_000_000_111, quantity: 1 }], locationId: 65_432_109_876 })).order.locationId,
+      '65432109876',
+    );
+    assert.deepEqual(errorsOf({ ...order(), location_id: 'shop' }), [
+      { path: 'location_id', reason: 'location_id must be a positive integer below 2^63' },
+    ]);
   });
 
   it('refuses an id that is not a positive integer, naming the path', () => {
@@ -71,19 +82,29 @@ describe('order validation (webhook body rules)', () => {
         `id ${String(id)}`,
       );
     }
-    assert.deepEqual(errorsOf({ ...order(), id: undefined }).map((e) => e.path), ['id']);
+    assert.deepEqual(
+      errorsOf({ ...order(), id: undefined }).map((e) => e.path),
+      ['id'],
+    );
   });
 
   it('refuses an order without line items', () => {
     assert.deepEqual(errorsOf({ ...order(), line_items: [] }), [{ path: 'line_items', reason: 'line_items must not be empty' }]);
-    assert.deepEqual(errorsOf({ ...order(), line_items: undefined }).map((e) => e.path), ['line_items']);
+    assert.deepEqual(
+      errorsOf({ ...order(), line_items: undefined }).map((e) => e.path),
+      ['line_items'],
+    );
   });
 
   it('refuses a quantity that is not an integer of at least 1', () => {
     for (const quantity of [0, -1, 1.5, '2', null]) {
       const body = order();
       (body.line_items as Array<Record<string, unknown>>)[0]!.quantity = quantity;
-      assert.deepEqual(errorsOf(body), [{ path: 'line_items[0].quantity', reason: 'quantity must be an integer of at least 1' }], `quantity ${String(quantity)}`);
+      assert.deepEqual(
+        errorsOf(body),
+        [{ path: 'line_items[0].quantity', reason: 'quantity must be an integer of at least 1' }],
+        `quantity ${String(quantity)}`,
+      );
     }
   });
 
@@ -117,13 +138,19 @@ describe('order validation (webhook body rules)', () => {
       { productId: 8_000_000_000_114, variantId: 9_000_000_000_114, quantity: 1 },
     ]);
     delete (body.line_items as Array<Record<string, unknown>>)[1]!.requires_shipping;
-    assert.deepEqual(intakeOf(body).lines.map((l) => l.holdsStock), [true, true]);
+    assert.deepEqual(
+      intakeOf(body).lines.map((l) => l.holdsStock),
+      [true, true],
+    );
   });
 
   it('refuses a line item whose product_id is missing rather than null', () => {
     const body = order();
     delete (body.line_items as Array<Record<string, unknown>>)[0]!.product_id;
-    assert.deepEqual(errorsOf(body).map((e) => e.path), ['line_items[0].product_id']);
+    assert.deepEqual(
+      errorsOf(body).map((e) => e.path),
+      ['line_items[0].product_id'],
+    );
   });
 
   it('refuses more line items than both services accept in one order', () => {
@@ -141,7 +168,12 @@ describe('order validation (webhook body rules)', () => {
     items[0]!.quantity = 0;
     items[1]!.product_id = 'not a number';
     items[1]!.price = 12.5;
-    assert.deepEqual(errorsOf(body).map((e) => e.path).sort(), ['id', 'line_items[0].quantity', 'line_items[1].price', 'line_items[1].product_id']);
+    assert.deepEqual(
+      errorsOf(body)
+        .map((e) => e.path)
+        .sort(),
+      ['id', 'line_items[0].quantity', 'line_items[1].price', 'line_items[1].product_id'],
+    );
   });
 
   it('keeps the order id of an invalid order so the problem can name it', () => {
@@ -151,8 +183,14 @@ describe('order validation (webhook body rules)', () => {
   });
 
   it('refuses money that is not a decimal string', () => {
-    assert.deepEqual(errorsOf({ ...order(), total_price: 49.8 }).map((e) => e.path), ['total_price']);
-    assert.deepEqual(errorsOf({ ...order(), total_price: '49.805' }).map((e) => e.path), ['total_price']);
+    assert.deepEqual(
+      errorsOf({ ...order(), total_price: 49.8 }).map((e) => e.path),
+      ['total_price'],
+    );
+    assert.deepEqual(
+      errorsOf({ ...order(), total_price: '49.805' }).map((e) => e.path),
+      ['total_price'],
+    );
   });
 
   it('refuses text longer than the database keeps (a 100 KB title) before anything else is asked', () => {
@@ -175,7 +213,13 @@ describe('lines of one variant', () => {
         { productId: 8_000_000_000_105, variantId: 9_000_000_000_105, quantity: 3, price: '1.00' },
       ]),
     );
-    assert.deepEqual(intake.lines.map((l) => [l.variantId, l.quantity]), [['9000000000105', 2], ['9000000000105', 3]]);
+    assert.deepEqual(
+      intake.lines.map((l) => [l.variantId, l.quantity]),
+      [
+        ['9000000000105', 2],
+        ['9000000000105', 3],
+      ],
+    );
   });
 
   it('are refused when their summed quantity exceeds what one line may hold, naming the variant', () => {
@@ -245,14 +289,20 @@ describe('reservingLines: the lines the warehouse gives up units for', () => {
   };
 
   it('of an online order are its stock lines', () => {
-    assert.deepEqual(reservingLines(intakeOf(body()), WAREHOUSE).map((l) => l.variantId), ['9000000000120']);
+    assert.deepEqual(
+      reservingLines(intakeOf(body()), WAREHOUSE).map((l) => l.variantId),
+      ['9000000000120'],
+    );
   });
 
-  it('of a point-of-sale order at the warehouse\'s location are its stock lines', () => {
-    assert.deepEqual(reservingLines(intakeOf(body(65_432_109_876)), WAREHOUSE).map((l) => l.variantId), ['9000000000120']);
+  it("of a point-of-sale order at the warehouse's location are its stock lines", () => {
+    assert.deepEqual(
+      reservingLines(intakeOf(body(65_432_109_876)), WAREHOUSE).map((l) => l.variantId),
+      ['9000000000120'],
+    );
   });
 
-  it('of a point-of-sale order at another location are none: that shop\'s shelf sold them', () => {
+  it("of a point-of-sale order at another location are none: that shop's shelf sold them", () => {
     assert.deepEqual(reservingLines(intakeOf(body(65_432_100_001)), WAREHOUSE), []);
   });
 });
@@ -264,7 +314,13 @@ describe('findShortages', () => {
       { variantId: '2', productId: '10', sku: 'B', quantity: 1 },
       { variantId: '3', productId: '11', sku: 'C', quantity: 2 },
     ];
-    const shortages = findShortages(demands, new Map([['1', 4], ['2', 1]]));
+    const shortages = findShortages(
+      demands,
+      new Map([
+        ['1', 4],
+        ['2', 1],
+      ]),
+    );
     assert.deepEqual(shortages, [
       { variantId: '1', sku: 'A', requested: 5, available: 4 },
       { variantId: '3', sku: 'C', requested: 2, available: 0 },

@@ -19,7 +19,8 @@ const WATCH: Variant = { productId: '7523456789012', variantId: '45123456790014'
 const receive = (world: IntakeWorld) => createReceiveOrder(world.deps);
 
 /** An order of two T-shirts (M) and one mug (and tips), which our stock and the WMS both cover unless a test says otherwise. */
-const twoVariants = (spec: { nonStockLines?: number } = {}) => anOrder({ orderId: ORDER, lines: [lineOf(TSHIRT_M, 2), lineOf(MUG, 1)], ...spec });
+const twoVariants = (spec: { nonStockLines?: number } = {}) =>
+  anOrder({ orderId: ORDER, lines: [lineOf(TSHIRT_M, 2), lineOf(MUG, 1)], ...spec });
 
 const stockedWorld = () => new IntakeWorld().stock(TSHIRT_M, 120).stock(MUG, 1).wmsStock(TSHIRT_M.sku, 118).wmsStock(MUG.sku, 1);
 
@@ -39,11 +40,27 @@ const wmsFailure = (sku: string, cause = 'answered 503', attempts = 3) => `WMS c
 
 describe('the intake use case: known orders', () => {
   const knownOrderCases = [
-    ['a redelivery of the same webhook is replayed by the resolve, before the WMS or the commit', { webhookId: 'webhook-1', eventId: 'event-1' }, 'replayed'],
-    ['a redelivery with the same X-Shopify-Event-Id under another webhook id (a second subscription) is replayed', { webhookId: 'webhook-2', eventId: 'event-1' }, 'replayed'],
+    [
+      'a redelivery of the same webhook is replayed by the resolve, before the WMS or the commit',
+      { webhookId: 'webhook-1', eventId: 'event-1' },
+      'replayed',
+    ],
+    [
+      'a redelivery with the same X-Shopify-Event-Id under another webhook id (a second subscription) is replayed',
+      { webhookId: 'webhook-2', eventId: 'event-1' },
+      'replayed',
+    ],
     ['a redelivery of the same webhook without an event id is replayed', { webhookId: 'webhook-1', eventId: null }, 'replayed'],
-    ['the same order from another webhook and another event is already_exists', { webhookId: 'webhook-2', eventId: 'event-2' }, 'already_exists'],
-    ['the same order from another webhook without an event id is already_exists', { webhookId: 'webhook-2', eventId: null }, 'already_exists'],
+    [
+      'the same order from another webhook and another event is already_exists',
+      { webhookId: 'webhook-2', eventId: 'event-2' },
+      'already_exists',
+    ],
+    [
+      'the same order from another webhook without an event id is already_exists',
+      { webhookId: 'webhook-2', eventId: null },
+      'already_exists',
+    ],
   ] as const;
   for (const [behaviour, delivery, kind] of knownOrderCases) {
     it(behaviour, async () => {
@@ -58,7 +75,10 @@ describe('the intake use case: known orders', () => {
 
   it('an order known without an event id is not matched by a delivery without one under another webhook id', async () => {
     const world = stockedWorld().knownOrder(ORDER, 'webhook-1', null);
-    assert.deepEqual(await receive(world)(twoVariants(), aDelivery({ webhookId: 'webhook-2', eventId: null })), { orderId: ORDER, kind: 'already_exists' });
+    assert.deepEqual(await receive(world)(twoVariants(), aDelivery({ webhookId: 'webhook-2', eventId: null })), {
+      orderId: ORDER,
+      kind: 'already_exists',
+    });
   });
 
   const knownOrderWhileHeldCases = [
@@ -84,9 +104,18 @@ describe('the intake use case: known orders', () => {
     const world = stockedWorld();
     const receiveOrder = receive(world);
     assert.equal((await receiveOrder(twoVariants(), aDelivery({ webhookId: 'webhook-1', eventId: 'event-1' }))).kind, 'accepted');
-    assert.deepEqual(await receiveOrder(twoVariants(), aDelivery({ webhookId: 'webhook-1', eventId: 'event-1' })), { orderId: ORDER, kind: 'replayed' });
-    assert.deepEqual(await receiveOrder(twoVariants(), aDelivery({ webhookId: 'webhook-7', eventId: 'event-1' })), { orderId: ORDER, kind: 'replayed' });
-    assert.deepEqual(await receiveOrder(twoVariants(), aDelivery({ webhookId: 'webhook-9', eventId: 'event-9' })), { orderId: ORDER, kind: 'already_exists' });
+    assert.deepEqual(await receiveOrder(twoVariants(), aDelivery({ webhookId: 'webhook-1', eventId: 'event-1' })), {
+      orderId: ORDER,
+      kind: 'replayed',
+    });
+    assert.deepEqual(await receiveOrder(twoVariants(), aDelivery({ webhookId: 'webhook-7', eventId: 'event-1' })), {
+      orderId: ORDER,
+      kind: 'replayed',
+    });
+    assert.deepEqual(await receiveOrder(twoVariants(), aDelivery({ webhookId: 'webhook-9', eventId: 'event-9' })), {
+      orderId: ORDER,
+      kind: 'already_exists',
+    });
     assert.equal(world.stockOf(TSHIRT_M), 118, 'decremented once');
     assert.equal(world.stockOf(MUG), 0, 'decremented once');
     assert.equal(world.resolves.length, 1, 'the redeliveries name cached variants: the commit, which refuses a known order, answers them');
@@ -115,8 +144,24 @@ describe('the intake use case: an order our stock and the WMS cover', () => {
       {
         order: { ...order.order, webhookId: 'b54557e4-2f4a-4d3a-9c55-0c1b1f0e8201', eventId: 'f0b658c6-e33c-40d9' },
         lines: [
-          { lineItemId: lineItemId(0), productId: TSHIRT, variantId: TSHIRT_M.variantId, sku: TSHIRT_M.sku, title: `Variant ${TSHIRT_M.variantId}`, quantity: 2, price: '10.00' },
-          { lineItemId: lineItemId(1), productId: MUG.productId, variantId: MUG.variantId, sku: MUG.sku, title: `Variant ${MUG.variantId}`, quantity: 1, price: '10.00' },
+          {
+            lineItemId: lineItemId(0),
+            productId: TSHIRT,
+            variantId: TSHIRT_M.variantId,
+            sku: TSHIRT_M.sku,
+            title: `Variant ${TSHIRT_M.variantId}`,
+            quantity: 2,
+            price: '10.00',
+          },
+          {
+            lineItemId: lineItemId(1),
+            productId: MUG.productId,
+            variantId: MUG.variantId,
+            sku: MUG.sku,
+            title: `Variant ${MUG.variantId}`,
+            quantity: 1,
+            price: '10.00',
+          },
           { lineItemId: lineItemId(2), productId: null, variantId: null, sku: '', title: 'Tip 1', quantity: 1, price: '2.00' },
         ],
       },
@@ -138,7 +183,10 @@ describe('the intake use case: an order our stock and the WMS cover', () => {
     await receive(refused)(twoVariants(), delivery);
     assert.equal(accepted.commits.length, 1);
     assert.deepEqual(refused.commits, []);
-    assert.deepEqual([...accepted.dataApiDeadlines, ...refused.dataApiDeadlines], [delivery.deadline, delivery.deadline, delivery.deadline]);
+    assert.deepEqual(
+      [...accepted.dataApiDeadlines, ...refused.dataApiDeadlines],
+      [delivery.deadline, delivery.deadline, delivery.deadline],
+    );
   });
 
   it('an order whose lines hold no stock skips the resolve, the WMS and its hold, and is committed', async () => {
@@ -148,7 +196,15 @@ describe('the intake use case: an order our stock and the WMS cover', () => {
     assert.deepEqual(outcome, { orderId: ORDER, kind: 'accepted', variants: 0, lines: 2 });
     assert.deepEqual(world.resolves, []);
     assert.deepEqual(world.wmsAsked, []);
-    assert.deepEqual(world.commits.map((c) => c.lines.map((l) => [l.title, l.variantId])), [[['Tip 1', null], ['Tip 2', null]]]);
+    assert.deepEqual(
+      world.commits.map((c) => c.lines.map((l) => [l.title, l.variantId])),
+      [
+        [
+          ['Tip 1', null],
+          ['Tip 2', null],
+        ],
+      ],
+    );
   });
 
   it('a line Shopify marks requires_shipping: false holds no stock: never resolved, asked or reserved, but committed with the order', async () => {
@@ -165,12 +221,18 @@ describe('the intake use case: an order our stock and the WMS cover', () => {
     assert.ok(validated.ok);
     const outcome = await receive(world)(validated.intake, aDelivery());
     assert.deepEqual(outcome, { orderId: String(body.id), kind: 'accepted', variants: 1, lines: 2 });
-    assert.deepEqual(world.resolves.map((r) => r.lines.map((l) => l.sku)), [[TSHIRT_M.sku]]);
+    assert.deepEqual(
+      world.resolves.map((r) => r.lines.map((l) => l.sku)),
+      [[TSHIRT_M.sku]],
+    );
     assert.deepEqual(world.wmsAsked, [TSHIRT_M.sku]);
-    assert.deepEqual(world.commits[0]!.lines.map((l) => [l.sku, l.quantity, l.variantId]), [
-      [TSHIRT_M.sku, 1, TSHIRT_M.variantId],
-      [MUG.sku, 5, null],
-    ]);
+    assert.deepEqual(
+      world.commits[0]!.lines.map((l) => [l.sku, l.quantity, l.variantId]),
+      [
+        [TSHIRT_M.sku, 1, TSHIRT_M.variantId],
+        [MUG.sku, 5, null],
+      ],
+    );
     assert.equal(world.stockOf(MUG), 1, 'the mug that ships nothing (our stock is 1, the line asks 5) is not reserved');
     assert.equal(world.stockOf(TSHIRT_M), 119);
   });
@@ -182,10 +244,13 @@ describe('the intake use case: variants', () => {
     const order = anOrder({ orderId: ORDER, lines: [lineOf(TSHIRT_M, 2), lineOf(TSHIRT_M, 3)] });
     assert.deepEqual(await receive(world)(order, aDelivery()), { orderId: ORDER, kind: 'accepted', variants: 1, lines: 2 });
     assert.deepEqual(world.wmsAsked, [TSHIRT_M.sku]);
-    assert.deepEqual(world.commits[0]!.lines.map((l) => [l.lineItemId, l.variantId, l.quantity]), [
-      [lineItemId(0), TSHIRT_M.variantId, 2],
-      [lineItemId(1), TSHIRT_M.variantId, 3],
-    ]);
+    assert.deepEqual(
+      world.commits[0]!.lines.map((l) => [l.lineItemId, l.variantId, l.quantity]),
+      [
+        [lineItemId(0), TSHIRT_M.variantId, 2],
+        [lineItemId(1), TSHIRT_M.variantId, 3],
+      ],
+    );
     assert.equal(world.stockOf(TSHIRT_M), 5);
   });
 
@@ -222,7 +287,7 @@ describe('the intake use case: variants', () => {
     assert.deepEqual([world.stockOf(TSHIRT_S), world.stockOf(TSHIRT_M), world.stockOf(TSHIRT_L)], [79, 118, 87]);
   });
 
-  it('a line with variant_id null (a deleted variant) is resolved by its SKU among its product\'s variants', async () => {
+  it("a line with variant_id null (a deleted variant) is resolved by its SKU among its product's variants", async () => {
     const world = new IntakeWorld().stock(TSHIRT_S, 80).stock(TSHIRT_L, 90).wmsStock(TSHIRT_L.sku, 90);
     const order = anOrder({ orderId: ORDER, lines: [lineOf(TSHIRT_L, 2, { variantId: null })] });
     assert.deepEqual(await receive(world)(order, aDelivery()), { orderId: ORDER, kind: 'accepted', variants: 1, lines: 1 });
@@ -261,7 +326,14 @@ describe('the intake use case: variants', () => {
     const order = anOrder({ orderId: ORDER, lines: [lineOf(TSHIRT_S, 1, { sku: '' }), lineOf(MUG, 1, { sku: 'MUG-OLD-NAME' })] });
     assert.deepEqual(await receive(world)(order, aDelivery()), { orderId: ORDER, kind: 'accepted', variants: 2, lines: 2 });
     assert.deepEqual(world.wmsAsked, [TSHIRT_S.sku, MUG.sku]);
-    assert.deepEqual(world.commits[0]!.lines.map((l) => [l.sku, l.variantId]), [['', TSHIRT_S.variantId], ['MUG-OLD-NAME', MUG.variantId]], 'each line is stored as it came');
+    assert.deepEqual(
+      world.commits[0]!.lines.map((l) => [l.sku, l.variantId]),
+      [
+        ['', TSHIRT_S.variantId],
+        ['MUG-OLD-NAME', MUG.variantId],
+      ],
+      'each line is stored as it came',
+    );
   });
 
   it('whatever the lines, each variant is checked once and decremented by the sum of its lines', async () => {
@@ -274,9 +346,17 @@ describe('the intake use case: variants', () => {
       fc.asyncProperty(lines, async (items) => {
         const world = new IntakeWorld();
         for (const v of catalogue) world.stock(v, 1000).wmsStock(v.sku, 1000);
-        const order = anOrder({ orderId: ORDER, lines: items.map(({ variant, quantity, bySku }) => lineOf(variant, quantity, bySku ? { variantId: null } : {})) });
+        const order = anOrder({
+          orderId: ORDER,
+          lines: items.map(({ variant, quantity, bySku }) => lineOf(variant, quantity, bySku ? { variantId: null } : {})),
+        });
         const ordered = catalogue.filter((v) => items.some((i) => i.variant === v));
-        assert.deepEqual(await receive(world)(order, aDelivery()), { orderId: ORDER, kind: 'accepted', variants: ordered.length, lines: items.length });
+        assert.deepEqual(await receive(world)(order, aDelivery()), {
+          orderId: ORDER,
+          kind: 'accepted',
+          variants: ordered.length,
+          lines: items.length,
+        });
         assert.deepEqual([...world.wmsAsked].sort(), ordered.map((v) => v.sku).sort());
         for (const v of catalogue) {
           const sum = items.filter((i) => i.variant === v).reduce((total, i) => total + i.quantity, 0);
@@ -294,15 +374,18 @@ describe('the intake use case: where the order was sold', () => {
     assert.deepEqual(await receive(world)(order, aDelivery()), { orderId: ORDER, kind: 'accepted', variants: 0, lines: 2 });
     assert.deepEqual(world.resolves, []);
     assert.deepEqual(world.wmsAsked, []);
-    assert.deepEqual(world.commits[0]!.lines.map((l) => [l.sku, l.quantity, l.variantId]), [
-      [TSHIRT_M.sku, 2, null],
-      [MUG.sku, 5, null],
-    ]);
+    assert.deepEqual(
+      world.commits[0]!.lines.map((l) => [l.sku, l.quantity, l.variantId]),
+      [
+        [TSHIRT_M.sku, 2, null],
+        [MUG.sku, 5, null],
+      ],
+    );
     assert.equal(world.commits[0]!.order.locationId, '65432100001');
     assert.deepEqual([world.stockOf(TSHIRT_M), world.stockOf(MUG)], [120, 1]);
   });
 
-  it('a point-of-sale order at the warehouse\'s own location reserves like an online order', async () => {
+  it("a point-of-sale order at the warehouse's own location reserves like an online order", async () => {
     const world = stockedWorld();
     const order = anOrder({ orderId: ORDER, lines: [lineOf(TSHIRT_M, 2), lineOf(MUG, 1)], locationId: WAREHOUSE_LOCATION });
     assert.deepEqual(await receive(world)(order, aDelivery()), { orderId: ORDER, kind: 'accepted', variants: 2, lines: 2 });
@@ -314,7 +397,10 @@ describe('the intake use case: where the order was sold', () => {
     const world = stockedWorld().knownOrder(ORDER, 'webhook-1', 'event-1');
     const order = anOrder({ orderId: ORDER, lines: [lineOf(TSHIRT_M, 2)], locationId: '65432100001' });
     assert.deepEqual(await receive(world)(order, aDelivery()), { orderId: ORDER, kind: 'replayed' });
-    assert.deepEqual(await receive(world)(order, aDelivery({ webhookId: 'webhook-2', eventId: 'event-2' })), { orderId: ORDER, kind: 'already_exists' });
+    assert.deepEqual(await receive(world)(order, aDelivery({ webhookId: 'webhook-2', eventId: 'event-2' })), {
+      orderId: ORDER,
+      kind: 'already_exists',
+    });
     assert.deepEqual(world.resolves, []);
   });
 });
@@ -377,7 +463,13 @@ describe('the intake use case: our own stock', () => {
   });
 
   it('a shortage in our stock is refused before the WMS with each short variant and the SKU the inventory holds', async () => {
-    const world = new IntakeWorld().stock(TSHIRT_M, 2).stock(MUG, 0).stock(WATCH, 1).wmsStock(TSHIRT_M.sku, 100).wmsStock(MUG.sku, 100).wmsStock(WATCH.sku, 100);
+    const world = new IntakeWorld()
+      .stock(TSHIRT_M, 2)
+      .stock(MUG, 0)
+      .stock(WATCH, 1)
+      .wmsStock(TSHIRT_M.sku, 100)
+      .wmsStock(MUG.sku, 100)
+      .wmsStock(WATCH.sku, 100);
     const order = anOrder({ orderId: ORDER, lines: [lineOf(TSHIRT_M, 2), lineOf(MUG, 1, { sku: '' }), lineOf(WATCH, 3)] });
     const outcome = await receive(world)(order, aDelivery());
     assert.deepEqual(outcome, {
@@ -448,7 +540,7 @@ describe('the intake use case: the WMS and its hold', () => {
     assert.deepEqual(world.commits, []);
   });
 
-  it('a WMS failure (wmsFailed true) starts the hold, logs the failure and answers with the hold\'s Retry-After', async () => {
+  it("a WMS failure (wmsFailed true) starts the hold, logs the failure and answers with the hold's Retry-After", async () => {
     const world = stockedWorld().wmsFails(MUG.sku, { wmsFailed: true }).holdStartsFor(37);
     const outcome = await receive(world)(twoVariants(), aDelivery());
     assert.deepEqual(outcome, {
@@ -458,12 +550,16 @@ describe('the intake use case: the WMS and its hold', () => {
       detail: `The WMS could not confirm stock (${wmsFailure(MUG.sku)}); retry in 37 s.`,
     });
     assert.equal(world.holdStarts, 1);
-    assert.deepEqual(world.warnings(), [{ message: wmsFailure(MUG.sku), meta: { event: 'wms.check.failed', orderId: ORDER, sku: MUG.sku } }]);
+    assert.deepEqual(world.warnings(), [
+      { message: wmsFailure(MUG.sku), meta: { event: 'wms.check.failed', orderId: ORDER, sku: MUG.sku } },
+    ]);
     assert.deepEqual(world.commits, []);
   });
 
   it('a check the answer deadline cut short (wmsFailed false) does not start the hold and answers Retry-After 5', async () => {
-    const world = stockedWorld().wmsFails(TSHIRT_M.sku, { wmsFailed: false, attempts: 1, cause: 'no answer within 120 ms' }).holdStartsFor(37);
+    const world = stockedWorld()
+      .wmsFails(TSHIRT_M.sku, { wmsFailed: false, attempts: 1, cause: 'no answer within 120 ms' })
+      .holdStartsFor(37);
     const outcome = await receive(world)(twoVariants(), aDelivery());
     assert.deepEqual(outcome, {
       orderId: ORDER,
@@ -473,7 +569,10 @@ describe('the intake use case: the WMS and its hold', () => {
     });
     assert.equal(world.holdStarts, 0);
     assert.deepEqual(world.warnings(), [
-      { message: wmsFailure(TSHIRT_M.sku, 'no answer within 120 ms', 1), meta: { event: 'wms.check.failed', orderId: ORDER, sku: TSHIRT_M.sku } },
+      {
+        message: wmsFailure(TSHIRT_M.sku, 'no answer within 120 ms', 1),
+        meta: { event: 'wms.check.failed', orderId: ORDER, sku: TSHIRT_M.sku },
+      },
     ]);
   });
 
@@ -490,10 +589,13 @@ describe('the intake use case: the WMS and its hold', () => {
       detail: `The WMS could not confirm stock (${wmsFailure(TSHIRT_M.sku, 'no answer within 90 ms', 2)}; ${wmsFailure(MUG.sku, 'answered 502')}); retry in 60 s.`,
     });
     assert.equal(world.holdStarts, 1);
-    assert.deepEqual(world.warnings().map((w) => w.meta), [
-      { event: 'wms.check.failed', orderId: ORDER, sku: TSHIRT_M.sku },
-      { event: 'wms.check.failed', orderId: ORDER, sku: MUG.sku },
-    ]);
+    assert.deepEqual(
+      world.warnings().map((w) => w.meta),
+      [
+        { event: 'wms.check.failed', orderId: ORDER, sku: TSHIRT_M.sku },
+        { event: 'wms.check.failed', orderId: ORDER, sku: MUG.sku },
+      ],
+    );
   });
 
   it('a SKU the WMS does not know is refused, naming only the unknown variants, and nothing is committed', async () => {
@@ -539,16 +641,18 @@ describe('the intake use case: the WMS and its hold', () => {
     });
   });
 
-  it('a definite WMS answer (unknown SKU) wins over another variant\'s failure, which still starts the hold', async () => {
+  it("a definite WMS answer (unknown SKU) wins over another variant's failure, which still starts the hold", async () => {
     const world = stockedWorld().wmsDoesNotKnow(TSHIRT_M.sku).wmsFails(MUG.sku, { wmsFailed: true });
     const outcome = await receive(world)(twoVariants(), aDelivery());
     assert.equal(outcome.kind, 'product_not_found');
-    assert.deepEqual(outcome.kind === 'product_not_found' && outcome.variants, [{ productId: TSHIRT, variantId: TSHIRT_M.variantId, sku: TSHIRT_M.sku }]);
+    assert.deepEqual(outcome.kind === 'product_not_found' && outcome.variants, [
+      { productId: TSHIRT, variantId: TSHIRT_M.variantId, sku: TSHIRT_M.sku },
+    ]);
     assert.equal(world.holdStarts, 1);
     assert.deepEqual(world.commits, []);
   });
 
-  it('a definite WMS answer (shortage) wins over another variant\'s failure, judged on the variants the WMS answered', async () => {
+  it("a definite WMS answer (shortage) wins over another variant's failure, judged on the variants the WMS answered", async () => {
     const world = stockedWorld().wmsStock(MUG.sku, 0).wmsFails(TSHIRT_M.sku, { wmsFailed: false });
     const outcome = await receive(world)(twoVariants(), aDelivery());
     assert.deepEqual(outcome, {
@@ -569,7 +673,7 @@ describe('the intake use case: the WMS and its hold', () => {
     assert.equal(world.holdStarts, 0);
   });
 
-  it('a bug rethrown wins over another variant\'s WMS failure', async () => {
+  it("a bug rethrown wins over another variant's WMS failure", async () => {
     const bug = new RangeError('bad');
     const world = stockedWorld().wmsFails(TSHIRT_M.sku, { wmsFailed: true }).wmsThrows(MUG.sku, bug);
     await assert.rejects(receive(world)(twoVariants(), aDelivery()), (err) => err === bug);
@@ -601,21 +705,43 @@ describe('the intake use case: the WMS and its hold', () => {
 
 describe('the intake use case: the commit', () => {
   const concurrentCases = [
-    ['a concurrent delivery of the same webhook that committed first makes this one replayed', { existingWebhookId: 'webhook-1', existingEventId: 'event-0' }, 'replayed'],
-    ['a concurrent delivery of the same event under another webhook that committed first makes this one replayed', { existingWebhookId: 'webhook-0', existingEventId: 'event-1' }, 'replayed'],
-    ['the same order committed first from another webhook and event is already_exists', { existingWebhookId: 'webhook-2', existingEventId: 'event-2' }, 'already_exists'],
-    ['the same order committed first under unknown webhook and event ids is already_exists', { existingWebhookId: null, existingEventId: null }, 'already_exists'],
+    [
+      'a concurrent delivery of the same webhook that committed first makes this one replayed',
+      { existingWebhookId: 'webhook-1', existingEventId: 'event-0' },
+      'replayed',
+    ],
+    [
+      'a concurrent delivery of the same event under another webhook that committed first makes this one replayed',
+      { existingWebhookId: 'webhook-0', existingEventId: 'event-1' },
+      'replayed',
+    ],
+    [
+      'the same order committed first from another webhook and event is already_exists',
+      { existingWebhookId: 'webhook-2', existingEventId: 'event-2' },
+      'already_exists',
+    ],
+    [
+      'the same order committed first under unknown webhook and event ids is already_exists',
+      { existingWebhookId: null, existingEventId: null },
+      'already_exists',
+    ],
   ] as const;
   for (const [behaviour, existing, kind] of concurrentCases) {
     it(behaviour, async () => {
       const world = stockedWorld().commitAnswers({ kind: 'already_exists', ...existing });
-      assert.deepEqual(await receive(world)(twoVariants(), aDelivery({ webhookId: 'webhook-1', eventId: 'event-1' })), { orderId: ORDER, kind });
+      assert.deepEqual(await receive(world)(twoVariants(), aDelivery({ webhookId: 'webhook-1', eventId: 'event-1' })), {
+        orderId: ORDER,
+        kind,
+      });
     });
   }
 
   it('a delivery without an event id is not matched by a concurrent commit without one under another webhook', async () => {
     const world = stockedWorld().commitAnswers({ kind: 'already_exists', existingWebhookId: 'webhook-2', existingEventId: null });
-    assert.deepEqual(await receive(world)(twoVariants(), aDelivery({ webhookId: 'webhook-1', eventId: null })), { orderId: ORDER, kind: 'already_exists' });
+    assert.deepEqual(await receive(world)(twoVariants(), aDelivery({ webhookId: 'webhook-1', eventId: null })), {
+      orderId: ORDER,
+      kind: 'already_exists',
+    });
   });
 
   it('refusals of the commit are passed on as they are', async () => {
@@ -631,7 +757,11 @@ describe('the intake use case: the commit', () => {
         items: [{ variantId: TSHIRT_M.variantId, sku: TSHIRT_M.sku, requested: 2, available: 1 }],
         detail: 'There is less stock than ordered.',
       },
-      { kind: 'invalid_payload', errors: [{ path: 'order.name', reason: 'name must not be empty' }], detail: 'The order failed validation.' },
+      {
+        kind: 'invalid_payload',
+        errors: [{ path: 'order.name', reason: 'name must not be empty' }],
+        detail: 'The order failed validation.',
+      },
     ] as const;
     for (const refusal of refusals) {
       const world = stockedWorld().commitAnswers(structuredClone(refusal) as never);
@@ -639,7 +769,7 @@ describe('the intake use case: the commit', () => {
     }
   });
 
-  it('a 4xx of the data-api\'s own becomes refused_by_data_api with its problem', async () => {
+  it("a 4xx of the data-api's own becomes refused_by_data_api with its problem", async () => {
     const problem = { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: 'The request body is larger than 1 MiB.' };
     const world = stockedWorld().dataApiRefusesTheCommit(problem);
     assert.deepEqual(await receive(world)(twoVariants(), aDelivery()), { orderId: ORDER, kind: 'refused_by_data_api', problem });
@@ -672,7 +802,9 @@ describe('the intake use case: variants a resolve already placed', () => {
     anOrder({ orderId: OTHER, lines: lines.map((l, i) => ({ ...l, lineItemId: lineItemId(10 + i) })) });
   const secondDelivery = () => aDelivery({ webhookId: 'webhook-2', eventId: 'event-2' });
   /** A world that covers two orders of the two-variant kind, and its use case after the first was accepted. */
-  const afterFirstOrder = async (world = new IntakeWorld().stock(TSHIRT_M, 120).stock(MUG, 10).wmsStock(TSHIRT_M.sku, 118).wmsStock(MUG.sku, 10)) => {
+  const afterFirstOrder = async (
+    world = new IntakeWorld().stock(TSHIRT_M, 120).stock(MUG, 10).wmsStock(TSHIRT_M.sku, 118).wmsStock(MUG.sku, 10),
+  ) => {
     const receiveOrder = receive(world);
     assert.equal((await receiveOrder(twoVariants(), aDelivery())).kind, 'accepted');
     return { world, receiveOrder };
@@ -683,18 +815,42 @@ describe('the intake use case: variants a resolve already placed', () => {
   it('a second order for the variants the first resolved goes to the WMS and the commit without a resolve', async () => {
     const { world, receiveOrder } = await afterFirstOrder();
     assert.deepEqual(await receiveOrder(secondOrder(), secondDelivery()), { orderId: OTHER, kind: 'accepted', variants: 2, lines: 2 });
-    assert.deepEqual(world.resolves, [twoVariantsAsked], 'the first order\'s resolve only');
+    assert.deepEqual(world.resolves, [twoVariantsAsked], "the first order's resolve only");
     assert.deepEqual(world.wmsAsked, [TSHIRT_M.sku, MUG.sku, TSHIRT_M.sku, MUG.sku]);
-    assert.deepEqual(world.commits[1]!.lines.map((l) => [l.lineItemId, l.variantId]), [[lineItemId(10), TSHIRT_M.variantId], [lineItemId(11), MUG.variantId]]);
+    assert.deepEqual(
+      world.commits[1]!.lines.map((l) => [l.lineItemId, l.variantId]),
+      [
+        [lineItemId(10), TSHIRT_M.variantId],
+        [lineItemId(11), MUG.variantId],
+      ],
+    );
     assert.equal(world.stockOf(TSHIRT_M), 116);
     assert.equal(world.stockOf(MUG), 8);
   });
 
   const replayCases = [
     ['a redelivery is replayed by the commit', (w: IntakeWorld) => w, { webhookId: 'webhook-1', eventId: 'event-1' }, 'replayed', 0],
-    ['another delivery of the order is already_exists', (w: IntakeWorld) => w, { webhookId: 'webhook-9', eventId: 'event-9' }, 'already_exists', 0],
-    ['a redelivery the WMS now refuses (the first took its stock) is replayed by the resolve', (w: IntakeWorld) => w.wmsStock(MUG.sku, 0), { webhookId: 'webhook-1', eventId: 'event-1' }, 'replayed', 1],
-    ['a redelivery while the WMS hold runs is replayed by the resolve', (w: IntakeWorld) => w.holdRunning(42), { webhookId: 'webhook-1', eventId: 'event-9' }, 'replayed', 1],
+    [
+      'another delivery of the order is already_exists',
+      (w: IntakeWorld) => w,
+      { webhookId: 'webhook-9', eventId: 'event-9' },
+      'already_exists',
+      0,
+    ],
+    [
+      'a redelivery the WMS now refuses (the first took its stock) is replayed by the resolve',
+      (w: IntakeWorld) => w.wmsStock(MUG.sku, 0),
+      { webhookId: 'webhook-1', eventId: 'event-1' },
+      'replayed',
+      1,
+    ],
+    [
+      'a redelivery while the WMS hold runs is replayed by the resolve',
+      (w: IntakeWorld) => w.holdRunning(42),
+      { webhookId: 'webhook-1', eventId: 'event-9' },
+      'replayed',
+      1,
+    ],
   ] as const;
   for (const [behaviour, arrange, delivery, kind, resolvesAfter] of replayCases) {
     it(`of a known order with cached variants, ${behaviour}`, async () => {
@@ -717,13 +873,41 @@ describe('the intake use case: variants a resolve already placed', () => {
       detail: `Variant(s) ${WATCH.variantId} (${WATCH.sku}) of product ${WATCH.productId} are not in inventory.`,
     });
     assert.equal(world.resolves.length, 2);
-    assert.deepEqual(world.wmsAsked, [TSHIRT_M.sku, MUG.sku], 'the first order\'s checks only');
+    assert.deepEqual(world.wmsAsked, [TSHIRT_M.sku, MUG.sku], "the first order's checks only");
   });
 
   const wmsRefusalCases = [
-    ['a shortage at the WMS', (w: IntakeWorld) => w.wmsStock(MUG.sku, 0), { kind: 'insufficient_inventory', items: [{ variantId: MUG.variantId, sku: MUG.sku, requested: 1, available: 0 }], detail: 'The warehouse has less stock than ordered.' }, 0],
-    ['a SKU the WMS no longer knows', (w: IntakeWorld) => w.wmsDoesNotKnow(MUG.sku), { kind: 'product_not_found', productIds: [MUG.productId], variants: [{ productId: MUG.productId, variantId: MUG.variantId, sku: MUG.sku }], detail: `Variant(s) ${MUG.variantId} (${MUG.sku}) of product ${MUG.productId} are not known to the WMS.` }, 0],
-    ['a WMS failure', (w: IntakeWorld) => w.wmsFails(MUG.sku, { wmsFailed: true }), { kind: 'wms_unavailable', retryAfterSeconds: 60, detail: `The WMS could not confirm stock (${wmsFailure(MUG.sku)}); retry in 60 s.` }, 1],
+    [
+      'a shortage at the WMS',
+      (w: IntakeWorld) => w.wmsStock(MUG.sku, 0),
+      {
+        kind: 'insufficient_inventory',
+        items: [{ variantId: MUG.variantId, sku: MUG.sku, requested: 1, available: 0 }],
+        detail: 'The warehouse has less stock than ordered.',
+      },
+      0,
+    ],
+    [
+      'a SKU the WMS no longer knows',
+      (w: IntakeWorld) => w.wmsDoesNotKnow(MUG.sku),
+      {
+        kind: 'product_not_found',
+        productIds: [MUG.productId],
+        variants: [{ productId: MUG.productId, variantId: MUG.variantId, sku: MUG.sku }],
+        detail: `Variant(s) ${MUG.variantId} (${MUG.sku}) of product ${MUG.productId} are not known to the WMS.`,
+      },
+      0,
+    ],
+    [
+      'a WMS failure',
+      (w: IntakeWorld) => w.wmsFails(MUG.sku, { wmsFailed: true }),
+      {
+        kind: 'wms_unavailable',
+        retryAfterSeconds: 60,
+        detail: `The WMS could not confirm stock (${wmsFailure(MUG.sku)}); retry in 60 s.`,
+      },
+      1,
+    ],
   ] as const;
   for (const [behaviour, arrange, answer, holdStarts] of wmsRefusalCases) {
     it(`${behaviour} of cached variants is answered as without the cache, after a resolve, asking the WMS once`, async () => {
@@ -733,7 +917,7 @@ describe('the intake use case: variants a resolve already placed', () => {
       assert.equal(world.resolves.length, 2);
       assert.deepEqual(world.wmsAsked, [TSHIRT_M.sku, MUG.sku, TSHIRT_M.sku, MUG.sku]);
       assert.equal(world.holdStarts, holdStarts);
-      assert.equal(world.commits.length, 1, 'the first order\'s only');
+      assert.equal(world.commits.length, 1, "the first order's only");
     });
   }
 
@@ -749,11 +933,15 @@ describe('the intake use case: variants a resolve already placed', () => {
       ],
       detail: 'There is less stock than ordered.',
     } as const;
-    assert.deepEqual(await receive(world)(order, secondDelivery()), { orderId: OTHER, ...refusal }, 'without the cache: the resolve refuses it');
+    assert.deepEqual(
+      await receive(world)(order, secondDelivery()),
+      { orderId: OTHER, ...refusal },
+      'without the cache: the resolve refuses it',
+    );
     // The data-api names shortages in variant id order, the order it locks them in.
     world.commitAnswers({ ...refusal, items: [refusal.items[1], refusal.items[0]] });
     assert.deepEqual(await receiveOrder(order, secondDelivery()), { orderId: OTHER, ...refusal });
-    assert.equal(world.resolves.length, 2, 'the first order\'s and the uncached run\'s');
+    assert.equal(world.resolves.length, 2, "the first order's and the uncached run's");
   });
 
   it('a cached variant removed from our inventory since is refused PRODUCT_NOT_FOUND, by the commit', async () => {
@@ -771,7 +959,7 @@ describe('the intake use case: variants a resolve already placed', () => {
     assert.equal(now.stockOf(MUG), 10, 'nothing decremented');
   });
 
-  describe('after a catalogue import renamed a cached variant\'s SKU', () => {
+  describe("after a catalogue import renamed a cached variant's SKU", () => {
     const RENAMED: Variant = { ...TSHIRT_M, sku: 'TSHIRT-BLACK-M' };
     const renamedWorld = () => new IntakeWorld().stock(RENAMED, 50).stock(MUG, 10).wmsStock(RENAMED.sku, 50).wmsStock(MUG.sku, 10);
     const cachedBeforeRename = async () => {
@@ -783,7 +971,12 @@ describe('the intake use case: variants a resolve already placed', () => {
     it('an order carrying the new SKU misses the cache: resolved, and checked at the WMS by the new SKU', async () => {
       const receiveIn = await cachedBeforeRename();
       const now = renamedWorld();
-      assert.deepEqual(await receiveIn(now)(secondOrder([lineOf(RENAMED, 2), lineOf(MUG, 1)]), secondDelivery()), { orderId: OTHER, kind: 'accepted', variants: 2, lines: 2 });
+      assert.deepEqual(await receiveIn(now)(secondOrder([lineOf(RENAMED, 2), lineOf(MUG, 1)]), secondDelivery()), {
+        orderId: OTHER,
+        kind: 'accepted',
+        variants: 2,
+        lines: 2,
+      });
       assert.equal(now.resolves.length, 1);
       assert.deepEqual(now.wmsAsked, [RENAMED.sku, MUG.sku]);
     });
@@ -828,7 +1021,10 @@ describe('the intake use case: variants a resolve already placed', () => {
       assert.equal((await receiveOrder(anOrder({ orderId, lines: [lineOf(MUG, 1)] }), aDelivery({ webhookId: orderId }))).kind, 'accepted');
       return world.resolves.length;
     };
-    assert.deepEqual([await orderAt(0, '1001'), await orderAt(999, '1002'), await orderAt(1000, '1003'), await orderAt(1999, '1004')], [1, 1, 2, 2]);
+    assert.deepEqual(
+      [await orderAt(0, '1001'), await orderAt(999, '1002'), await orderAt(1000, '1003'), await orderAt(1999, '1004')],
+      [1, 1, 2, 2],
+    );
   });
 
   it('VARIANT_CACHE_TTL_MS=0 resolves every order', async () => {
@@ -840,15 +1036,30 @@ describe('the intake use case: variants a resolve already placed', () => {
   });
 
   it('past VARIANT_CACHE_MAX_ENTRIES the variant resolved longest ago is forgotten', async () => {
-    const world = new IntakeWorld().stock(TSHIRT_M, 120).stock(MUG, 10).stock(WATCH, 10).wmsStock(TSHIRT_M.sku, 118).wmsStock(MUG.sku, 10).wmsStock(WATCH.sku, 10);
+    const world = new IntakeWorld()
+      .stock(TSHIRT_M, 120)
+      .stock(MUG, 10)
+      .stock(WATCH, 10)
+      .wmsStock(TSHIRT_M.sku, 118)
+      .wmsStock(MUG.sku, 10)
+      .wmsStock(WATCH.sku, 10);
     const receiveOrder = createReceiveOrder({ ...world.deps, variantCache: createVariantCache({ maxEntries: 2 }) });
     const resolvesFor = async (orderId: string, variant: Variant) => {
       const before = world.resolves.length;
-      assert.equal((await receiveOrder(anOrder({ orderId, lines: [lineOf(variant, 1)] }), aDelivery({ webhookId: orderId }))).kind, 'accepted');
+      assert.equal(
+        (await receiveOrder(anOrder({ orderId, lines: [lineOf(variant, 1)] }), aDelivery({ webhookId: orderId }))).kind,
+        'accepted',
+      );
       return world.resolves.length - before;
     };
     const resolved = [];
-    for (const [orderId, variant] of [['1001', TSHIRT_M], ['1002', MUG], ['1003', WATCH], ['1004', MUG], ['1005', TSHIRT_M]] as const) {
+    for (const [orderId, variant] of [
+      ['1001', TSHIRT_M],
+      ['1002', MUG],
+      ['1003', WATCH],
+      ['1004', MUG],
+      ['1005', TSHIRT_M],
+    ] as const) {
       resolved.push(await resolvesFor(orderId, variant));
     }
     assert.deepEqual(resolved, [1, 1, 1, 0, 1], 'the T-shirt went when the watch came');

@@ -45,12 +45,18 @@ describe('reading orders/cancelled and refunds/create', () => {
   it('takes a cancellation without refunds (nothing was restocked) and a refund line without restock_type as no restock', () => {
     const cancelled = validateRestock('orders/cancelled', parse('{"id": 7, "cancelled_at": null}'));
     assert.deepEqual(cancelled, { ok: true, intake: { topic: 'orders/cancelled', orderId: '7', cancelledAt: null, refundLines: [] } });
-    const refund = validateRestock('refunds/create', parse('{"id": 8, "order_id": 7, "refund_line_items": [{"id": 9, "line_item_id": 10, "quantity": 1}]}'));
+    const refund = validateRestock(
+      'refunds/create',
+      parse('{"id": 8, "order_id": 7, "refund_line_items": [{"id": 9, "line_item_id": 10, "quantity": 1}]}'),
+    );
     assert.equal(refund.ok && refund.intake.refundLines[0]!.restockType, 'no_restock');
   });
 
   it('refuses a body it cannot act on, naming every field and the order when it can be read', () => {
-    const refund = validateRestock('refunds/create', parse('{"id": 8, "order_id": 7, "refund_line_items": [{"id": -1, "line_item_id": 1.5, "quantity": -2}]}'));
+    const refund = validateRestock(
+      'refunds/create',
+      parse('{"id": 8, "order_id": 7, "refund_line_items": [{"id": -1, "line_item_id": 1.5, "quantity": -2}]}'),
+    );
     assert.deepEqual(refund, {
       ok: false,
       orderId: '7',

@@ -28,21 +28,46 @@ function answering(answer: RestockResult | Error): { client: RestockClient; sent
   return { client, sent };
 }
 
-const stored = (fields: Partial<RestockResult>): RestockResult => ({ orderStatus: 'cancelled', replayed: false, restocked: [], movements: [], ...fields });
+const stored = (fields: Partial<RestockResult>): RestockResult => ({
+  orderStatus: 'cancelled',
+  replayed: false,
+  restocked: [],
+  movements: [],
+  ...fields,
+});
 
 describe('the restock use case', () => {
-  it('asks the data-api once with the delivery\'s ids and every refund line, and names the units that came back', async () => {
-    const { client, sent } = answering(stored({ restocked: [{ variantId: '41', quantity: 2 }, { variantId: '42', quantity: 1 }] }));
+  it("asks the data-api once with the delivery's ids and every refund line, and names the units that came back", async () => {
+    const { client, sent } = answering(
+      stored({
+        restocked: [
+          { variantId: '41', quantity: 2 },
+          { variantId: '42', quantity: 1 },
+        ],
+      }),
+    );
     const outcome = await createRestockOrder({ restocks: client })(intake, delivery);
     assert.deepEqual(outcome, {
       orderId: intake.orderId,
       topic: 'orders/cancelled',
       kind: 'restocked',
-      restocked: [{ variantId: '41', quantity: 2 }, { variantId: '42', quantity: 1 }],
+      restocked: [
+        { variantId: '41', quantity: 2 },
+        { variantId: '42', quantity: 1 },
+      ],
       units: 3,
     });
     assert.deepEqual(sent, [
-      [intake.orderId, { topic: 'orders/cancelled', webhookId: 'w-1', eventId: 'e-1', cancelledAt: intake.cancelledAt, refundLineItems: intake.refundLines }],
+      [
+        intake.orderId,
+        {
+          topic: 'orders/cancelled',
+          webhookId: 'w-1',
+          eventId: 'e-1',
+          cancelledAt: intake.cancelledAt,
+          refundLineItems: intake.refundLines,
+        },
+      ],
     ]);
   });
 
@@ -53,7 +78,7 @@ describe('the restock use case', () => {
     }
   });
 
-  it('passes a replayed event\'s first answer on as a replay, even an empty one', async () => {
+  it("passes a replayed event's first answer on as a replay, even an empty one", async () => {
     for (const restocked of [[{ variantId: '41', quantity: 2 }], []]) {
       const outcome = await createRestockOrder({ restocks: answering(stored({ replayed: true, restocked })).client })(intake, delivery);
       assert.deepEqual(outcome, { orderId: intake.orderId, topic: 'orders/cancelled', kind: 'replayed', restocked });
@@ -61,8 +86,15 @@ describe('the restock use case', () => {
   });
 
   it('turns an unreachable data-api into a transient outcome and its refusal into a permanent one; any other error is a bug and is thrown', async () => {
-    const unavailable = await createRestockOrder({ restocks: answering(new DataApiUnavailableError('POST …: no answer within 4000 ms')).client })(intake, delivery);
-    assert.deepEqual(unavailable, { orderId: intake.orderId, topic: 'orders/cancelled', kind: 'data_api_unavailable', detail: 'POST …: no answer within 4000 ms' });
+    const unavailable = await createRestockOrder({
+      restocks: answering(new DataApiUnavailableError('POST …: no answer within 4000 ms')).client,
+    })(intake, delivery);
+    assert.deepEqual(unavailable, {
+      orderId: intake.orderId,
+      topic: 'orders/cancelled',
+      kind: 'data_api_unavailable',
+      detail: 'POST …: no answer within 4000 ms',
+    });
     const problem = { status: 400, code: 'INVALID_PAYLOAD', detail: 'bad' };
     const refused = await createRestockOrder({ restocks: answering(new DataApiRefusedError(problem)).client })(intake, delivery);
     assert.deepEqual(refused, { orderId: intake.orderId, topic: 'orders/cancelled', kind: 'refused_by_data_api', problem });

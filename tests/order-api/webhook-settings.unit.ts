@@ -40,7 +40,10 @@ describe('SHOPIFY_WEBHOOK_SECRET', () => {
   });
 
   it('reads two secrets separated by a comma, spaces around them dropped', () => {
-    assert.deepEqual(parse({ SHOPIFY_WEBHOOK_SECRET: 'the-new-secret , the-old-secret' }).SHOPIFY_WEBHOOK_SECRET, ['the-new-secret', 'the-old-secret']);
+    assert.deepEqual(parse({ SHOPIFY_WEBHOOK_SECRET: 'the-new-secret , the-old-secret' }).SHOPIFY_WEBHOOK_SECRET, [
+      'the-new-secret',
+      'the-old-secret',
+    ]);
   });
 
   it('refuses three secrets, an empty one and a short one, quoting none of them', () => {
@@ -49,7 +52,9 @@ describe('SHOPIFY_WEBHOOK_SECRET', () => {
     ]);
     assert.deepEqual(problems({ SHOPIFY_WEBHOOK_SECRET: 'first-secret,' }), ['SHOPIFY_WEBHOOK_SECRET: secret 2 of 2 is empty']);
     assert.deepEqual(problems({ SHOPIFY_WEBHOOK_SECRET: ',first-secret' }), ['SHOPIFY_WEBHOOK_SECRET: secret 1 of 2 is empty']);
-    assert.deepEqual(problems({ SHOPIFY_WEBHOOK_SECRET: 'shorty,first-secret' }), ['SHOPIFY_WEBHOOK_SECRET: secret 1 of 2 must be at least 8 characters']);
+    assert.deepEqual(problems({ SHOPIFY_WEBHOOK_SECRET: 'shorty,first-secret' }), [
+      'SHOPIFY_WEBHOOK_SECRET: secret 1 of 2 must be at least 8 characters',
+    ]);
     assert.deepEqual(problems({ SHOPIFY_WEBHOOK_SECRET: '' }), ['SHOPIFY_WEBHOOK_SECRET: must be at least 8 characters']);
   });
 
@@ -72,8 +77,17 @@ describe('SHOPIFY_SHOP_DOMAIN', () => {
   });
 
   it('refuses anything but a shop’s myshopify.com domain', () => {
-    for (const value of ['https://demo-merchant.myshopify.com', 'shop.example.com', 'demo-merchant.myshopify.com/admin', '.myshopify.com']) {
-      assert.deepEqual(problems({ SHOPIFY_SHOP_DOMAIN: value }), ["SHOPIFY_SHOP_DOMAIN: must be the shop's <shop>.myshopify.com domain"], value);
+    for (const value of [
+      'https://demo-merchant.myshopify.com',
+      'shop.example.com',
+      'demo-merchant.myshopify.com/admin',
+      '.myshopify.com',
+    ]) {
+      assert.deepEqual(
+        problems({ SHOPIFY_SHOP_DOMAIN: value }),
+        ["SHOPIFY_SHOP_DOMAIN: must be the shop's <shop>.myshopify.com domain"],
+        value,
+      );
     }
   });
 });
@@ -108,7 +122,8 @@ describe('the rules these settings drive', () => {
   it('a refusal of an identifiable order is a 400, 409 or 422 with an order id; 401, 413, 5xx and a 400 without one are not', () => {
     const problem = (status: number, orderId?: string) => ({ status, code: 'X', detail: 'x', ...(orderId ? { orderId } : {}) });
     for (const status of [400, 409, 422]) assert.equal(refusesAnOrder(problem(status, '820982911946154508')), true, String(status));
-    for (const status of [401, 404, 413, 500, 503]) assert.equal(refusesAnOrder(problem(status, '820982911946154508')), false, String(status));
+    for (const status of [401, 404, 413, 500, 503])
+      assert.equal(refusesAnOrder(problem(status, '820982911946154508')), false, String(status));
     assert.equal(refusesAnOrder(problem(400)), false);
   });
 });

@@ -59,7 +59,9 @@ async function stocked(quantity: number): Promise<TestProduct> {
 }
 
 async function ledgerRows(orderId: number) {
-  const { rows } = await dbPool().query(`SELECT code, status, webhook_id, deliveries FROM order_rejection WHERE order_id = $1`, [String(orderId)]);
+  const { rows } = await dbPool().query(`SELECT code, status, webhook_id, deliveries FROM order_rejection WHERE order_id = $1`, [
+    String(orderId),
+  ]);
   return rows as Array<{ code: string; status: number; webhook_id: string; deliveries: number }>;
 }
 
@@ -88,7 +90,10 @@ describe('SHOPIFY_SHOP_DOMAIN: deliveries of one shop only', () => {
 
   it('answers a bad signature from another shop 401 INVALID_SIGNATURE: the signature is checked first', async () => {
     const order = buildShopifyOrder({ lines: [{ productId: 8_000_000_000_001, quantity: 1 }] });
-    const answer = await oneShop.post(order, { 'x-shopify-shop-domain': OTHER_SHOP, 'x-shopify-hmac-sha256': signBody(raw(order), 'not-the-webhook-secret') });
+    const answer = await oneShop.post(order, {
+      'x-shopify-shop-domain': OTHER_SHOP,
+      'x-shopify-hmac-sha256': signBody(raw(order), 'not-the-webhook-secret'),
+    });
     assert.equal(answer.status, 401);
     assert.equal(answer.json.code, 'INVALID_SIGNATURE');
   });
@@ -99,7 +104,9 @@ describe('SHOPIFY_SHOP_DOMAIN: deliveries of one shop only', () => {
     assert.equal((await oneShop.post(order, { 'x-shopify-shop-domain': SHOP })).status, 201);
     const [lineItemId] = lineItemIds(order);
     const refund = buildRefund({ orderId: order.id, lines: [{ lineItemId: lineItemId!, quantity: 1, restockType: 'return' }] });
-    const cancelled = buildCancelledOrder(order, [buildRefund({ orderId: order.id, lines: [{ lineItemId: lineItemId!, quantity: 2, restockType: 'cancel' }] })]);
+    const cancelled = buildCancelledOrder(order, [
+      buildRefund({ orderId: order.id, lines: [{ lineItemId: lineItemId!, quantity: 2, restockType: 'cancel' }] }),
+    ]);
 
     const refused = [
       await oneShop.post(refund, { 'x-shopify-topic': 'refunds/create', 'x-shopify-shop-domain': OTHER_SHOP }, REFUNDS_PATH),
@@ -130,7 +137,11 @@ describe('SHOPIFY_WEBHOOK_SECRET with two secrets during a rotation', () => {
     for (const secret of [OLD_SECRET, NEW_SECRET]) {
       const order = buildShopifyOrder({ lines: [lineOf(variant, 1)] });
       const answer = await rotating.post(order, { 'x-shopify-hmac-sha256': signBody(raw(order), secret) });
-      assert.equal(answer.status, 201, `signed with the ${secret === OLD_SECRET ? 'second' : 'first'} secret: ${JSON.stringify(answer.json)}`);
+      assert.equal(
+        answer.status,
+        201,
+        `signed with the ${secret === OLD_SECRET ? 'second' : 'first'} secret: ${JSON.stringify(answer.json)}`,
+      );
     }
     assert.equal((await readInventory(variant.variantId))!.availableQuantity, 8);
   });
@@ -149,7 +160,10 @@ describe('SHOPIFY_WEBHOOK_SECRET with two secrets during a rotation', () => {
 });
 
 const openapi = parseYaml(readFileSync(path.join(import.meta.dirname, '../../contracts/openapi.yaml'), 'utf8')) as {
-  paths: Record<string, { post: { responses: Record<string, { headers?: Record<string, unknown>; content: Record<string, { schema: unknown }> }> } }>;
+  paths: Record<
+    string,
+    { post: { responses: Record<string, { headers?: Record<string, unknown>; content: Record<string, { schema: unknown }> }> } }
+  >;
   components: { schemas: Record<string, unknown> };
 };
 
@@ -159,7 +173,12 @@ function refusalAt200Schema() {
     Array.isArray(node)
       ? node.map(asJsonSchema)
       : node && typeof node === 'object'
-        ? Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === '$ref' ? String(v).replace('#/components/schemas/', '#/$defs/') : asJsonSchema(v)]))
+        ? Object.fromEntries(
+            Object.entries(node).map(([k, v]) => [
+              k,
+              k === '$ref' ? String(v).replace('#/components/schemas/', '#/$defs/') : asJsonSchema(v),
+            ]),
+          )
         : node;
   const response = openapi.paths['/api/shopify/webhooks/orders']!.post.responses['200']!;
   assert.ok(response.headers?.['X-Order-Refused'], 'openapi.yaml documents X-Order-Refused');
@@ -176,7 +195,9 @@ describe('WEBHOOK_REFUSAL_STATUS', () => {
     assert.equal(answer.status, 422);
     assert.equal(answer.json.code, 'INSUFFICIENT_INVENTORY');
     assert.equal(answer.headers.get('x-order-refused'), null);
-    await eventually(async () => assert.deepEqual(await ledgerRows(order.id), [{ code: 'INSUFFICIENT_INVENTORY', status: 422, webhook_id: webhookId, deliveries: 1 }]));
+    await eventually(async () =>
+      assert.deepEqual(await ledgerRows(order.id), [{ code: 'INSUFFICIENT_INVENTORY', status: 422, webhook_id: webhookId, deliveries: 1 }]),
+    );
   });
 
   it('200: a short order is answered 200 with the 422 problem body, X-Order-Refused: INSUFFICIENT_INVENTORY and its ledger row, and changes nothing', async () => {
@@ -196,7 +217,9 @@ describe('WEBHOOK_REFUSAL_STATUS', () => {
     const validate = refusalAt200Schema();
     assert.ok(validate(answer.json), JSON.stringify(validate.errors));
 
-    await eventually(async () => assert.deepEqual(await ledgerRows(order.id), [{ code: 'INSUFFICIENT_INVENTORY', status: 422, webhook_id: webhookId, deliveries: 1 }]));
+    await eventually(async () =>
+      assert.deepEqual(await ledgerRows(order.id), [{ code: 'INSUFFICIENT_INVENTORY', status: 422, webhook_id: webhookId, deliveries: 1 }]),
+    );
     assert.equal(await readOrder(order.id), null);
     assert.equal((await readInventory(variant.variantId))!.availableQuantity, 1);
   });
@@ -218,7 +241,12 @@ describe('WEBHOOK_REFUSAL_STATUS', () => {
     assert.equal(refused.json.status, 400);
     assert.equal(refused.json.orderId, String(invalid.id));
     assert.equal((await readInventory(variant.variantId))!.availableQuantity, 9);
-    await eventually(async () => assert.deepEqual((await ledgerRows(invalid.id)).map((r) => [r.code, r.status]), [['INVALID_PAYLOAD', 400]]));
+    await eventually(async () =>
+      assert.deepEqual(
+        (await ledgerRows(invalid.id)).map((r) => [r.code, r.status]),
+        [['INVALID_PAYLOAD', 400]],
+      ),
+    );
   });
 
   it('200: a 503 WMS_UNAVAILABLE stays a 503 with Retry-After and is not recorded', async () => {

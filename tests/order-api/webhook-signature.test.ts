@@ -32,7 +32,8 @@ async function postRaw(raw: string | Buffer, headers: Record<string, string>) {
   return { status: response.status, contentType: response.headers.get('content-type'), json: JSON.parse(text) as Record<string, unknown> };
 }
 
-const orderBody = (orderId = randomOrderId()) => JSON.stringify(buildShopifyOrder({ orderId, lines: [{ productId: 8_000_000_000_001, quantity: 1 }] }));
+const orderBody = (orderId = randomOrderId()) =>
+  JSON.stringify(buildShopifyOrder({ orderId, lines: [{ productId: 8_000_000_000_001, quantity: 1 }] }));
 
 describe('webhook signature (X-Shopify-Hmac-Sha256)', () => {
   const cases: Array<[string, (raw: string) => string | undefined]> = [
@@ -64,7 +65,9 @@ describe('webhook signature (X-Shopify-Hmac-Sha256)', () => {
     const removeStub = await stubWmsInventory(product.sku, { availableQuantity: 10 });
     try {
       const orderId = randomOrderId();
-      const signed = JSON.stringify(buildShopifyOrder({ orderId, lines: [{ productId: product.productId, variantId: product.variantId, quantity: 1 }] }));
+      const signed = JSON.stringify(
+        buildShopifyOrder({ orderId, lines: [{ productId: product.productId, variantId: product.variantId, quantity: 1 }] }),
+      );
       const headers = shopifyHeaders(signed, WEBHOOK_SECRET);
       const tampered = signed.replace('"quantity":1', '"quantity":9');
       assert.equal(tampered.length, signed.length);
@@ -77,7 +80,6 @@ describe('webhook signature (X-Shopify-Hmac-Sha256)', () => {
       await removeStub();
     }
   });
-
 });
 
 describe('webhook body', () => {
@@ -89,7 +91,6 @@ describe('webhook body', () => {
     assert.equal(res.json.code, 'INVALID_PAYLOAD');
   });
 
-
   it('refuses a signed body that is not JSON with 400 INVALID_PAYLOAD', async () => {
     const raw = '{"id": 1, "line_items": [';
     const res = await postRaw(raw, shopifyHeaders(raw, WEBHOOK_SECRET));
@@ -99,7 +100,10 @@ describe('webhook body', () => {
   });
 
   it('refuses a signed body over 1 MiB with 413 PAYLOAD_TOO_LARGE', async () => {
-    const raw = JSON.stringify({ ...buildShopifyOrder({ lines: [{ productId: 8_000_000_000_001, quantity: 1 }] }), note: 'x'.repeat(2 * 1024 * 1024) });
+    const raw = JSON.stringify({
+      ...buildShopifyOrder({ lines: [{ productId: 8_000_000_000_001, quantity: 1 }] }),
+      note: 'x'.repeat(2 * 1024 * 1024),
+    });
     const res = await postRaw(raw, shopifyHeaders(raw, WEBHOOK_SECRET));
     assert.equal(res.status, 413);
     assert.equal(res.json.code, 'PAYLOAD_TOO_LARGE');

@@ -26,7 +26,10 @@ after(async () => {
 /** Retry-After comes from a ticking TTL: a range, never an exact second. */
 function assertRetryAfterWithin(res: { headers: Headers }, min: number, max: number): void {
   const seconds = Number(res.headers.get('retry-after'));
-  assert.ok(Number.isInteger(seconds) && seconds >= min && seconds <= max, `Retry-After ${res.headers.get('retry-after')} not within ${min}–${max} s`);
+  assert.ok(
+    Number.isInteger(seconds) && seconds >= min && seconds <= max,
+    `Retry-After ${res.headers.get('retry-after')} not within ${min}–${max} s`,
+  );
 }
 
 describe('WMS failure policy', () => {
@@ -135,13 +138,13 @@ describe('WMS failure policy', () => {
     const removers = [await stubWmsInventory(unknownToWms.sku, { status: 404 }), await stubWmsInventory(failing.sku, { status: 500 })];
     const intake = await startIntake({ dataApiUrl: dataApi.url });
     try {
-      const res = await intake.post(
-        buildShopifyOrder({ lines: [lineOf(unknownToWms, 1), lineOf(failing, 1)] }),
-      );
+      const res = await intake.post(buildShopifyOrder({ lines: [lineOf(unknownToWms, 1), lineOf(failing, 1)] }));
       assert.equal(res.status, 422, 'a retry could never fix this order, so Shopify should not be asked to retry it');
       assert.equal(res.json.code, 'PRODUCT_NOT_FOUND');
       assert.deepEqual(res.json.productIds, [String(unknownToWms.productId)]);
-      assert.deepEqual(res.json.variants, [{ productId: String(unknownToWms.productId), variantId: String(unknownToWms.variantId), sku: unknownToWms.sku }]);
+      assert.deepEqual(res.json.variants, [
+        { productId: String(unknownToWms.productId), variantId: String(unknownToWms.variantId), sku: unknownToWms.sku },
+      ]);
       assert.equal((await wmsRequestsFor(failing.sku)).length, 3);
       assert.ok((await redis.ttl(intake.holdKey)) > 0);
     } finally {
@@ -177,7 +180,17 @@ describe('WMS failure policy', () => {
     );
     const recovered = await mock.register(
       { method: 'GET', endpoint },
-      { status: 200, body: { sku: product.sku, availableQuantity: 10, reservedQuantity: 0, totalQuantity: 10, locationId: 'WH-TEST-1', lastUpdated: new Date().toISOString() } },
+      {
+        status: 200,
+        body: {
+          sku: product.sku,
+          availableQuantity: 10,
+          reservedQuantity: 0,
+          totalQuantity: 10,
+          locationId: 'WH-TEST-1',
+          lastUpdated: new Date().toISOString(),
+        },
+      },
       { stubPriority: 1, scenario: { scenarioName, requiredScenarioState: 'recovered' } },
     );
     const intake = await startIntake({ dataApiUrl: dataApi.url });
@@ -245,7 +258,10 @@ describe('the answer deadline (WEBHOOK_DEADLINE_MS)', () => {
       assert.ok(Number(res.headers.get('retry-after')) >= 1, 'Retry-After tells Shopify when to come back');
       assert.equal((await wmsRequestsFor(product.sku)).length, 1, 'one attempt, cut by the deadline');
       assert.equal(await redis.exists(intake.holdKey), 0, 'no hold: the deadline, not the WMS, ran out');
-      assert.ok(intake.lines.some((l) => l.event === 'wms.check.failed'), 'the cut check is logged');
+      assert.ok(
+        intake.lines.some((l) => l.event === 'wms.check.failed'),
+        'the cut check is logged',
+      );
       assert.equal(await readOrder(orderId), null);
     } finally {
       await remove();

@@ -21,9 +21,15 @@ after(async () => {
 });
 
 /** `count` variants with `stock` each, plenty at the WMS (each SKU stubbed); `productId` makes them sizes of one product. */
-async function hotVariants(count: number, stock: number, productId?: number): Promise<{ variants: TestProduct[]; cleanup: () => Promise<void> }> {
+async function hotVariants(
+  count: number,
+  stock: number,
+  productId?: number,
+): Promise<{ variants: TestProduct[]; cleanup: () => Promise<void> }> {
   const first = await createTestProduct({ availableQuantity: stock, productId });
-  const rest = await Promise.all(Array.from({ length: count - 1 }, () => createTestProduct({ availableQuantity: stock, productId: productId ?? first.productId })));
+  const rest = await Promise.all(
+    Array.from({ length: count - 1 }, () => createTestProduct({ availableQuantity: stock, productId: productId ?? first.productId })),
+  );
   const variants = [first, ...rest];
   const removers = await Promise.all(variants.map((v) => stubWmsInventory(v.sku, { availableQuantity: 1_000_000 })));
   return { variants, cleanup: async () => void (await Promise.all(removers.map((remove) => remove()))) };
@@ -39,9 +45,7 @@ function randomLines(variants: readonly TestProduct[]): OrderLine[] {
     .flatMap((v) => {
       const quantity = 1 + Math.floor(Math.random() * 3);
       const bySku = Math.random() < 0.25 ? { variantId: null } : {};
-      return quantity > 1 && Math.random() < 0.25
-        ? shuffle([lineOf(v, 1, bySku), lineOf(v, quantity - 1)])
-        : [lineOf(v, quantity, bySku)];
+      return quantity > 1 && Math.random() < 0.25 ? shuffle([lineOf(v, 1, bySku), lineOf(v, quantity - 1)]) : [lineOf(v, quantity, bySku)];
     });
 }
 
@@ -67,18 +71,28 @@ describe('orders racing for the same stock', () => {
       const answers = await Promise.all(orders.map((order) => intake.post(order)));
 
       const statuses = answers.map((a) => a.status);
-      assert.deepEqual(statuses.filter((s) => s >= 500), [], `no 5xx: ${JSON.stringify(answers.filter((a) => a.status >= 500).map((a) => a.json))}`);
+      assert.deepEqual(
+        statuses.filter((s) => s >= 500),
+        [],
+        `no 5xx: ${JSON.stringify(answers.filter((a) => a.status >= 500).map((a) => a.json))}`,
+      );
       for (const a of answers.filter((x) => x.status !== 201)) {
         assert.equal(a.status, 422, JSON.stringify(a.json));
         assert.equal(a.json.code, 'INSUFFICIENT_INVENTORY');
         for (const item of a.json.items as Array<{ variantId: string; sku: string; requested: number; available: number }>) {
-          assert.ok(variants.some((v) => String(v.variantId) === item.variantId && v.sku === item.sku), `a short item names one of the sizes: ${JSON.stringify(item)}`);
+          assert.ok(
+            variants.some((v) => String(v.variantId) === item.variantId && v.sku === item.sku),
+            `a short item names one of the sizes: ${JSON.stringify(item)}`,
+          );
           assert.ok(item.requested > item.available, JSON.stringify(item));
         }
       }
       const accepted = orders.filter((_, i) => statuses[i] === 201);
       const refused = orders.filter((_, i) => statuses[i] !== 201);
-      assert.ok(accepted.length > 0 && refused.length > 0, `the stock runs out during the burst (${accepted.length} accepted, ${refused.length} refused)`);
+      assert.ok(
+        accepted.length > 0 && refused.length > 0,
+        `the stock runs out during the burst (${accepted.length} accepted, ${refused.length} refused)`,
+      );
       for (const order of refused) assert.equal(await readOrder(order.id), null, `refused order ${order.id} wrote nothing`);
 
       const state = await orderIntegrity([...accepted, ...refused].map((o) => o.id));
@@ -93,8 +107,14 @@ describe('orders racing for the same stock', () => {
         oversold += Math.max(0, sold - START);
         const movements = await readMovements(v.variantId);
         assert.deepEqual(
-          movements.filter((m) => m.reason === 'order').map((m) => m.reference).sort(),
-          accepted.filter((o) => unitsAsked([o], v) > 0).map((o) => String(o.id)).sort(),
+          movements
+            .filter((m) => m.reason === 'order')
+            .map((m) => m.reference)
+            .sort(),
+          accepted
+            .filter((o) => unitsAsked([o], v) > 0)
+            .map((o) => String(o.id))
+            .sort(),
           `${v.sku}: one movement per accepted order that asked for it, none for a refused one`,
         );
       }
@@ -126,9 +146,15 @@ describe('orders racing for the same stock', () => {
     const intake = await startIntake({ dataApiUrl: dataApi.url });
     try {
       // 1 or 2 units each: 300 units asked of 50, so the last units go to whichever commit locks first.
-      const orders = Array.from({ length: 200 }, (_, i) => buildShopifyOrder({ orderId: randomOrderId(), lines: [lineOf(hot, 1 + (i % 2))] }));
+      const orders = Array.from({ length: 200 }, (_, i) =>
+        buildShopifyOrder({ orderId: randomOrderId(), lines: [lineOf(hot, 1 + (i % 2))] }),
+      );
       const answers = await Promise.all(orders.map((order) => intake.post(order)));
-      assert.deepEqual(answers.filter((a) => a.status !== 201 && a.status !== 422).map((a) => a.json), [], 'only 201 or 422');
+      assert.deepEqual(
+        answers.filter((a) => a.status !== 201 && a.status !== 422).map((a) => a.json),
+        [],
+        'only 201 or 422',
+      );
       for (const a of answers.filter((x) => x.status === 422)) assert.equal(a.json.code, 'INSUFFICIENT_INVENTORY');
       const accepted = orders.filter((_, i) => answers[i]!.status === 201);
       const sold = unitsAsked(accepted, hot);
@@ -140,7 +166,15 @@ describe('orders racing for the same stock', () => {
       assert.ok(left <= 1, `the burst sells the variant out, but for at most one unit no 2-unit order fits (${left} left)`);
       assert.equal(state.reservedByVariant.get(hot.variantId), sold);
       await assertAtRest([hot]);
-      report.add({ scenario: '200 concurrent orders, 1 hot variant, 50 units', requests: 200, faults: 'contention', accepted: accepted.length, refused: 200 - accepted.length, lost: accepted.length - state.orders, oversold: Math.max(0, sold - START) });
+      report.add({
+        scenario: '200 concurrent orders, 1 hot variant, 50 units',
+        requests: 200,
+        faults: 'contention',
+        accepted: accepted.length,
+        refused: 200 - accepted.length,
+        lost: accepted.length - state.orders,
+        oversold: Math.max(0, sold - START),
+      });
     } finally {
       await intake.stop();
       await dataApi.stop();
@@ -153,7 +187,9 @@ describe('orders racing for the same stock', () => {
     const variant = variants[0]!;
     try {
       const order = buildShopifyOrder({ lines: [lineOf(variant, 2)] });
-      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => postOrder(order, { 'x-shopify-webhook-id': `dup-${order.id}-${i}` })));
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => postOrder(order, { 'x-shopify-webhook-id': `dup-${order.id}-${i}` })),
+      );
       const statuses = answers.map((a) => a.status).sort();
       assert.deepEqual(statuses, [201, ...Array(9).fill(409)], JSON.stringify(answers.map((a) => a.json)));
       for (const a of answers.filter((x) => x.status === 409)) {
@@ -167,7 +203,15 @@ describe('orders racing for the same stock', () => {
       assertWhole(state, 1);
       assert.equal(state.events, 1, 'one event');
       await assertAtRest([variant]);
-      report.add({ scenario: 'one order id, 10 different deliveries', requests: 10, faults: 'duplicate race', accepted: 1, refused: 9, lost: 0, oversold: 0 });
+      report.add({
+        scenario: 'one order id, 10 different deliveries',
+        requests: 10,
+        faults: 'duplicate race',
+        accepted: 1,
+        refused: 9,
+        lost: 0,
+        oversold: 0,
+      });
     } finally {
       await cleanup();
     }
@@ -180,8 +224,13 @@ describe('orders racing for the same stock', () => {
       const order = buildShopifyOrder({ lines: [lineOf(variant, 3)] });
       const delivery = { 'x-shopify-webhook-id': `same-${order.id}`, 'x-shopify-event-id': `same-event-${order.id}` };
       const answers = await Promise.all(Array.from({ length: 10 }, () => postOrder(order, delivery)));
-      assert.deepEqual(answers.map((a) => a.status), Array(10).fill(201), JSON.stringify(answers.map((a) => a.json)));
-      for (const a of answers) assert.deepEqual(a.json, { status: 'success', message: 'Order received and processed', order_id: String(order.id) });
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        Array(10).fill(201),
+        JSON.stringify(answers.map((a) => a.json)),
+      );
+      for (const a of answers)
+        assert.deepEqual(a.json, { status: 'success', message: 'Order received and processed', order_id: String(order.id) });
       const replayed = answers.filter((a) => a.headers.get('idempotent-replayed') === 'true').length;
       assert.equal(replayed, 9, 'nine answers are replays of the one commit');
       assert.equal((await stockOf([variant.variantId])).get(variant.variantId), 97, 'stock taken once');
@@ -189,7 +238,15 @@ describe('orders racing for the same stock', () => {
       assertWhole(state, 1);
       assert.equal(state.events, 1, 'one event');
       await assertAtRest([variant]);
-      report.add({ scenario: 'same delivery 10 times at once', requests: 10, faults: 'redelivery race', accepted: 10, refused: 0, lost: 0, oversold: 0 });
+      report.add({
+        scenario: 'same delivery 10 times at once',
+        requests: 10,
+        faults: 'redelivery race',
+        accepted: 10,
+        refused: 0,
+        lost: 0,
+        oversold: 0,
+      });
     } finally {
       await cleanup();
     }

@@ -16,7 +16,16 @@ import { shopifyReplies } from '../support/shopify.js';
 import { shopifyAvailable } from '../support/shopify-stand-in.js';
 import { stackEnv } from '../support/stack-env.js';
 import { crash, launcherOk, postOrder, Report, stockedProducts, waitFor, type WebhookAnswer } from '../e2e/support.js';
-import { assertAtRest, assertWhole, failAlways, failFirstMutations, orderIntegrity, shopifyCalls, slowShopify, stockOf } from './support.js';
+import {
+  assertAtRest,
+  assertWhole,
+  failAlways,
+  failFirstMutations,
+  orderIntegrity,
+  shopifyCalls,
+  slowShopify,
+  stockOf,
+} from './support.js';
 
 const env = stackEnv();
 const report = new Report('reliability: crashes and outside failures');
@@ -85,7 +94,10 @@ describe('crashes', () => {
       const afterRestart = sent.slice(sent.findLastIndex((s) => s.answer.status === 503) + 1);
       assert.ok(afterRestart.length >= AFTER_RESTART - 4, `orders are accepted again after the start (${afterRestart.length})`);
       assert.ok(unavailable.length >= 5, `${unavailable.length} orders met the dead data-api`);
-      assert.deepEqual(sent.filter((s) => s.answer.status !== 201 && s.answer.status !== 503).map((s) => s.answer.json), []);
+      assert.deepEqual(
+        sent.filter((s) => s.answer.status !== 201 && s.answer.status !== 503).map((s) => s.answer.json),
+        [],
+      );
       for (const { answer } of unavailable) {
         assert.equal(answer.json.code, 'DATA_API_UNAVAILABLE');
         assert.match(answer.headers.get('content-type') ?? '', /^application\/problem\+json/);
@@ -104,7 +116,11 @@ describe('crashes', () => {
       assertWhole(state, TOTAL);
       const remaining = await stockOf(products.map((p) => p.variantId));
       for (const p of products) {
-        assert.equal((state.reservedByVariant.get(p.variantId) ?? 0) + remaining.get(p.variantId)!, START, `${p.sku}: every decrement matches the lines`);
+        assert.equal(
+          (state.reservedByVariant.get(p.variantId) ?? 0) + remaining.get(p.variantId)!,
+          START,
+          `${p.sku}: every decrement matches the lines`,
+        );
       }
       await assertAtRest(products);
       report.add({
@@ -136,8 +152,13 @@ describe('crashes', () => {
         orderIds.push(orderId);
         answers.push(await postOrder(buildShopifyOrder({ orderId, lines: products.map((p) => lineOf(p, 1 + (i % 2))) })));
       }
-      assert.deepEqual(answers.map((a) => a.status), Array(20).fill(201));
-      await waitFor('a Shopify call in flight', async () => ((await shopifyCalls(products.map((p) => p.inventoryItemId))).length > 0 ? true : undefined));
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        Array(20).fill(201),
+      );
+      await waitFor('a Shopify call in flight', async () =>
+        (await shopifyCalls(products.map((p) => p.inventoryItemId))).length > 0 ? true : undefined,
+      );
       await crash('order-stream-process');
       await slow.remove();
       await launcherOk('start', 'order-stream-process');
@@ -173,23 +194,38 @@ describe('Shopify failing', () => {
     const product = products[0]!;
     // Shopify took no part in this order (the webhook is sent directly): the processor lowers its 50
     // to the database's 46, compare-and-set; the first three attempts fail, the fourth reaches the stand-in.
-    const stub = await failFirstMutations([product.inventoryItemId], 'inventorySetQuantities', [
-      shopifyReplies.throttled(),
-      shopifyReplies.tooManyRequests(1),
-      shopifyReplies.serverError(500),
-    ].map((r) => ({ status: r.status!, headers: r.headers, jsonBody: r.body })));
+    const stub = await failFirstMutations(
+      [product.inventoryItemId],
+      'inventorySetQuantities',
+      [shopifyReplies.throttled(), shopifyReplies.tooManyRequests(1), shopifyReplies.serverError(500)].map((r) => ({
+        status: r.status!,
+        headers: r.headers,
+        jsonBody: r.body,
+      })),
+    );
     try {
       const res = await postOrder(buildShopifyOrder({ lines: [lineOf(product, 4)] }));
       assert.equal(res.status, 201);
-      await waitFor('Shopify at the database figure', async () => ((await shopifyAvailable(product.inventoryItemId, product.locationId)) === 46 ? true : undefined), 60_000);
+      await waitFor(
+        'Shopify at the database figure',
+        async () => ((await shopifyAvailable(product.inventoryItemId, product.locationId)) === 46 ? true : undefined),
+        60_000,
+      );
       // A marker: a later order of the same variant, so its event sits behind the first on the same
       // partition (keyed by variant) and is synced only once the first's batch is over. When Shopify
       // holds its figure, any further call for the first order would already be in the journal.
       assert.equal((await postOrder(buildShopifyOrder({ lines: [lineOf(product, 1)] }))).status, 201);
-      await waitFor("Shopify at the marker order's figure", async () => ((await shopifyAvailable(product.inventoryItemId, product.locationId)) === 45 ? true : undefined), 60_000);
+      await waitFor(
+        "Shopify at the marker order's figure",
+        async () => ((await shopifyAvailable(product.inventoryItemId, product.locationId)) === 45 ? true : undefined),
+        60_000,
+      );
       const sets = await shopifyCalls([product.inventoryItemId], 'inventorySetQuantities');
       const fromTo = (c: (typeof sets)[number]) =>
-        (c.variables.input as { quantities: Array<{ quantity: number; changeFromQuantity: number | null }> }).quantities.map((q) => [q.changeFromQuantity, q.quantity]);
+        (c.variables.input as { quantities: Array<{ quantity: number; changeFromQuantity: number | null }> }).quantities.map((q) => [
+          q.changeFromQuantity,
+          q.quantity,
+        ]);
       assert.deepEqual(
         sets.map(fromTo),
         [[[50, 46]], [[50, 46]], [[50, 46]], [[50, 46]], [[46, 45]]],
@@ -200,7 +236,15 @@ describe('Shopify failing', () => {
       assert.notEqual(marker.variables.idempotencyKey, first[0]!.variables.idempotencyKey, 'the marker is a change of its own');
       assert.deepEqual(await shopifyCalls([product.inventoryItemId], 'inventoryAdjustQuantities'), [], 'an order is never sent as a delta');
       await assertAtRest(products);
-      report.add({ scenario: 'Shopify THROTTLED, 429, 500, OK', requests: 2, faults: '3 failed Shopify calls', accepted: 2, refused: 0, lost: 0, oversold: 0 });
+      report.add({
+        scenario: 'Shopify THROTTLED, 429, 500, OK',
+        requests: 2,
+        faults: '3 failed Shopify calls',
+        accepted: 2,
+        refused: 0,
+        lost: 0,
+        oversold: 0,
+      });
     } finally {
       await stub.remove();
       await cleanup();
@@ -216,7 +260,10 @@ describe('Shopify failing', () => {
       const since = Date.now() - 1_000;
       const orderId = randomOrderId();
       const webhookId = `dlq-${orderId}`;
-      assert.equal((await postOrder(buildShopifyOrder({ orderId, lines: [lineOf(doomed, 1)] }), { 'x-shopify-webhook-id': webhookId })).status, 201);
+      assert.equal(
+        (await postOrder(buildShopifyOrder({ orderId, lines: [lineOf(doomed, 1)] }), { 'x-shopify-webhook-id': webhookId })).status,
+        201,
+      );
       const [dead] = await readEvents({
         topic: env.DLQ_TOPIC ?? 'inventory-updates.dlq',
         fromTimestamp: since,
@@ -236,7 +283,15 @@ describe('Shopify failing', () => {
 
       assert.equal((await postOrder(buildShopifyOrder({ lines: [lineOf(fine, 2)] }))).status, 201);
       await assertAtRest([fine]);
-      report.add({ scenario: 'permanent Shopify failure -> DLQ', requests: 2, faults: 'Shopify 500 forever', accepted: 2, refused: 0, lost: 0, oversold: 0 });
+      report.add({
+        scenario: 'permanent Shopify failure -> DLQ',
+        requests: 2,
+        faults: 'Shopify 500 forever',
+        accepted: 2,
+        refused: 0,
+        lost: 0,
+        oversold: 0,
+      });
     } finally {
       await stub.remove();
       await cleanup();

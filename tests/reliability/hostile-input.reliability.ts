@@ -11,7 +11,16 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Report } from '../e2e/support.js';
 import { type DataApiHandle, type IntakeHandle, startDataApi, startIntake, WEBHOOK_SECRET } from '../order-api/intake-harness.js';
-import { closeDb, createTestProduct, dbPool, readInventory, readMovements, readOrder, readOrderDetails, type TestProduct } from '../support/db.js';
+import {
+  closeDb,
+  createTestProduct,
+  dbPool,
+  readInventory,
+  readMovements,
+  readOrder,
+  readOrderDetails,
+  type TestProduct,
+} from '../support/db.js';
 import { buildShopifyOrder, lineOf, randomOrderId } from '../support/orders.js';
 import { shopifyHeaders, signBody } from '../support/sign.js';
 import { stackEnv } from '../support/stack-env.js';
@@ -47,7 +56,12 @@ interface Answer {
 }
 
 async function deliver(raw: string | Buffer, headers: Record<string, string>): Promise<Answer> {
-  const res = await fetch(`${intake.url}/api/shopify/webhooks/orders`, { method: 'POST', headers, body: raw, signal: AbortSignal.timeout(20_000) });
+  const res = await fetch(`${intake.url}/api/shopify/webhooks/orders`, {
+    method: 'POST',
+    headers,
+    body: raw,
+    signal: AbortSignal.timeout(20_000),
+  });
   const text = await res.text();
   let json: Record<string, unknown>;
   try {
@@ -58,29 +72,37 @@ async function deliver(raw: string | Buffer, headers: Record<string, string>): P
   return { status: res.status, json, contentType: res.headers.get('content-type') ?? '' };
 }
 
-const signed = (raw: string | Buffer) => deliver(raw, shopifyHeaders(raw.toString(), WEBHOOK_SECRET, { 'x-shopify-hmac-sha256': signBody(raw, WEBHOOK_SECRET) }));
+const signed = (raw: string | Buffer) =>
+  deliver(raw, shopifyHeaders(raw.toString(), WEBHOOK_SECRET, { 'x-shopify-hmac-sha256': signBody(raw, WEBHOOK_SECRET) }));
 
 /**
  * Strings a storefront or an attacker may put in a title: any Unicode, SQL, control characters,
  * markup. NUL, which PostgreSQL text cannot hold, has its own test below (refused with 400).
  */
-const hostileText = fc.oneof(
-  fc.string({ unit: 'grapheme', maxLength: 40 }),
-  fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom(
-    "'; DROP TABLE inventory; --",
-    "Robert'); DELETE FROM orders WHERE ('1'='1",
-    "' OR '1'='1",
-    '$1::text); SELECT pg_sleep(10); --',
-    '\u202Eevil\u202C',
-    '<script>alert(1)</script>',
-    '{"$ne":null}',
-    '%s%s%s%n',
-    '\r\nX-Injected: yes',
-  ),
-).filter((text) => !text.includes('\u0000'));
+const hostileText = fc
+  .oneof(
+    fc.string({ unit: 'grapheme', maxLength: 40 }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.constantFrom(
+      "'; DROP TABLE inventory; --",
+      "Robert'); DELETE FROM orders WHERE ('1'='1",
+      "' OR '1'='1",
+      '$1::text); SELECT pg_sleep(10); --',
+      '\u202Eevil\u202C',
+      '<script>alert(1)</script>',
+      '{"$ne":null}',
+      '%s%s%s%n',
+      '\r\nX-Injected: yes',
+    ),
+  )
+  .filter((text) => !text.includes('\u0000'));
 
-const lineArb = fc.record({ variant: fc.integer({ min: 0, max: 2 }), quantity: fc.integer({ min: 1, max: 3 }), title: hostileText, bySku: fc.boolean() });
+const lineArb = fc.record({
+  variant: fc.integer({ min: 0, max: 2 }),
+  quantity: fc.integer({ min: 1, max: 3 }),
+  title: hostileText,
+  bySku: fc.boolean(),
+});
 
 /**
  * A valid order of 1-4 lines over the three variants (the same one may come twice), titles hostile,
@@ -102,28 +124,40 @@ const badIds = fc.constantFrom<unknown>(null, -1, 0, 1.5, '12', 'abc', true, [],
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   badIds.map((v): Mutation => [`id=${JSON.stringify(v)}`, (o) => ({ ...o, id: v })]),
   fc.constant<Mutation>(['id missing', ({ id: _id, ...o }) => o]),
-  fc.constantFrom<unknown>([], null, 'x', {}, 3).map((v): Mutation => [`line_items=${JSON.stringify(v)}`, (o) => ({ ...o, line_items: v })]),
+  fc
+    .constantFrom<unknown>([], null, 'x', {}, 3)
+    .map((v): Mutation => [`line_items=${JSON.stringify(v)}`, (o) => ({ ...o, line_items: v })]),
   badValues.map((v): Mutation => [`quantity=${JSON.stringify(v)}`, (o) => ({ ...o, line_items: [{ ...line0(o), quantity: v }] })]),
   // product_id null is valid: a line that holds no stock (a tip, a custom item).
-  fc.constantFrom<unknown>(undefined, 'abc', -5, 0, 1.5, 2 ** 64).map((v): Mutation => [
-    `product_id=${JSON.stringify(v)}`,
-    (o) => ({ ...o, line_items: [{ ...line0(o), product_id: v }] }),
-  ]),
+  fc
+    .constantFrom<unknown>(undefined, 'abc', -5, 0, 1.5, 2 ** 64)
+    .map((v): Mutation => [`product_id=${JSON.stringify(v)}`, (o) => ({ ...o, line_items: [{ ...line0(o), product_id: v }] })]),
   // variant_id null is valid: the line's SKU then finds its variant among its product's.
-  fc.constantFrom<unknown>('abc', -5, 0, 1.5, 2 ** 64, true).map((v): Mutation => [
-    `variant_id=${JSON.stringify(v)}`,
-    (o) => ({ ...o, line_items: [{ ...line0(o), variant_id: v }] }),
-  ]),
-  fc.constantFrom<unknown>('yes', 1, 'false').map((v): Mutation => [
-    `requires_shipping=${JSON.stringify(v)}`,
-    (o) => ({ ...o, line_items: [{ ...line0(o), requires_shipping: v }] }),
-  ]),
-  fc.constantFrom<unknown>('shop', -1, 0, 2 ** 64).map((v): Mutation => [`location_id=${JSON.stringify(v)}`, (o) => ({ ...o, location_id: v })]),
-  fc.constantFrom<unknown>(12.5, '1.234', 'abc', null, '-1.00').map((v): Mutation => [`price=${JSON.stringify(v)}`, (o) => ({ ...o, line_items: [{ ...line0(o), price: v }] })]),
-  fc.constantFrom<unknown>('usd', 'DOLLARS', null, 1).map((v): Mutation => [`currency=${JSON.stringify(v)}`, (o) => ({ ...o, currency: v })]),
-  fc.constantFrom<unknown>('yesterday', 12, null).map((v): Mutation => [`created_at=${JSON.stringify(v)}`, (o) => ({ ...o, created_at: v })]),
+  fc
+    .constantFrom<unknown>('abc', -5, 0, 1.5, 2 ** 64, true)
+    .map((v): Mutation => [`variant_id=${JSON.stringify(v)}`, (o) => ({ ...o, line_items: [{ ...line0(o), variant_id: v }] })]),
+  fc
+    .constantFrom<unknown>('yes', 1, 'false')
+    .map((v): Mutation => [
+      `requires_shipping=${JSON.stringify(v)}`,
+      (o) => ({ ...o, line_items: [{ ...line0(o), requires_shipping: v }] }),
+    ]),
+  fc
+    .constantFrom<unknown>('shop', -1, 0, 2 ** 64)
+    .map((v): Mutation => [`location_id=${JSON.stringify(v)}`, (o) => ({ ...o, location_id: v })]),
+  fc
+    .constantFrom<unknown>(12.5, '1.234', 'abc', null, '-1.00')
+    .map((v): Mutation => [`price=${JSON.stringify(v)}`, (o) => ({ ...o, line_items: [{ ...line0(o), price: v }] })]),
+  fc
+    .constantFrom<unknown>('usd', 'DOLLARS', null, 1)
+    .map((v): Mutation => [`currency=${JSON.stringify(v)}`, (o) => ({ ...o, currency: v })]),
+  fc
+    .constantFrom<unknown>('yesterday', 12, null)
+    .map((v): Mutation => [`created_at=${JSON.stringify(v)}`, (o) => ({ ...o, created_at: v })]),
   fc.constantFrom<unknown>('', null, 5).map((v): Mutation => [`name=${JSON.stringify(v)}`, (o) => ({ ...o, name: v })]),
-  fc.constantFrom<unknown>(12.5, 'free', null).map((v): Mutation => [`total_price=${JSON.stringify(v)}`, (o) => ({ ...o, total_price: v })]),
+  fc
+    .constantFrom<unknown>(12.5, 'free', null)
+    .map((v): Mutation => [`total_price=${JSON.stringify(v)}`, (o) => ({ ...o, total_price: v })]),
   fc.constantFrom<unknown>([], 42, 'order', null).map((v): Mutation => [`body=${JSON.stringify(v)}`, () => v]),
 );
 
@@ -154,7 +188,15 @@ describe('property: signed deliveries, valid and invalid', () => {
     );
     for (const p of products) assert.equal((await readInventory(p.variantId))!.availableQuantity, START - (ordered.get(p.variantId) ?? 0));
     assert.deepEqual(await ledgerMismatches(products.map((p) => p.variantId)), [], 'stock = the sum of the movements');
-    report.add({ scenario: 'property: valid orders, hostile titles', requests: accepted, faults: 'fast-check', accepted, refused: 0, lost: 0, oversold: 0 });
+    report.add({
+      scenario: 'property: valid orders, hostile titles',
+      requests: accepted,
+      faults: 'fast-check',
+      accepted,
+      refused: 0,
+      lost: 0,
+      oversold: 0,
+    });
   });
 
   it('an invalid order is always a 4xx problem with a stable code, and writes nothing', async () => {
@@ -174,8 +216,20 @@ describe('property: signed deliveries, valid and invalid', () => {
       { numRuns: 700 },
     );
     const afterRun = await Promise.all(products.map((p) => readInventory(p.variantId)));
-    assert.deepEqual(afterRun.map((r) => r!.availableQuantity), before.map((r) => r!.availableQuantity), 'no stock moved');
-    report.add({ scenario: 'property: invalid orders', requests: refused, faults: 'fast-check mutations', accepted: 0, refused, lost: 0, oversold: 0 });
+    assert.deepEqual(
+      afterRun.map((r) => r!.availableQuantity),
+      before.map((r) => r!.availableQuantity),
+      'no stock moved',
+    );
+    report.add({
+      scenario: 'property: invalid orders',
+      requests: refused,
+      faults: 'fast-check mutations',
+      accepted: 0,
+      refused,
+      lost: 0,
+      oversold: 0,
+    });
   });
 
   it('bytes that are not a JSON order, signed, are a 400; any signature but the right one is a 401', async () => {
@@ -186,37 +240,60 @@ describe('property: signed deliveries, valid and invalid', () => {
         const garbage = await signed(raw);
         assert.equal(garbage.status, 400, `signed garbage: ${garbage.status} ${JSON.stringify(garbage.json)}`);
         assert.equal(garbage.json.code, 'INVALID_PAYLOAD');
-        const forged = await deliver(raw, shopifyHeaders('', WEBHOOK_SECRET, { 'x-shopify-hmac-sha256': Buffer.from(fakeMac).toString('base64') }));
+        const forged = await deliver(
+          raw,
+          shopifyHeaders('', WEBHOOK_SECRET, { 'x-shopify-hmac-sha256': Buffer.from(fakeMac).toString('base64') }),
+        );
         assert.equal(forged.status, 401);
         assert.equal(forged.json.code, 'INVALID_SIGNATURE');
         refused += 2;
       }),
       { numRuns: 250 },
     );
-    report.add({ scenario: 'property: random bytes, forged HMACs', requests: refused, faults: 'fast-check bytes', accepted: 0, refused, lost: 0, oversold: 0 });
+    report.add({
+      scenario: 'property: random bytes, forged HMACs',
+      requests: refused,
+      faults: 'fast-check bytes',
+      accepted: 0,
+      refused,
+      lost: 0,
+      oversold: 0,
+    });
   });
 });
 
 describe('signature edge cases not covered by the signature suite', () => {
   const order = () => buildShopifyOrder({ orderId: randomOrderId(), lines: [lineOf(products[0]!, 1)] });
   const cases: Array<[string, (raw: string) => { body: string; signature: string }]> = [
-    ['the same JSON re-serialised with other whitespace', (raw) => ({ body: JSON.stringify(JSON.parse(raw), null, 2), signature: signBody(raw, WEBHOOK_SECRET) })],
+    [
+      'the same JSON re-serialised with other whitespace',
+      (raw) => ({ body: JSON.stringify(JSON.parse(raw), null, 2), signature: signBody(raw, WEBHOOK_SECRET) }),
+    ],
     ['signed with the secret plus a trailing newline', (raw) => ({ body: raw, signature: signBody(raw, `${WEBHOOK_SECRET}\n`) })],
     ['signed with an empty secret', (raw) => ({ body: raw, signature: signBody(raw, '') })],
     ['the signature of another order', (raw) => ({ body: raw, signature: signBody(JSON.stringify(order()), WEBHOOK_SECRET) })],
-    ['HMAC-SHA1 instead of SHA-256', (raw) => ({ body: raw, signature: createHmac('sha1', WEBHOOK_SECRET).update(raw).digest('base64').padEnd(44, 'A') })],
+    [
+      'HMAC-SHA1 instead of SHA-256',
+      (raw) => ({ body: raw, signature: createHmac('sha1', WEBHOOK_SECRET).update(raw).digest('base64').padEnd(44, 'A') }),
+    ],
     // A digest without '+' or '/' reads the same in both alphabets (a valid signature): trailing
     // whitespace, still valid JSON, is added until the two differ.
-    ['base64url instead of base64', (raw) => {
-      const urlDigest = (body: string) => createHmac('sha256', WEBHOOK_SECRET).update(body).digest('base64url');
-      let body = raw;
-      while (!/[-_]/.test(urlDigest(body))) body += ' ';
-      return { body, signature: `${urlDigest(body)}=` };
-    }],
-    ['the right digest with one character changed', (raw) => {
-      const good = signBody(raw, WEBHOOK_SECRET);
-      return { body: raw, signature: `${good[0] === 'A' ? 'B' : 'A'}${good.slice(1)}` };
-    }],
+    [
+      'base64url instead of base64',
+      (raw) => {
+        const urlDigest = (body: string) => createHmac('sha256', WEBHOOK_SECRET).update(body).digest('base64url');
+        let body = raw;
+        while (!/[-_]/.test(urlDigest(body))) body += ' ';
+        return { body, signature: `${urlDigest(body)}=` };
+      },
+    ],
+    [
+      'the right digest with one character changed',
+      (raw) => {
+        const good = signBody(raw, WEBHOOK_SECRET);
+        return { body: raw, signature: `${good[0] === 'A' ? 'B' : 'A'}${good.slice(1)}` };
+      },
+    ],
   ];
   for (const [name, make] of cases) {
     it(`refuses ${name} with 401 INVALID_SIGNATURE and writes nothing`, async () => {
@@ -235,7 +312,12 @@ describe('signature edge cases not covered by the signature suite', () => {
     const raw = JSON.stringify(o);
     const headers = new Headers(shopifyHeaders(raw, WEBHOOK_SECRET));
     headers.append('x-shopify-hmac-sha256', signBody(raw, 'other'));
-    const res = await fetch(`${intake.url}/api/shopify/webhooks/orders`, { method: 'POST', headers, body: raw, signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${intake.url}/api/shopify/webhooks/orders`, {
+      method: 'POST',
+      headers,
+      body: raw,
+      signal: AbortSignal.timeout(10_000),
+    });
     assert.equal(res.status, 401);
     assert.equal(((await res.json()) as { code: string }).code, 'INVALID_SIGNATURE');
     assert.equal(await readOrder(o.id), null);
@@ -269,7 +351,9 @@ describe('hostile strings', () => {
       assert.equal(detail!.sku, text);
       assert.equal((await readOrder(o.id))!.name, text.slice(0, 255));
       assert.equal((await readInventory(products[1]!.variantId))!.availableQuantity, stock - 1, 'only this order moved stock');
-      const { rows } = await dbPool().query<{ n: number }>("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'inventory'");
+      const { rows } = await dbPool().query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'inventory'",
+      );
       assert.equal(rows[0]!.n, 1);
     });
   }
@@ -288,7 +372,10 @@ describe('hostile strings', () => {
     const res = await signed(JSON.stringify(o));
     assert.equal(res.status, 400, `${res.status} ${JSON.stringify(res.json)}`);
     assert.equal(res.json.code, 'INVALID_PAYLOAD');
-    assert.deepEqual((res.json.errors as Array<{ path: string }>).map((e) => e.path), ['line_items[0].title']);
+    assert.deepEqual(
+      (res.json.errors as Array<{ path: string }>).map((e) => e.path),
+      ['line_items[0].title'],
+    );
     assert.equal(await readOrder(o.id), null);
     report.add({ scenario: '100 KB title -> 400', requests: 1, faults: 'oversized field', accepted: 0, refused: 1, lost: 0, oversold: 0 });
   });
@@ -304,7 +391,12 @@ describe("the running stack's data-api and its bearer token", () => {
   ];
   for (const [method, path, body] of endpoints) {
     it(`refuses ${method} ${path} with 401 without a token, with a wrong one, and with a non-Bearer scheme`, async () => {
-      for (const authorization of [undefined, 'Bearer wrong-token', `Basic ${Buffer.from(`x:${stackEnv().INTERNAL_API_TOKEN}`).toString('base64')}`, 'Bearer']) {
+      for (const authorization of [
+        undefined,
+        'Bearer wrong-token',
+        `Basic ${Buffer.from(`x:${stackEnv().INTERNAL_API_TOKEN}`).toString('base64')}`,
+        'Bearer',
+      ]) {
         const res = await fetch(`${stackEnv().DATA_API_URL}${path}`, {
           method,
           headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
@@ -324,15 +416,41 @@ describe("the running stack's data-api and its bearer token", () => {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${stackEnv().INTERNAL_API_TOKEN}` },
       body: JSON.stringify({
-        order: { orderId: String(orderId), orderNumber: 1, name: '#1', customerId: null, currency: 'USD', totalPrice: '10.00', financialStatus: 'paid', createdAt: '2026-11-24T08:00:00Z', webhookId: `nul-${orderId}`, eventId: null, locationId: null },
-        lines: [{ lineItemId: String(orderId + 1), productId: String(product.productId), variantId: String(product.variantId), sku: product.sku, title: 'nul\u0000byte', quantity: 1, price: '10.00' }],
+        order: {
+          orderId: String(orderId),
+          orderNumber: 1,
+          name: '#1',
+          customerId: null,
+          currency: 'USD',
+          totalPrice: '10.00',
+          financialStatus: 'paid',
+          createdAt: '2026-11-24T08:00:00Z',
+          webhookId: `nul-${orderId}`,
+          eventId: null,
+          locationId: null,
+        },
+        lines: [
+          {
+            lineItemId: String(orderId + 1),
+            productId: String(product.productId),
+            variantId: String(product.variantId),
+            sku: product.sku,
+            title: 'nul\u0000byte',
+            quantity: 1,
+            price: '10.00',
+          },
+        ],
       }),
       signal: AbortSignal.timeout(5_000),
     });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { code: string }).code, 'INVALID_PAYLOAD');
     assert.equal(await readOrder(orderId), null);
-    assert.deepEqual((await readMovements(product.variantId)).filter((m) => m.reference === String(orderId)), [], 'no movement');
+    assert.deepEqual(
+      (await readMovements(product.variantId)).filter((m) => m.reference === String(orderId)),
+      [],
+      'no movement',
+    );
   });
 
   it('serves /health/live, /health/ready and /metrics without a token', async () => {

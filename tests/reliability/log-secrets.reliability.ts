@@ -39,7 +39,15 @@ describe('secrets in the stack logs', () => {
     assert.ok(lines > 100, `the logs hold the suites' traffic (${lines} lines)`);
     assert.deepEqual(leaks, []);
     const report = new Report('reliability: secrets in logs');
-    report.add({ scenario: `${files.length} log files, ${lines} lines scanned`, requests: 0, faults: '-', accepted: 0, refused: 0, lost: 0, oversold: 0 });
+    report.add({
+      scenario: `${files.length} log files, ${lines} lines scanned`,
+      requests: 0,
+      faults: '-',
+      accepted: 0,
+      refused: 0,
+      lost: 0,
+      oversold: 0,
+    });
     report.print();
   });
 });

@@ -51,7 +51,8 @@ describe('the WMS slow, then down, then back', () => {
     let removeStub = await stubWmsInventory(product.sku, { availableQuantity: 20, delayMs: 1_000 });
     const order = () => buildShopifyOrder({ orderId: randomOrderId(), lines: [lineOf(product, 1)] });
     const refusedIds: number[] = [];
-    const holdGone = () => waitFor('the hold to expire', async () => ((await redis.exists(intake.holdKey)) === 0 ? true : undefined), 10_000, 100);
+    const holdGone = () =>
+      waitFor('the hold to expire', async () => ((await redis.exists(intake.holdKey)) === 0 ? true : undefined), 10_000, 100);
     const fastest: number[] = [];
     try {
       const slowOrder = order();
@@ -68,10 +69,15 @@ describe('the WMS slow, then down, then back', () => {
       refusedIds.push(heldOrder.id);
       // The figure for the report is the service's own measure of the held answer, not the test's clock.
       const refusalsMeasured = (count: number) =>
-        waitFor(`${count} refusal(s) measured by the service`, async () => {
-          const durations = await fetchRequestDurations(intake.url, { route: '/api/shopify/webhooks/orders', status: 503 });
-          return durations.count === count ? durations : undefined;
-        }, 5_000, 50);
+        waitFor(
+          `${count} refusal(s) measured by the service`,
+          async () => {
+            const durations = await fetchRequestDurations(intake.url, { route: '/api/shopify/webhooks/orders', status: 503 });
+            return durations.count === count ? durations : undefined;
+          },
+          5_000,
+          50,
+        );
       const beforeHeld = await refusalsMeasured(1);
       const held = await intake.post(heldOrder);
       const afterHeld = await refusalsMeasured(2);
@@ -141,7 +147,11 @@ describe('Redis killed', () => {
     const removeStub = await stubWmsInventory(product.sku, { availableQuantity: 10 });
     const intake = await startIntake({ dataApiUrl: dataApi.url, redisUrl: `redis://127.0.0.1:${port}` });
     try {
-      await waitFor('readiness with Redis up', async () => ((await health(intake.url)).body.dependencies.redis?.status === 'up' ? true : undefined), 10_000);
+      await waitFor(
+        'readiness with Redis up',
+        async () => ((await health(intake.url)).body.dependencies.redis?.status === 'up' ? true : undefined),
+        10_000,
+      );
       const before = await intake.post(buildShopifyOrder({ lines: [lineOf(product, 1)] }));
       assert.equal(before.status, 201);
 
@@ -149,7 +159,11 @@ describe('Redis killed', () => {
       await new Promise((resolve) => server.once('exit', resolve));
       const answers = [];
       for (let i = 0; i < 3; i++) answers.push(await intake.post(buildShopifyOrder({ lines: [lineOf(product, 1)] })));
-      assert.deepEqual(answers.map((a) => a.status), [201, 201, 201], 'accepted without Redis');
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        [201, 201, 201],
+        'accepted without Redis',
+      );
       const ready = await health(intake.url);
       assert.equal(ready.status, 200, 'Redis does not gate readiness');
       assert.equal(ready.body.dependencies.redis?.status, 'down', 'readiness tells Redis is down');
@@ -160,8 +174,20 @@ describe('Redis killed', () => {
       assert.equal((await readInventory(product.variantId))!.availableQuantity, 6);
 
       server = startRedisServer(port);
-      await waitFor('readiness with Redis back', async () => ((await health(intake.url)).body.dependencies.redis?.status === 'up' ? true : undefined), 20_000);
-      report.add({ scenario: 'private Redis SIGKILLed, restarted', requests: 4, faults: 'kill -9 redis-server', accepted: 4, refused: 0, lost: 0, oversold: 0 });
+      await waitFor(
+        'readiness with Redis back',
+        async () => ((await health(intake.url)).body.dependencies.redis?.status === 'up' ? true : undefined),
+        20_000,
+      );
+      report.add({
+        scenario: 'private Redis SIGKILLed, restarted',
+        requests: 4,
+        faults: 'kill -9 redis-server',
+        accepted: 4,
+        refused: 0,
+        lost: 0,
+        oversold: 0,
+      });
     } finally {
       server.kill('SIGKILL');
       await removeStub();
@@ -177,14 +203,18 @@ class PrivatePostgres {
   constructor(readonly port: number) {}
 
   static bin(name: string): string {
-    const found = spawnSync('sh', ['-c', `ls -d /usr/lib/postgresql/*/bin/${name} | sort -V | tail -1`], { encoding: 'utf8' }).stdout.trim();
+    const found = spawnSync('sh', ['-c', `ls -d /usr/lib/postgresql/*/bin/${name} | sort -V | tail -1`], {
+      encoding: 'utf8',
+    }).stdout.trim();
     if (!found) throw new Error(`no ${name} under /usr/lib/postgresql/*/bin`);
     return found;
   }
 
   private run(name: string, args: string[]): void {
     const asRoot = process.getuid?.() === 0;
-    const [command, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', PrivatePostgres.bin(name), ...args]] : [PrivatePostgres.bin(name), args];
+    const [command, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', PrivatePostgres.bin(name), ...args]]
+      : [PrivatePostgres.bin(name), args];
     const result = spawnSync(command, argv, { encoding: 'utf8', timeout: 120_000 });
     if (result.status !== 0) throw new Error(`${name} ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
   }
@@ -199,7 +229,16 @@ class PrivatePostgres {
   }
 
   start(): void {
-    this.run('pg_ctl', ['-D', this.data, '-l', path.join(this.dir, 'log'), '-o', `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`, '-w', 'start']);
+    this.run('pg_ctl', [
+      '-D',
+      this.data,
+      '-l',
+      path.join(this.dir, 'log'),
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      '-w',
+      'start',
+    ]);
   }
 
   stop(mode: 'fast' | 'immediate' = 'fast'): void {
@@ -244,7 +283,16 @@ describe('PostgreSQL restarted', () => {
     await admin.query(
       `INSERT INTO inventory (variant_id, product_id, sku, title, price, currency, shopify_inventory_item_id, shopify_location_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [product.variantId, product.productId, product.sku, product.title, product.price, product.currency, product.inventoryItemId, product.locationId],
+      [
+        product.variantId,
+        product.productId,
+        product.sku,
+        product.title,
+        product.price,
+        product.currency,
+        product.inventoryItemId,
+        product.locationId,
+      ],
     );
     await admin.query(
       `INSERT INTO inventory_movement (variant_id, delta, reason, reference, idempotency_key) VALUES ($1, 10, 'import', 'test', 'test-import:pg-restart')`,
@@ -265,7 +313,11 @@ describe('PostgreSQL restarted', () => {
       assert.equal(refused.body.code, 'DATABASE_UNAVAILABLE');
 
       server.start();
-      await waitFor('readiness after the restart', async () => ((await call(api, 'GET', '/health/ready', { token: null })).status === 200 ? true : undefined), 30_000);
+      await waitFor(
+        'readiness after the restart',
+        async () => ((await call(api, 'GET', '/health/ready', { token: null })).status === 200 ? true : undefined),
+        30_000,
+      );
       const accepted = await call(api, 'POST', '/internal/orders', { body: commitBody([{ product, quantity: 2 }]) });
       assert.equal(accepted.status, 201, JSON.stringify(accepted.body));
       const check = new pg.Client({ connectionString: url });
@@ -277,12 +329,23 @@ describe('PostgreSQL restarted', () => {
         [product.variantId],
       );
       await check.end();
-      assert.deepEqual(rows[0], { available_quantity: 7, orders: 2, movements: [10, -1, -2] }, 'the refused commit wrote nothing, the two others everything');
-      report.add({ scenario: 'private PostgreSQL stopped, started', requests: 3, faults: 'pg_ctl stop -m fast, start', accepted: 2, refused: 1, lost: 0, oversold: 0 });
+      assert.deepEqual(
+        rows[0],
+        { available_quantity: 7, orders: 2, movements: [10, -1, -2] },
+        'the refused commit wrote nothing, the two others everything',
+      );
+      report.add({
+        scenario: 'private PostgreSQL stopped, started',
+        requests: 3,
+        faults: 'pg_ctl stop -m fast, start',
+        accepted: 2,
+        refused: 1,
+        lost: 0,
+        oversold: 0,
+      });
     } finally {
       await api.close();
       server.remove();
     }
   });
 });
-

@@ -26,7 +26,13 @@ export async function stockOf(variantIds: readonly number[]): Promise<Map<number
 
 /** Variants whose stock is not the sum of their movements, or whose version is not their count, described. */
 export async function ledgerMismatches(variantIds: readonly number[]): Promise<string[]> {
-  const { rows } = await dbPool().query<{ variant_id: string; available_quantity: number; version: number; total: number; movements: number }>(
+  const { rows } = await dbPool().query<{
+    variant_id: string;
+    available_quantity: number;
+    version: number;
+    total: number;
+    movements: number;
+  }>(
     `SELECT i.variant_id::text, i.available_quantity, i.version,
             coalesce(sum(m.delta), 0)::int AS total, count(m.id)::int AS movements
        FROM inventory i LEFT JOIN inventory_movement m ON m.variant_id = i.variant_id
@@ -37,7 +43,10 @@ export async function ledgerMismatches(variantIds: readonly number[]): Promise<s
   assert.equal(rows.length, new Set(variantIds).size, 'every variant is in the inventory');
   return rows
     .filter((r) => r.available_quantity !== r.total || r.version !== r.movements)
-    .map((r) => `variant ${r.variant_id}: stock ${r.available_quantity} but movements sum to ${r.total}; version ${r.version} for ${r.movements} movements`);
+    .map(
+      (r) =>
+        `variant ${r.variant_id}: stock ${r.available_quantity} but movements sum to ${r.total}; version ${r.version} for ${r.movements} movements`,
+    );
 }
 
 export interface OrderIntegrity {
@@ -120,7 +129,10 @@ export interface AtRest {
  * Shopify's available (the stand-in) equals the database's, and, while only sales happened, no
  * change the system made ever raised Shopify's figure.
  */
-export async function assertAtRest(variants: readonly Variant[], options: { timeoutMs?: number; onlySales?: boolean } = {}): Promise<AtRest> {
+export async function assertAtRest(
+  variants: readonly Variant[],
+  options: { timeoutMs?: number; onlySales?: boolean } = {},
+): Promise<AtRest> {
   const ids = variants.map((v) => v.variantId);
   assert.deepEqual(await ledgerMismatches(ids), [], 'stock = the sum of the movements, version = their count');
   let last = '';
@@ -134,7 +146,8 @@ export async function assertAtRest(variants: readonly Variant[], options: { time
         variants.map(async (v) => {
           const level = (await shopifyLevels(v.inventoryItemId)).find((l) => l.locationId === String(v.locationId));
           if (level) levels.set(v.variantId, level);
-          if (level?.available !== stock.get(v.variantId)) differ.push(`${v.sku}: database ${stock.get(v.variantId)}, Shopify ${level?.available}`);
+          if (level?.available !== stock.get(v.variantId))
+            differ.push(`${v.sku}: database ${stock.get(v.variantId)}, Shopify ${level?.available}`);
         }),
       );
       last = differ.join('; ');
@@ -175,12 +188,14 @@ export async function shopifyCalls(inventoryItemIds: ReadonlyArray<number | stri
   });
   if (!res.ok) throw new Error(`WireMock journal answered ${res.status}`);
   const { requests } = (await res.json()) as { requests: Array<{ body: string; loggedDate: number; headers: Record<string, string> }> };
-  return requests
-    // A call a test's stub proxied on to the stand-in is journaled twice: the proxy's copy is marked.
-    .filter((r) => !Object.keys(r.headers).some((h) => h.toLowerCase() === PROXIED))
-    .map((r) => ({ ...(JSON.parse(r.body) as { query: string; variables: Record<string, unknown> }), loggedAt: r.loggedDate }))
-    .filter((c) => mutation === undefined || c.query.includes(mutation))
-    .sort((a, b) => a.loggedAt - b.loggedAt);
+  return (
+    requests
+      // A call a test's stub proxied on to the stand-in is journaled twice: the proxy's copy is marked.
+      .filter((r) => !Object.keys(r.headers).some((h) => h.toLowerCase() === PROXIED))
+      .map((r) => ({ ...(JSON.parse(r.body) as { query: string; variables: Record<string, unknown> }), loggedAt: r.loggedDate }))
+      .filter((c) => mutation === undefined || c.query.includes(mutation))
+      .sort((a, b) => a.loggedAt - b.loggedAt)
+  );
 }
 
 const PROXIED = 'x-test-proxied-to-stand-in';
@@ -224,7 +239,11 @@ export async function slowShopify(inventoryItemIds: ReadonlyArray<number | strin
   const mapping = (await wiremockAdmin('POST', '/mappings', {
     priority: 1,
     request: itemsPattern(inventoryItemIds),
-    response: { proxyBaseUrl: stackEnv().WIREMOCK_URL, additionalProxyRequestHeaders: { [PROXIED]: 'slow' }, fixedDelayMilliseconds: delayMs },
+    response: {
+      proxyBaseUrl: stackEnv().WIREMOCK_URL,
+      additionalProxyRequestHeaders: { [PROXIED]: 'slow' },
+      fixedDelayMilliseconds: delayMs,
+    },
   })) as { id: string };
   return { remove: removeAll([mapping.id]) };
 }
@@ -239,7 +258,11 @@ export interface FailureReply {
  * The first calls of `mutation` naming these items get `replies`, one each in order; every later
  * call reaches the stand-in, which applies it (a WireMock scenario whose last state has no stub).
  */
-export async function failFirstMutations(inventoryItemIds: ReadonlyArray<number | string>, mutation: string, replies: FailureReply[]): Promise<Stub> {
+export async function failFirstMutations(
+  inventoryItemIds: ReadonlyArray<number | string>,
+  mutation: string,
+  replies: FailureReply[],
+): Promise<Stub> {
   const scenarioName = `failing-${randomUUID()}`;
   const ids: string[] = [];
   for (const [i, reply] of replies.entries()) {

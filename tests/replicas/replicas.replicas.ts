@@ -79,58 +79,66 @@ function everyEventSucceeded(eventIds: ReadonlySet<string>, timeoutMs: number) {
 }
 
 describe('two api replicas, two data-api replicas', () => {
-  it('200 concurrent orders over 3 hot variants, spread over both api replicas: none oversold, and at rest stock = movements = Shopify, never raised', { timeout: 240_000 }, async () => {
-    const START = 150;
-    const { products, cleanup } = await stockedProducts(3, { availableQuantity: START });
-    try {
-      const orders = Array.from({ length: 200 }, () => buildShopifyOrder({ orderId: randomOrderId(), lines: randomLines(products, 3) }));
-      const answers = await Promise.all(orders.map((order, i) => postOrder(order, {}, apiFor(i))));
+  it(
+    '200 concurrent orders over 3 hot variants, spread over both api replicas: none oversold, and at rest stock = movements = Shopify, never raised',
+    { timeout: 240_000 },
+    async () => {
+      const START = 150;
+      const { products, cleanup } = await stockedProducts(3, { availableQuantity: START });
+      try {
+        const orders = Array.from({ length: 200 }, () => buildShopifyOrder({ orderId: randomOrderId(), lines: randomLines(products, 3) }));
+        const answers = await Promise.all(orders.map((order, i) => postOrder(order, {}, apiFor(i))));
 
-      // On 2 shared cores 200 orders at once can outlast WEBHOOK_DEADLINE_MS: a 503 with Retry-After
-      // is then the answer docs/spec.md section 2 asks for (Shopify redelivers), and it must write nothing.
-      for (const a of answers.filter((x) => x.status !== 201)) {
-        const expected = a.status === 503 ? ['WMS_UNAVAILABLE', 'DATA_API_UNAVAILABLE'] : ['INSUFFICIENT_INVENTORY'];
-        assert.ok([422, 503].includes(a.status), JSON.stringify(a.json));
-        assert.ok(expected.includes(String(a.json.code)), JSON.stringify(a.json));
-        if (a.status === 503) assert.ok(Number(a.headers.get('retry-after')) >= 1, 'a 503 says when to come back');
-      }
-      const accepted = orders.filter((_, i) => answers[i]!.status === 201);
-      for (const url of apiUrls()) {
-        assert.ok(accepted.some((o) => apiFor(orders.indexOf(o)) === url), `${url} accepted orders`);
-      }
-      const state = await orderIntegrity(orders.map((o) => o.id));
-      assertWhole(state, accepted.length);
-      for (const order of orders.filter((_, i) => answers[i]!.status !== 201)) assert.equal(await readOrder(order.id), null, 'a refused order wrote nothing');
+        // On 2 shared cores 200 orders at once can outlast WEBHOOK_DEADLINE_MS: a 503 with Retry-After
+        // is then the answer docs/spec.md section 2 asks for (Shopify redelivers), and it must write nothing.
+        for (const a of answers.filter((x) => x.status !== 201)) {
+          const expected = a.status === 503 ? ['WMS_UNAVAILABLE', 'DATA_API_UNAVAILABLE'] : ['INSUFFICIENT_INVENTORY'];
+          assert.ok([422, 503].includes(a.status), JSON.stringify(a.json));
+          assert.ok(expected.includes(String(a.json.code)), JSON.stringify(a.json));
+          if (a.status === 503) assert.ok(Number(a.headers.get('retry-after')) >= 1, 'a 503 says when to come back');
+        }
+        const accepted = orders.filter((_, i) => answers[i]!.status === 201);
+        for (const url of apiUrls()) {
+          assert.ok(
+            accepted.some((o) => apiFor(orders.indexOf(o)) === url),
+            `${url} accepted orders`,
+          );
+        }
+        const state = await orderIntegrity(orders.map((o) => o.id));
+        assertWhole(state, accepted.length);
+        for (const order of orders.filter((_, i) => answers[i]!.status !== 201))
+          assert.equal(await readOrder(order.id), null, 'a refused order wrote nothing');
 
-      const committedBy = new Set(
-        replicaLogs('order-manage-data-api')
-          .filter((l) => l.event === 'order.committed' && accepted.some((o) => String(o.id) === String(l.orderId)))
-          .map((l) => l.replica),
-      );
-      assert.deepEqual([...committedBy].sort(), replicaNames('order-manage-data-api').sort(), 'both data-api replicas committed orders');
+        const committedBy = new Set(
+          replicaLogs('order-manage-data-api')
+            .filter((l) => l.event === 'order.committed' && accepted.some((o) => String(o.id) === String(l.orderId)))
+            .map((l) => l.replica),
+        );
+        assert.deepEqual([...committedBy].sort(), replicaNames('order-manage-data-api').sort(), 'both data-api replicas committed orders');
 
-      const remaining = await stockOf(products.map((p) => p.variantId));
-      let oversold = 0;
-      for (const p of products) {
-        const sold = state.reservedByVariant.get(p.variantId) ?? 0;
-        assert.equal(sold + remaining.get(p.variantId)!, START, `${p.sku}: sold + remaining = start`);
-        assert.ok(remaining.get(p.variantId)! >= 0);
-        oversold += Math.max(0, sold - START);
+        const remaining = await stockOf(products.map((p) => p.variantId));
+        let oversold = 0;
+        for (const p of products) {
+          const sold = state.reservedByVariant.get(p.variantId) ?? 0;
+          assert.equal(sold + remaining.get(p.variantId)!, START, `${p.sku}: sold + remaining = start`);
+          assert.ok(remaining.get(p.variantId)! >= 0);
+          oversold += Math.max(0, sold - START);
+        }
+        await assertAtRest(products);
+        report.add({
+          scenario: '200 concurrent orders, 3 hot variants, 2 apis',
+          requests: orders.length,
+          faults: 'contention',
+          accepted: accepted.length,
+          refused: orders.length - accepted.length,
+          lost: accepted.length - state.orders,
+          oversold,
+        });
+      } finally {
+        await cleanup();
       }
-      await assertAtRest(products);
-      report.add({
-        scenario: '200 concurrent orders, 3 hot variants, 2 apis',
-        requests: orders.length,
-        faults: 'contention',
-        accepted: accepted.length,
-        refused: orders.length - accepted.length,
-        lost: accepted.length - state.orders,
-        oversold,
-      });
-    } finally {
-      await cleanup();
-    }
-  });
+    },
+  );
 
   it('a WMS hold set through one api replica refuses orders at the other at once, without a WMS call', { timeout: 90_000 }, async () => {
     const redis = new Redis(stackEnv().REDIS_URL, { maxRetriesPerRequest: 1 });
@@ -158,7 +166,15 @@ describe('two api replicas, two data-api replicas', () => {
       await redis.del('wms:hold');
       const afterHold = await postOrder(held, {}, second);
       assert.equal(afterHold.status, 201, JSON.stringify(afterHold.json));
-      report.add({ scenario: 'WMS hold set via api-1, order at api-2', requests: 3, faults: 'WMS 503 for one SKU', accepted: 1, refused: 2, lost: 0, oversold: 0 });
+      report.add({
+        scenario: 'WMS hold set via api-1, order at api-2',
+        requests: 3,
+        faults: 'WMS 503 for one SKU',
+        accepted: 1,
+        refused: 2,
+        lost: 0,
+        oversold: 0,
+      });
     } finally {
       await redis.del('wms:hold').catch(() => undefined);
       redis.disconnect();
@@ -167,71 +183,106 @@ describe('two api replicas, two data-api replicas', () => {
     }
   });
 
-  it("two outbox relays: each event on the topic once, and Shopify's figure of each item only ever falls, through figures the database held", { timeout: 240_000 }, async () => {
-    const ORDERS = 120;
-    const since = Date.now() - 1_000;
-    const { products, cleanup } = await productsOnEveryPartition(2, { availableQuantity: 10_000 });
-    try {
-      const orders: Order[] = Array.from({ length: ORDERS }, () => buildShopifyOrder({ orderId: randomOrderId(), lines: randomLines(products, 2) }));
-      const answers = await pool(orders.map((order, i) => () => postOrder(order, {}, apiFor(i))), 8);
-      assert.deepEqual(answers.filter((a) => a.status !== 201).map((a) => a.json), [], 'every order accepted');
-      const orderIds = orders.map((o) => o.id);
-      await outboxDrained(orderIds);
-      const { levels } = await assertAtRest(products);
+  it(
+    "two outbox relays: each event on the topic once, and Shopify's figure of each item only ever falls, through figures the database held",
+    { timeout: 240_000 },
+    async () => {
+      const ORDERS = 120;
+      const since = Date.now() - 1_000;
+      const { products, cleanup } = await productsOnEveryPartition(2, { availableQuantity: 10_000 });
+      try {
+        const orders: Order[] = Array.from({ length: ORDERS }, () =>
+          buildShopifyOrder({ orderId: randomOrderId(), lines: randomLines(products, 2) }),
+        );
+        const answers = await pool(
+          orders.map((order, i) => () => postOrder(order, {}, apiFor(i))),
+          8,
+        );
+        assert.deepEqual(
+          answers.filter((a) => a.status !== 201).map((a) => a.json),
+          [],
+          'every order accepted',
+        );
+        const orderIds = orders.map((o) => o.id);
+        await outboxDrained(orderIds);
+        const { levels } = await assertAtRest(products);
 
-      const state = await orderIntegrity(orderIds);
-      assertWhole(state, ORDERS);
-      const ours = new Set(orderIds.map(String));
-      const onTopic = await readEvents<{ eventId: string; orderId: string; variantId: string; availableAfter: number; inventoryVersion: number }>({
-        topic: stackEnv().INVENTORY_TOPIC ?? 'inventory-updates',
-        fromTimestamp: since,
-        untilEnd: true,
-        predicate: (e) => ours.has(String(e.value.orderId)),
-        timeoutMs: 60_000,
-      });
-      const ids = onTopic.map((e) => e.value.eventId);
-      assert.equal(ids.length, state.events, 'every outbox row is on the topic');
-      assert.equal(new Set(ids).size, ids.length, 'no event id published twice');
-
-      const publishedBy = new Set(
-        replicaLogs('order-manage-data-api')
-          .filter((l) => l.event === 'inventory.event.published' && ours.has(String(l.orderId)))
-          .map((l) => l.replica),
-      );
-      assert.deepEqual([...publishedBy].sort(), replicaNames('order-manage-data-api').sort(), 'both relays published');
-
-      // The topic may hold a variant's versions out of order (two relays race); Shopify must not.
-      let reorderedOnTopic = 0;
-      const lastOnTopic = new Map<string, number>();
-      const versionOf = new Map<string, number>();
-      for (const e of onTopic) {
-        const key = String(e.key);
-        assert.equal(key, e.value.variantId, 'keyed by variant');
-        if ((lastOnTopic.get(key) ?? 0) > e.value.inventoryVersion) reorderedOnTopic++;
-        lastOnTopic.set(key, Math.max(lastOnTopic.get(key) ?? 0, e.value.inventoryVersion));
-        // Stock only falls, so each figure a variant passes through names exactly one version.
-        versionOf.set(`${e.value.variantId} ${e.value.availableAfter}`, e.value.inventoryVersion);
-      }
-      let sets = 0;
-      for (const p of products) {
-        const history = levels.get(p.variantId)!.history;
-        const falls = history.findIndex((h, i) => i > 0 && h.available > history[i - 1]!.available);
-        assert.equal(falls, -1, `${p.sku}: Shopify's figure never went up: ${history.map((h) => `${h.available} (${h.cause})`).join(', ')}`);
-        const versions = history.filter((h) => h.cause === 'set').map((h) => {
-          const version = versionOf.get(`${p.variantId} ${h.available}`);
-          assert.ok(version !== undefined, `${p.sku}: Shopify was set to ${h.available}, a figure no event of these orders carries`);
-          return version;
+        const state = await orderIntegrity(orderIds);
+        assertWhole(state, ORDERS);
+        const ours = new Set(orderIds.map(String));
+        const onTopic = await readEvents<{
+          eventId: string;
+          orderId: string;
+          variantId: string;
+          availableAfter: number;
+          inventoryVersion: number;
+        }>({
+          topic: stackEnv().INVENTORY_TOPIC ?? 'inventory-updates',
+          fromTimestamp: since,
+          untilEnd: true,
+          predicate: (e) => ours.has(String(e.value.orderId)),
+          timeoutMs: 60_000,
         });
-        sets += versions.length;
-        const backwards = versions.findIndex((v, i) => i > 0 && v < versions[i - 1]!);
-        assert.equal(backwards, -1, `${p.sku}: Shopify was set to versions ${versions.join(', ')}`);
+        const ids = onTopic.map((e) => e.value.eventId);
+        assert.equal(ids.length, state.events, 'every outbox row is on the topic');
+        assert.equal(new Set(ids).size, ids.length, 'no event id published twice');
+
+        const publishedBy = new Set(
+          replicaLogs('order-manage-data-api')
+            .filter((l) => l.event === 'inventory.event.published' && ours.has(String(l.orderId)))
+            .map((l) => l.replica),
+        );
+        assert.deepEqual([...publishedBy].sort(), replicaNames('order-manage-data-api').sort(), 'both relays published');
+
+        // The topic may hold a variant's versions out of order (two relays race); Shopify must not.
+        let reorderedOnTopic = 0;
+        const lastOnTopic = new Map<string, number>();
+        const versionOf = new Map<string, number>();
+        for (const e of onTopic) {
+          const key = String(e.key);
+          assert.equal(key, e.value.variantId, 'keyed by variant');
+          if ((lastOnTopic.get(key) ?? 0) > e.value.inventoryVersion) reorderedOnTopic++;
+          lastOnTopic.set(key, Math.max(lastOnTopic.get(key) ?? 0, e.value.inventoryVersion));
+          // Stock only falls, so each figure a variant passes through names exactly one version.
+          versionOf.set(`${e.value.variantId} ${e.value.availableAfter}`, e.value.inventoryVersion);
+        }
+        let sets = 0;
+        for (const p of products) {
+          const history = levels.get(p.variantId)!.history;
+          const falls = history.findIndex((h, i) => i > 0 && h.available > history[i - 1]!.available);
+          assert.equal(
+            falls,
+            -1,
+            `${p.sku}: Shopify's figure never went up: ${history.map((h) => `${h.available} (${h.cause})`).join(', ')}`,
+          );
+          const versions = history
+            .filter((h) => h.cause === 'set')
+            .map((h) => {
+              const version = versionOf.get(`${p.variantId} ${h.available}`);
+              assert.ok(version !== undefined, `${p.sku}: Shopify was set to ${h.available}, a figure no event of these orders carries`);
+              return version;
+            });
+          sets += versions.length;
+          const backwards = versions.findIndex((v, i) => i > 0 && v < versions[i - 1]!);
+          assert.equal(backwards, -1, `${p.sku}: Shopify was set to versions ${versions.join(', ')}`);
+        }
+        console.log(
+          `# ${ids.length} events on the topic, ${reorderedOnTopic} behind a newer one of their variant; ${sets} compare-and-sets at Shopify, none going back`,
+        );
+        report.add({
+          scenario: `${ORDERS} orders, 2 relays (${ids.length} events)`,
+          requests: ORDERS,
+          faults: 'two relays racing',
+          accepted: ORDERS,
+          refused: 0,
+          lost: state.events - new Set(ids).size,
+          oversold: 0,
+        });
+      } finally {
+        await cleanup();
       }
-      console.log(`# ${ids.length} events on the topic, ${reorderedOnTopic} behind a newer one of their variant; ${sets} compare-and-sets at Shopify, none going back`);
-      report.add({ scenario: `${ORDERS} orders, 2 relays (${ids.length} events)`, requests: ORDERS, faults: 'two relays racing', accepted: ORDERS, refused: 0, lost: state.events - new Set(ids).size, oversold: 0 });
-    } finally {
-      await cleanup();
-    }
-  });
+    },
+  );
 });
 
 describe('three stream replicas, one per partition', () => {
@@ -240,12 +291,18 @@ describe('three stream replicas, one per partition', () => {
     const { products, cleanup } = await productsOnEveryPartition(2, { availableQuantity: 10_000 });
     const send = (count: number) => {
       const orders = Array.from({ length: count }, () => buildShopifyOrder({ orderId: randomOrderId(), lines: randomLines(products, 2) }));
-      return pool(orders.map((o, i) => () => postOrder(o, {}, apiFor(i)).then((a) => ({ order: o, answer: a }))), 4);
+      return pool(
+        orders.map((o, i) => () => postOrder(o, {}, apiFor(i)).then((a) => ({ order: o, answer: a }))),
+        4,
+      );
     };
     let killed = false;
     try {
       const warmup = await send(24);
-      assert.deepEqual(warmup.filter((s) => s.answer.status !== 201).map((s) => s.answer.json), []);
+      assert.deepEqual(
+        warmup.filter((s) => s.answer.status !== 201).map((s) => s.answer.json),
+        [],
+      );
       const warmIds = await eventIdsOf(warmup.map((s) => s.order.id));
       const warmLines = await everyEventSucceeded(warmIds, 90_000);
       const partitionsOf = (replica: string, lines: typeof warmLines) =>
@@ -259,16 +316,25 @@ describe('three stream replicas, one per partition', () => {
       killed = true;
       const crashedAt = Date.now();
       const during = await send(30);
-      assert.deepEqual(during.filter((s) => s.answer.status !== 201).map((s) => s.answer.json), [], 'orders are accepted while a stream replica is dead');
+      assert.deepEqual(
+        during.filter((s) => s.answer.status !== 201).map((s) => s.answer.json),
+        [],
+        'orders are accepted while a stream replica is dead',
+      );
       const eventIds = await eventIdsOf(during.map((s) => s.order.id));
       // KafkaJS notices a dead member only when its 30 s session expires; then the group rebalances.
       const lines = await everyEventSucceeded(eventIds, 180_000);
       const takenOver = lines.filter((l) => partitionOf(String(l.variantId)) === victimPartition);
       assert.ok(takenOver.length > 0, 'events of the dead replica’s partition were handled');
-      assert.ok(takenOver.every((l) => l.replica !== victim), 'by a surviving replica');
+      assert.ok(
+        takenOver.every((l) => l.replica !== victim),
+        'by a surviving replica',
+      );
       const takeoverMs = Math.min(...takenOver.map((l) => Date.parse(l.time))) - crashedAt;
       await assertAtRest(products);
-      console.log(`# partition ${victimPartition} taken over ${(takeoverMs / 1000).toFixed(1)} s after the SIGKILL; ${eventIds.size} events, all synced`);
+      console.log(
+        `# partition ${victimPartition} taken over ${(takeoverMs / 1000).toFixed(1)} s after the SIGKILL; ${eventIds.size} events, all synced`,
+      );
       report.add({
         scenario: `stream replica SIGKILL (${eventIds.size} events)`,
         requests: warmup.length + during.length,
@@ -304,24 +370,42 @@ describe('three stream replicas, one per partition', () => {
         }
       };
       load = Promise.all([worker(0), worker(1)]);
-      const accepted = (from = 0) => sent.slice(from).filter((s) => s.answer.status === 201).map((s) => s.order.id);
-      await waitFor('orders accepted and published before the stop', async () => {
-        const ids = accepted().slice(0, 4);
-        return ids.length === 4 && (await orderIntegrity(ids)).unpublished === 0 ? true : undefined;
-      }, 60_000, 250);
+      const accepted = (from = 0) =>
+        sent
+          .slice(from)
+          .filter((s) => s.answer.status === 201)
+          .map((s) => s.order.id);
+      await waitFor(
+        'orders accepted and published before the stop',
+        async () => {
+          const ids = accepted().slice(0, 4);
+          return ids.length === 4 && (await orderIntegrity(ids)).unpublished === 0 ? true : undefined;
+        },
+        60_000,
+        250,
+      );
       await launcherOk('stop', 'kafka');
       // Each worker may have had an order in flight, committed (and published) before the broker went.
       const stoppedAt = sent.length + 2;
-      await waitFor('orders accepted while Kafka is down, their events waiting in the outbox', async () => {
-        const ids = accepted(stoppedAt);
-        const state = ids.length >= 4 ? await orderIntegrity(ids) : undefined;
-        return state && state.events > 0 && state.unpublished === state.events ? true : undefined;
-      }, 60_000, 250);
+      await waitFor(
+        'orders accepted while Kafka is down, their events waiting in the outbox',
+        async () => {
+          const ids = accepted(stoppedAt);
+          const state = ids.length >= 4 ? await orderIntegrity(ids) : undefined;
+          return state && state.events > 0 && state.unpublished === state.events ? true : undefined;
+        },
+        60_000,
+        250,
+      );
       await launcherOk('start', 'kafka');
       restarted = true;
       await load;
 
-      assert.deepEqual(sent.filter((s) => s.answer.status !== 201).map((s) => s.answer.json), [], 'every order accepted: events wait in the outbox');
+      assert.deepEqual(
+        sent.filter((s) => s.answer.status !== 201).map((s) => s.answer.json),
+        [],
+        'every order accepted: events wait in the outbox',
+      );
       const orderIds = sent.map((s) => s.order.id);
       await outboxDrained(orderIds, 180_000);
       const eventIds = await eventIdsOf(orderIds);

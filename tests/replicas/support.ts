@@ -77,7 +77,11 @@ export const apiUrls = (): string[] => urlsOf('ORDER_API_URLS');
 
 /** Instance names of a service's replicas (stack/components/types.ts: replica 1 keeps the service name). */
 export function replicaNames(service: 'order-manage-api' | 'order-manage-data-api' | 'order-stream-process'): string[] {
-  const key = { 'order-manage-api': 'ORDER_API_URLS', 'order-manage-data-api': 'DATA_API_URLS', 'order-stream-process': 'STREAM_PROCESS_URLS' }[service];
+  const key = {
+    'order-manage-api': 'ORDER_API_URLS',
+    'order-manage-data-api': 'DATA_API_URLS',
+    'order-stream-process': 'STREAM_PROCESS_URLS',
+  }[service];
   return urlsOf(key).map((_, i) => (i === 0 ? service : `${service}-${i + 1}`));
 }
 

@@ -6,7 +6,16 @@ import { successMarkers } from '../support/logs.js';
 import { type KafkaEvent, readEvents } from '../support/kafka.js';
 import { shopifyRequests } from '../support/shopify.js';
 import { raisesBySystem, shopifyAvailable, shopifyLevels, shopifyRestocks, shopifyTakesOrder } from '../support/shopify-stand-in.js';
-import { closeDb, countOutboxRows, createTestProduct, readInventory, readMovements, readOrder, readOrderDetails, type TestProduct } from '../support/db.js';
+import {
+  closeDb,
+  countOutboxRows,
+  createTestProduct,
+  readInventory,
+  readMovements,
+  readOrder,
+  readOrderDetails,
+  type TestProduct,
+} from '../support/db.js';
 import { buildShopifyOrder, lineOf, type OrderLine, randomOrderId } from '../support/orders.js';
 import { buildCancelledOrder, buildRefund, lineItemIds, type RestockTopic, TOPIC_PATHS } from '../support/refunds.js';
 import { shopifyHeaders } from '../support/sign.js';
@@ -50,7 +59,10 @@ test.afterAll(async () => {
  * A variant in our inventory, at Shopify at the same figure (an in-sync store), whose stock the WMS
  * confirms. Pass `productId` to make another size of the same product.
  */
-async function stockedVariant(quantity: number, options: { productId?: number; title?: string; price?: string } = {}): Promise<TestProduct> {
+async function stockedVariant(
+  quantity: number,
+  options: { productId?: number; title?: string; price?: string } = {},
+): Promise<TestProduct> {
   const variant = await createTestProduct({ ...options, availableQuantity: quantity, price: options.price ?? '19.90' });
   removers.push(await stubWmsInventory(variant.sku, { availableQuantity: quantity }));
   return variant;
@@ -94,11 +106,18 @@ async function deliverRestock(
 ): Promise<APIResponse> {
   const raw = JSON.stringify(body);
   const path = TOPIC_PATHS[topic];
-  const headers = shopifyHeaders(raw, stackEnv().SHOPIFY_WEBHOOK_SECRET, { 'x-shopify-topic': topic, 'x-shopify-webhook-id': ids.webhookId, 'x-shopify-event-id': ids.eventId });
+  const headers = shopifyHeaders(raw, stackEnv().SHOPIFY_WEBHOOK_SECRET, {
+    'x-shopify-topic': topic,
+    'x-shopify-webhook-id': ids.webhookId,
+    'x-shopify-event-id': ids.eventId,
+  });
   const response = await request.post(path, { headers, data: raw });
   const info = test.info();
   const n = info.attachments.filter((a) => a.name.startsWith('signed request')).length + 1;
-  await info.attach(`signed request ${n}: POST ${path} (${topic})`, { contentType: 'application/json', body: pretty({ method: 'POST', path, headers, body }) });
+  await info.attach(`signed request ${n}: POST ${path} (${topic})`, {
+    contentType: 'application/json',
+    body: pretty({ method: 'POST', path, headers, body }),
+  });
   const text = await response.text();
   await info.attach(`response ${n}: ${response.status()}`, {
     contentType: 'application/json',
@@ -119,7 +138,8 @@ const proves = (scenario: string, spec: string) => ({
 const unknownProductId = () => 9_500_000_000_000 + randomInt(1, 2 ** 40);
 const unknownVariantId = () => 9_600_000_000_000 + randomInt(1, 2 ** 40);
 
-const line = (variant: TestProduct, quantity: number): OrderLine => lineOf(variant, quantity, { price: variant.price, title: variant.title });
+const line = (variant: TestProduct, quantity: number): OrderLine =>
+  lineOf(variant, quantity, { price: variant.price, title: variant.title });
 
 async function expectAccepted(response: APIResponse, orderId: number): Promise<void> {
   expect(response.status()).toBe(201);
@@ -147,14 +167,21 @@ async function expectOrderCommitted(orderId: number, webhookId: string, ordered:
   expect(order!.webhookId).toBe(webhookId);
   expect(order!.status).toBe('accepted');
   const details = await readOrderDetails(orderId);
-  expect(details.map((d) => ({ productId: d.productId, variantId: d.variantId, quantity: d.quantity, reserved: d.reserved })).sort(byVariant)).toEqual(
-    ordered.map(({ variant, quantity }) => ({ productId: variant.productId, variantId: variant.variantId, quantity, reserved: quantity })).sort(byVariant),
+  expect(
+    details.map((d) => ({ productId: d.productId, variantId: d.variantId, quantity: d.quantity, reserved: d.reserved })).sort(byVariant),
+  ).toEqual(
+    ordered
+      .map(({ variant, quantity }) => ({ productId: variant.productId, variantId: variant.variantId, quantity, reserved: quantity }))
+      .sort(byVariant),
   );
   for (const { variant, quantity } of ordered) {
     const row = (await readInventory(variant.variantId))!;
     expect(row.availableQuantity, `stock of ${variant.sku}`).toBe(variant.availableQuantity - quantity);
     const movements = await readMovements(variant.variantId);
-    expect(movements.map((m) => ({ reason: m.reason, delta: m.delta, reference: m.reference, availableAfter: m.availableAfter })), `movements of ${variant.sku}`).toEqual([
+    expect(
+      movements.map((m) => ({ reason: m.reason, delta: m.delta, reference: m.reference, availableAfter: m.availableAfter })),
+      `movements of ${variant.sku}`,
+    ).toEqual([
       { reason: 'import', delta: variant.availableQuantity, reference: 'test', availableAfter: variant.availableQuantity },
       { reason: 'order', delta: -quantity, reference: String(orderId), availableAfter: variant.availableQuantity - quantity },
     ]);
@@ -205,14 +232,16 @@ async function eventsOfOrder(orderId: number, since: number, marker?: Marker): P
     fromTimestamp: since,
     timeoutMs: 30_000,
   });
-  expect(events.filter((e) => e.value.orderId === String(after.orderId)).length, 'the read reached the marker order\'s event').toBe(1);
+  expect(events.filter((e) => e.value.orderId === String(after.orderId)).length, "the read reached the marker order's event").toBe(1);
   return events.filter((e) => e.value.orderId === String(orderId));
 }
 
 /** Exactly one event per variant on `inventory-updates`, keyed by variant id, carrying the delivery's correlation id. */
 async function expectInventoryEvents(orderId: number, webhookId: string, ordered: Ordered, since: number): Promise<void> {
   const events = await eventsOfOrder(orderId, since);
-  expect(events.map((e) => e.key).sort(), 'one event per variant, none twice').toEqual(ordered.map(({ variant }) => String(variant.variantId)).sort());
+  expect(events.map((e) => e.key).sort(), 'one event per variant, none twice').toEqual(
+    ordered.map(({ variant }) => String(variant.variantId)).sort(),
+  );
   for (const { variant, quantity } of ordered) {
     const event = events.find((e) => e.key === String(variant.variantId))!;
     const [movement] = (await readMovements(variant.variantId)).filter((m) => m.reason === 'order');
@@ -242,7 +271,9 @@ async function expectInventoryEvents(orderId: number, webhookId: string, ordered
  */
 async function expectShopifyLowered(ordered: Ordered): Promise<void> {
   await expect
-    .poll(() => Promise.all(ordered.map(({ variant }) => shopifyAvailable(variant.inventoryItemId, variant.locationId))), { timeout: 30_000 })
+    .poll(() => Promise.all(ordered.map(({ variant }) => shopifyAvailable(variant.inventoryItemId, variant.locationId))), {
+      timeout: 30_000,
+    })
     .toEqual(ordered.map(({ variant, quantity }) => variant.availableQuantity - quantity));
   for (const { variant } of ordered) {
     const [level] = await shopifyLevels(variant.inventoryItemId);
@@ -261,17 +292,28 @@ async function expectNothingChanged(orderId: number, variants: TestProduct[], si
   expect(await countOutboxRows(orderId)).toBe(0);
   for (const variant of variants) {
     expect((await readInventory(variant.variantId))!.availableQuantity, `stock of ${variant.sku}`).toBe(variant.availableQuantity);
-    expect((await readMovements(variant.variantId)).map((m) => m.reason), `movements of ${variant.sku}`).toEqual(['import']);
+    expect(
+      (await readMovements(variant.variantId)).map((m) => m.reason),
+      `movements of ${variant.sku}`,
+    ).toEqual(['import']);
   }
   const marker = await markerOrder();
   expect(await eventsOfOrder(orderId, since, marker), 'no event').toEqual([]);
   // The stream has acted on an event published after the refusal: a Shopify call for it would be in the journal by now.
-  await expect.poll(() => shopifyAvailable(marker.variant.inventoryItemId, marker.variant.locationId), { timeout: 30_000 }).toBe(marker.variant.availableQuantity - 1);
+  await expect
+    .poll(() => shopifyAvailable(marker.variant.inventoryItemId, marker.variant.locationId), { timeout: 30_000 })
+    .toBe(marker.variant.availableQuantity - 1);
   if (variants.length > 0) expect(await shopifyRequests(variants.map((v) => v.inventoryItemId)), 'no Shopify call').toEqual([]);
-  expect(await shopifyCallsNaming([String(orderId), ...variants.map((v) => String(v.variantId))]), 'no Shopify call names the order or its variants').toEqual([]);
+  expect(
+    await shopifyCallsNaming([String(orderId), ...variants.map((v) => String(v.variantId))]),
+    'no Shopify call names the order or its variants',
+  ).toEqual([]);
   for (const variant of variants) {
     const [level] = await shopifyLevels(variant.inventoryItemId);
-    expect(level!.history.map((h) => h.cause), `${variant.sku} at Shopify`).toEqual(['seed']);
+    expect(
+      level!.history.map((h) => h.cause),
+      `${variant.sku} at Shopify`,
+    ).toEqual(['seed']);
   }
 }
 
@@ -280,7 +322,11 @@ async function shopifyCallsNaming(texts: string[]): Promise<unknown[]> {
   const response = await fetch(`${stackEnv().WIREMOCK_URL}/__admin/requests/find`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ method: 'POST', urlPathPattern: '/admin/api/.*/graphql\\.json', bodyPatterns: [{ matches: `(?s).*\\b(${texts.join('|')})\\b.*` }] }),
+    body: JSON.stringify({
+      method: 'POST',
+      urlPathPattern: '/admin/api/.*/graphql\\.json',
+      bodyPatterns: [{ matches: `(?s).*\\b(${texts.join('|')})\\b.*` }],
+    }),
     signal: AbortSignal.timeout(10_000),
   });
   expect(response.status, "WireMock's journal").toBe(200);
@@ -298,13 +344,16 @@ async function acceptedScenario(request: APIRequestContext, ordered: Ordered): P
   const webhookId = randomUUID();
   const since = Date.now() - 1_000;
   const response = await test.step(`Shopify delivers order ${orderId} for ${ordered.length} variant(s)`, () =>
-    deliverOrder(request, buildShopifyOrder({ orderId, lines: ordered.map(({ variant, quantity }) => line(variant, quantity)) }), webhookId),
-  );
+    deliverOrder(
+      request,
+      buildShopifyOrder({ orderId, lines: ordered.map(({ variant, quantity }) => line(variant, quantity)) }),
+      webhookId,
+    ));
   await test.step('the order is accepted with 201', () => expectAccepted(response, orderId));
   await test.step('the order is stored and each variant’s stock goes down by what was ordered, one movement each', () =>
-    expectOrderCommitted(orderId, webhookId, ordered),
-  );
-  await test.step('exactly one inventory event per variant is published to Kafka', () => expectInventoryEvents(orderId, webhookId, ordered, since));
+    expectOrderCommitted(orderId, webhookId, ordered));
+  await test.step('exactly one inventory event per variant is published to Kafka', () =>
+    expectInventoryEvents(orderId, webhookId, ordered, since));
   await test.step('Shopify is brought down to each variant’s new available quantity', () => expectShopifyLowered(ordered));
   await test.step('every service logs its SUCCESS line for the order', async () => {
     await expect
@@ -321,248 +370,317 @@ async function acceptedScenario(request: APIRequestContext, ordered: Ordered): P
 }
 
 test.describe('Order intake scenarios (README section 3)', () => {
-  test('3.1 A customer buys one product and the order is accepted', proves('3.1', '§2 webhook, §4 commit and movement, §5 event, §6 Shopify, §7 SUCCESS logs, §9'), async ({ request }) => {
-    const variant = await test.step('the store has 10 of a T-shirt in stock, and the warehouse agrees', () => stockedVariant(10));
-    await acceptedScenario(request, [{ variant, quantity: 1 }]);
-  });
+  test(
+    '3.1 A customer buys one product and the order is accepted',
+    proves('3.1', '§2 webhook, §4 commit and movement, §5 event, §6 Shopify, §7 SUCCESS logs, §9'),
+    async ({ request }) => {
+      const variant = await test.step('the store has 10 of a T-shirt in stock, and the warehouse agrees', () => stockedVariant(10));
+      await acceptedScenario(request, [{ variant, quantity: 1 }]);
+    },
+  );
 
-  test('3.2 A customer buys three products, each in stock, and the order is accepted', proves('3.2', '§2 webhook, §4 commit and movements, §5 events, §6 Shopify, §7 SUCCESS logs, §9'), async ({ request }) => {
-    const variants = await test.step('the store has three products, each with more stock than will be ordered', () =>
-      Promise.all([stockedVariant(10), stockedVariant(5), stockedVariant(8)]),
-    );
-    await acceptedScenario(request, [
-      { variant: variants[0]!, quantity: 2 },
-      { variant: variants[1]!, quantity: 1 },
-      { variant: variants[2]!, quantity: 3 },
-    ]);
-  });
-
-  test('3.3 A customer buys five products, each in stock, and the order is accepted', proves('3.3', '§2 webhook, §4 commit and movements, §5 events, §6 Shopify, §7 SUCCESS logs, §9'), async ({ request }) => {
-    const variants = await test.step('the store has five products, each with more stock than will be ordered', () =>
-      Promise.all([stockedVariant(20), stockedVariant(6), stockedVariant(9), stockedVariant(4), stockedVariant(15)]),
-    );
-    await acceptedScenario(
-      request,
-      variants.map((variant, i) => ({ variant, quantity: i + 1 })),
-    );
-  });
-
-  test('3.4 The same order number arriving again from another delivery is refused and stock is taken only once', proves('3.4', '§2 idempotent redelivery and ORDER_ALREADY_EXISTS, §4 primary key, §9'), async ({ request }) => {
-    const variant = await test.step('the store has 10 of a product in stock', () => stockedVariant(10));
-    const orderId = randomOrderId();
-    const order = buildShopifyOrder({ orderId, lines: [line(variant, 2)] });
-    const firstWebhookId = randomUUID();
-    const since = Date.now() - 1_000;
-    await test.step(`Shopify delivers order ${orderId} and it is accepted`, async () => {
-      await expectAccepted(await deliverOrder(request, order, firstWebhookId), orderId);
-    });
-    await test.step('Shopify retries that same delivery: the original answer is repeated and nothing changes', async () => {
-      const replay = await deliverOrder(request, order, firstWebhookId);
-      await expectAccepted(replay, orderId);
-      expect(replay.headers()['idempotent-replayed']).toBe('true');
-    });
-    await test.step('another delivery carries the same order id: 409 ORDER_ALREADY_EXISTS', async () => {
-      const problem = await expectRejected(await deliverOrder(request, order), 409, 'ORDER_ALREADY_EXISTS');
-      expect(problem.orderId).toBe(String(orderId));
-    });
-    await test.step('the order exists once, from the first delivery, and stock went down only once', () =>
-      expectOrderCommitted(orderId, firstWebhookId, [{ variant, quantity: 2 }]),
-    );
-    await test.step('the warehouse was asked once, for the first delivery only', async () => {
-      expect(await wmsRequestsFor(variant.sku)).toHaveLength(1);
-    });
-    await test.step('one event was published, and Shopify was lowered once', async () => {
-      await expectInventoryEvents(orderId, firstWebhookId, [{ variant, quantity: 2 }], since);
-      await expectShopifyLowered([{ variant, quantity: 2 }]);
-      const [level] = await shopifyLevels(variant.inventoryItemId);
-      expect(level!.history.map((h) => [h.cause, h.available])).toEqual([
-        ['seed', 10],
-        ['set', 8],
+  test(
+    '3.2 A customer buys three products, each in stock, and the order is accepted',
+    proves('3.2', '§2 webhook, §4 commit and movements, §5 events, §6 Shopify, §7 SUCCESS logs, §9'),
+    async ({ request }) => {
+      const variants = await test.step('the store has three products, each with more stock than will be ordered', () =>
+        Promise.all([stockedVariant(10), stockedVariant(5), stockedVariant(8)]));
+      await acceptedScenario(request, [
+        { variant: variants[0]!, quantity: 2 },
+        { variant: variants[1]!, quantity: 1 },
+        { variant: variants[2]!, quantity: 3 },
       ]);
-    });
-  });
+    },
+  );
 
-  test('3.5 An order for a product the store does not carry is refused and nothing changes', proves('3.5', '§2 PRODUCT_NOT_FOUND, a rejected order changes nothing, §9'), async ({ request }) => {
-    const missing = await test.step('a product and variant that are not in the inventory', async () => {
-      const productId = unknownProductId();
-      const variantId = unknownVariantId();
-      expect(await readInventory(variantId)).toBeNull();
-      return { productId, variantId, sku: `TEST-${variantId}` };
-    });
-    const orderId = randomOrderId();
-    const since = Date.now() - 1_000;
-    await test.step('Shopify delivers an order for it: 422 PRODUCT_NOT_FOUND names the product and its variant as sent', async () => {
-      const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [{ ...missing, quantity: 1 }] }));
-      const problem = await expectRejected(response, 422, 'PRODUCT_NOT_FOUND');
-      expect(problem.productIds).toEqual([String(missing.productId)]);
-      expect(problem.variants).toEqual([{ productId: String(missing.productId), variantId: String(missing.variantId), sku: missing.sku }]);
-      expect(problem.orderId).toBe(String(orderId));
-    });
-    await test.step('no order, no movement, no event, no call to the warehouse, and the variant still does not exist', async () => {
-      await expectNothingChanged(orderId, [], since);
-      expect(await wmsRequestsFor(missing.sku)).toEqual([]);
-      expect(await shopifyCallsNaming([String(missing.variantId), String(missing.productId)]), 'no Shopify call names the unknown variant').toEqual([]);
-      expect(await readInventory(missing.variantId)).toBeNull();
-    });
-  });
+  test(
+    '3.3 A customer buys five products, each in stock, and the order is accepted',
+    proves('3.3', '§2 webhook, §4 commit and movements, §5 events, §6 Shopify, §7 SUCCESS logs, §9'),
+    async ({ request }) => {
+      const variants = await test.step('the store has five products, each with more stock than will be ordered', () =>
+        Promise.all([stockedVariant(20), stockedVariant(6), stockedVariant(9), stockedVariant(4), stockedVariant(15)]));
+      await acceptedScenario(
+        request,
+        variants.map((variant, i) => ({ variant, quantity: i + 1 })),
+      );
+    },
+  );
 
-  test('3.6 An order for two products, one of which the store does not carry, is refused and nothing changes', proves('3.6', '§2 PRODUCT_NOT_FOUND, a rejected order changes nothing, §9'), async ({ request }) => {
-    const known = await test.step('the store has 10 of one product; the other product is unknown', () => stockedVariant(10));
-    const missing = { productId: unknownProductId(), variantId: unknownVariantId() };
-    const orderId = randomOrderId();
-    const since = Date.now() - 1_000;
-    await test.step('Shopify delivers the order: 422 PRODUCT_NOT_FOUND names only the unknown product', async () => {
-      const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [line(known, 1), { ...missing, quantity: 1 }] }));
-      const problem = await expectRejected(response, 422, 'PRODUCT_NOT_FOUND');
-      expect(problem.productIds).toEqual([String(missing.productId)]);
-      expect(problem.variants).toEqual([{ productId: String(missing.productId), variantId: String(missing.variantId), sku: `TEST-${missing.variantId}` }]);
-    });
-    await test.step('no order, no movement, no event, no call to the warehouse or Shopify, and the known product keeps all 10', async () => {
-      await expectNothingChanged(orderId, [known], since);
-      await expectNoWmsCall([known]);
-      expect(await wmsRequestsFor(`TEST-${missing.variantId}`), 'no WMS call for the unknown variant').toEqual([]);
-    });
-  });
-
-  test('3.7 An order for two products, one without enough stock, is refused and nothing changes', proves('3.7', '§2 INSUFFICIENT_INVENTORY, a rejected order changes nothing, §9'), async ({ request }) => {
-    const [plenty, scarce] = await test.step('the store has 10 of one product and only 2 of another', () =>
-      Promise.all([stockedVariant(10), stockedVariant(2)]),
-    );
-    const orderId = randomOrderId();
-    const since = Date.now() - 1_000;
-    await test.step('Shopify delivers an order for 1 and 3 of them: 422 INSUFFICIENT_INVENTORY says which variant is short', async () => {
-      const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [line(plenty!, 1), line(scarce!, 3)] }));
-      const problem = await expectRejected(response, 422, 'INSUFFICIENT_INVENTORY');
-      expect(problem.items).toEqual([{ variantId: String(scarce!.variantId), sku: scarce!.sku, requested: 3, available: 2 }]);
-    });
-    await test.step('no order, no movement, no event, no call to the warehouse or Shopify, and both products keep their stock', async () => {
-      await expectNothingChanged(orderId, [plenty!, scarce!], since);
-      await expectNoWmsCall([plenty!, scarce!]);
-    });
-  });
-
-  test('3.8 One product in three sizes: each size is counted apart, at Shopify too', proves('3.8', '§1 stock per variant, §2.1 a demand is a variant, §4 movements, §5 events, §6 Shopify'), async ({ request }) => {
-    const [small, medium, large] = await test.step('the store has a linen shirt in S, M and L, 10 of each', async () => {
-      const productId = 8_000_000_000_000 + randomInt(1, 2 ** 40);
-      return [
-        await stockedVariant(10, { productId, title: 'Linen shirt, S' }),
-        await stockedVariant(10, { productId, title: 'Linen shirt, M' }),
-        await stockedVariant(10, { productId, title: 'Linen shirt, L' }),
-      ];
-    });
-    await acceptedScenario(request, [
-      { variant: small!, quantity: 2 },
-      { variant: medium!, quantity: 1 },
-    ]);
-    await test.step('size L is untouched: still 10 in the database and at Shopify, no movement, nothing sent', async () => {
-      expect((await readInventory(large!.variantId))!.availableQuantity).toBe(10);
-      expect((await readMovements(large!.variantId)).map((m) => m.reason)).toEqual(['import']);
-      expect(await shopifyAvailable(large!.inventoryItemId, large!.locationId)).toBe(10);
-      expect(await shopifyRequests([large!.inventoryItemId])).toEqual([]);
-      expect(await wmsRequestsFor(large!.sku)).toEqual([]);
-    });
-    await test.step('S and M are 8 and 9 in the database and at Shopify', async () => {
-      expect((await readInventory(small!.variantId))!.availableQuantity).toBe(8);
-      expect((await readInventory(medium!.variantId))!.availableQuantity).toBe(9);
-      expect(await shopifyAvailable(small!.inventoryItemId, small!.locationId)).toBe(8);
-      expect(await shopifyAvailable(medium!.inventoryItemId, medium!.locationId)).toBe(9);
-    });
-  });
-
-  test('3.9 A cancelled order\'s units come back once, however often Shopify tells us', proves('3.9', '§2 event ids, §2.2 cancellations and refunds, §4 movements, §5 events, §6 Shopify never undone'), async ({ request }) => {
-    const [shirt, mug] = await test.step('the store has 10 T-shirts and 6 mugs, and Shopify agrees', async () => [
-      await stockedVariant(10, { title: 'Organic cotton T-shirt, M' }),
-      await stockedVariant(6, { title: 'Enamel mug' }),
-    ]);
-    const ordered: Ordered = [
-      { variant: shirt!, quantity: 2 },
-      { variant: mug!, quantity: 1 },
-    ];
-    const orderId = randomOrderId();
-    const order = buildShopifyOrder({ orderId, lines: ordered.map(({ variant, quantity }) => line(variant, quantity)) });
-    const item = ({ variant, quantity }: Ordered[number]) => ({ inventoryItemId: variant.inventoryItemId, locationId: variant.locationId, quantity });
-    const since = Date.now() - 1_000;
-
-    await test.step(`a customer buys 2 T-shirts and a mug: Shopify takes them, then delivers order ${orderId}, and it is accepted`, async () => {
-      await shopifyTakesOrder(ordered.map(item));
-      await expectAccepted(await deliverOrder(request, order), orderId);
-      await expect.poll(() => successMarkers(orderId).filter((m) => m.startsWith('order-stream-process')).length, { timeout: 30_000 }).toBe(2);
-      expect((await readInventory(shirt!.variantId))!.availableQuantity).toBe(8);
-      expect(await shopifyAvailable(shirt!.inventoryItemId, shirt!.locationId)).toBe(8);
-    });
-
-    const refund = buildRefund({
-      orderId,
-      lines: lineItemIds(order).map((lineItemId, i) => ({ lineItemId, quantity: ordered[i]!.quantity, restockType: 'cancel', locationId: ordered[i]!.variant.locationId })),
-    });
-    const restockedBody = {
-      status: 'success',
-      restocked: ordered
-        .map(({ variant, quantity }) => ({ variantId: String(variant.variantId), quantity }))
-        .sort((a, b) => Number(a.variantId) - Number(b.variantId)),
-    };
-    const cancelled = buildCancelledOrder(order, [refund]);
-    const cancellation = { webhookId: randomUUID(), eventId: randomUUID() };
-
-    await test.step('the merchant cancels the order with restock: Shopify puts the units back itself, then tells us', async () => {
-      await shopifyRestocks(ordered.map(item));
-      const response = await deliverRestock(request, 'orders/cancelled', cancelled, cancellation);
-      expect(response.status()).toBe(200);
-      expect(await response.json()).toEqual(restockedBody);
-    });
-
-    await test.step('Shopify retries that delivery: the first answer again, nothing more comes back', async () => {
-      const response = await deliverRestock(request, 'orders/cancelled', cancelled, cancellation);
-      expect(response.status()).toBe(200);
-      expect(response.headers()['idempotent-replayed']).toBe('true');
-      expect(await response.json()).toEqual(restockedBody);
-    });
-
-    await test.step('Shopify also sends the same refund lines as refunds/create: nothing more comes back', async () => {
-      const response = await deliverRestock(request, 'refunds/create', refund, { webhookId: randomUUID(), eventId: randomUUID() });
-      expect(response.status()).toBe(200);
-      expect(await response.json()).toEqual({ status: 'success', restocked: [] });
-    });
-
-    await test.step('the stock is back exactly once: one cancel movement per line, the order cancelled, every line restocked', async () => {
-      for (const [i, { variant, quantity }] of ordered.entries()) {
-        expect((await readInventory(variant.variantId))!.availableQuantity, `stock of ${variant.sku}`).toBe(variant.availableQuantity);
-        const movements = (await readMovements(variant.variantId)).map((m) => ({ reason: m.reason, delta: m.delta, reference: m.reference }));
-        expect(movements, `movements of ${variant.sku}`).toEqual([
-          { reason: 'import', delta: variant.availableQuantity, reference: 'test' },
-          { reason: 'order', delta: -quantity, reference: String(orderId) },
-          { reason: 'cancel', delta: quantity, reference: String(refund.refund_line_items[i]!.id) },
-        ]);
-      }
-      expect((await readOrder(orderId))!.status).toBe('cancelled');
-      expect((await readOrderDetails(orderId)).map((d) => d.restocked).sort()).toEqual(ordered.map(({ quantity }) => quantity).sort());
-    });
-
-    await test.step('one cancel event per variant on Kafka, marked as a change Shopify made itself', async () => {
-      const events = (await eventsOfOrder(orderId, since)).filter((e) => e.value.reason === 'cancel');
-      expect(events.map((e) => e.key).sort()).toEqual(ordered.map(({ variant }) => String(variant.variantId)).sort());
-      for (const [i, { variant, quantity }] of ordered.entries()) {
-        const event = events.find((e) => e.key === String(variant.variantId))!;
-        expect(event.value).toMatchObject({ reason: 'cancel', delta: quantity, reference: String(refund.refund_line_items[i]!.id), orderId: String(orderId), shopifyKnows: true });
-        expect(event.headers['x-correlation-id']).toBe(cancellation.webhookId);
-      }
-    });
-
-    await test.step('Shopify equals the database at rest, and the system never raised it: the units came back once, by Shopify\'s own restock', async () => {
-      await expect
-        .poll(() => Promise.all(ordered.map(({ variant }) => shopifyAvailable(variant.inventoryItemId, variant.locationId))), { timeout: 30_000 })
-        .toEqual(ordered.map(({ variant }) => variant.availableQuantity));
-      await expect.poll(() => successMarkers(orderId).filter((m) => m === 'order-stream-process shopify.inventory.updated').length, { timeout: 30_000 }).toBe(4);
-      for (const { variant, quantity } of ordered) {
+  test(
+    '3.4 The same order number arriving again from another delivery is refused and stock is taken only once',
+    proves('3.4', '§2 idempotent redelivery and ORDER_ALREADY_EXISTS, §4 primary key, §9'),
+    async ({ request }) => {
+      const variant = await test.step('the store has 10 of a product in stock', () => stockedVariant(10));
+      const orderId = randomOrderId();
+      const order = buildShopifyOrder({ orderId, lines: [line(variant, 2)] });
+      const firstWebhookId = randomUUID();
+      const since = Date.now() - 1_000;
+      await test.step(`Shopify delivers order ${orderId} and it is accepted`, async () => {
+        await expectAccepted(await deliverOrder(request, order, firstWebhookId), orderId);
+      });
+      await test.step('Shopify retries that same delivery: the original answer is repeated and nothing changes', async () => {
+        const replay = await deliverOrder(request, order, firstWebhookId);
+        await expectAccepted(replay, orderId);
+        expect(replay.headers()['idempotent-replayed']).toBe('true');
+      });
+      await test.step('another delivery carries the same order id: 409 ORDER_ALREADY_EXISTS', async () => {
+        const problem = await expectRejected(await deliverOrder(request, order), 409, 'ORDER_ALREADY_EXISTS');
+        expect(problem.orderId).toBe(String(orderId));
+      });
+      await test.step('the order exists once, from the first delivery, and stock went down only once', () =>
+        expectOrderCommitted(orderId, firstWebhookId, [{ variant, quantity: 2 }]));
+      await test.step('the warehouse was asked once, for the first delivery only', async () => {
+        expect(await wmsRequestsFor(variant.sku)).toHaveLength(1);
+      });
+      await test.step('one event was published, and Shopify was lowered once', async () => {
+        await expectInventoryEvents(orderId, firstWebhookId, [{ variant, quantity: 2 }], since);
+        await expectShopifyLowered([{ variant, quantity: 2 }]);
         const [level] = await shopifyLevels(variant.inventoryItemId);
-        expect(raisesBySystem(level!), `no raise of ${variant.sku} by the system`).toEqual([]);
-        expect(level!.history.map((h) => [h.cause, h.available]), `${variant.sku} at Shopify`).toEqual([
-          ['seed', variant.availableQuantity],
-          ['order', variant.availableQuantity - quantity],
-          ['restock', variant.availableQuantity],
+        expect(level!.history.map((h) => [h.cause, h.available])).toEqual([
+          ['seed', 10],
+          ['set', 8],
         ]);
-      }
-      expect(successMarkers(orderId)).toContain('order-manage-api order.restocked');
-    });
-  });
+      });
+    },
+  );
+
+  test(
+    '3.5 An order for a product the store does not carry is refused and nothing changes',
+    proves('3.5', '§2 PRODUCT_NOT_FOUND, a rejected order changes nothing, §9'),
+    async ({ request }) => {
+      const missing = await test.step('a product and variant that are not in the inventory', async () => {
+        const productId = unknownProductId();
+        const variantId = unknownVariantId();
+        expect(await readInventory(variantId)).toBeNull();
+        return { productId, variantId, sku: `TEST-${variantId}` };
+      });
+      const orderId = randomOrderId();
+      const since = Date.now() - 1_000;
+      await test.step('Shopify delivers an order for it: 422 PRODUCT_NOT_FOUND names the product and its variant as sent', async () => {
+        const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [{ ...missing, quantity: 1 }] }));
+        const problem = await expectRejected(response, 422, 'PRODUCT_NOT_FOUND');
+        expect(problem.productIds).toEqual([String(missing.productId)]);
+        expect(problem.variants).toEqual([
+          { productId: String(missing.productId), variantId: String(missing.variantId), sku: missing.sku },
+        ]);
+        expect(problem.orderId).toBe(String(orderId));
+      });
+      await test.step('no order, no movement, no event, no call to the warehouse, and the variant still does not exist', async () => {
+        await expectNothingChanged(orderId, [], since);
+        expect(await wmsRequestsFor(missing.sku)).toEqual([]);
+        expect(
+          await shopifyCallsNaming([String(missing.variantId), String(missing.productId)]),
+          'no Shopify call names the unknown variant',
+        ).toEqual([]);
+        expect(await readInventory(missing.variantId)).toBeNull();
+      });
+    },
+  );
+
+  test(
+    '3.6 An order for two products, one of which the store does not carry, is refused and nothing changes',
+    proves('3.6', '§2 PRODUCT_NOT_FOUND, a rejected order changes nothing, §9'),
+    async ({ request }) => {
+      const known = await test.step('the store has 10 of one product; the other product is unknown', () => stockedVariant(10));
+      const missing = { productId: unknownProductId(), variantId: unknownVariantId() };
+      const orderId = randomOrderId();
+      const since = Date.now() - 1_000;
+      await test.step('Shopify delivers the order: 422 PRODUCT_NOT_FOUND names only the unknown product', async () => {
+        const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [line(known, 1), { ...missing, quantity: 1 }] }));
+        const problem = await expectRejected(response, 422, 'PRODUCT_NOT_FOUND');
+        expect(problem.productIds).toEqual([String(missing.productId)]);
+        expect(problem.variants).toEqual([
+          { productId: String(missing.productId), variantId: String(missing.variantId), sku: `TEST-${missing.variantId}` },
+        ]);
+      });
+      await test.step('no order, no movement, no event, no call to the warehouse or Shopify, and the known product keeps all 10', async () => {
+        await expectNothingChanged(orderId, [known], since);
+        await expectNoWmsCall([known]);
+        expect(await wmsRequestsFor(`TEST-${missing.variantId}`), 'no WMS call for the unknown variant').toEqual([]);
+      });
+    },
+  );
+
+  test(
+    '3.7 An order for two products, one without enough stock, is refused and nothing changes',
+    proves('3.7', '§2 INSUFFICIENT_INVENTORY, a rejected order changes nothing, §9'),
+    async ({ request }) => {
+      const [plenty, scarce] = await test.step('the store has 10 of one product and only 2 of another', () =>
+        Promise.all([stockedVariant(10), stockedVariant(2)]));
+      const orderId = randomOrderId();
+      const since = Date.now() - 1_000;
+      await test.step('Shopify delivers an order for 1 and 3 of them: 422 INSUFFICIENT_INVENTORY says which variant is short', async () => {
+        const response = await deliverOrder(request, buildShopifyOrder({ orderId, lines: [line(plenty!, 1), line(scarce!, 3)] }));
+        const problem = await expectRejected(response, 422, 'INSUFFICIENT_INVENTORY');
+        expect(problem.items).toEqual([{ variantId: String(scarce!.variantId), sku: scarce!.sku, requested: 3, available: 2 }]);
+      });
+      await test.step('no order, no movement, no event, no call to the warehouse or Shopify, and both products keep their stock', async () => {
+        await expectNothingChanged(orderId, [plenty!, scarce!], since);
+        await expectNoWmsCall([plenty!, scarce!]);
+      });
+    },
+  );
+
+  test(
+    '3.8 One product in three sizes: each size is counted apart, at Shopify too',
+    proves('3.8', '§1 stock per variant, §2.1 a demand is a variant, §4 movements, §5 events, §6 Shopify'),
+    async ({ request }) => {
+      const [small, medium, large] = await test.step('the store has a linen shirt in S, M and L, 10 of each', async () => {
+        const productId = 8_000_000_000_000 + randomInt(1, 2 ** 40);
+        return [
+          await stockedVariant(10, { productId, title: 'Linen shirt, S' }),
+          await stockedVariant(10, { productId, title: 'Linen shirt, M' }),
+          await stockedVariant(10, { productId, title: 'Linen shirt, L' }),
+        ];
+      });
+      await acceptedScenario(request, [
+        { variant: small!, quantity: 2 },
+        { variant: medium!, quantity: 1 },
+      ]);
+      await test.step('size L is untouched: still 10 in the database and at Shopify, no movement, nothing sent', async () => {
+        expect((await readInventory(large!.variantId))!.availableQuantity).toBe(10);
+        expect((await readMovements(large!.variantId)).map((m) => m.reason)).toEqual(['import']);
+        expect(await shopifyAvailable(large!.inventoryItemId, large!.locationId)).toBe(10);
+        expect(await shopifyRequests([large!.inventoryItemId])).toEqual([]);
+        expect(await wmsRequestsFor(large!.sku)).toEqual([]);
+      });
+      await test.step('S and M are 8 and 9 in the database and at Shopify', async () => {
+        expect((await readInventory(small!.variantId))!.availableQuantity).toBe(8);
+        expect((await readInventory(medium!.variantId))!.availableQuantity).toBe(9);
+        expect(await shopifyAvailable(small!.inventoryItemId, small!.locationId)).toBe(8);
+        expect(await shopifyAvailable(medium!.inventoryItemId, medium!.locationId)).toBe(9);
+      });
+    },
+  );
+
+  test(
+    "3.9 A cancelled order's units come back once, however often Shopify tells us",
+    proves('3.9', '§2 event ids, §2.2 cancellations and refunds, §4 movements, §5 events, §6 Shopify never undone'),
+    async ({ request }) => {
+      const [shirt, mug] = await test.step('the store has 10 T-shirts and 6 mugs, and Shopify agrees', async () => [
+        await stockedVariant(10, { title: 'Organic cotton T-shirt, M' }),
+        await stockedVariant(6, { title: 'Enamel mug' }),
+      ]);
+      const ordered: Ordered = [
+        { variant: shirt!, quantity: 2 },
+        { variant: mug!, quantity: 1 },
+      ];
+      const orderId = randomOrderId();
+      const order = buildShopifyOrder({ orderId, lines: ordered.map(({ variant, quantity }) => line(variant, quantity)) });
+      const item = ({ variant, quantity }: Ordered[number]) => ({
+        inventoryItemId: variant.inventoryItemId,
+        locationId: variant.locationId,
+        quantity,
+      });
+      const since = Date.now() - 1_000;
+
+      await test.step(`a customer buys 2 T-shirts and a mug: Shopify takes them, then delivers order ${orderId}, and it is accepted`, async () => {
+        await shopifyTakesOrder(ordered.map(item));
+        await expectAccepted(await deliverOrder(request, order), orderId);
+        await expect
+          .poll(() => successMarkers(orderId).filter((m) => m.startsWith('order-stream-process')).length, { timeout: 30_000 })
+          .toBe(2);
+        expect((await readInventory(shirt!.variantId))!.availableQuantity).toBe(8);
+        expect(await shopifyAvailable(shirt!.inventoryItemId, shirt!.locationId)).toBe(8);
+      });
+
+      const refund = buildRefund({
+        orderId,
+        lines: lineItemIds(order).map((lineItemId, i) => ({
+          lineItemId,
+          quantity: ordered[i]!.quantity,
+          restockType: 'cancel',
+          locationId: ordered[i]!.variant.locationId,
+        })),
+      });
+      const restockedBody = {
+        status: 'success',
+        restocked: ordered
+          .map(({ variant, quantity }) => ({ variantId: String(variant.variantId), quantity }))
+          .sort((a, b) => Number(a.variantId) - Number(b.variantId)),
+      };
+      const cancelled = buildCancelledOrder(order, [refund]);
+      const cancellation = { webhookId: randomUUID(), eventId: randomUUID() };
+
+      await test.step('the merchant cancels the order with restock: Shopify puts the units back itself, then tells us', async () => {
+        await shopifyRestocks(ordered.map(item));
+        const response = await deliverRestock(request, 'orders/cancelled', cancelled, cancellation);
+        expect(response.status()).toBe(200);
+        expect(await response.json()).toEqual(restockedBody);
+      });
+
+      await test.step('Shopify retries that delivery: the first answer again, nothing more comes back', async () => {
+        const response = await deliverRestock(request, 'orders/cancelled', cancelled, cancellation);
+        expect(response.status()).toBe(200);
+        expect(response.headers()['idempotent-replayed']).toBe('true');
+        expect(await response.json()).toEqual(restockedBody);
+      });
+
+      await test.step('Shopify also sends the same refund lines as refunds/create: nothing more comes back', async () => {
+        const response = await deliverRestock(request, 'refunds/create', refund, { webhookId: randomUUID(), eventId: randomUUID() });
+        expect(response.status()).toBe(200);
+        expect(await response.json()).toEqual({ status: 'success', restocked: [] });
+      });
+
+      await test.step('the stock is back exactly once: one cancel movement per line, the order cancelled, every line restocked', async () => {
+        for (const [i, { variant, quantity }] of ordered.entries()) {
+          expect((await readInventory(variant.variantId))!.availableQuantity, `stock of ${variant.sku}`).toBe(variant.availableQuantity);
+          const movements = (await readMovements(variant.variantId)).map((m) => ({
+            reason: m.reason,
+            delta: m.delta,
+            reference: m.reference,
+          }));
+          expect(movements, `movements of ${variant.sku}`).toEqual([
+            { reason: 'import', delta: variant.availableQuantity, reference: 'test' },
+            { reason: 'order', delta: -quantity, reference: String(orderId) },
+            { reason: 'cancel', delta: quantity, reference: String(refund.refund_line_items[i]!.id) },
+          ]);
+        }
+        expect((await readOrder(orderId))!.status).toBe('cancelled');
+        expect((await readOrderDetails(orderId)).map((d) => d.restocked).sort()).toEqual(ordered.map(({ quantity }) => quantity).sort());
+      });
+
+      await test.step('one cancel event per variant on Kafka, marked as a change Shopify made itself', async () => {
+        const events = (await eventsOfOrder(orderId, since)).filter((e) => e.value.reason === 'cancel');
+        expect(events.map((e) => e.key).sort()).toEqual(ordered.map(({ variant }) => String(variant.variantId)).sort());
+        for (const [i, { variant, quantity }] of ordered.entries()) {
+          const event = events.find((e) => e.key === String(variant.variantId))!;
+          expect(event.value).toMatchObject({
+            reason: 'cancel',
+            delta: quantity,
+            reference: String(refund.refund_line_items[i]!.id),
+            orderId: String(orderId),
+            shopifyKnows: true,
+          });
+          expect(event.headers['x-correlation-id']).toBe(cancellation.webhookId);
+        }
+      });
+
+      await test.step("Shopify equals the database at rest, and the system never raised it: the units came back once, by Shopify's own restock", async () => {
+        await expect
+          .poll(() => Promise.all(ordered.map(({ variant }) => shopifyAvailable(variant.inventoryItemId, variant.locationId))), {
+            timeout: 30_000,
+          })
+          .toEqual(ordered.map(({ variant }) => variant.availableQuantity));
+        await expect
+          .poll(() => successMarkers(orderId).filter((m) => m === 'order-stream-process shopify.inventory.updated').length, {
+            timeout: 30_000,
+          })
+          .toBe(4);
+        for (const { variant, quantity } of ordered) {
+          const [level] = await shopifyLevels(variant.inventoryItemId);
+          expect(raisesBySystem(level!), `no raise of ${variant.sku} by the system`).toEqual([]);
+          expect(
+            level!.history.map((h) => [h.cause, h.available]),
+            `${variant.sku} at Shopify`,
+          ).toEqual([
+            ['seed', variant.availableQuantity],
+            ['order', variant.availableQuantity - quantity],
+            ['restock', variant.availableQuantity],
+          ]);
+        }
+        expect(successMarkers(orderId)).toContain('order-manage-api order.restocked');
+      });
+    },
+  );
 });

@@ -71,15 +71,28 @@ describe('the local stack launcher', () => {
 
   it('reads --replicas as one count for every service or per service, and refuses nonsense', () => {
     assert.deepEqual(parseReplicas('2'), { 'order-manage-api': 2, 'order-manage-data-api': 2, 'order-stream-process': 2 });
-    assert.deepEqual(parseReplicas('api=2,data-api=2,stream=3'), { 'order-manage-api': 2, 'order-manage-data-api': 2, 'order-stream-process': 3 });
-    assert.deepEqual(parseReplicas('order-stream-process=3'), { 'order-manage-api': 1, 'order-manage-data-api': 1, 'order-stream-process': 3 });
+    assert.deepEqual(parseReplicas('api=2,data-api=2,stream=3'), {
+      'order-manage-api': 2,
+      'order-manage-data-api': 2,
+      'order-stream-process': 3,
+    });
+    assert.deepEqual(parseReplicas('order-stream-process=3'), {
+      'order-manage-api': 1,
+      'order-manage-data-api': 1,
+      'order-stream-process': 3,
+    });
     assert.throws(() => parseReplicas('0'), /from 1 to 9/);
     assert.throws(() => parseReplicas('web=2'), /unknown service "web"/);
     assert.deepEqual(loadSettings({ STACK_DIR: '/tmp/no-such-stack' }).replicas, parseReplicas('1'), 'one replica each by default');
   });
 
   it('gives replica n its own name, port (+100 each), pid and log file, and pairs api n with data-api n', () => {
-    const settings = loadSettings({ STACK_DIR: '/tmp/other', ORDER_API_PORT: '18080', DATA_API_PORT: '18081', STACK_REPLICAS: 'api=3,data-api=2' });
+    const settings = loadSettings({
+      STACK_DIR: '/tmp/other',
+      ORDER_API_PORT: '18080',
+      DATA_API_PORT: '18081',
+      STACK_REPLICAS: 'api=3,data-api=2',
+    });
     const api2 = serviceComponent(settings, 'order-manage-api', 2);
     assert.equal(api2.name, 'order-manage-api-2');
     assert.equal(api2.url, 'http://127.0.0.1:18180');
@@ -87,7 +100,9 @@ describe('the local stack launcher', () => {
     assert.equal(serviceComponent(settings, 'order-manage-api', 1).name, 'order-manage-api', 'replica 1 keeps the plain name');
     assert.equal(serviceEnv(settings, 'order-manage-api', 2).DATA_API_URL, 'http://127.0.0.1:18181');
     assert.equal(serviceEnv(settings, 'order-manage-api', 3).DATA_API_URL, 'http://127.0.0.1:18081', 'wraps round');
-    const env = parseEnvFile(readFileSync(writeStackEnv({ ...settings, stackDir: mkdtempSync(path.join(os.tmpdir(), 'stack-env-')) }), 'utf8'));
+    const env = parseEnvFile(
+      readFileSync(writeStackEnv({ ...settings, stackDir: mkdtempSync(path.join(os.tmpdir(), 'stack-env-')) }), 'utf8'),
+    );
     assert.equal(env.ORDER_API_URL, 'http://127.0.0.1:18080', 'the single-URL key stays replica 1');
     assert.equal(env.ORDER_API_URLS, 'http://127.0.0.1:18080,http://127.0.0.1:18180,http://127.0.0.1:18280');
   });
@@ -106,12 +121,17 @@ describe('the local stack launcher', () => {
   it("says why a service is not ready: its readiness answer, naming the dependency that is down, or the connection's error", async () => {
     const server = http.createServer((_req, res) => {
       res.writeHead(503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'down', dependencies: { 'order-manage-data-api': { status: 'down', error: 'connect ECONNREFUSED' } } }));
+      res.end(
+        JSON.stringify({ status: 'down', dependencies: { 'order-manage-data-api': { status: 'down', error: 'connect ECONNREFUSED' } } }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health/ready`;
     try {
-      assert.match(await describeAnswer(url), /^HTTP 503 \{"status":"down","dependencies":\{"order-manage-data-api":\{"status":"down","error":"connect ECONNREFUSED"/);
+      assert.match(
+        await describeAnswer(url),
+        /^HTTP 503 \{"status":"down","dependencies":\{"order-manage-data-api":\{"status":"down","error":"connect ECONNREFUSED"/,
+      );
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

@@ -12,7 +12,17 @@ import { eventually } from '../support/eventually.js';
 import { type HeldConnection, holdConnection, routeLabels, slowBody, slowHeaders, slowSend } from '../common/http-probes.js';
 import { waitFor } from '../support/eventually.js';
 import { stackEnv } from '../support/stack-env.js';
-import { exitWithin, freePort, logLines, serviceEnvFromStack, serviceUrl, SERVICES, spawnService, type RunningService, type Service } from './support.js';
+import {
+  exitWithin,
+  freePort,
+  logLines,
+  serviceEnvFromStack,
+  serviceUrl,
+  SERVICES,
+  spawnService,
+  type RunningService,
+  type Service,
+} from './support.js';
 
 const running: RunningService[] = [];
 after(async () => {
@@ -79,7 +89,11 @@ describe('with NODE_ENV=production a built service refuses demo secrets', () => 
       SHOPIFY_WEBHOOK_SECRET: randomUUID(),
     };
     start('order-manage-api', env);
-    await waitFor('the api to listen', async () => (await fetch(`http://127.0.0.1:${port}/health/live`).catch(() => undefined))?.status === 200, 30_000);
+    await waitFor(
+      'the api to listen',
+      async () => (await fetch(`http://127.0.0.1:${port}/health/live`).catch(() => undefined))?.status === 200,
+      30_000,
+    );
   });
 });
 
@@ -94,7 +108,11 @@ describe("every service's server cuts off slow senders", () => {
   }
 
   it('order-manage-api closes a webhook delivery whose 1 MiB body trickles in, with a 408', async () => {
-    const head = slowBody(WEBHOOK_PATH, { 'X-Shopify-Topic': 'orders/create', 'X-Shopify-Hmac-Sha256': randomBytes(32).toString('base64'), 'X-Shopify-Webhook-Id': randomUUID() });
+    const head = slowBody(WEBHOOK_PATH, {
+      'X-Shopify-Topic': 'orders/create',
+      'X-Shopify-Hmac-Sha256': randomBytes(32).toString('base64'),
+      'X-Shopify-Webhook-Id': randomUUID(),
+    });
     // 1,200 bytes at one per 100 ms: two minutes, twelve times the 10 s bound and under Node's default of 300 s.
     const outcome = await slowSend(portOf(serviceUrl('order-manage-api')), head, '{'.repeat(1200));
     assert.equal(outcome.closedByServer, true, `the api still held the connection after ${outcome.trickled} bytes`);
@@ -114,18 +132,22 @@ describe('a built service refuses connections beyond HTTP_MAX_CONNECTIONS', () =
     const port = await freePort();
     const run = start('order-manage-api', { ...serviceEnvFromStack('order-manage-api', port), HTTP_MAX_CONNECTIONS: '3' });
     // Raw connections only (fetch would keep one of its own open): three that each get an answer.
-    const held = await eventually(async () => {
-      const three: HeldConnection[] = [];
-      try {
-        for (let i = 0; i < 3; i++) three.push(await holdConnection(port));
-        for (const c of three) assert.equal(await c.request('/health/live'), 200);
-        return three;
-      } catch (err) {
-        // Not listening yet, or a previous attempt's connection not yet counted out.
-        for (const c of three) c.destroy();
-        throw err;
-      }
-    }, 30_000, 250);
+    const held = await eventually(
+      async () => {
+        const three: HeldConnection[] = [];
+        try {
+          for (let i = 0; i < 3; i++) three.push(await holdConnection(port));
+          for (const c of three) assert.equal(await c.request('/health/live'), 200);
+          return three;
+        } catch (err) {
+          // Not listening yet, or a previous attempt's connection not yet counted out.
+          for (const c of three) c.destroy();
+          throw err;
+        }
+      },
+      30_000,
+      250,
+    );
     const fourth = await holdConnection(port);
     assert.deepEqual(await fourth.closed, { received: '' });
     for (const c of held) assert.equal(await c.request('/health/live'), 200, 'the connections within the cap go on');
@@ -141,7 +163,9 @@ describe("every service's HTTP metrics label by route template", () => {
       await (await fetch(`${base}/metrics`)).arrayBuffer(); // so that /metrics's own label is there before
       const before = new Set(routeLabels(await (await fetch(`${base}/metrics`)).text()));
       const marker = randomUUID().slice(0, 8);
-      const prefixes = { 'order-manage-api': '/webhooks', 'order-manage-data-api': '/internal', 'order-stream-process': '/health' }[service];
+      const prefixes = { 'order-manage-api': '/webhooks', 'order-manage-data-api': '/internal', 'order-stream-process': '/health' }[
+        service
+      ];
       const statuses = new Set<number>();
       for (let i = 0; i < 200; i++) {
         const path = i % 2 === 0 ? `${prefixes}/${marker}-${i}` : `/${marker}/${i}`;
@@ -150,16 +174,23 @@ describe("every service's HTTP metrics label by route template", () => {
         statuses.add(res.status);
       }
       const after = routeLabels(await (await fetch(`${base}/metrics`)).text());
-      assert.deepEqual(after.filter((l) => l.includes(marker)), [], 'no label carries a path that was sent');
+      assert.deepEqual(
+        after.filter((l) => l.includes(marker)),
+        [],
+        'no label carries a path that was sent',
+      );
       const added = after.filter((l) => !before.has(l));
-      assert.ok(added.length <= 1 && added.every((l) => l === 'unmatched'), `labels added: ${added.join(', ')} (answers ${[...statuses].join(', ')})`);
+      assert.ok(
+        added.length <= 1 && added.every((l) => l === 'unmatched'),
+        `labels added: ${added.join(', ')} (answers ${[...statuses].join(', ')})`,
+      );
       assert.ok(after.includes('unmatched'));
     });
   }
 });
 
 describe('readiness with a dependency down', () => {
-  it("order-manage-api says its data-api is down with a fixed reason, and only its log holds the error", async () => {
+  it('order-manage-api says its data-api is down with a fixed reason, and only its log holds the error', async () => {
     const port = await freePort();
     const closed = `http://127.0.0.1:${await freePort()}`;
     const run = start('order-manage-api', { ...serviceEnvFromStack('order-manage-api', port), DATA_API_URL: closed });

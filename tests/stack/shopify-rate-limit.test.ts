@@ -12,7 +12,8 @@ import { shopifyGraphqlPath } from '../support/shopify.js';
 import { removeServedBy, servedBy, stubShopifyWithBucket, type GraphqlAnswer, type ShopifyCost } from '../support/shopify-rate-limit.js';
 import { stackEnv } from '../support/stack-env.js';
 
-const MUTATION = 'mutation inventorySetQuantities($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) { userErrors { message } } }';
+const MUTATION =
+  'mutation inventorySetQuantities($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) { userErrors { message } } }';
 
 async function call(marker: string): Promise<{ status: number; answer: GraphqlAnswer }> {
   const res = await fetch(`${stackEnv().WIREMOCK_URL}${shopifyGraphqlPath()}`, {
@@ -86,7 +87,10 @@ describe("the Shopify stand-in keeps Shopify's leaky bucket", () => {
     assert.equal(cost.actualQueryCost, null);
     assert.equal(cost.throttleStatus.maximumAvailable, 2000);
     assert.equal(cost.throttleStatus.restoreRate, 100);
-    assert.ok(cost.throttleStatus.currentlyAvailable < 10, `THROTTLED means less than the call's cost is left (${cost.throttleStatus.currentlyAvailable})`);
+    assert.ok(
+      cost.throttleStatus.currentlyAvailable < 10,
+      `THROTTLED means less than the call's cost is left (${cost.throttleStatus.currentlyAvailable})`,
+    );
   });
 
   it('a THROTTLED call takes nothing from the bucket, which refills at 100 points a second', async (t) => {
@@ -102,20 +106,27 @@ describe("the Shopify stand-in keeps Shopify's leaky bucket", () => {
       [previous, refused] = [refused, await call(marker)];
     }
     const left = (a: GraphqlAnswer) => costOf(a).throttleStatus.currentlyAvailable;
-    assert.ok(left(refused.answer) >= left(previous.answer), `refusals take nothing (${left(previous.answer)} then ${left(refused.answer)})`);
+    assert.ok(
+      left(refused.answer) >= left(previous.answer),
+      `refusals take nothing (${left(previous.answer)} then ${left(refused.answer)})`,
+    );
 
     // Calls on until the bucket's own figures show 150 points restored since that refusal (a granted
     // call spent 10, a refusal nothing): the span is WireMock's, never the test's clock.
     let granted = 0;
     let calls = 0;
     const restoredBy = (a: GraphqlAnswer) => left(a) + 10 * granted - left(refused.answer);
-    const later = await eventually(async () => {
-      const next = await call(marker);
-      calls += 1;
-      if (!throttledIn(next.answer)) granted += 1;
-      assert.ok(restoredBy(next.answer) >= 150, `${restoredBy(next.answer)} points restored so far`);
-      return next;
-    }, 30_000, 50);
+    const later = await eventually(
+      async () => {
+        const next = await call(marker);
+        calls += 1;
+        if (!throttledIn(next.answer)) granted += 1;
+        assert.ok(restoredBy(next.answer) >= 150, `${restoredBy(next.answer)} points restored so far`);
+        return next;
+      },
+      30_000,
+      50,
+    );
     assert.ok(granted > 0, 'refilled enough for a mutation');
 
     // Restored between the refusal and the last call, by WireMock's clock.

@@ -14,7 +14,10 @@ const OUTSIDE = ['..', 'shared'].join('/');
 
 /** The files a clone holds: tracked ones, and new ones not ignored (about to be committed). */
 function repositoryFiles(): string[] {
-  const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 });
+  const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: REPO_ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return [...new Set(out.toString('utf8').split('\0').filter(Boolean))];
 }
 
@@ -49,7 +52,7 @@ describe('the repository stands alone', () => {
     assert.deepEqual(numbers, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
 
-  it("the README names the contract by docs/spec.md, and each of its links into it lands on a heading", () => {
+  it('the README names the contract by docs/spec.md, and each of its links into it lands on a heading', () => {
     const text = readme();
     assert.doesNotMatch(text, /(?<!docs\/)SPEC\.md/, 'no SPEC.md outside the repository');
     const anchors = new Set([...spec().matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1]!)));

@@ -11,9 +11,11 @@ export type Service = (typeof SERVICES)[number];
 
 export function serviceUrl(service: Service): string {
   const env = stackEnv();
-  return { 'order-manage-api': env.ORDER_API_URL, 'order-manage-data-api': env.DATA_API_URL, 'order-stream-process': env.STREAM_PROCESS_URL }[
-    service
-  ];
+  return {
+    'order-manage-api': env.ORDER_API_URL,
+    'order-manage-data-api': env.DATA_API_URL,
+    'order-stream-process': env.STREAM_PROCESS_URL,
+  }[service];
 }
 
 /** A port nobody listens on right now, for a second instance of a service. */
@@ -119,11 +121,15 @@ export async function getStatus(url: string, timeoutMs = 3000): Promise<number> 
 export async function waitForStatus(url: string, status: number, deadlineMs: number): Promise<number> {
   let last = 0;
   try {
-    return await eventually(async () => {
-      last = await getStatus(url);
-      if (last !== status) throw new Error(`${url} answered ${last}`);
-      return last;
-    }, deadlineMs, 500);
+    return await eventually(
+      async () => {
+        last = await getStatus(url);
+        if (last !== status) throw new Error(`${url} answered ${last}`);
+        return last;
+      },
+      deadlineMs,
+      500,
+    );
   } catch {
     return last;
   }

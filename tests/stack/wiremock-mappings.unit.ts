@@ -51,8 +51,15 @@ describe("WireMock's default mappings agree with the demo catalogue", () => {
     );
     const body = list.response.jsonBody as { items: Array<Record<string, unknown>>; nextCursor: unknown };
     assert.equal(body.nextCursor, null, 'the last page');
-    assert.deepEqual(body.items.map((i) => i.sku), DEMO_CATALOGUE.map((v) => v.sku));
-    for (const variant of DEMO_CATALOGUE) assertWmsItem(body.items.find((i) => i.sku === variant.sku)!, variant);
+    assert.deepEqual(
+      body.items.map((i) => i.sku),
+      DEMO_CATALOGUE.map((v) => v.sku),
+    );
+    for (const variant of DEMO_CATALOGUE)
+      assertWmsItem(
+        body.items.find((i) => i.sku === variant.sku)!,
+        variant,
+      );
   });
 
   it('any other SKU is a 404 behind every catalogue answer, and a call without a token a 401 before any', () => {

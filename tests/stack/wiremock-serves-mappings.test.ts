@@ -61,24 +61,35 @@ describe("the stack's WireMock serves the default mappings", () => {
           name: 'available',
           reason: 'correction',
           referenceDocumentUri: 'gid://order-intake/Test/wiremock-serves-mappings',
-          quantities: [{ inventoryItemId: `gid://shopify/InventoryItem/${item}`, locationId: `gid://shopify/Location/${location}`, quantity: to, changeFromQuantity: from }],
+          quantities: [
+            {
+              inventoryItemId: `gid://shopify/InventoryItem/${item}`,
+              locationId: `gid://shopify/Location/${location}`,
+              quantity: to,
+              changeFromQuantity: from,
+            },
+          ],
         },
       },
     });
     const send = (request: unknown) =>
       // The store's bucket is shared with every test: after a load test it may be dry for a few seconds.
-      eventually(async () => {
-        const res = await fetch(`${base}/admin/api/2026-10/graphql.json`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-shopify-access-token': 'shpat_local_access_token' },
-          body: JSON.stringify(request),
-          signal: AbortSignal.timeout(5000),
-        });
-        assert.equal(res.status, 200);
-        const answer = (await res.json()) as Answer;
-        assert.notEqual(answer.errors?.[0]?.extensions?.code, 'THROTTLED', 'the shared bucket is dry: asking again');
-        return answer;
-      }, 30_000, 1000);
+      eventually(
+        async () => {
+          const res = await fetch(`${base}/admin/api/2026-10/graphql.json`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-shopify-access-token': 'shpat_local_access_token' },
+            body: JSON.stringify(request),
+            signal: AbortSignal.timeout(5000),
+          });
+          assert.equal(res.status, 200);
+          const answer = (await res.json()) as Answer;
+          assert.notEqual(answer.errors?.[0]?.extensions?.code, 'THROTTLED', 'the shared bucket is dry: asking again');
+          return answer;
+        },
+        30_000,
+        1000,
+      );
 
     const applied = await send(set(10, 7));
     assert.deepEqual(applied.errors, undefined);

@@ -41,16 +41,25 @@ describe('order-stream-process configuration', () => {
 
   it("always needs where to read the database's stock: the confirm step reads it for every batch", () => {
     const { DATA_API_URL: _url, INTERNAL_API_TOKEN: _token, ...withoutDataApi } = required;
-    assert.throws(() => parseConfig('order-stream-process', configSchema, withoutDataApi), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.deepEqual(err.problems, ['DATA_API_URL is required but not set', 'INTERNAL_API_TOKEN is required but not set']);
-      return true;
-    });
+    assert.throws(
+      () => parseConfig('order-stream-process', configSchema, withoutDataApi),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.problems, ['DATA_API_URL is required but not set', 'INTERNAL_API_TOKEN is required but not set']);
+        return true;
+      },
+    );
   });
 
   it('runs reconciliation on an interval never more often than once a minute', () => {
-    assert.throws(() => parseConfig('order-stream-process', configSchema, { ...required, RECONCILE_INTERVAL_MS: '1000' }), /RECONCILE_INTERVAL_MS: must be 0 \(off\) or at least 60000/);
-    assert.equal(parseConfig('order-stream-process', configSchema, { ...required, RECONCILE_INTERVAL_MS: '300000' }).RECONCILE_INTERVAL_MS, 300_000);
+    assert.throws(
+      () => parseConfig('order-stream-process', configSchema, { ...required, RECONCILE_INTERVAL_MS: '1000' }),
+      /RECONCILE_INTERVAL_MS: must be 0 \(off\) or at least 60000/,
+    );
+    assert.equal(
+      parseConfig('order-stream-process', configSchema, { ...required, RECONCILE_INTERVAL_MS: '300000' }).RECONCILE_INTERVAL_MS,
+      300_000,
+    );
   });
 
   it('names every bad variable without echoing the access token', () => {
@@ -64,7 +73,13 @@ describe('order-stream-process configuration', () => {
         }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
-        for (const name of ['KAFKA_BROKERS', 'SHOPIFY_ADMIN_BASE_URL is required', 'SHOPIFY_API_VERSION', 'SHOPIFY_ACCESS_TOKEN', 'SHOPIFY_TIMEOUT_MS']) {
+        for (const name of [
+          'KAFKA_BROKERS',
+          'SHOPIFY_ADMIN_BASE_URL is required',
+          'SHOPIFY_API_VERSION',
+          'SHOPIFY_ACCESS_TOKEN',
+          'SHOPIFY_TIMEOUT_MS',
+        ]) {
           assert.match(err.message, new RegExp(name));
         }
         assert.doesNotMatch(err.message, /short/);

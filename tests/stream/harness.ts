@@ -52,7 +52,8 @@ export interface VariantOptions {
 export async function createVariant(t: { after: (fn: () => Promise<void>) => void }, options: VariantOptions): Promise<TestVariant> {
   const variant = await createTestProduct({ availableQuantity: options.database, atShopify: false, locationId: options.locationId });
   const shopify = options.shopify ?? options.database;
-  if (shopify !== 'none') await setShopifyLevels([{ inventoryItemId: variant.inventoryItemId, locationId: variant.locationId, available: shopify }]);
+  if (shopify !== 'none')
+    await setShopifyLevels([{ inventoryItemId: variant.inventoryItemId, locationId: variant.locationId, available: shopify }]);
   t.after(() => removeShopifyRequests([variant.inventoryItemId]));
   return variant;
 }
@@ -218,7 +219,8 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
     metrics: metrics.shopify,
   });
   const stock = createStockSource({ baseUrl: env.DATA_API_URL, token: env.INTERNAL_API_TOKEN, timeoutMs: 3_000 });
-  const build = () => createInventoryProcessor({ kafka, topic, dlqTopic, groupId, shopify, stock, logger, metrics, heartbeatIntervalMs: 500 });
+  const build = () =>
+    createInventoryProcessor({ kafka, topic, dlqTopic, groupId, shopify, stock, logger, metrics, heartbeatIntervalMs: 500 });
   let processor = build();
   if (options.start ?? true) await processor.start();
   const producer = kafka.producer({ allowAutoTopicCreation: false });

@@ -89,10 +89,14 @@ describe('health and metrics of order-stream-process', () => {
 describe("Shopify's rate limits", () => {
   it("honours a 429's Retry-After and waits for the cost bucket before the next call", async (t) => {
     const variant = await createVariant(t, { database: 10 });
-    const stub = await stubShopify([variant.inventoryItemId], [shopifyReplies.tooManyRequests(1), shopifyReplies.ok({ currentlyAvailable: 0 })], {
-      operation: 'inventorySetQuantities',
-      thenStandIn: true,
-    });
+    const stub = await stubShopify(
+      [variant.inventoryItemId],
+      [shopifyReplies.tooManyRequests(1), shopifyReplies.ok({ currentlyAvailable: 0 })],
+      {
+        operation: 'inventorySetQuantities',
+        thenStandIn: true,
+      },
+    );
     t.after(() => stub.remove());
     const bench = await benchFor(t, { start: false });
     const waited = async () => {
@@ -100,7 +104,11 @@ describe("Shopify's rate limits", () => {
       return Number(/^shopify_throttle_wait_seconds_total\{[^}]*\} (\S+)$/m.exec(text)?.[1] ?? 0);
     };
     const lower = (v: TestVariant, from: number, to: number, attempt: string) =>
-      buildCompareAndSetRequest([{ inventoryItemId: String(v.inventoryItemId), locationId: String(v.locationId), from, to, version: 1 }], attempt, () => 'gid://order-intake/Test/1');
+      buildCompareAndSetRequest(
+        [{ inventoryItemId: String(v.inventoryItemId), locationId: String(v.locationId), from, to, version: 1 }],
+        attempt,
+        () => 'gid://order-intake/Test/1',
+      );
 
     const result = await bench.shopify.setInventoryQuantities(lower(variant, 10, 9, 'first'));
     assert.equal(result.attempts, 2);

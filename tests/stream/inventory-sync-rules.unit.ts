@@ -3,7 +3,14 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { chunk, coalesce, itemKey } from '../../services/order-stream-process/src/domain/coalesce.js';
 import { parseInventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
-import { decideConfirmation, deltaChanges, expectedShopify, guessConfirmation, holdsImport, isDelta } from '../../services/order-stream-process/src/domain/sync-rule.js';
+import {
+  decideConfirmation,
+  deltaChanges,
+  expectedShopify,
+  guessConfirmation,
+  holdsImport,
+  isDelta,
+} from '../../services/order-stream-process/src/domain/sync-rule.js';
 import { availableAt, delayBeforeCall, readThrottleStatus, retryAfterMs } from '../../services/order-stream-process/src/domain/throttle.js';
 import { exampleInventoryEvent, exampleRestockEvent } from '../support/inventory-event.js';
 
@@ -83,7 +90,10 @@ describe('grouping a batch per inventory item', () => {
         const events = raw.map((r) => event(r));
         const items = coalesce(events);
         assert.equal(new Set(items.map((i) => i.key)).size, items.length);
-        assert.equal(items.reduce((n, i) => n + i.events.length, 0), events.length);
+        assert.equal(
+          items.reduce((n, i) => n + i.events.length, 0),
+          events.length,
+        );
         for (const item of items) {
           assert.equal(item.newest.inventoryVersion, Math.max(...item.events.map((e) => e.inventoryVersion)));
           assert.ok(item.events.every((e) => itemKey(e) === item.key));
@@ -117,7 +127,13 @@ describe('what Shopify cannot know goes as a delta', () => {
     const restock = exampleRestockEvent({ movementId: '11', delta: 10, inventoryVersion: 4 });
     const correction = exampleRestockEvent({ movementId: '12', reason: 'correction', delta: -3, inventoryVersion: 6 });
     const sync = exampleRestockEvent({ movementId: '9', reason: 'wms_sync', delta: 2, inventoryVersion: 3 });
-    const [item] = coalesce([restock, event({ movementId: '13', inventoryVersion: 5 }), correction, { ...restock, eventId: 'redelivered' }, sync]);
+    const [item] = coalesce([
+      restock,
+      event({ movementId: '13', inventoryVersion: 5 }),
+      correction,
+      { ...restock, eventId: 'redelivered' },
+      sync,
+    ]);
     const common = { key: item!.key, inventoryItemId: '44123456780001', locationId: '65432109876' };
     assert.deepEqual(deltaChanges(item!), [
       { ...common, movementId: '9', delta: 2, inventoryVersion: 3 },
@@ -141,7 +157,11 @@ describe('what Shopify cannot know goes as a delta', () => {
 
   it("gives a movement the same change in any batch that holds it: a redelivery with more of the item's events changes nothing of it", () => {
     const first = [exampleRestockEvent({ movementId: '31', delta: 5, inventoryVersion: 10 })];
-    const redelivered = [...first, exampleRestockEvent({ movementId: '32', reason: 'correction', delta: -1, inventoryVersion: 11 }), event({ movementId: '33', inventoryVersion: 12 })];
+    const redelivered = [
+      ...first,
+      exampleRestockEvent({ movementId: '32', reason: 'correction', delta: -1, inventoryVersion: 11 }),
+      event({ movementId: '33', inventoryVersion: 12 }),
+    ];
     const [once] = deltaChanges(coalesce(first)[0]!);
     const again = deltaChanges(coalesce(redelivered)[0]!);
     assert.deepEqual(again[0], once);
@@ -157,7 +177,11 @@ describe('the confirm step decides from the database (D) and Shopify (S)', () =>
   const database = { availableQuantity: 40, version: 7 };
 
   it('lowers Shopify to the database when it holds more (an order Shopify did not take)', () => {
-    assert.deepEqual(decideConfirmation({ newest, bringToDatabase: false, shopify: 42, database }), { action: 'lower', shopify: 42, database });
+    assert.deepEqual(decideConfirmation({ newest, bringToDatabase: false, shopify: 42, database }), {
+      action: 'lower',
+      shopify: 42,
+      database,
+    });
   });
 
   it('sends nothing when Shopify is at or below the database: it took the units, and maybe later orders', () => {
@@ -181,13 +205,21 @@ describe('the confirm step decides from the database (D) and Shopify (S)', () =>
 
   it("takes the event's own figure when the database read knows less (a row gone, a replica behind)", () => {
     assert.deepEqual(decideConfirmation({ newest, bringToDatabase: false, shopify: 45, database: undefined }).database, database);
-    assert.deepEqual(decideConfirmation({ newest, bringToDatabase: false, shopify: 45, database: { availableQuantity: 44, version: 6 } }).database, database);
+    assert.deepEqual(
+      decideConfirmation({ newest, bringToDatabase: false, shopify: 45, database: { availableQuantity: 44, version: 6 } }).database,
+      database,
+    );
   });
 
   it('for any S and D at the batch version: never a write that raises, unless an import', () => {
     fc.assert(
       fc.property(fc.integer({ min: -5, max: 50 }), fc.integer({ min: 0, max: 50 }), fc.boolean(), (shopify, d, bringToDatabase) => {
-        const decision = decideConfirmation({ newest: { inventoryVersion: 3, availableAfter: d }, bringToDatabase, shopify, database: { availableQuantity: d, version: 3 } });
+        const decision = decideConfirmation({
+          newest: { inventoryVersion: 3, availableAfter: d },
+          bringToDatabase,
+          shopify,
+          database: { availableQuantity: d, version: 3 },
+        });
         if (decision.action === 'lower') assert.ok(d < shopify);
         if (decision.action === 'set') assert.ok(bringToDatabase && d !== shopify);
         if (decision.action === 'none') assert.ok(bringToDatabase ? d === shopify : shopify <= d);
@@ -196,7 +228,7 @@ describe('the confirm step decides from the database (D) and Shopify (S)', () =>
   });
 });
 
-describe('the confirm step guesses Shopify\'s figure before reading it', () => {
+describe("the confirm step guesses Shopify's figure before reading it", () => {
   // Three orders of 2, 1 and 3 units from 50: 48 at version 4, 47 at 5, 44 at 6.
   const orders = [
     event({ movementId: '41', delta: -2, availableAfter: 48, inventoryVersion: 4 }),
@@ -221,7 +253,15 @@ describe('the confirm step guesses Shopify\'s figure before reading it', () => {
     assert.equal(expectedShopify(coalesce(orders)[0]!, undefined, false), undefined);
     assert.equal(expectedShopify(coalesce([orders[0]!, orders[2]!])[0]!, atBatch, false), undefined, 'version 5 is not in the batch');
     assert.equal(expectedShopify(coalesce(orders)[0]!, atBatch, true), undefined, 'an import still to bring to the database');
-    const imported = event({ movementId: '40', reason: 'import', orderId: null, shopifyKnows: false, delta: 50, availableAfter: 50, inventoryVersion: 3 });
+    const imported = event({
+      movementId: '40',
+      reason: 'import',
+      orderId: null,
+      shopifyKnows: false,
+      delta: 50,
+      availableAfter: 50,
+      inventoryVersion: 3,
+    });
     assert.equal(expectedShopify(coalesce([imported, ...orders])[0]!, atBatch, false), undefined);
   });
 
@@ -240,18 +280,31 @@ describe('the confirm step guesses Shopify\'s figure before reading it', () => {
 
   it('for any batch of contiguous orders: a guess is the lowering the read would decide had Shopify held the guess', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 50 }), fc.array(fc.integer({ min: -3, max: 3 }).filter((k) => k !== 0), { minLength: 1, maxLength: 6 }), (start, deltas) => {
-        let available = start + 20;
-        const events = deltas.map((delta, i) => {
-          available += delta;
-          return event({ movementId: String(60 + i), reason: delta < 0 ? 'order' : 'cancel', delta, availableAfter: available, inventoryVersion: 10 + i });
-        });
-        const database = { availableQuantity: available, version: 9 + deltas.length };
-        const item = coalesce(events)[0]!;
-        const guess = guessConfirmation(item, database, false, true);
-        const read = decideConfirmation({ newest: item.newest, bringToDatabase: false, shopify: start + 20, database });
-        assert.deepEqual(guess, read.action === 'lower' ? read : undefined);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 50 }),
+        fc.array(
+          fc.integer({ min: -3, max: 3 }).filter((k) => k !== 0),
+          { minLength: 1, maxLength: 6 },
+        ),
+        (start, deltas) => {
+          let available = start + 20;
+          const events = deltas.map((delta, i) => {
+            available += delta;
+            return event({
+              movementId: String(60 + i),
+              reason: delta < 0 ? 'order' : 'cancel',
+              delta,
+              availableAfter: available,
+              inventoryVersion: 10 + i,
+            });
+          });
+          const database = { availableQuantity: available, version: 9 + deltas.length };
+          const item = coalesce(events)[0]!;
+          const guess = guessConfirmation(item, database, false, true);
+          const read = decideConfirmation({ newest: item.newest, bringToDatabase: false, shopify: start + 20, database });
+          assert.deepEqual(guess, read.action === 'lower' ? read : undefined);
+        },
+      ),
     );
   });
 });

@@ -22,7 +22,10 @@ describe("pacing calls by Shopify's cost bucket", () => {
   });
 
   it('counts a call in flight at once: the estimate drops by its cost, never below zero, from the refilled level', () => {
-    assert.deepEqual(afterSpending(bucket(500), 10, 1_000_000), { status: { maximumAvailable: 2000, currentlyAvailable: 490, restoreRate: 100 }, observedAt: 1_000_000 });
+    assert.deepEqual(afterSpending(bucket(500), 10, 1_000_000), {
+      status: { maximumAvailable: 2000, currentlyAvailable: 490, restoreRate: 100 },
+      observedAt: 1_000_000,
+    });
     assert.deepEqual(afterSpending(bucket(500), 10, 1_001_000).status.currentlyAvailable, 590, 'one second refilled 100 points first');
     assert.deepEqual(afterSpending(bucket(4), 10, 1_000_000).status.currentlyAvailable, 0);
     assert.equal(afterSpending(bucket(500), 10, 1_002_500).observedAt, 1_002_500);
@@ -44,7 +47,10 @@ describe("pacing calls by Shopify's cost bucket", () => {
     assert.equal(readThrottleStatus(undefined), undefined);
     assert.equal(readThrottleStatus({}), undefined);
     assert.equal(readThrottleStatus({ cost: {} }), undefined);
-    assert.equal(readThrottleStatus({ cost: { throttleStatus: { maximumAvailable: 2000, currentlyAvailable: Number.NaN, restoreRate: 100 } } }), undefined);
+    assert.equal(
+      readThrottleStatus({ cost: { throttleStatus: { maximumAvailable: 2000, currentlyAvailable: Number.NaN, restoreRate: 100 } } }),
+      undefined,
+    );
   });
 
   it('reads Retry-After with spaces around it, fractions of a second, and refuses what is neither seconds nor a date', () => {

@@ -8,9 +8,28 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { DLQ_REASON_HEADER } from '../../services/order-stream-process/src/clients/dlq-writer.js';
 import { closeDb } from '../support/db.js';
-import { inventoryItemGid, shopifyReplies, shopifyRequests, stubShopify, writesAmong, type ShopifyOperation, type ShopifyReply } from '../support/shopify.js';
+import {
+  inventoryItemGid,
+  shopifyReplies,
+  shopifyRequests,
+  stubShopify,
+  writesAmong,
+  type ShopifyOperation,
+  type ShopifyReply,
+} from '../support/shopify.js';
 import { shopifyAvailable, shopifyLevels } from '../support/shopify-stand-in.js';
-import { benchFor, createBench, createVariant, eventFor, eventually, header, kafka, recordMovement, type Bench, type TestVariant } from './harness.js';
+import {
+  benchFor,
+  createBench,
+  createVariant,
+  eventFor,
+  eventually,
+  header,
+  kafka,
+  recordMovement,
+  type Bench,
+  type TestVariant,
+} from './harness.js';
 
 after(closeDb);
 
@@ -31,7 +50,13 @@ async function committedOffset(groupId: string, topic: string, partition: number
   }
 }
 
-async function stub(t: { after: (fn: () => Promise<void>) => void }, v: TestVariant, operation: ShopifyOperation, replies: ShopifyReply[], thenStandIn = true) {
+async function stub(
+  t: { after: (fn: () => Promise<void>) => void },
+  v: TestVariant,
+  operation: ShopifyOperation,
+  replies: ShopifyReply[],
+  thenStandIn = true,
+) {
   const s = await stubShopify([v.inventoryItemId], replies, { operation, thenStandIn });
   t.after(() => s.remove());
   return s;
@@ -71,7 +96,11 @@ describe('failures are retried with the same idempotency key', () => {
 
   it('retries three HTTP 500 answers to a delta with the same key and applies it once, on the fourth attempt', async (t) => {
     const variant = await createVariant(t, { database: 10 });
-    await stub(t, variant, 'inventoryAdjustQuantities', [shopifyReplies.serverError(), shopifyReplies.serverError(), shopifyReplies.serverError()]);
+    await stub(t, variant, 'inventoryAdjustQuantities', [
+      shopifyReplies.serverError(),
+      shopifyReplies.serverError(),
+      shopifyReplies.serverError(),
+    ]);
     const bench = await benchFor(t);
     const restock = await recordMovement(variant, { reason: 'restock', delta: 4 });
     await bench.produce([restock]);
@@ -91,7 +120,11 @@ describe('a stale compare-and-set is read and decided again', () => {
   it('reads Shopify again after CHANGE_FROM_QUANTITY_STALE (nothing applied) and lowers it from the figure it holds now', async (t) => {
     const variant = await createVariant(t, { database: 10 });
     // The first read sees 12, the figure a moment before Shopify sold 2 more: the set from 12 is stale.
-    const before = { data: { nodes: [{ id: inventoryItemGid(variant.inventoryItemId), inventoryLevel: { quantities: [{ name: 'available', quantity: 12 }] } }] } };
+    const before = {
+      data: {
+        nodes: [{ id: inventoryItemGid(variant.inventoryItemId), inventoryLevel: { quantities: [{ name: 'available', quantity: 12 }] } }],
+      },
+    };
     await stub(t, variant, 'availableQuantities', [{ status: 200, body: before }]);
     const bench = await benchFor(t);
     const order = await recordMovement(variant, { reason: 'order', delta: -2 });
@@ -120,7 +153,11 @@ describe('a stale compare-and-set is read and decided again', () => {
 
   it('sends the events to the DLQ when Shopify moved between every read and write, after 5 rounds, having changed nothing', async (t) => {
     const variant = await createVariant(t, { database: 10 });
-    const moving = { data: { nodes: [{ id: inventoryItemGid(variant.inventoryItemId), inventoryLevel: { quantities: [{ name: 'available', quantity: 12 }] } }] } };
+    const moving = {
+      data: {
+        nodes: [{ id: inventoryItemGid(variant.inventoryItemId), inventoryLevel: { quantities: [{ name: 'available', quantity: 12 }] } }],
+      },
+    };
     await stub(t, variant, 'availableQuantities', [{ status: 200, body: moving }], false);
     const bench = await benchFor(t);
     const order = await recordMovement(variant, { reason: 'order', delta: -2 });
@@ -174,7 +211,10 @@ describe('the DLQ after the last attempt', () => {
     assert.equal(JSON.parse(letter!.value!.toString()).eventId, bad.eventId);
     assert.match(header(letter!, DLQ_REASON_HEADER) ?? '', /ITEM_NOT_STOCKED_AT_LOCATION/);
     const movementsOf = async (variant: TestVariant) =>
-      writesAmong(await shopifyRequests([variant.inventoryItemId])).map((c) => [c.body.variables.input!.referenceDocumentUri, c.body.variables.input!.changes!.length]);
+      writesAmong(await shopifyRequests([variant.inventoryItemId])).map((c) => [
+        c.body.variables.input!.referenceDocumentUri,
+        c.body.variables.input!.changes!.length,
+      ]);
     assert.deepEqual(
       await movementsOf(unstocked),
       [
@@ -183,7 +223,11 @@ describe('the DLQ after the last attempt', () => {
       ],
       'two attempts of the refused movement, alone in its call',
     );
-    assert.deepEqual(await movementsOf(stocked), [[`gid://order-intake/InventoryMovement/${good.movementId}`, 1]], 'the stocked item in a call of its own, once');
+    assert.deepEqual(
+      await movementsOf(stocked),
+      [[`gid://order-intake/InventoryMovement/${good.movementId}`, 1]],
+      'the stocked item in a call of its own, once',
+    );
     assert.equal(await available(stocked), 16);
     assert.deepEqual(await shopifyLevels(unstocked.inventoryItemId), []);
   });
@@ -199,7 +243,9 @@ describe('at least once across a restart', () => {
 
     const restock = await recordMovement(variant, { reason: 'restock', delta: 7 });
     await bench.produce([restock], { partition: 2 });
-    await eventually(async () => assert.ok((await shopifyRequests([variant.inventoryItemId], { operation: 'inventoryAdjustQuantities' })).length >= 2));
+    await eventually(async () =>
+      assert.ok((await shopifyRequests([variant.inventoryItemId], { operation: 'inventoryAdjustQuantities' })).length >= 2),
+    );
     await bench.processor.stop();
     assert.ok([undefined, '-1'].includes(await committedOffset(bench.groupId, bench.topic, 2)), 'nothing committed');
 
@@ -219,9 +265,19 @@ describe('unusable messages', () => {
     const bench = await benchFor(t);
     await bench.produceRaw({ key: 'poison', value: '{"eventId": "not json', headers: { 'x-correlation-id': 'poison-1' }, partition: 0 });
     const { availableAfter: _dropped, ...incomplete } = eventFor(variant);
-    await bench.produceRaw({ key: String(variant.variantId), value: JSON.stringify(incomplete), headers: { 'x-correlation-id': 'poison-2' }, partition: 0 });
+    await bench.produceRaw({
+      key: String(variant.variantId),
+      value: JSON.stringify(incomplete),
+      headers: { 'x-correlation-id': 'poison-2' },
+      partition: 0,
+    });
     const { movementId: _m, reason: _r, reference: _ref, variantId: _v, delta: _d, shopifyKnows: _s, ...old } = eventFor(variant);
-    await bench.produceRaw({ key: String(variant.productId), value: JSON.stringify({ ...old, quantityOrdered: 1 }), headers: { 'x-correlation-id': 'poison-3' }, partition: 0 });
+    await bench.produceRaw({
+      key: String(variant.productId),
+      value: JSON.stringify({ ...old, quantityOrdered: 1 }),
+      headers: { 'x-correlation-id': 'poison-3' },
+      partition: 0,
+    });
     const valid = await recordMovement(variant, { reason: 'order', delta: -2 });
     await bench.produce([valid], { partition: 0 });
 

@@ -42,10 +42,18 @@ describe('order events: Shopify is only ever lowered to the database', () => {
     const [read, set] = calls;
     assert.equal(read!.url, shopifyGraphqlPath());
     assert.equal(read!.headers['x-shopify-access-token'], ACCESS_TOKEN);
-    assert.deepEqual(read!.body.variables, { ids: [inventoryItemGid(variant.inventoryItemId)], locationId: locationGid(variant.locationId) });
+    assert.deepEqual(read!.body.variables, {
+      ids: [inventoryItemGid(variant.inventoryItemId)],
+      locationId: locationGid(variant.locationId),
+    });
     assert.match(set!.body.query, /inventorySetQuantities\(input: \$input\) @idempotent\(key: \$idempotencyKey\)/);
     assert.deepEqual(set!.body.variables.input!.quantities, [
-      { inventoryItemId: inventoryItemGid(variant.inventoryItemId), locationId: locationGid(variant.locationId), quantity: 8, changeFromQuantity: 10 },
+      {
+        inventoryItemId: inventoryItemGid(variant.inventoryItemId),
+        locationId: locationGid(variant.locationId),
+        quantity: 8,
+        changeFromQuantity: 10,
+      },
     ]);
     assert.equal(set!.body.variables.input!.referenceDocumentUri, `gid://order-intake/InventoryMovement/${order.movementId}`);
 
@@ -82,7 +90,12 @@ describe('order events: Shopify is only ever lowered to the database', () => {
       'the second order costs one call: the compare-and-set, no read',
     );
     assert.deepEqual(calls[2]!.body.variables.input!.quantities, [
-      { inventoryItemId: inventoryItemGid(variant.inventoryItemId), locationId: locationGid(variant.locationId), quantity: 5, changeFromQuantity: 8 },
+      {
+        inventoryItemId: inventoryItemGid(variant.inventoryItemId),
+        locationId: locationGid(variant.locationId),
+        quantity: 5,
+        changeFromQuantity: 8,
+      },
     ]);
 
     await takeAtShopify(variant, 1); // Shopify takes an order itself (4); its webhook becomes the third movement
@@ -152,7 +165,11 @@ describe('order events: Shopify is only ever lowered to the database', () => {
     await bench.processor.start();
 
     await eventually(() => assert.equal(bench.successLines().length, 60));
-    assert.deepEqual(new Set(bench.successLines().map((l) => l.eventId)), new Set(events.map((e) => e.eventId)), 'one SUCCESS line for every event');
+    assert.deepEqual(
+      new Set(bench.successLines().map((l) => l.eventId)),
+      new Set(events.map((e) => e.eventId)),
+      'one SUCCESS line for every event',
+    );
     for (const variant of variants) {
       assert.equal(await shopifyAvailable(variant.inventoryItemId, variant.locationId), 80);
       assert.equal((await readInventory(variant.variantId))?.availableQuantity, 80);
@@ -185,7 +202,14 @@ describe('movements Shopify cannot know go as deltas, exactly once', () => {
       name: 'available',
       reason: 'correction',
       referenceDocumentUri: `gid://order-intake/InventoryMovement/${restock.movementId}`,
-      changes: [{ inventoryItemId: inventoryItemGid(variant.inventoryItemId), locationId: locationGid(variant.locationId), delta: 5, changeFromQuantity: null }],
+      changes: [
+        {
+          inventoryItemId: inventoryItemGid(variant.inventoryItemId),
+          locationId: locationGid(variant.locationId),
+          delta: 5,
+          changeFromQuantity: null,
+        },
+      ],
     });
     assert.equal(line.idempotencyKey, adjusts[0]!.body.variables.idempotencyKey);
     const [level] = await shopifyLevels(variant.inventoryItemId);
@@ -206,7 +230,11 @@ describe('movements Shopify cannot know go as deltas, exactly once', () => {
     await bench.produce([restock, correction], { partition: 1 });
     const corrected = await successOf(bench, correction.eventId);
     assert.equal(corrected.result, 'adjusted');
-    assert.equal(await shopifyAvailable(variant.inventoryItemId, variant.locationId), 12, 'Shopify 14 − 2: the restock is not applied twice');
+    assert.equal(
+      await shopifyAvailable(variant.inventoryItemId, variant.locationId),
+      12,
+      'Shopify 14 − 2: the restock is not applied twice',
+    );
     const [after] = await shopifyLevels(variant.inventoryItemId);
     assert.deepEqual(
       after!.history.map((h) => [h.cause, h.available]),
@@ -220,7 +248,13 @@ describe('movements Shopify cannot know go as deltas, exactly once', () => {
     const calls = await shopifyRequests([variant.inventoryItemId], { operation: 'inventoryAdjustQuantities' });
     const movementUri = (e: typeof restock) => `gid://order-intake/InventoryMovement/${e.movementId}`;
     assert.deepEqual(
-      calls.map((c) => [c.body.variables.input!.referenceDocumentUri, c.body.variables.input!.changes!.map((ch) => ch.delta), c.body.variables.idempotencyKey]).sort(),
+      calls
+        .map((c) => [
+          c.body.variables.input!.referenceDocumentUri,
+          c.body.variables.input!.changes!.map((ch) => ch.delta),
+          c.body.variables.idempotencyKey,
+        ])
+        .sort(),
       [
         [movementUri(restock), [5], line.idempotencyKey],
         [movementUri(restock), [5], line.idempotencyKey],
@@ -237,7 +271,10 @@ describe('an import brings Shopify to the database in either direction', () => {
     const below = await createVariant(t, { database: 0, shopify: 3 });
     const above = await createVariant(t, { database: 0, shopify: 20 });
     const bench = await benchFor(t);
-    const imports = [await recordMovement(below, { reason: 'import', delta: 10 }), await recordMovement(above, { reason: 'import', delta: 7 })];
+    const imports = [
+      await recordMovement(below, { reason: 'import', delta: 10 }),
+      await recordMovement(above, { reason: 'import', delta: 7 }),
+    ];
     await bench.produce(imports);
 
     for (const e of imports) assert.equal((await successOf(bench, e.eventId)).result, 'set');

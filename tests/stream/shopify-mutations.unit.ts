@@ -37,7 +37,14 @@ describe('a delta for what Shopify cannot know (inventoryAdjustQuantities)', () 
         name: 'available',
         reason: 'correction',
         referenceDocumentUri: 'gid://order-intake/InventoryMovement/1202',
-        changes: [{ inventoryItemId: 'gid://shopify/InventoryItem/44123456780001', locationId: 'gid://shopify/Location/65432109876', delta: 10, changeFromQuantity: null }],
+        changes: [
+          {
+            inventoryItemId: 'gid://shopify/InventoryItem/44123456780001',
+            locationId: 'gid://shopify/Location/65432109876',
+            delta: 10,
+            changeFromQuantity: null,
+          },
+        ],
       },
       idempotencyKey: PINNED_ADJUST_KEY,
     });
@@ -61,7 +68,10 @@ describe('a delta for what Shopify cannot know (inventoryAdjustQuantities)', () 
     assert.deepEqual(redelivered[0], alone[0], 'the restock is the same call, under the same key, in the larger batch');
     assert.equal(redelivered.length, 2);
     assert.equal(redelivered[1]!.variables.idempotencyKey, adjustIdempotencyKey('1204'));
-    assert.deepEqual(redelivered[1]!.variables.input.changes.map((c) => c.delta), [-2]);
+    assert.deepEqual(
+      redelivered[1]!.variables.input.changes.map((c) => c.delta),
+      [-2],
+    );
     assert.equal(redelivered[1]!.variables.input.referenceDocumentUri, 'gid://order-intake/InventoryMovement/1204');
   });
 });
@@ -71,11 +81,24 @@ describe('a compare-and-set (inventorySetQuantities)', () => {
     const request = buildCompareAndSetRequest(sets, 'confirm-1', (key) => movementsUri(['1202', '1203'], key));
     assert.match(request.query, /inventorySetQuantities\(input: \$input\) @idempotent\(key: \$idempotencyKey\)/);
     assert.deepEqual(request.variables.input.quantities, [
-      { inventoryItemId: 'gid://shopify/InventoryItem/44123456780001', locationId: 'gid://shopify/Location/65432109876', quantity: 7, changeFromQuantity: 9 },
-      { inventoryItemId: 'gid://shopify/InventoryItem/44123456780002', locationId: 'gid://shopify/Location/65432109876', quantity: 1, changeFromQuantity: 3 },
+      {
+        inventoryItemId: 'gid://shopify/InventoryItem/44123456780001',
+        locationId: 'gid://shopify/Location/65432109876',
+        quantity: 7,
+        changeFromQuantity: 9,
+      },
+      {
+        inventoryItemId: 'gid://shopify/InventoryItem/44123456780002',
+        locationId: 'gid://shopify/Location/65432109876',
+        quantity: 1,
+        changeFromQuantity: 3,
+      },
     ]);
     assert.equal(request.variables.input.name, 'available');
-    assert.equal(request.variables.input.referenceDocumentUri, `gid://order-intake/InventorySync/${request.variables.idempotencyKey}?movements=1202,1203`);
+    assert.equal(
+      request.variables.input.referenceDocumentUri,
+      `gid://order-intake/InventorySync/${request.variables.idempotencyKey}?movements=1202,1203`,
+    );
     for (const q of request.variables.input.quantities) assert.equal(typeof q.changeFromQuantity, 'number');
   });
 
@@ -88,20 +111,32 @@ describe('a compare-and-set (inventorySetQuantities)', () => {
   });
 
   it('refuses to build a call that sets nothing', () => {
-    assert.throws(() => buildCompareAndSetRequest([], 'confirm-1', () => 'ref'), { name: 'RangeError', message: 'at least one quantity is needed' });
+    assert.throws(() => buildCompareAndSetRequest([], 'confirm-1', () => 'ref'), {
+      name: 'RangeError',
+      message: 'at least one quantity is needed',
+    });
   });
 });
 
 describe("naming the movements, and reading Shopify's blame", () => {
   it('names one movement, or up to 20 under the key, then how many more', () => {
     assert.equal(movementsUri(['7', '7'], 'k'), 'gid://order-intake/InventoryMovement/7');
-    assert.equal(movementsUri(['9', '820982911946154508', '7'], 'k'), 'gid://order-intake/InventorySync/k?movements=7,9,820982911946154508');
+    assert.equal(
+      movementsUri(['9', '820982911946154508', '7'], 'k'),
+      'gid://order-intake/InventorySync/k?movements=7,9,820982911946154508',
+    );
     const ids = (n: number) => Array.from({ length: n }, (_, i) => String(1000 + i));
     assert.equal(movementsUri(ids(21), 'k'), `gid://order-intake/InventorySync/k?movements=${ids(20).join(',')}&more=1`);
   });
 
   it('blames only whole indexes inside the call, of quantities or of changes', () => {
-    const blame = (...fields: Array<string[] | null>) => [...blamedIndexes(fields.map((field) => ({ field })), 3)].sort();
+    const blame = (...fields: Array<string[] | null>) =>
+      [
+        ...blamedIndexes(
+          fields.map((field) => ({ field })),
+          3,
+        ),
+      ].sort();
     assert.deepEqual(blame(['input', 'quantities', '2', 'changeFromQuantity']), [2]);
     assert.deepEqual(blame(['input', 'changes', '0', 'inventoryItemId']), [0]);
     assert.deepEqual(blame(['quantities', '1']), [1], 'a path that starts at the list');

@@ -38,7 +38,10 @@ async function bucketLevel(variant: TestVariant): Promise<number> {
   const res = await fetch(`${stackEnv().WIREMOCK_URL}${shopifyGraphqlPath()}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-shopify-access-token': 'shpat_local_access_token' },
-    body: JSON.stringify({ query: 'query Probe($ids: [ID!]!) { nodes(ids: $ids) { id } }', variables: { ids: [`gid://shopify/InventoryItem/${variant.inventoryItemId}`] } }),
+    body: JSON.stringify({
+      query: 'query Probe($ids: [ID!]!) { nodes(ids: $ids) { id } }',
+      variables: { ids: [`gid://shopify/InventoryItem/${variant.inventoryItemId}`] },
+    }),
     signal: AbortSignal.timeout(5_000),
   });
   const answer = (await res.json()) as GraphqlAnswer;
@@ -52,7 +55,9 @@ async function steadyOrders(bench: Bench, variants: TestVariant[]): Promise<{ pr
   for (let tick = 0; tick < TICKS; tick++) {
     const started = Date.now();
     const events = await Promise.all(
-      Array.from({ length: EVENTS_PER_TICK }, (_, k) => recordMovement(variants[(tick * EVENTS_PER_TICK + k) % VARIANTS]!, { reason: 'order', delta: -1 })),
+      Array.from({ length: EVENTS_PER_TICK }, (_, k) =>
+        recordMovement(variants[(tick * EVENTS_PER_TICK + k) % VARIANTS]!, { reason: 'order', delta: -1 }),
+      ),
     );
     await bench.produce(events);
     produced += events.length;
@@ -76,7 +81,8 @@ describe("the stream processor stays inside Shopify's rate limit", () => {
     const { produced, lastProducedAt } = await steadyOrders(bench, variants);
     await eventually(
       async () => {
-        for (const v of variants) assert.equal(await shopifyAvailable(v.inventoryItemId, v.locationId), (await readInventory(v.variantId))!.availableQuantity);
+        for (const v of variants)
+          assert.equal(await shopifyAvailable(v.inventoryItemId, v.locationId), (await readInventory(v.variantId))!.availableQuantity);
       },
       60_000,
       250,
@@ -102,7 +108,11 @@ describe("the stream processor stays inside Shopify's rate limit", () => {
 
     // A lone event after the burst, once the bucket holds a call's cost, goes without waiting: the
     // stand-in's own figure says when it is full again (the probe costs 2 of its 200 points).
-    await eventually(async () => assert.ok((await bucketLevel(variants[0]!)) >= PLAN.maximumAvailable - 2, 'the bucket is full again'), 30_000, 100);
+    await eventually(
+      async () => assert.ok((await bucketLevel(variants[0]!)) >= PLAN.maximumAvailable - 2, 'the bucket is full again'),
+      30_000,
+      100,
+    );
     const waitedBefore = await metric(bench, 'shopify_throttle_wait_seconds_total');
     const lone = await recordMovement(variants[0]!, { reason: 'order', delta: -1 });
     await bench.produce([lone]);
@@ -121,7 +131,11 @@ describe("the stream processor stays inside Shopify's rate limit", () => {
     t.after(() => stub.remove());
     const bench = await benchFor(t, { start: false, maxAttempts: 1 });
     const lower = (v: TestVariant) =>
-      buildCompareAndSetRequest([{ inventoryItemId: String(v.inventoryItemId), locationId: String(v.locationId), from: 5, to: 4, version: 1 }], 'test', () => 'gid://order-intake/Test/1');
+      buildCompareAndSetRequest(
+        [{ inventoryItemId: String(v.inventoryItemId), locationId: String(v.locationId), from: 5, to: 4, version: 1 }],
+        'test',
+        () => 'gid://order-intake/Test/1',
+      );
 
     await bench.shopify.setInventoryQuantities(lower(variants[0]!));
     await Promise.all(variants.slice(1).map((v) => bench.shopify.setInventoryQuantities(lower(v))));

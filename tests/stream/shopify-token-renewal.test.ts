@@ -66,7 +66,10 @@ interface Stream {
 }
 
 /** The stream bundle with the grant's credentials, on topics and a group of its own; stopped after the test. */
-async function streamWithGrant(t: { after: (fn: () => Promise<void>) => void }, app: { clientId: string; clientSecret: string }): Promise<Stream> {
+async function streamWithGrant(
+  t: { after: (fn: () => Promise<void>) => void },
+  app: { clientId: string; clientSecret: string },
+): Promise<Stream> {
   const env = stackEnv();
   const suffix = randomUUID().slice(0, 8);
   const topic = `test-token-${suffix}`;
@@ -74,7 +77,10 @@ async function streamWithGrant(t: { after: (fn: () => Promise<void>) => void }, 
   const groupId = `test-token-${suffix}`;
   const kafkaAdmin = kafka.admin();
   await kafkaAdmin.connect();
-  await kafkaAdmin.createTopics({ waitForLeaders: true, topics: [topic, dlqTopic].map((name) => ({ topic: name, numPartitions: 3, replicationFactor: 1 })) });
+  await kafkaAdmin.createTopics({
+    waitForLeaders: true,
+    topics: [topic, dlqTopic].map((name) => ({ topic: name, numPartitions: 3, replicationFactor: 1 })),
+  });
   const port = await freePort();
   const running = spawnService('order-stream-process', {
     PORT: String(port),
@@ -119,7 +125,10 @@ async function streamWithGrant(t: { after: (fn: () => Promise<void>) => void }, 
     running,
     topic,
     async produce(event) {
-      await producer.send({ topic, messages: [{ key: event.variantId, value: JSON.stringify(event), headers: { 'x-correlation-id': `test-${randomUUID()}` } }] });
+      await producer.send({
+        topic,
+        messages: [{ key: event.variantId, value: JSON.stringify(event), headers: { 'x-correlation-id': `test-${randomUUID()}` } }],
+      });
     },
     successOf: (eventId) =>
       eventually(() => {

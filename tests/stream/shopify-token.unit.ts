@@ -22,7 +22,10 @@ const logger = createLogger({ service: 'shopify-token-test', level: 'error' });
 
 /** The grant as Shopify answers it; `answers` decides each reply in turn (default: a token of 100 s). */
 let grants: Array<{ client_id: string; client_secret: string; grant_type: string }> = [];
-let reply: (n: number) => { status: number; body: unknown; delayMs?: number } = (n) => ({ status: 200, body: { access_token: `token-${n}`, scope: 'read_orders', expires_in: 100 } });
+let reply: (n: number) => { status: number; body: unknown; delayMs?: number } = (n) => ({
+  status: 200,
+  body: { access_token: `token-${n}`, scope: 'read_orders', expires_in: 100 },
+});
 let baseUrl = '';
 const server = http.createServer((req, res) => {
   let text = '';
@@ -31,7 +34,10 @@ const server = http.createServer((req, res) => {
     assert.equal(req.url, '/admin/oauth/access_token');
     grants.push(JSON.parse(text) as (typeof grants)[number]);
     const answer = reply(grants.length);
-    setTimeout(() => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body)), answer.delayMs ?? 0);
+    setTimeout(
+      () => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body)),
+      answer.delayMs ?? 0,
+    );
   });
 });
 
@@ -43,7 +49,14 @@ after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 function source(clock: { now: number }) {
   grants = [];
-  return clientCredentialsAccessToken({ baseUrl, clientId: 'app-1', clientSecret: 'secret-1', timeoutMs: 2_000, logger, now: () => clock.now });
+  return clientCredentialsAccessToken({
+    baseUrl,
+    clientId: 'app-1',
+    clientSecret: 'secret-1',
+    timeoutMs: 2_000,
+    logger,
+    now: () => clock.now,
+  });
 }
 
 describe('the client-credentials grant', () => {
@@ -84,7 +97,8 @@ describe('the client-credentials grant', () => {
   it('keeps using a token still valid when its renewal fails, and tries the renewal again a second later', async () => {
     const clock = { now: 0 };
     const tokens = source(clock);
-    reply = (n) => (n === 2 ? { status: 503, body: { errors: 'unavailable' } } : { status: 200, body: { access_token: `token-${n}`, expires_in: 100 } });
+    reply = (n) =>
+      n === 2 ? { status: 503, body: { errors: 'unavailable' } } : { status: 200, body: { access_token: `token-${n}`, expires_in: 100 } };
     assert.equal(await tokens.token(), 'token-1');
     clock.now = 90_000;
     assert.equal(await tokens.token(), 'token-1', 'the renewal failed: the held token still works for 10 s');
@@ -103,7 +117,11 @@ describe('the client-credentials grant', () => {
     reply = () => ({ status: 400, body: { error: 'invalid_client', error_description: 'Client authentication failed' } });
     await assert.rejects(
       tokens.token(),
-      (err: unknown) => err instanceof TokenGrantError && !err.retryable && err.message.includes('invalid_client: Client authentication failed') && err.message.includes('SHOPIFY_CLIENT_SECRET'),
+      (err: unknown) =>
+        err instanceof TokenGrantError &&
+        !err.retryable &&
+        err.message.includes('invalid_client: Client authentication failed') &&
+        err.message.includes('SHOPIFY_CLIENT_SECRET'),
     );
   });
 
@@ -123,8 +141,14 @@ describe('the client-credentials grant', () => {
 
 describe('the token settings', () => {
   it('takes a static token or a client id with its secret, and names what is missing or too much', () => {
-    assert.deepEqual(shopifyCredentials((n) => ({ SHOPIFY_ACCESS_TOKEN: 'shpat_x' })[n]), { accessToken: 'shpat_x' });
-    assert.deepEqual(shopifyCredentials((n) => ({ SHOPIFY_CLIENT_ID: 'id', SHOPIFY_CLIENT_SECRET: 'secret' })[n]), { clientId: 'id', clientSecret: 'secret' });
+    assert.deepEqual(
+      shopifyCredentials((n) => ({ SHOPIFY_ACCESS_TOKEN: 'shpat_x' })[n]),
+      { accessToken: 'shpat_x' },
+    );
+    assert.deepEqual(
+      shopifyCredentials((n) => ({ SHOPIFY_CLIENT_ID: 'id', SHOPIFY_CLIENT_SECRET: 'secret' })[n]),
+      { clientId: 'id', clientSecret: 'secret' },
+    );
     assert.equal(credentialsProblem({})?.variable, 'SHOPIFY_ACCESS_TOKEN');
     assert.equal(credentialsProblem({ clientId: 'id' })?.message, 'SHOPIFY_CLIENT_SECRET is required with SHOPIFY_CLIENT_ID');
     assert.equal(credentialsProblem({ clientSecret: 'secret' })?.variable, 'SHOPIFY_CLIENT_ID');
@@ -132,8 +156,15 @@ describe('the token settings', () => {
   });
 
   it("lets a tool's exported client id and secret replace the stack file's static token as a whole", () => {
-    const file = (n: string) => ({ SHOPIFY_ACCESS_TOKEN: 'shpat_local_access_token', SHOPIFY_CLIENT_ID: 'exported-id', SHOPIFY_CLIENT_SECRET: 'exported' })[n];
-    assert.deepEqual(toolShopifyCredentials(file, { SHOPIFY_CLIENT_ID: 'exported-id', SHOPIFY_CLIENT_SECRET: 'exported' }), { clientId: 'exported-id', clientSecret: 'exported' });
-    assert.deepEqual(toolShopifyCredentials((n) => ({ SHOPIFY_ACCESS_TOKEN: 'shpat_local_access_token' })[n], {}), { accessToken: 'shpat_local_access_token' });
+    const file = (n: string) =>
+      ({ SHOPIFY_ACCESS_TOKEN: 'shpat_local_access_token', SHOPIFY_CLIENT_ID: 'exported-id', SHOPIFY_CLIENT_SECRET: 'exported' })[n];
+    assert.deepEqual(toolShopifyCredentials(file, { SHOPIFY_CLIENT_ID: 'exported-id', SHOPIFY_CLIENT_SECRET: 'exported' }), {
+      clientId: 'exported-id',
+      clientSecret: 'exported',
+    });
+    assert.deepEqual(
+      toolShopifyCredentials((n) => ({ SHOPIFY_ACCESS_TOKEN: 'shpat_local_access_token' })[n], {}),
+      { accessToken: 'shpat_local_access_token' },
+    );
   });
 });

@@ -218,7 +218,10 @@ class ProcessorModel {
     batch.database = { availableQuantity: this.db.available, version: this.db.version };
     batch.bringToDatabase = holdsImport(batch.item!) || this.importsPending;
     // The database has not moved past the batch (else superseded) and the last guess was right: no read.
-    const guess = batch.database.version > batch.item!.newest.inventoryVersion ? undefined : guessConfirmation(batch.item!, batch.database, batch.bringToDatabase, this.lastGuessRight);
+    const guess =
+      batch.database.version > batch.item!.newest.inventoryVersion
+        ? undefined
+        : guessConfirmation(batch.item!, batch.database, batch.bringToDatabase, this.lastGuessRight);
     batch.guessed = guess !== undefined;
     if (guess) {
       batch.decision = guess;
@@ -243,7 +246,15 @@ class ProcessorModel {
     const shopify = batch.decision!.shopify!;
     const item = batch.item!;
     const request = buildCompareAndSetRequest(
-      [{ inventoryItemId: item.inventoryItemId, locationId: item.locationId, from: shopify, to: database.availableQuantity, version: database.version }],
+      [
+        {
+          inventoryItemId: item.inventoryItemId,
+          locationId: item.locationId,
+          from: shopify,
+          to: database.availableQuantity,
+          version: database.version,
+        },
+      ],
       `confirm-${batch.round}`,
       (key) => movementsUri([item.newest.movementId], key),
     );
@@ -291,7 +302,10 @@ const sales: fc.Arbitrary<Action>[] = [
 ];
 const systemMovements: fc.Arbitrary<Action>[] = [
   fc.integer({ min: 1, max: 5 }).map((k) => ({ t: 'restock' as const, k })),
-  fc.integer({ min: -3, max: 3 }).filter((k) => k !== 0).map((k) => ({ t: 'correction' as const, k })),
+  fc
+    .integer({ min: -3, max: 3 })
+    .filter((k) => k !== 0)
+    .map((k) => ({ t: 'correction' as const, k })),
   fc.integer({ min: 0, max: 25 }).map((target) => ({ t: 'wmsSync' as const, target })),
 ];
 const restart: fc.Arbitrary<Action> = fc.constant({ t: 'restart' as const });
@@ -360,7 +374,8 @@ function act(world: World, action: Action): void {
 function assertNoUnearnedRaise(world: World, allowed: ReadonlySet<SystemWrite['kind']>): void {
   for (const write of world.shopify.writes) {
     if (write.kind === 'lower') assert.ok(write.after < write.before, `a confirm raised Shopify from ${write.before} to ${write.after}`);
-    else if (write.kind === 'adjust') assert.equal(write.after - write.before, write.carried, 'an adjustment moved Shopify by its movements only');
+    else if (write.kind === 'adjust')
+      assert.equal(write.after - write.before, write.carried, 'an adjustment moved Shopify by its movements only');
     else assert.ok(allowed.has(write.kind), `${write.kind} wrote to Shopify`);
   }
 }
@@ -406,17 +421,24 @@ function reconcile(world: World): void {
 describe('the sync rule over random interleavings of Shopify and the system', () => {
   it('while only sales happen, late, shuffled and repeated, across restarts, no call raises Shopify; at rest Shopify equals the database', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 30 }), fc.array(fc.oneof(...sales, restart), { maxLength: 80, size: 'max' }), (stock, actions) => {
-        const world = newWorld(stock, stock, 'in_sync');
-        for (const action of actions) {
-          act(world, action);
+      fc.property(
+        fc.integer({ min: 0, max: 30 }),
+        fc.array(fc.oneof(...sales, restart), { maxLength: 80, size: 'max' }),
+        (stock, actions) => {
+          const world = newWorld(stock, stock, 'in_sync');
+          for (const action of actions) {
+            act(world, action);
+            assertNoUnearnedRaise(world, new Set());
+            assert.ok(
+              world.shopify.writes.every((w) => w.after <= w.before),
+              'no write raised Shopify',
+            );
+          }
+          settle(world);
           assertNoUnearnedRaise(world, new Set());
-          assert.ok(world.shopify.writes.every((w) => w.after <= w.before), 'no write raised Shopify');
-        }
-        settle(world);
-        assertNoUnearnedRaise(world, new Set());
-        assert.equal(world.shopify.available, world.db.available, 'at rest Shopify equals the database');
-      }),
+          assert.equal(world.shopify.available, world.db.available, 'at rest Shopify equals the database');
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -555,7 +577,10 @@ describe('the sync rule over random interleavings of Shopify and the system', ()
     t.diagnostic(
       `stale compare-and-sets: ${tally.stale}; runs with items dead-lettered after ${MAX_ROUNDS} rounds: ${tally.deadLettered}; guesses right: ${tally.guessesRight}, stale: ${tally.guessesStale}`,
     );
-    assert.ok(tally.stale > 0, `stale compare-and-sets: ${tally.stale}, items dead-lettered after ${MAX_ROUNDS} rounds: ${tally.deadLettered}`);
+    assert.ok(
+      tally.stale > 0,
+      `stale compare-and-sets: ${tally.stale}, items dead-lettered after ${MAX_ROUNDS} rounds: ${tally.deadLettered}`,
+    );
     assert.ok(tally.guessesRight > 0 && tally.guessesStale > 0, `guesses right: ${tally.guessesRight}, stale: ${tally.guessesStale}`);
   });
 });

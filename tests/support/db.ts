@@ -79,7 +79,9 @@ export async function createTestProduct(options: TestProductOptions): Promise<Te
     try {
       await insertVariant(product);
       if (options.atShopify ?? true) {
-        await setShopifyLevels([{ inventoryItemId: product.inventoryItemId, locationId: product.locationId, available: product.availableQuantity }]);
+        await setShopifyLevels([
+          { inventoryItemId: product.inventoryItemId, locationId: product.locationId, available: product.availableQuantity },
+        ]);
       }
       return product;
     } catch (err) {

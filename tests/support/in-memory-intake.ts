@@ -206,7 +206,10 @@ export class IntakeWorld {
    * The check of this SKU fails: `wmsFailed` true when the WMS itself failed (timeouts, 5xx),
    * false when the answer deadline cut the check short.
    */
-  wmsFails(sku: string, { wmsFailed, attempts = 3, cause = 'answered 503' }: { wmsFailed: boolean; attempts?: number; cause?: string }): this {
+  wmsFails(
+    sku: string,
+    { wmsFailed, attempts = 3, cause = 'answered 503' }: { wmsFailed: boolean; attempts?: number; cause?: string },
+  ): this {
     this.wmsScripts.set(sku, { answer: 'fails', wmsFailed, attempts, cause });
     return this;
   }
@@ -264,7 +267,11 @@ export class IntakeWorld {
     if (known) return { kind: 'already_exists', existingWebhookId: known.webhookId, existingEventId: known.eventId };
     const reserving = lines.filter((l) => l.variantId !== null);
     const gone = reserving.filter((l) => !this.variants.has(l.variantId!));
-    if (gone.length > 0) return productNotFound(gone.map((l) => ({ productId: l.productId!, variantId: l.variantId, sku: l.sku })), 'in inventory');
+    if (gone.length > 0)
+      return productNotFound(
+        gone.map((l) => ({ productId: l.productId!, variantId: l.variantId, sku: l.sku })),
+        'in inventory',
+      );
     const demand = new Map<ShopifyId, number>();
     for (const l of reserving) demand.set(l.variantId!, (demand.get(l.variantId!) ?? 0) + l.quantity);
     const shortages: Shortage[] = [...demand]

@@ -9,7 +9,10 @@ import { stackEnv } from './stack-env.js';
  */
 
 export function kafkaBrokers(): string[] {
-  return stackEnv().KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean);
+  return stackEnv()
+    .KAFKA_BROKERS.split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
 }
 
 export function kafkaClient(brokers: string[] = kafkaBrokers()): Kafka {
@@ -75,7 +78,7 @@ function headerStrings(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (value === undefined) continue;
-    out[name] = (Array.isArray(value) ? value.map(String).join(',') : String(value));
+    out[name] = Array.isArray(value) ? value.map(String).join(',') : String(value);
   }
   return out;
 }
@@ -128,7 +131,12 @@ export async function readEvents<T = Record<string, unknown>>(options: ReadEvent
         if (untilEnd ? reachedEnd() : matches.length >= count) resolve(matches);
       };
       timer = setTimeout(
-        () => reject(new Error(`readEvents(${topic}): ${matches.length} matching event(s) after ${timeoutMs} ms, wanted ${untilEnd ? 'the topic end' : count}`)),
+        () =>
+          reject(
+            new Error(
+              `readEvents(${topic}): ${matches.length} matching event(s) after ${timeoutMs} ms, wanted ${untilEnd ? 'the topic end' : count}`,
+            ),
+          ),
         timeoutMs,
       );
       consumer

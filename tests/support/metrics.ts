@@ -33,7 +33,10 @@ export function requestDurations(metrics: string, selector: { route: string; sta
 }
 
 /** GETs `${baseUrl}/metrics` and reads the histogram for one route and status. */
-export async function fetchRequestDurations(baseUrl: string, selector: { route: string; status: number; method?: string }): Promise<RequestDurations> {
+export async function fetchRequestDurations(
+  baseUrl: string,
+  selector: { route: string; status: number; method?: string },
+): Promise<RequestDurations> {
   const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
   if (!res.ok) throw new Error(`${baseUrl}/metrics answered ${res.status}`);
   return requestDurations(await res.text(), selector);

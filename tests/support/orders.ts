@@ -34,7 +34,11 @@ export interface BuildOrderOptions {
 }
 
 /** The order line of a test variant: `lineOf(variant, 2)`. */
-export function lineOf(variant: { variantId: number; productId: number; sku: string }, quantity: number, extra: Partial<OrderLine> = {}): OrderLine {
+export function lineOf(
+  variant: { variantId: number; productId: number; sku: string },
+  quantity: number,
+  extra: Partial<OrderLine> = {},
+): OrderLine {
   return { productId: variant.productId, variantId: variant.variantId, sku: variant.sku, quantity, ...extra };
 }
 

@@ -77,7 +77,9 @@ export function buildRefund(input: RefundInput): BuiltRefund {
     duties: [],
     order_adjustments: [],
     transactions: [],
-    refund_line_items: input.lines.map((line) => refundLineItem({ ...line, id: line.id ?? refundLineItemId() })) as BuiltRefund['refund_line_items'],
+    refund_line_items: input.lines.map((line) =>
+      refundLineItem({ ...line, id: line.id ?? refundLineItemId() }),
+    ) as BuiltRefund['refund_line_items'],
   };
 }
 
@@ -104,7 +106,12 @@ export interface WebhookAnswer {
  * Signs `body` (or raw text) with the stack's secret and posts it to the topic's path of the running
  * stack, with the topic's X-Shopify-Topic and fresh webhook and event ids unless `headers` say otherwise.
  */
-export async function deliver(topic: WebhookTopic, body: unknown, headers: Partial<Record<string, string>> = {}, path: string = TOPIC_PATHS[topic]): Promise<WebhookAnswer> {
+export async function deliver(
+  topic: WebhookTopic,
+  body: unknown,
+  headers: Partial<Record<string, string>> = {},
+  path: string = TOPIC_PATHS[topic],
+): Promise<WebhookAnswer> {
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
   const answer = await httpRequest(`${stackEnv().ORDER_API_URL}${path}`, {
     method: 'POST',

@@ -102,7 +102,11 @@ export async function servedBy(stubId: string): Promise<ServedCall[]> {
   };
   return requests
     .filter((e) => e.stubMapping?.id === stubId)
-    .map((e) => ({ loggedAt: e.request.loggedDate, status: e.response.status, answer: JSON.parse(e.response.body ?? '{}') as GraphqlAnswer }))
+    .map((e) => ({
+      loggedAt: e.request.loggedDate,
+      status: e.response.status,
+      answer: JSON.parse(e.response.body ?? '{}') as GraphqlAnswer,
+    }))
     .sort((a, b) => a.loggedAt - b.loggedAt);
 }
 

@@ -41,7 +41,11 @@ async function admin(method: string, path: string, body?: unknown): Promise<unkn
   return text ? JSON.parse(text) : undefined;
 }
 
-const ids = (level: LevelInput | ShopifyLineItem) => ({ ...level, inventoryItemId: String(level.inventoryItemId), locationId: String(level.locationId) });
+const ids = (level: LevelInput | ShopifyLineItem) => ({
+  ...level,
+  inventoryItemId: String(level.inventoryItemId),
+  locationId: String(level.locationId),
+});
 
 /** Sets Shopify's available quantity of these items (history cause `seed`). */
 export async function setShopifyLevels(levels: LevelInput[]): Promise<void> {

@@ -83,7 +83,9 @@ const throttleStatus = (currentlyAvailable: number) => ({
   restoreRate: 100,
 });
 
-const cost = (currentlyAvailable = 1990) => ({ cost: { requestedQueryCost: 10, actualQueryCost: 10, throttleStatus: throttleStatus(currentlyAvailable) } });
+const cost = (currentlyAvailable = 1990) => ({
+  cost: { requestedQueryCost: 10, actualQueryCost: 10, throttleStatus: throttleStatus(currentlyAvailable) },
+});
 
 type MutationField = 'inventorySetQuantities' | 'inventoryAdjustQuantities';
 
@@ -91,10 +93,18 @@ type MutationField = 'inventorySetQuantities' | 'inventoryAdjustQuantities';
 export const shopifyReplies = {
   /** A mutation's success, applying nothing (the stand-in applies for real: prefer it). */
   ok(options: { currentlyAvailable?: number; field?: MutationField } = {}): ShopifyReply {
-    const group = { createdAt: '2026-11-24T08:00:00Z', reason: 'correction', referenceDocumentUri: 'gid://order-intake/InventoryMovement/1', changes: [] };
+    const group = {
+      createdAt: '2026-11-24T08:00:00Z',
+      reason: 'correction',
+      referenceDocumentUri: 'gid://order-intake/InventoryMovement/1',
+      changes: [],
+    };
     return {
       status: 200,
-      body: { data: { [options.field ?? 'inventorySetQuantities']: { inventoryAdjustmentGroup: group, userErrors: [] } }, extensions: cost(options.currentlyAvailable) },
+      body: {
+        data: { [options.field ?? 'inventorySetQuantities']: { inventoryAdjustmentGroup: group, userErrors: [] } },
+        extensions: cost(options.currentlyAvailable),
+      },
     };
   },
   throttled(): ShopifyReply {
@@ -112,13 +122,19 @@ export const shopifyReplies = {
   tooManyRequests(retryAfterSeconds: number): ShopifyReply {
     return { status: 429, headers: { 'Retry-After': String(retryAfterSeconds) }, body: { errors: 'Exceeded 2 calls per second' } };
   },
-  userErrors(errors: Array<{ code: string; field: string[]; message: string }>, field: MutationField = 'inventorySetQuantities'): ShopifyReply {
+  userErrors(
+    errors: Array<{ code: string; field: string[]; message: string }>,
+    field: MutationField = 'inventorySetQuantities',
+  ): ShopifyReply {
     return { status: 200, body: { data: { [field]: { inventoryAdjustmentGroup: null, userErrors: errors } }, extensions: cost() } };
   },
 };
 
 /** Matches a GraphQL body naming any of the inventory items (as Shopify gids), of one operation or any. */
-function requestPattern(inventoryItemIds: ReadonlyArray<number | string>, options: { apiVersion?: string; operation?: ShopifyOperation } = {}) {
+function requestPattern(
+  inventoryItemIds: ReadonlyArray<number | string>,
+  options: { apiVersion?: string; operation?: ShopifyOperation } = {},
+) {
   if (inventoryItemIds.length === 0) throw new Error('give at least one inventory item id');
   return {
     method: 'POST',
@@ -185,7 +201,12 @@ export async function stubShopify(
           ...(!last || options.thenStandIn ? { newScenarioState: `reply-${i + 1}` } : {}),
         }
       : {};
-    const mapping = (await adminCall('POST', '/mappings', { priority: options.priority ?? 1, request, response: responseOf(reply), ...state })) as { id: string };
+    const mapping = (await adminCall('POST', '/mappings', {
+      priority: options.priority ?? 1,
+      request,
+      response: responseOf(reply),
+      ...state,
+    })) as { id: string };
     mappingIds.push(mapping.id);
   }
   return {
@@ -223,7 +244,8 @@ export async function stubStandInWithBucket(
   };
 }
 
-const lowerKeys = (headers: Record<string, string> = {}) => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+const lowerKeys = (headers: Record<string, string> = {}) =>
+  Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
 
 const operationOf = (query: string): ReceivedShopifyRequest['operation'] =>
   (Object.entries(OPERATION_TEXT).find(([, text]) => query.includes(text))?.[0] as ShopifyOperation | undefined) ?? 'other';
@@ -244,7 +266,14 @@ export async function shopifyRequests(
   return found.requests
     .map((r) => {
       const body = JSON.parse(r.body) as ReceivedShopifyRequest['body'];
-      return { url: r.url, method: r.method, headers: lowerKeys(r.headers), operation: operationOf(body.query), body, loggedAt: r.loggedDate };
+      return {
+        url: r.url,
+        method: r.method,
+        headers: lowerKeys(r.headers),
+        operation: operationOf(body.query),
+        body,
+        loggedAt: r.loggedDate,
+      };
     })
     .sort((a, b) => a.loggedAt - b.loggedAt);
 }
@@ -254,7 +283,10 @@ export const writesAmong = (requests: readonly ReceivedShopifyRequest[]) =>
   requests.filter((r) => r.operation === 'inventorySetQuantities' || r.operation === 'inventoryAdjustQuantities');
 
 /** Forgets this test's requests in WireMock's journal (never anyone else's). */
-export async function removeShopifyRequests(inventoryItemIds: ReadonlyArray<number | string>, options: { apiVersion?: string } = {}): Promise<void> {
+export async function removeShopifyRequests(
+  inventoryItemIds: ReadonlyArray<number | string>,
+  options: { apiVersion?: string } = {},
+): Promise<void> {
   await adminCall('POST', '/requests/remove', requestPattern(inventoryItemIds, options));
 }
 

@@ -5,11 +5,7 @@ export function signBody(rawBody: string | Buffer, secret: string): string {
 }
 
 /** The headers Shopify sends with an orders/create delivery, signed over exactly `rawBody`. */
-export function shopifyHeaders(
-  rawBody: string,
-  secret: string,
-  overrides: Partial<Record<string, string>> = {},
-): Record<string, string> {
+export function shopifyHeaders(rawBody: string, secret: string, overrides: Partial<Record<string, string>> = {}): Record<string, string> {
   return {
     'content-type': 'application/json',
     'x-shopify-topic': 'orders/create',

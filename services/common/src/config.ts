@@ -23,11 +23,7 @@ export function isProduction(): boolean {
 }
 
 /** Parses the environment once, naming every missing or malformed variable in one message, never a value. */
-export function parseConfig<S extends z.ZodTypeAny>(
-  service: string,
-  schema: S,
-  env: NodeJS.ProcessEnv = process.env,
-): z.infer<S> {
+export function parseConfig<S extends z.ZodTypeAny>(service: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   parsing = env;
   let result: ReturnType<typeof schema.safeParse>;
   try {

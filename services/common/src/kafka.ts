@@ -16,7 +16,10 @@ export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512']
  */
 export const kafkaSecuritySettings = {
   /** `true`: TLS to every broker, verified against the system's CAs or KAFKA_SSL_CA_FILE. */
-  KAFKA_SSL: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
+  KAFKA_SSL: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
   /** A PEM file of the CA(s) that signed the brokers' certificates (a private CA, Strimzi's cluster CA): replaces the system's CAs. */
   KAFKA_SSL_CA_FILE: optional(z.string()),
   KAFKA_SASL_MECHANISM: optional(z.enum(KAFKA_SASL_MECHANISMS, { error: `must be one of ${KAFKA_SASL_MECHANISMS.join(', ')}` })),
@@ -47,7 +50,8 @@ export function kafkaSecurityRule(config: KafkaSecurityConfig, ctx: z.Refinement
     if (mechanism === undefined) problem('KAFKA_SASL_MECHANISM', `must be set (${KAFKA_SASL_MECHANISMS.join(', ')}) when ${given}`);
     if (username === undefined) problem('KAFKA_SASL_USERNAME', `must be set when ${given} (username and password both or neither)`);
     if (password === undefined) problem('KAFKA_SASL_PASSWORD', `must be set when ${given} (username and password both or neither)`);
-    if (!config.KAFKA_SSL && isProduction()) problem('KAFKA_SSL', 'must be true when SASL is on with NODE_ENV=production (SASL without TLS is refused)');
+    if (!config.KAFKA_SSL && isProduction())
+      problem('KAFKA_SSL', 'must be true when SASL is on with NODE_ENV=production (SASL without TLS is refused)');
   }
   if (config.KAFKA_SSL_CA_FILE !== undefined && !config.KAFKA_SSL) problem('KAFKA_SSL_CA_FILE', 'is set but KAFKA_SSL is not true');
 }

@@ -29,7 +29,12 @@ export const httpServerSettings = {
     .min(HTTP_SERVER_BOUNDS.maxHeadersTimeoutMs)
     .max(HTTP_SERVER_BOUNDS.maxRequestTimeoutMs)
     .default(HTTP_SERVER_BOUNDS.maxRequestTimeoutMs),
-  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(500).max(HTTP_SERVER_BOUNDS.maxHeadersTimeoutMs).default(HTTP_SERVER_BOUNDS.maxHeadersTimeoutMs),
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(500)
+    .max(HTTP_SERVER_BOUNDS.maxHeadersTimeoutMs)
+    .default(HTTP_SERVER_BOUNDS.maxHeadersTimeoutMs),
   HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(65_535).default(HTTP_SERVER_BOUNDS.defaultMaxConnections),
 };
 
@@ -52,14 +57,23 @@ export interface ServeOptions {
 
 /** A bound outside HTTP_SERVER_BOUNDS is a programming error: the config schema refuses it first. */
 function bounded(name: string, value: number, max: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${value}`);
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${value}`);
   return value;
 }
 
 /** The HTTP server `serve` listens with: bounded request and headers times, and a connection cap. */
 export function createBoundedServer(app: Express, settings: HttpServerSettings = {}, logger?: Logger): Server {
-  const requestTimeout = bounded('HTTP_REQUEST_TIMEOUT_MS', settings.HTTP_REQUEST_TIMEOUT_MS ?? HTTP_SERVER_BOUNDS.maxRequestTimeoutMs, HTTP_SERVER_BOUNDS.maxRequestTimeoutMs);
-  const headersTimeout = bounded('HTTP_HEADERS_TIMEOUT_MS', settings.HTTP_HEADERS_TIMEOUT_MS ?? HTTP_SERVER_BOUNDS.maxHeadersTimeoutMs, Math.min(HTTP_SERVER_BOUNDS.maxHeadersTimeoutMs, requestTimeout));
+  const requestTimeout = bounded(
+    'HTTP_REQUEST_TIMEOUT_MS',
+    settings.HTTP_REQUEST_TIMEOUT_MS ?? HTTP_SERVER_BOUNDS.maxRequestTimeoutMs,
+    HTTP_SERVER_BOUNDS.maxRequestTimeoutMs,
+  );
+  const headersTimeout = bounded(
+    'HTTP_HEADERS_TIMEOUT_MS',
+    settings.HTTP_HEADERS_TIMEOUT_MS ?? HTTP_SERVER_BOUNDS.maxHeadersTimeoutMs,
+    Math.min(HTTP_SERVER_BOUNDS.maxHeadersTimeoutMs, requestTimeout),
+  );
   const server = createServer(
     {
       requestTimeout,
@@ -70,7 +84,11 @@ export function createBoundedServer(app: Express, settings: HttpServerSettings =
     },
     app,
   );
-  server.maxConnections = bounded('HTTP_MAX_CONNECTIONS', settings.HTTP_MAX_CONNECTIONS ?? HTTP_SERVER_BOUNDS.defaultMaxConnections, 65_535);
+  server.maxConnections = bounded(
+    'HTTP_MAX_CONNECTIONS',
+    settings.HTTP_MAX_CONNECTIONS ?? HTTP_SERVER_BOUNDS.defaultMaxConnections,
+    65_535,
+  );
   // Node closes a connection beyond the cap at once. The first refusal is logged when it happens,
   // later ones as one count a minute: a flood must not turn into a flood of log lines.
   let window: NodeJS.Timeout | undefined;
@@ -90,7 +108,10 @@ export function createBoundedServer(app: Express, settings: HttpServerSettings =
       dropped += 1;
       return;
     }
-    logger?.warn(`refused a connection beyond HTTP_MAX_CONNECTIONS=${server.maxConnections}`, { event: 'http.connections.refused', dropped: 1 });
+    logger?.warn(`refused a connection beyond HTTP_MAX_CONNECTIONS=${server.maxConnections}`, {
+      event: 'http.connections.refused',
+      dropped: 1,
+    });
     window = setTimeout(report, 60_000).unref();
   });
   return server;

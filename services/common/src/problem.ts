@@ -39,7 +39,12 @@ const DEFAULT_RETRY_AFTER_SECONDS = '1';
  * Writes the problem body. `answerStatus` sends it under another HTTP status than the problem's own
  * (a refusal answered 200 so Shopify neither retries it nor counts it as a failed delivery).
  */
-export function sendProblem(res: Response, problem: Problem, headers: Record<string, string> = {}, answerStatus: number = problem.status): void {
+export function sendProblem(
+  res: Response,
+  problem: Problem,
+  headers: Record<string, string> = {},
+  answerStatus: number = problem.status,
+): void {
   const { status, code, detail, ...extensions } = problem;
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   if (answerStatus === 503 && !res.hasHeader('retry-after')) res.setHeader('Retry-After', DEFAULT_RETRY_AFTER_SECONDS);
@@ -73,7 +78,11 @@ export function problemHandler(logger: Logger) {
     if (err instanceof ProblemError) return sendProblem(res, err.problem, err.headers);
     const bodyError = err as { type?: string; status?: number; limit?: number };
     if (bodyError?.type === 'entity.too.large') {
-      return sendProblem(res, { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: `The request body is larger than ${binarySize(bodyError.limit)}.` });
+      return sendProblem(res, {
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+        detail: `The request body is larger than ${binarySize(bodyError.limit)}.`,
+      });
     }
     if (bodyError?.type === 'entity.parse.failed') {
       return sendProblem(res, { status: 400, code: 'INVALID_PAYLOAD', detail: 'The request body is not valid JSON.' });

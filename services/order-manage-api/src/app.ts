@@ -71,14 +71,7 @@ export function createApp(deps: AppDeps): Express {
     const restockOrder = createRestockOrder({ restocks: deps.restocks });
     app.use(restockWebhookRouter({ logger, metrics, restockOrder, source, deadlineMs: deps.deadlineMs ?? DEFAULT_WEBHOOK_DEADLINE_MS }));
   }
-  app.use(
-    healthRouter(
-      { 'order-manage-data-api': () => dataApi.ping() },
-      () => state.shuttingDown,
-      { redis: () => redis.ping() },
-      logger,
-    ),
-  );
+  app.use(healthRouter({ 'order-manage-data-api': () => dataApi.ping() }, () => state.shuttingDown, { redis: () => redis.ping() }, logger));
   app.use(metrics.router());
   app.use((_req, res) => sendProblem(res, { status: 404, code: 'NOT_FOUND', detail: 'No such endpoint.' }));
   app.use(problemHandler(logger));

@@ -28,12 +28,20 @@ const webhookSecrets = () =>
     .check((ctx) => {
       const secrets = ctx.value;
       if (secrets.length > MAX_WEBHOOK_SECRETS) {
-        ctx.issues.push({ code: 'custom', input: '', message: `holds ${secrets.length} secrets: at most ${MAX_WEBHOOK_SECRETS}, separated by a comma, while one is being rotated` });
+        ctx.issues.push({
+          code: 'custom',
+          input: '',
+          message: `holds ${secrets.length} secrets: at most ${MAX_WEBHOOK_SECRETS}, separated by a comma, while one is being rotated`,
+        });
       }
       secrets.forEach((part, i) => {
         if (part.length < SECRET_MIN_LENGTH) {
           const which = `secret ${i + 1} of ${secrets.length}`;
-          ctx.issues.push({ code: 'custom', input: '', message: part ? `${which} must be at least ${SECRET_MIN_LENGTH} characters` : `${which} is empty` });
+          ctx.issues.push({
+            code: 'custom',
+            input: '',
+            message: part ? `${which} must be at least ${SECRET_MIN_LENGTH} characters` : `${which} is empty`,
+          });
         }
       });
     });
@@ -43,7 +51,7 @@ const shopDomain = () =>
   z
     .string()
     .trim()
-    .regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/i, 'must be the shop\'s <shop>.myshopify.com domain')
+    .regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/i, "must be the shop's <shop>.myshopify.com domain")
     .transform((value) => value.toLowerCase());
 
 export const configSchema = z.object({

@@ -48,7 +48,11 @@ async function main(): Promise<void> {
     warehouseLocationId: config.SHOPIFY_LOCATION_ID,
     deadlineMs: config.WEBHOOK_DEADLINE_MS,
     dataApi: createDataApiClient({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS }),
-    restocks: createRestockClient({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS }),
+    restocks: createRestockClient({
+      baseUrl: config.DATA_API_URL,
+      token: config.INTERNAL_API_TOKEN,
+      timeoutMs: config.DATA_API_TIMEOUT_MS,
+    }),
     wms,
     wmsHold: createWmsHold({ redis, logger, ttlSeconds: config.WMS_HOLD_TTL_SECONDS }),
     variantCache: createVariantCache({ ttlMs: config.VARIANT_CACHE_TTL_MS, maxEntries: config.VARIANT_CACHE_MAX_ENTRIES }),

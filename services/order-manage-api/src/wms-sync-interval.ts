@@ -92,9 +92,12 @@ async function tickOnce(ticking: Ticking): Promise<WmsSyncRunOutcome> {
   const lockValue = `${ticking.replicaId}:${randomUUID()}`;
   const skipped = await lockOrSkip(ticking, lockValue);
   if (skipped !== null) return skipped;
-  const renewal = setInterval(() => {
-    ticking.redis.eval(RENEW, 1, ticking.lockKey, lockValue, String(ticking.intervalMs)).catch(() => undefined);
-  }, Math.max(50, Math.floor(ticking.intervalMs / 3)));
+  const renewal = setInterval(
+    () => {
+      ticking.redis.eval(RENEW, 1, ticking.lockKey, lockValue, String(ticking.intervalMs)).catch(() => undefined);
+    },
+    Math.max(50, Math.floor(ticking.intervalMs / 3)),
+  );
   renewal.unref();
   try {
     return await runSync(ticking);

@@ -105,7 +105,8 @@ function screen(items: WmsListItem[], seen: Set<string>, report: WmsSyncReport):
       continue;
     }
     seen.add(item.sku);
-    if (item.availableQuantity < 0 || item.availableQuantity > MAX_STOCK) report.invalid.push({ sku: item.sku, availableQuantity: item.availableQuantity });
+    if (item.availableQuantity < 0 || item.availableQuantity > MAX_STOCK)
+      report.invalid.push({ sku: item.sku, availableQuantity: item.availableQuantity });
     else sendable.push({ sku: item.sku, availableQuantity: item.availableQuantity });
   }
   return sendable;

@@ -65,8 +65,25 @@ export function createApp(deps: AppDeps): Express {
   app.use('/internal', bearerAuth(deps.internalApiToken), parseBody, restocksRouter({ pool, logger, inventoryTopic: deps.inventoryTopic }));
   // docs/spec.md section 1: every endpoint but health and metrics takes the internal token, the team's too.
   app.use('/api', bearerAuth(deps.internalApiToken), operationsRouter({ pool }));
-  app.use(inventoryOperationsRouter({ pool, logger, metrics, internalApiToken: deps.internalApiToken, inventoryTopic: deps.inventoryTopic, bodyLimit: deps.bodyLimit }));
-  app.use(catalogueRouter({ pool, logger, internalApiToken: deps.internalApiToken, inventoryTopic: deps.inventoryTopic, bodyLimit: deps.bodyLimit }));
+  app.use(
+    inventoryOperationsRouter({
+      pool,
+      logger,
+      metrics,
+      internalApiToken: deps.internalApiToken,
+      inventoryTopic: deps.inventoryTopic,
+      bodyLimit: deps.bodyLimit,
+    }),
+  );
+  app.use(
+    catalogueRouter({
+      pool,
+      logger,
+      internalApiToken: deps.internalApiToken,
+      inventoryTopic: deps.inventoryTopic,
+      bodyLimit: deps.bodyLimit,
+    }),
+  );
 
   // After the business routes: every commit would otherwise pass through the health and metrics routers.
   app.use(

@@ -21,11 +21,14 @@ function shopifyClient({ config, logger, metrics }: Wiring): ShopifyClient {
     baseUrl: config.SHOPIFY_ADMIN_BASE_URL,
     apiVersion: config.SHOPIFY_API_VERSION,
     // A static token, or the client-credentials grant's, renewed before it expires and once on a 401.
-    tokens: accessTokenSource(shopifyCredentials((name) => config[name as keyof typeof config] as string | undefined), {
-      baseUrl: config.SHOPIFY_ADMIN_BASE_URL,
-      timeoutMs: config.SHOPIFY_TIMEOUT_MS,
-      logger,
-    }),
+    tokens: accessTokenSource(
+      shopifyCredentials((name) => config[name as keyof typeof config] as string | undefined),
+      {
+        baseUrl: config.SHOPIFY_ADMIN_BASE_URL,
+        timeoutMs: config.SHOPIFY_TIMEOUT_MS,
+        logger,
+      },
+    ),
     timeoutMs: config.SHOPIFY_TIMEOUT_MS,
     maxAttempts: config.SHOPIFY_MAX_ATTEMPTS,
     baseDelayMs: config.SHOPIFY_RETRY_BASE_DELAY_MS,
@@ -53,7 +56,10 @@ function inventoryProcessor({ config, logger, metrics }: Wiring, shopify: Shopif
 }
 
 /** RECONCILE_INTERVAL_MS: scheduled reconciliation, run by the replica consuming partition 0; none when 0. */
-function reconciliation({ config, logger, metrics }: Wiring, deps: { shopify: ShopifyClient; stock: StockSource; processor: InventoryProcessor }): ReconcileInterval | undefined {
+function reconciliation(
+  { config, logger, metrics }: Wiring,
+  deps: { shopify: ShopifyClient; stock: StockSource; processor: InventoryProcessor },
+): ReconcileInterval | undefined {
   if (config.RECONCILE_INTERVAL_MS <= 0) return undefined;
   return startReconcileInterval({
     reconciler: createReconciler({ stock: deps.stock, shopify: deps.shopify, logger }),
@@ -66,10 +72,18 @@ function reconciliation({ config, logger, metrics }: Wiring, deps: { shopify: Sh
 
 async function main(): Promise<void> {
   const config = parseConfig(SERVICE, configSchema);
-  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, secrets: [config.SHOPIFY_ACCESS_TOKEN, config.SHOPIFY_CLIENT_SECRET, config.INTERNAL_API_TOKEN, config.KAFKA_SASL_PASSWORD] });
+  const logger = createLogger({
+    service: SERVICE,
+    level: config.LOG_LEVEL,
+    secrets: [config.SHOPIFY_ACCESS_TOKEN, config.SHOPIFY_CLIENT_SECRET, config.INTERNAL_API_TOKEN, config.KAFKA_SASL_PASSWORD],
+  });
   const wiring: Wiring = { config, logger, metrics: createStreamMetrics() };
   const shopify = shopifyClient(wiring);
-  const stock = createStockSource({ baseUrl: config.DATA_API_URL, token: config.INTERNAL_API_TOKEN, timeoutMs: config.DATA_API_TIMEOUT_MS });
+  const stock = createStockSource({
+    baseUrl: config.DATA_API_URL,
+    token: config.INTERNAL_API_TOKEN,
+    timeoutMs: config.DATA_API_TIMEOUT_MS,
+  });
   const processor = inventoryProcessor(wiring, shopify, stock);
   const state = { shuttingDown: false };
   const app = createApp({

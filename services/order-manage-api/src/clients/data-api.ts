@@ -90,7 +90,10 @@ export function createDataApiClient(options: DataApiClientOptions): DataApiClien
   const call = dataApiCall(options);
   return {
     async resolve(orderId, lines, callOptions) {
-      const body = { orderId, lines: lines.map(({ lineItemId, productId, variantId, sku }) => ({ lineItemId, productId, variantId, sku })) };
+      const body = {
+        orderId,
+        lines: lines.map(({ lineItemId, productId, variantId, sku }) => ({ lineItemId, productId, variantId, sku })),
+      };
       const { status, json } = await call('POST', '/internal/variants/resolve', body, callOptions);
       if (status !== 200) throw unexpected('POST /internal/variants/resolve', status, json);
       return json as unknown as Resolution;

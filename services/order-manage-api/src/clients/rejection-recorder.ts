@@ -28,9 +28,17 @@ export function createRejectionRecorder(options: RejectionRecorderOptions): Reje
   const endpoint = `${options.baseUrl.replace(/\/+$/, '')}/internal/orders/rejections`;
   const inFlight = new Set<Promise<void>>();
 
-  async function send(problem: Problem & { orderId: string }, webhookId: string | undefined, correlationId: string | undefined): Promise<void> {
+  async function send(
+    problem: Problem & { orderId: string },
+    webhookId: string | undefined,
+    correlationId: string | undefined,
+  ): Promise<void> {
     const { status, code, detail, orderId, type: _type, title: _title, ...extensions } = problem;
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json',
+    };
     if (correlationId) headers[CORRELATION_HEADER] = correlationId;
     const meta = { event: 'order.rejection.record_failed', orderId, code, ...(correlationId ? { correlationId } : {}) };
     try {
@@ -42,7 +50,10 @@ export function createRejectionRecorder(options: RejectionRecorderOptions): Reje
       });
       if (answer.status === 200 || answer.status === 201) return onOutcome('recorded');
       onOutcome('failed');
-      logger.warn(`refused order ${orderId} not recorded in the ledger: the data-api answered ${answer.status}`, { ...meta, status: answer.status });
+      logger.warn(`refused order ${orderId} not recorded in the ledger: the data-api answered ${answer.status}`, {
+        ...meta,
+        status: answer.status,
+      });
     } catch (err) {
       onOutcome('failed');
       const reason = isTimeout(err) ? `no answer within ${timeoutMs} ms` : `cannot connect (${(err as Error).message})`;

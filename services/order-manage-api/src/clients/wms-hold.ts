@@ -20,12 +20,14 @@ export const DEFAULT_WMS_HOLD_KEY = 'wms:hold';
 
 /** docs/spec.md section 3: after repeated WMS failures every replica refuses orders at once until the key expires. */
 export function createWmsHold(options: WmsHoldOptions): WmsHold {
-
   const { redis, logger, ttlSeconds, key = DEFAULT_WMS_HOLD_KEY } = options;
   const warn = (action: string, err: unknown) =>
-    logger.warn(`redis unavailable while ${action} the WMS hold, going on without it: ${err instanceof Error ? err.message : String(err)}`, {
-      event: 'wms.hold.redis_unavailable',
-    });
+    logger.warn(
+      `redis unavailable while ${action} the WMS hold, going on without it: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        event: 'wms.hold.redis_unavailable',
+      },
+    );
 
   return {
     async remainingSeconds() {

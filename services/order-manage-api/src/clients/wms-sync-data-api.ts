@@ -58,7 +58,9 @@ export function createWmsSyncDataApi(options: WmsSyncDataApiOptions): WmsSyncDat
       let after: string | null = null;
       do {
         const query: string = after === null ? '' : `&after=${after}`;
-        const page: { items: InventoryVariant[]; nextAfter: string | null } = await call(`/internal/inventory?limit=500${query}`, { method: 'GET' });
+        const page: { items: InventoryVariant[]; nextAfter: string | null } = await call(`/internal/inventory?limit=500${query}`, {
+          method: 'GET',
+        });
         yield* page.items;
         after = page.nextAfter;
       } while (after !== null);
@@ -82,10 +84,13 @@ function retryingCall({ baseUrl, token, timeoutMs }: WmsSyncDataApiOptions) {
             timeoutMs,
           });
         } catch (err) {
-          throw new TransientDataApiError(isTimeout(err) ? `no answer within ${timeoutMs} ms` : `cannot connect: ${(err as Error).message}`);
+          throw new TransientDataApiError(
+            isTimeout(err) ? `no answer within ${timeoutMs} ms` : `cannot connect: ${(err as Error).message}`,
+          );
         }
         if (answer.status >= 500 || answer.status === 429) throw new TransientDataApiError(`answered ${answer.status}`);
-        if (answer.status !== 200) throw new AbortError(`order-manage-data-api answered ${answer.status} to ${init.method} ${path}: ${answer.text.slice(0, 500)}`);
+        if (answer.status !== 200)
+          throw new AbortError(`order-manage-data-api answered ${answer.status} to ${init.method} ${path}: ${answer.text.slice(0, 500)}`);
         return JSON.parse(answer.text) as T;
       },
       { retries: 2, minTimeout: 200, factor: 2 },

@@ -117,15 +117,20 @@ function checkInventoryOf(wms: WmsConnection, policy: WmsRetryPolicy, apiKey: st
     let made = 0;
     let wmsFailed = false;
     try {
-      return await retryWithinDeadline(policy, deadline, 'the answer deadline left no time for another attempt', async (attemptTimeoutMs) => {
-        made++;
-        try {
-          return await attemptWms(wms, request, attemptTimeoutMs, (response) => readInventory(sku, response));
-        } catch (err) {
-          if (!(err instanceof TransientWmsError) || err.outcome !== 'deadline') wmsFailed = true;
-          throw err;
-        }
-      });
+      return await retryWithinDeadline(
+        policy,
+        deadline,
+        'the answer deadline left no time for another attempt',
+        async (attemptTimeoutMs) => {
+          made++;
+          try {
+            return await attemptWms(wms, request, attemptTimeoutMs, (response) => readInventory(sku, response));
+          } catch (err) {
+            if (!(err instanceof TransientWmsError) || err.outcome !== 'deadline') wmsFailed = true;
+            throw err;
+          }
+        },
+      );
     } catch (err) {
       throw new WmsUnavailableError(sku, made, wmsFailed, err);
     }

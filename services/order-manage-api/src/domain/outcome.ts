@@ -17,9 +17,7 @@ export type Refusal = ProductNotFound | InsufficientInventory | { kind: 'invalid
 
 /** What order-manage-data-api made of a commit request: the same vocabulary as the intake's. */
 export type CommitOutcome =
-  | { kind: 'committed' }
-  | { kind: 'already_exists'; existingWebhookId: string | null; existingEventId: string | null }
-  | Refusal;
+  { kind: 'committed' } | { kind: 'already_exists'; existingWebhookId: string | null; existingEventId: string | null } | Refusal;
 
 /**
  * What became of one delivery. The intake use case decides it; the route only turns it into HTTP,

@@ -34,7 +34,10 @@ export interface WebhookSource {
 }
 
 export function webhookSource(secrets: string | readonly string[], shopDomain?: string): WebhookSource {
-  return { secrets: typeof secrets === 'string' ? [secrets] : [...secrets], ...(shopDomain ? { shopDomain: shopDomain.toLowerCase() } : {}) };
+  return {
+    secrets: typeof secrets === 'string' ? [secrets] : [...secrets],
+    ...(shopDomain ? { shopDomain: shopDomain.toLowerCase() } : {}),
+  };
 }
 
 export interface DeliveryOptions {
@@ -68,7 +71,11 @@ export function receiveDelivery({ deadlineMs, reject }: DeliveryOptions): Reques
       if (!err) return next();
       const type = (err as { type?: string }).type;
       if (type === 'entity.too.large') {
-        return reject(res, { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: `The request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB).` });
+        return reject(res, {
+          status: 413,
+          code: 'PAYLOAD_TOO_LARGE',
+          detail: `The request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB).`,
+        });
       }
       reject(res, { status: 400, code: 'INVALID_PAYLOAD', detail: `The request body could not be read (${type ?? 'unreadable'}).` });
     });
@@ -152,7 +159,10 @@ export const headerErrors = (req: Request): FieldError[] =>
  */
 export function refusalAtWebhook(problem: Problem, orderId: ShopifyId, logger: Logger): Problem {
   if (problem.status === 401 || problem.status === 403) {
-    logger.error(`order-manage-data-api refused our credentials (${problem.status}): check INTERNAL_API_TOKEN`, { event: 'data_api.refused', orderId });
+    logger.error(`order-manage-data-api refused our credentials (${problem.status}): check INTERNAL_API_TOKEN`, {
+      event: 'data_api.refused',
+      orderId,
+    });
     return { status: 500, code: 'INTERNAL_ERROR', detail: 'The order store refused this service; the operator has been told.' };
   }
   return { ...problem, orderId };

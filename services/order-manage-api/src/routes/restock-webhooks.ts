@@ -37,13 +37,15 @@ const DELIVERIES_METRIC = 'restock_webhooks_total';
 /** Deliveries of the two topics by outcome: restocked, nothing_restocked, replayed, or the problem code. */
 function deliveriesCounter(metrics: ApiMetrics): prom.Counter<'topic' | 'outcome'> {
   const existing = metrics.registry.getSingleMetric(DELIVERIES_METRIC);
-  return (existing as prom.Counter<'topic' | 'outcome'> | undefined) ??
+  return (
+    (existing as prom.Counter<'topic' | 'outcome'> | undefined) ??
     new prom.Counter({
       name: DELIVERIES_METRIC,
       help: 'orders/cancelled and refunds/create deliveries by topic and outcome: restocked, nothing_restocked, replayed, or the problem code',
       labelNames: ['topic', 'outcome'] as const,
       registers: [metrics.registry],
-    });
+    })
+  );
 }
 
 const successBody = (restocked: unknown) => ({ status: 'success', restocked });
@@ -60,12 +62,15 @@ function answer({ logger, counted, reject }: Answering, res: Response, outcome: 
   switch (outcome.kind) {
     case 'restocked':
       counted.inc({ topic, outcome: 'restocked' });
-      logger.info(`SUCCESS order ${orderId} restocked: ${outcome.units} unit(s) of ${outcome.restocked.length} variant(s) back (${topic})`, {
-        event: 'order.restocked',
-        orderId,
-        topic,
-        restocked: outcome.restocked,
-      });
+      logger.info(
+        `SUCCESS order ${orderId} restocked: ${outcome.units} unit(s) of ${outcome.restocked.length} variant(s) back (${topic})`,
+        {
+          event: 'order.restocked',
+          orderId,
+          topic,
+          restocked: outcome.restocked,
+        },
+      );
       res.status(200).json(successBody(outcome.restocked));
       return;
     case 'nothing_restocked':
@@ -80,14 +85,23 @@ function answer({ logger, counted, reject }: Answering, res: Response, outcome: 
       return;
     case 'replayed':
       counted.inc({ topic, outcome: 'replayed' });
-      logger.info(`order ${orderId}: ${topic} event handled before, answering as the first time`, { event: 'order.restock.replayed', orderId, topic });
+      logger.info(`order ${orderId}: ${topic} event handled before, answering as the first time`, {
+        event: 'order.restock.replayed',
+        orderId,
+        topic,
+      });
       res.status(200).setHeader('Idempotent-Replayed', 'true').json(successBody(outcome.restocked));
       return;
     case 'data_api_unavailable':
       logger.error(`order-manage-data-api unavailable: ${outcome.detail}`, { event: 'data_api.unavailable', orderId });
       return reject(
         res,
-        { status: 503, code: 'DATA_API_UNAVAILABLE', detail: 'The order store cannot be reached or did not answer in time; retry later.', orderId },
+        {
+          status: 503,
+          code: 'DATA_API_UNAVAILABLE',
+          detail: 'The order store cannot be reached or did not answer in time; retry later.',
+          orderId,
+        },
         { 'Retry-After': String(DATA_API_RETRY_AFTER_SECONDS) },
       );
     case 'refused_by_data_api':

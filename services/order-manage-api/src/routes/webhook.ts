@@ -124,11 +124,19 @@ function answer({ logger, metrics, reject }: Answering, res: Response, outcome: 
       return;
     case 'replayed':
       metrics.countOrder('replayed');
-      logger.info(`order ${orderId} redelivered (same webhook or same event): answering the original 201`, { event: 'order.replayed', orderId });
+      logger.info(`order ${orderId} redelivered (same webhook or same event): answering the original 201`, {
+        event: 'order.replayed',
+        orderId,
+      });
       res.status(201).setHeader('Idempotent-Replayed', 'true').json(acceptedBody(orderId));
       return;
     case 'already_exists':
-      return reject(res, { status: 409, code: 'ORDER_ALREADY_EXISTS', detail: `Order ${orderId} was already accepted from another delivery.`, orderId });
+      return reject(res, {
+        status: 409,
+        code: 'ORDER_ALREADY_EXISTS',
+        detail: `Order ${orderId} was already accepted from another delivery.`,
+        orderId,
+      });
     case 'product_not_found':
       return reject(res, {
         status: 422,
@@ -143,15 +151,23 @@ function answer({ logger, metrics, reject }: Answering, res: Response, outcome: 
     case 'invalid_payload':
       return reject(res, { status: 400, code: 'INVALID_PAYLOAD', detail: outcome.detail, orderId, errors: outcome.errors });
     case 'wms_unavailable':
-      return reject(res, { status: 503, code: 'WMS_UNAVAILABLE', detail: outcome.detail, orderId }, { 'Retry-After': String(outcome.retryAfterSeconds) });
+      return reject(
+        res,
+        { status: 503, code: 'WMS_UNAVAILABLE', detail: outcome.detail, orderId },
+        { 'Retry-After': String(outcome.retryAfterSeconds) },
+      );
     case 'data_api_unavailable':
       logger.error(`order-manage-data-api unavailable: ${outcome.detail}`, { event: 'data_api.unavailable', orderId });
-      return reject(res, {
-        status: 503,
-        code: 'DATA_API_UNAVAILABLE',
-        detail: 'The order store cannot be reached or did not answer in time; retry later.',
-        orderId,
-      }, { 'Retry-After': String(DATA_API_RETRY_AFTER_SECONDS) });
+      return reject(
+        res,
+        {
+          status: 503,
+          code: 'DATA_API_UNAVAILABLE',
+          detail: 'The order store cannot be reached or did not answer in time; retry later.',
+          orderId,
+        },
+        { 'Retry-After': String(DATA_API_RETRY_AFTER_SECONDS) },
+      );
     case 'refused_by_data_api':
       return reject(res, refusalAtWebhook(outcome.problem, orderId, logger));
   }

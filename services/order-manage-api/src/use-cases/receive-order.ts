@@ -85,11 +85,20 @@ function inLineOrder(items: readonly Shortage[], placed: readonly PlacedLine[]):
 type WmsVerdict = ProductNotFound | InsufficientInventory | WmsUnavailable;
 
 /** What the WMS (or its hold) said of demands: undefined when it covers every one. */
-async function checkWms(deps: ReceiveOrderDeps, orderId: ShopifyId, demands: Demand[], deadline: Deadline): Promise<WmsVerdict | undefined> {
+async function checkWms(
+  deps: ReceiveOrderDeps,
+  orderId: ShopifyId,
+  demands: Demand[],
+  deadline: Deadline,
+): Promise<WmsVerdict | undefined> {
   const { logger, wms, wmsHold } = deps;
   const held = await wmsHold.remainingSeconds();
   if (held !== null) {
-    return { kind: 'wms_unavailable', retryAfterSeconds: held, detail: `WMS calls are on hold after repeated failures; retry in ${held} s.` };
+    return {
+      kind: 'wms_unavailable',
+      retryAfterSeconds: held,
+      detail: `WMS calls are on hold after repeated failures; retry in ${held} s.`,
+    };
   }
   const reserve = Math.min(MAX_COMMIT_RESERVE_MS, Math.floor(deadline.remainingMs() / 4));
   const wmsDeadline: Deadline = { remainingMs: () => Math.max(0, deadline.remainingMs() - reserve) };
@@ -106,13 +115,24 @@ async function checkWms(deps: ReceiveOrderDeps, orderId: ShopifyId, demands: Dem
   const answers = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ demand: demands[i]!, inventory: r.value }] : []));
   // A definite answer (unknown SKU, too little stock) wins over a failure: a retry cannot fix the order.
   const unknown = answers.filter((a) => a.inventory === null).map((a) => a.demand);
-  if (unknown.length > 0) return productNotFound(unknown.map(({ productId, variantId, sku }) => ({ productId, variantId, sku })), 'known to the WMS');
+  if (unknown.length > 0)
+    return productNotFound(
+      unknown.map(({ productId, variantId, sku }) => ({ productId, variantId, sku })),
+      'known to the WMS',
+    );
   const stock = new Map(answers.map((a) => [a.demand.variantId, a.inventory!.availableQuantity]));
-  const shortages = findShortages(answers.map((a) => a.demand), stock);
+  const shortages = findShortages(
+    answers.map((a) => a.demand),
+    stock,
+  );
   if (shortages.length > 0) return insufficientInventory(shortages, 'The warehouse has');
   if (failures.length > 0) {
     const reasons = failures.map((f) => (f as Error).message).join('; ');
-    return { kind: 'wms_unavailable', retryAfterSeconds, detail: `The WMS could not confirm stock (${reasons}); retry in ${retryAfterSeconds} s.` };
+    return {
+      kind: 'wms_unavailable',
+      retryAfterSeconds,
+      detail: `The WMS could not confirm stock (${reasons}); retry in ${retryAfterSeconds} s.`,
+    };
   }
   return undefined;
 }
@@ -160,11 +180,16 @@ export function createReceiveOrder(deps: ReceiveOrderDeps) {
     const { existingOrder, resolved, unresolved } = await dataApi.resolve(orderId, lines, { deadline: delivery.deadline });
     variants.remember(resolved);
     if (existingOrder) return answerForKnown(existingOrder, delivery);
-    if (unresolved.length > 0) return productNotFound(unresolved.map(({ productId, variantId, sku }) => ({ productId, variantId, sku })), 'in inventory');
+    if (unresolved.length > 0)
+      return productNotFound(
+        unresolved.map(({ productId, variantId, sku }) => ({ productId, variantId, sku })),
+        'in inventory',
+      );
     const demands = demandsOf(lines, resolved);
     const shortages = findShortages(demands, new Map(resolved.map((r) => [r.variantId, r.availableQuantity])));
     if (shortages.length > 0) return insufficientInventory(shortages, 'There is');
-    const verdict = earlier && isDeepStrictEqual(earlier.demands, demands) ? earlier.verdict : await checkWms(deps, orderId, demands, delivery.deadline);
+    const verdict =
+      earlier && isDeepStrictEqual(earlier.demands, demands) ? earlier.verdict : await checkWms(deps, orderId, demands, delivery.deadline);
     return verdict ?? resolved;
   }
 

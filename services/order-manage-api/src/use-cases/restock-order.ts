@@ -37,7 +37,13 @@ export function createRestockOrder(deps: RestockOrderDeps) {
     try {
       const stored = await restocks.restock(
         orderId,
-        { topic, webhookId: delivery.webhookId, eventId: delivery.eventId, cancelledAt: intake.cancelledAt, refundLineItems: intake.refundLines },
+        {
+          topic,
+          webhookId: delivery.webhookId,
+          eventId: delivery.eventId,
+          cancelledAt: intake.cancelledAt,
+          refundLineItems: intake.refundLines,
+        },
         { deadline: delivery.deadline },
       );
       return { orderId, topic, ...resultOf(stored) };

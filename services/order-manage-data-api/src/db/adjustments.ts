@@ -31,7 +31,11 @@ export async function claimKey(client: pg.PoolClient, key: string, request: Reco
 }
 
 /** Null when the key is gone (its variant was deleted, and the key with it). */
-export async function findAdjustment(client: pg.PoolClient, key: string, request: Record<string, unknown>): Promise<RecordedAdjustment | null> {
+export async function findAdjustment(
+  client: pg.PoolClient,
+  key: string,
+  request: Record<string, unknown>,
+): Promise<RecordedAdjustment | null> {
   const { rows } = await client.query<
     Partial<MovementRow> & {
       same: boolean;
@@ -56,7 +60,12 @@ export async function findAdjustment(client: pg.PoolClient, key: string, request
   return {
     sameRequest: row.same,
     movement: row.id ? movementView(row as MovementRow) : null,
-    stock: { variantId: row.adjusted_variant_id, sku: row.variant_sku ?? '', availableQuantity: row.adjusted_available, version: row.adjusted_version },
+    stock: {
+      variantId: row.adjusted_variant_id,
+      sku: row.variant_sku ?? '',
+      availableQuantity: row.adjusted_available,
+      version: row.adjusted_version,
+    },
   };
 }
 
@@ -64,7 +73,10 @@ export async function findAdjustment(client: pg.PoolClient, key: string, request
 export async function lockVariant(client: pg.PoolClient, by: { variantId?: ShopifyId; sku?: string }): Promise<UnchangedStock | null> {
   const { rows } = await client.query<{ variant_id: string; sku: string; available_quantity: number; version: number }>(
     by.variantId !== undefined
-      ? { text: 'SELECT variant_id::text, sku, available_quantity, version FROM inventory WHERE variant_id = $1 FOR UPDATE', values: [by.variantId] }
+      ? {
+          text: 'SELECT variant_id::text, sku, available_quantity, version FROM inventory WHERE variant_id = $1 FOR UPDATE',
+          values: [by.variantId],
+        }
       : { text: 'SELECT variant_id::text, sku, available_quantity, version FROM inventory WHERE sku = $1 FOR UPDATE', values: [by.sku] },
   );
   const row = rows[0];
@@ -86,11 +98,8 @@ export async function recordAdjustment(
     ]);
     return;
   }
-  await client.query('UPDATE inventory_adjustment SET variant_id = $2, movement_id = $3, available_quantity = $4, version = $5 WHERE key = $1', [
-    key,
-    done.variantId,
-    done.movementId,
-    done.availableQuantity,
-    done.version,
-  ]);
+  await client.query(
+    'UPDATE inventory_adjustment SET variant_id = $2, movement_id = $3, available_quantity = $4, version = $5 WHERE key = $1',
+    [key, done.variantId, done.movementId, done.availableQuantity, done.version],
+  );
 }

@@ -67,7 +67,11 @@ const STOCK = `WITH movement AS (
  SELECT id::text, variant_id::text, ${notifyRelayIf('movement')} AS notified FROM movement ORDER BY variant_id`;
 
 /** The rows the page names (by variant id, replaced variant id, SKU or inventory item), ascending variant id; `lock` takes their row locks. */
-export async function readRows(client: pg.Pool | pg.PoolClient, variants: CatalogueVariantInput[], lock: boolean): Promise<InventoryRowView[]> {
+export async function readRows(
+  client: pg.Pool | pg.PoolClient,
+  variants: CatalogueVariantInput[],
+  lock: boolean,
+): Promise<InventoryRowView[]> {
   const ids = [...variants.map((v) => v.variantId), ...variants.flatMap((v) => (v.replacesVariantId ? [v.replacesVariantId] : []))];
   const { rows } = await client.query<Row>(`${ROWS}${lock ? ' FOR UPDATE' : ''}`, [
     ids,
@@ -108,7 +112,12 @@ export async function refreshRows(client: pg.PoolClient, refreshes: RowRefresh[]
 }
 
 /** New rows at zero stock, in the shop's currency at the warehouse's location. */
-export async function addRows(client: pg.PoolClient, added: CatalogueVariantInput[], currency: string, locationId: ShopifyId): Promise<void> {
+export async function addRows(
+  client: pg.PoolClient,
+  added: CatalogueVariantInput[],
+  currency: string,
+  locationId: ShopifyId,
+): Promise<void> {
   await client.query(ADD, [
     added.map((v) => v.variantId),
     added.map((v) => v.productId),

@@ -17,7 +17,10 @@ export interface MovementQuery {
  * The ledger, newest first by id (ids only grow, so a page boundary holds while movements are
  * written). Unnamed statement on purpose: each call is planned for its own filters.
  */
-export async function listMovements(pool: pg.Pool, query: MovementQuery): Promise<{ movements: MovementView[]; nextCursor: string | null }> {
+export async function listMovements(
+  pool: pg.Pool,
+  query: MovementQuery,
+): Promise<{ movements: MovementView[]; nextCursor: string | null }> {
   const { rows } = await pool.query<MovementRow>(
     `SELECT m.id::text AS id, m.variant_id::text AS variant_id, i.sku, m.delta, m.reason, m.reference,
             m.available_after, m.version_after, m.created_at

@@ -27,6 +27,9 @@ export const orderView = (r: OrderRow): OrderView => ({
 });
 
 export async function findOrder(pool: pg.Pool | pg.PoolClient, orderId: ShopifyId): Promise<OrderView | null> {
-  const { rows } = await pool.query<OrderRow>('SELECT order_id, webhook_id, event_id, status, received_at FROM orders WHERE order_id = $1', [orderId]);
+  const { rows } = await pool.query<OrderRow>(
+    'SELECT order_id, webhook_id, event_id, status, received_at FROM orders WHERE order_id = $1',
+    [orderId],
+  );
   return rows[0] ? orderView(rows[0]) : null;
 }

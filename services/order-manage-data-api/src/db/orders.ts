@@ -38,10 +38,7 @@ export interface CommittedItem {
  * rule refused is the caller's to learn (the failed statement cannot say).
  */
 export type OrderWrite =
-  | { kind: 'committed'; items: CommittedItem[] }
-  | { kind: 'duplicate' }
-  | { kind: 'line_item_taken' }
-  | { kind: 'refused'; error: unknown };
+  { kind: 'committed'; items: CommittedItem[] } | { kind: 'duplicate' } | { kind: 'line_item_taken' } | { kind: 'refused'; error: unknown };
 
 interface MovedRow {
   variant_id: string;
@@ -118,8 +115,17 @@ async function writeOnce(pool: pg.Pool, request: CommitRequest): Promise<OrderWr
         name: 'commit-lock',
         text: ORDER_AND_LOCKS,
         values: [
-          order.orderId, order.orderNumber, order.name, order.customerId, order.currency, order.totalPrice,
-          order.financialStatus, order.webhookId, order.eventId, order.createdAt, order.locationId,
+          order.orderId,
+          order.orderNumber,
+          order.name,
+          order.customerId,
+          order.currency,
+          order.totalPrice,
+          order.financialStatus,
+          order.webhookId,
+          order.eventId,
+          order.createdAt,
+          order.locationId,
           demands.map((d) => d.variantId),
         ],
       }),
@@ -144,7 +150,8 @@ async function writeOnce(pool: pg.Pool, request: CommitRequest): Promise<OrderWr
     ]);
     if (ordered.status === 'rejected') {
       // A racing delivery of the same order committed first; its row is read after the rollback.
-      if (sqlState(ordered.reason) === '23505' && constraintOf(ordered.reason) === 'orders_pkey') throw new RolledBack({ kind: 'duplicate' });
+      if (sqlState(ordered.reason) === '23505' && constraintOf(ordered.reason) === 'orders_pkey')
+        throw new RolledBack({ kind: 'duplicate' });
       throw ordered.reason;
     }
     if (written.status === 'rejected') {
@@ -154,7 +161,11 @@ async function writeOnce(pool: pg.Pool, request: CommitRequest): Promise<OrderWr
     }
     return {
       kind: 'committed',
-      items: written.value.rows.map((r) => ({ variantId: r.variant_id, availableAfter: r.available_after, inventoryVersion: r.version_after })),
+      items: written.value.rows.map((r) => ({
+        variantId: r.variant_id,
+        availableAfter: r.available_after,
+        inventoryVersion: r.version_after,
+      })),
     };
   });
 }

@@ -27,8 +27,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     // transaction's BEGIN goes out with its first statement and COMMIT with its last.
     pipeline: true,
   });
-  const onError = (err: Error) =>
-    options.logger.warn(`PostgreSQL connection error: ${err.message}`, { event: 'db.connection.error' });
+  const onError = (err: Error) => options.logger.warn(`PostgreSQL connection error: ${err.message}`, { event: 'db.connection.error' });
   pool.on('error', onError);
   pool.on('connect', (client) => client.on('error', onError));
   return pool;
@@ -80,10 +79,7 @@ export interface Transaction {
  * A client whose connection failed (BEGIN, COMMIT or ROLLBACK could not run) is destroyed rather
  * than returned to the pool.
  */
-export async function inTransaction<T>(
-  pool: pg.Pool,
-  fn: (client: pg.PoolClient, tx: Transaction) => Promise<T>,
-): Promise<T> {
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient, tx: Transaction) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   let ended = false;

@@ -78,7 +78,10 @@ export interface RejectionQuery {
 }
 
 /** Newest first by id: ids never change, so a page boundary holds while redeliveries update rows. */
-export async function listRejections(pool: pg.Pool, query: RejectionQuery): Promise<{ rejections: RejectionView[]; nextCursor: string | null }> {
+export async function listRejections(
+  pool: pg.Pool,
+  query: RejectionQuery,
+): Promise<{ rejections: RejectionView[]; nextCursor: string | null }> {
   const { rows } = await pool.query<RejectionRow>(
     `SELECT ${COLUMNS} FROM order_rejection
       WHERE ($1::text IS NULL OR code = $1)

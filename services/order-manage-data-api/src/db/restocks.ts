@@ -121,11 +121,17 @@ export async function readRestockState(
   keys: string[],
 ): Promise<{ reserved: Map<ShopifyId, ReservedLine>; appliedKeys: Set<string> }> {
   const [lines, applied] = await Promise.all([
-    client.query<{ line_item_id: string; variant_id: string; reserved: number; restocked: number; location_id: string }>(RESERVED_LINES, [orderId, lineItemIds]),
+    client.query<{ line_item_id: string; variant_id: string; reserved: number; restocked: number; location_id: string }>(RESERVED_LINES, [
+      orderId,
+      lineItemIds,
+    ]),
     client.query<{ idempotency_key: string }>(APPLIED_KEYS, [keys]),
   ]);
   const reserved = new Map<ShopifyId, ReservedLine>(
-    lines.rows.map((r) => [r.line_item_id, { lineItemId: r.line_item_id, variantId: r.variant_id, reserved: r.reserved, restocked: r.restocked, locationId: r.location_id }]),
+    lines.rows.map((r) => [
+      r.line_item_id,
+      { lineItemId: r.line_item_id, variantId: r.variant_id, reserved: r.reserved, restocked: r.restocked, locationId: r.location_id },
+    ]),
   );
   return { reserved, appliedKeys: new Set(applied.rows.map((r) => r.idempotency_key)) };
 }

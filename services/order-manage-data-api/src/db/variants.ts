@@ -58,7 +58,9 @@ export async function findLineVariants(
   return {
     existingOrder: first && first.order_id !== null ? orderView(first as OrderRow) : null,
     variants: rows.map((r) =>
-      r.variant_id === null ? null : { variantId: r.variant_id, productId: r.product_id!, sku: r.sku!, availableQuantity: r.available_quantity! },
+      r.variant_id === null
+        ? null
+        : { variantId: r.variant_id, productId: r.product_id!, sku: r.sku!, availableQuantity: r.available_quantity! },
     ),
   };
 }

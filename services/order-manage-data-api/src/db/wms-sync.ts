@@ -19,7 +19,12 @@ const VARIANTS_BY_SKU = `SELECT variant_id::text, sku, available_quantity,
  * The variants holding these SKUs, ascending variant id; `lock` takes their row locks, under which the
  * key check runs: every writer of this run's key for a variant holds its row first.
  */
-export async function readWmsVariants(client: pg.Pool | pg.PoolClient, skus: string[], runId: string, lock: boolean): Promise<SyncedVariant[]> {
+export async function readWmsVariants(
+  client: pg.Pool | pg.PoolClient,
+  skus: string[],
+  runId: string,
+  lock: boolean,
+): Promise<SyncedVariant[]> {
   const { rows } = await client.query<{ variant_id: string; sku: string; available_quantity: number; synced: boolean }>(
     lock ? `${VARIANTS_BY_SKU} FOR UPDATE OF inventory` : VARIANTS_BY_SKU,
     [skus, runId],

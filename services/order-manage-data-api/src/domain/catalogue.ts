@@ -99,7 +99,7 @@ export function planPage(variants: readonly CatalogueVariantInput[], rows: reado
   const skipped = new Map<number, { reason: SkipReason; detail: string; heldBy: ShopifyId }>();
   /** The rows the page moves (targets of variants not skipped): their old SKU and item are freed. */
   const moving = () => new Set(targets.filter((row, i): row is InventoryRowView => row !== undefined && !skipped.has(i)));
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const moved = moving();
     variants.forEach((v, i) => {

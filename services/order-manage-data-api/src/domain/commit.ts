@@ -45,7 +45,9 @@ export function demandsOf(lines: readonly OrderLine[]): Demand[] {
   for (const { variantId, quantity } of lines) {
     if (variantId !== null) byVariant.set(variantId, (byVariant.get(variantId) ?? 0) + quantity);
   }
-  return [...byVariant.entries()].map(([variantId, quantity]) => ({ variantId, quantity })).sort((a, b) => compareShopifyIds(a.variantId, b.variantId));
+  return [...byVariant.entries()]
+    .map(([variantId, quantity]) => ({ variantId, quantity }))
+    .sort((a, b) => compareShopifyIds(a.variantId, b.variantId));
 }
 
 /** Unknown variants are reported before shortages, as the webhook's checks are ordered. */

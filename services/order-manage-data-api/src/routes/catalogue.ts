@@ -18,7 +18,10 @@ const distinct = <T>(values: T[]) => new Set(values).size === values.length;
 export const cataloguePageSchema = z
   .object({
     locationId: shopifyIdString('locationId'),
-    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "USD"').default('USD'),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "USD"')
+      .default('USD'),
     /** The import movements' reference: the run. */
     reference: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 letters, digits, dots, colons, dashes or underscores'),
     dryRun: z.boolean().default(false),
@@ -66,31 +69,36 @@ export function catalogueRouter(deps: CatalogueRoutesDeps): Router {
   const { pool, logger, inventoryTopic } = deps;
   const router = express.Router();
 
-  router.post('/internal/catalogue/variants', bearerAuth(deps.internalApiToken), express.json({ limit: deps.bodyLimit ?? '1mb' }), async (req, res) => {
-    const parsed = cataloguePageSchema.safeParse(req.body);
-    if (!parsed.success) throw invalid(parsed.error);
-    const page = parsed.data;
-    const results = await importCataloguePage(pool, {
-      ...page,
-      correlationId: currentContext()?.correlationId ?? randomUUID(),
-      topic: inventoryTopic,
-    });
-    if (!page.dryRun) {
-      const added = results.filter((r) => r.outcome === 'added');
-      logger.info(
-        `catalogue import ${page.reference}: ${added.length} added, ${count(results, 'refreshed')} refreshed, ` +
-          `${count(results, 'unchanged')} unchanged, ${count(results, 'skipped')} skipped`,
-        {
-          event: 'catalogue.page.imported',
-          reference: page.reference,
-          added: added.map((r) => r.variantId),
-          refreshed: results.filter((r) => r.outcome === 'refreshed').map((r) => r.variantId),
-          skipped: results.filter((r) => r.outcome === 'skipped').map((r) => r.variantId),
-        },
-      );
-    }
-    res.json({ results });
-  });
+  router.post(
+    '/internal/catalogue/variants',
+    bearerAuth(deps.internalApiToken),
+    express.json({ limit: deps.bodyLimit ?? '1mb' }),
+    async (req, res) => {
+      const parsed = cataloguePageSchema.safeParse(req.body);
+      if (!parsed.success) throw invalid(parsed.error);
+      const page = parsed.data;
+      const results = await importCataloguePage(pool, {
+        ...page,
+        correlationId: currentContext()?.correlationId ?? randomUUID(),
+        topic: inventoryTopic,
+      });
+      if (!page.dryRun) {
+        const added = results.filter((r) => r.outcome === 'added');
+        logger.info(
+          `catalogue import ${page.reference}: ${added.length} added, ${count(results, 'refreshed')} refreshed, ` +
+            `${count(results, 'unchanged')} unchanged, ${count(results, 'skipped')} skipped`,
+          {
+            event: 'catalogue.page.imported',
+            reference: page.reference,
+            added: added.map((r) => r.variantId),
+            refreshed: results.filter((r) => r.outcome === 'refreshed').map((r) => r.variantId),
+            skipped: results.filter((r) => r.outcome === 'skipped').map((r) => r.variantId),
+          },
+        );
+      }
+      res.json({ results });
+    },
+  );
 
   return router;
 }

@@ -29,24 +29,33 @@ export function internalRouter(deps: InternalRoutesDeps): Router {
   return router;
 }
 
-const getOrder = (pool: pg.Pool): RequestHandler => async (req, res) => {
-  const parsed = orderIdParam.safeParse(req.params.orderId);
-  if (!parsed.success) throw invalid(parsed.error);
-  const order = await findOrder(pool, parsed.data);
-  if (!order) {
-    throw new ProblemError({ status: 404, code: 'ORDER_NOT_FOUND', detail: `Order ${parsed.data} does not exist.`, orderId: parsed.data });
-  }
-  res.json(order);
-};
+const getOrder =
+  (pool: pg.Pool): RequestHandler =>
+  async (req, res) => {
+    const parsed = orderIdParam.safeParse(req.params.orderId);
+    if (!parsed.success) throw invalid(parsed.error);
+    const order = await findOrder(pool, parsed.data);
+    if (!order) {
+      throw new ProblemError({
+        status: 404,
+        code: 'ORDER_NOT_FOUND',
+        detail: `Order ${parsed.data} does not exist.`,
+        orderId: parsed.data,
+      });
+    }
+    res.json(order);
+  };
 
 /** A line's variant by variant id, else by SKU within its product; with an orderId, the order too: one round trip. */
-const resolveVariants = (pool: pg.Pool): RequestHandler => async (req, res) => {
-  const parsed = resolveSchema.safeParse(req.body);
-  if (!parsed.success) throw invalid(parsed.error);
-  const { orderId, lines } = parsed.data;
-  const { existingOrder, resolved, unresolved } = await resolveLines(pool, orderId ?? null, lines);
-  res.json(orderId === undefined ? { resolved, unresolved } : { existingOrder, resolved, unresolved });
-};
+const resolveVariants =
+  (pool: pg.Pool): RequestHandler =>
+  async (req, res) => {
+    const parsed = resolveSchema.safeParse(req.body);
+    if (!parsed.success) throw invalid(parsed.error);
+    const { orderId, lines } = parsed.data;
+    const { existingOrder, resolved, unresolved } = await resolveLines(pool, orderId ?? null, lines);
+    res.json(orderId === undefined ? { resolved, unresolved } : { existingOrder, resolved, unresolved });
+  };
 
 function commit({ pool, logger, metrics, inventoryTopic }: InternalRoutesDeps): RequestHandler {
   return async (req, res) => {
@@ -99,8 +108,10 @@ function recordRefusal({ pool, logger, metrics }: InternalRoutesDeps): RequestHa
 }
 
 /** The stock Shopify should show, paged by variant id: what reconciliation compares against. */
-const listInventory = (pool: pg.Pool): RequestHandler => async (req, res) => {
-  const parsed = stockQuerySchema.safeParse(req.query);
-  if (!parsed.success) throw invalid(parsed.error);
-  res.json(await listStock(pool, parsed.data));
-};
+const listInventory =
+  (pool: pg.Pool): RequestHandler =>
+  async (req, res) => {
+    const parsed = stockQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw invalid(parsed.error);
+    res.json(await listStock(pool, parsed.data));
+  };

@@ -20,7 +20,10 @@ export const adjustmentSchema = z
   .object({
     sku: z.string().min(1).max(MAX_KEY_LENGTH).optional(),
     variantId: shopifyIdString('variantId').optional(),
-    delta: quantity.min(-MAX_STOCK).refine((d) => d !== 0, 'must not be 0').optional(),
+    delta: quantity
+      .min(-MAX_STOCK)
+      .refine((d) => d !== 0, 'must not be 0')
+      .optional(),
     set: quantity.min(0).optional(),
     reason: z.enum(['restock', 'correction']),
     key: z.string().min(1).max(MAX_KEY_LENGTH),
@@ -80,7 +83,12 @@ export function inventoryOperationsRouter(deps: InventoryOperationsDeps): Router
   const auth = bearerAuth(deps.internalApiToken);
   const body = express.json({ limit: deps.bodyLimit ?? '1mb' });
   const adjustments = counter(metrics, 'inventory_adjustments_total', 'Stock adjustments answered, by outcome', ['outcome']);
-  const wmsSynced = counter(metrics, 'wms_sync_movements_total', 'wms_sync movements written (one per variant that differed from the WMS)', []);
+  const wmsSynced = counter(
+    metrics,
+    'wms_sync_movements_total',
+    'wms_sync movements written (one per variant that differed from the WMS)',
+    [],
+  );
 
   router.post('/api/inventory/adjustments', auth, body, async (req: Request, res) => {
     const parsed = adjustmentSchema.safeParse(req.body);
@@ -96,12 +104,19 @@ export function inventoryOperationsRouter(deps: InventoryOperationsDeps): Router
         { event: 'inventory.adjusted', key: request.key, movement: m },
       );
     } else if (outcome.kind === 'unchanged') {
-      logger.info(`inventory adjustment ${request.key}: variant ${outcome.stock.variantId} already holds ${outcome.stock.availableQuantity}, nothing written`, {
-        event: 'inventory.adjustment.unchanged',
-        key: request.key,
-      });
+      logger.info(
+        `inventory adjustment ${request.key}: variant ${outcome.stock.variantId} already holds ${outcome.stock.availableQuantity}, nothing written`,
+        {
+          event: 'inventory.adjustment.unchanged',
+          key: request.key,
+        },
+      );
     } else if (outcome.kind !== 'replayed') {
-      logger.info(`inventory adjustment ${request.key} refused: ${outcome.kind}`, { event: 'inventory.adjustment.refused', key: request.key, outcome: outcome.kind });
+      logger.info(`inventory adjustment ${request.key} refused: ${outcome.kind}`, {
+        event: 'inventory.adjustment.refused',
+        key: request.key,
+        outcome: outcome.kind,
+      });
     }
     if (outcome.kind === 'replayed') res.setHeader('Idempotent-Replayed', 'true');
     res.status(answer.status).json(answer.body);
@@ -134,7 +149,10 @@ export function inventoryOperationsRouter(deps: InventoryOperationsDeps): Router
 }
 
 /** What each outcome answers (docs/spec.md section 10). */
-function answerOf(request: z.infer<typeof adjustmentSchema>, outcome: AdjustmentOutcome): { status: number; body: { movement: MovementView | null; [k: string]: unknown } } {
+function answerOf(
+  request: z.infer<typeof adjustmentSchema>,
+  outcome: AdjustmentOutcome,
+): { status: number; body: { movement: MovementView | null; [k: string]: unknown } } {
   const { key } = request;
   switch (outcome.kind) {
     case 'adjusted':
@@ -155,7 +173,9 @@ function answerOf(request: z.infer<typeof adjustmentSchema>, outcome: Adjustment
         status: 404,
         code: 'VARIANT_NOT_FOUND',
         detail:
-          request.sku !== undefined ? `No variant with SKU ${request.sku} is in the inventory.` : `Variant ${request.variantId} is not in the inventory.`,
+          request.sku !== undefined
+            ? `No variant with SKU ${request.sku} is in the inventory.`
+            : `Variant ${request.variantId} is not in the inventory.`,
         ...(request.sku !== undefined ? { sku: request.sku } : { variantId: request.variantId }),
       });
     case 'insufficient':

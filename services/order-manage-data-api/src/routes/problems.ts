@@ -25,7 +25,13 @@ export function refusalOf(orderId: string, outcome: Exclude<CommitOutcome, { kin
         existingEventId: outcome.existingEventId,
       };
     case 'not_found':
-      return { status: 422, code: 'PRODUCT_NOT_FOUND', detail: `Unknown variant(s): ${outcome.variantIds.join(', ')}.`, orderId, variantIds: outcome.variantIds };
+      return {
+        status: 422,
+        code: 'PRODUCT_NOT_FOUND',
+        detail: `Unknown variant(s): ${outcome.variantIds.join(', ')}.`,
+        orderId,
+        variantIds: outcome.variantIds,
+      };
     case 'insufficient':
       return {
         status: 422,

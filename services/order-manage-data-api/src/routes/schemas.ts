@@ -40,7 +40,9 @@ export const commitSchema = z.object({
     .min(1, 'an order needs at least one line')
     .max(maxLines, `an order holds at most ${maxLines} lines`)
     .refine((lines) => new Set(lines.map((l) => l.lineItemId)).size === lines.length, { message: 'each line item must appear once' })
-    .refine((lines) => lines.every((l) => l.variantId === null || l.productId !== null), { message: 'a line that reserves stock names its product' }),
+    .refine((lines) => lines.every((l) => l.variantId === null || l.productId !== null), {
+      message: 'a line that reserves stock names its product',
+    }),
 });
 
 export const resolveSchema = z.object({
@@ -83,7 +85,10 @@ export const MAX_PAGE_SIZE = 500;
 const pageSize = (fallback: number) => z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(fallback);
 
 export const rejectionQuerySchema = z.object({
-  code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a problem code such as PRODUCT_NOT_FOUND').optional(),
+  code: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a problem code such as PRODUCT_NOT_FOUND')
+    .optional(),
   orderId: shopifyIdString('orderId').optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
@@ -95,7 +100,12 @@ export const stockQuerySchema = z.object({
   after: shopifyIdString('after').optional(),
   variantIds: z
     .string()
-    .transform((list) => list.split(',').map((id) => id.trim()).filter(Boolean))
+    .transform((list) =>
+      list
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().refine(isShopifyId, SHOPIFY_ID_RULE)).min(1).max(MAX_PAGE_SIZE))
     .optional(),
   limit: pageSize(100),

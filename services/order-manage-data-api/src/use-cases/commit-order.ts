@@ -43,7 +43,8 @@ export async function commitOrder(pool: pg.Pool, request: CommitRequest, options
         const refusal = await whichRuleRefused(pool, request.lines);
         if (refusal) return refusal;
         // Restocked between the refusal and the look: the order may fit now.
-        if (attempt >= maxAttempts) throw new Error(`stock of order ${request.order.orderId} kept changing during ${attempt} commits`, { cause: written.error });
+        if (attempt >= maxAttempts)
+          throw new Error(`stock of order ${request.order.orderId} kept changing during ${attempt} commits`, { cause: written.error });
       }
     }
   }
@@ -61,7 +62,15 @@ async function duplicateOf(pool: pg.Pool, orderId: ShopifyId): Promise<CommitOut
  */
 async function whichRuleRefused(pool: pg.Pool, lines: OrderLine[]): Promise<StockRefusal | null> {
   const demands = demandsOf(lines);
-  const verdict = checkAvailability(demands, await readStock(pool, demands.map((d) => d.variantId)));
+  const verdict = checkAvailability(
+    demands,
+    await readStock(
+      pool,
+      demands.map((d) => d.variantId),
+    ),
+  );
   if (verdict.ok) return null;
-  return verdict.code === 'PRODUCT_NOT_FOUND' ? { kind: 'not_found', variantIds: verdict.variantIds } : { kind: 'insufficient', items: verdict.items };
+  return verdict.code === 'PRODUCT_NOT_FOUND'
+    ? { kind: 'not_found', variantIds: verdict.variantIds }
+    : { kind: 'insufficient', items: verdict.items };
 }

@@ -47,7 +47,11 @@ export async function importCataloguePage(pool: pg.Pool, page: CataloguePage): P
       refreshed.map((p) => ({ rowVariantId: p.row.variantId, variant: p.variant })),
       refreshed.filter((p) => p.changes.some((c) => c.field === 'sku')).map((p) => p.row.variantId),
     );
-    const movements = await addVariants(client, page, plan.filter((p) => p.outcome === 'added').map((p) => p.variant));
+    const movements = await addVariants(
+      client,
+      page,
+      plan.filter((p) => p.outcome === 'added').map((p) => p.variant),
+    );
     return plan.map((p) => resultOf(p, movements));
   });
 }

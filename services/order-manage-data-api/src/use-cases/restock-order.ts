@@ -47,7 +47,11 @@ export interface RestockOutcome {
  * one movement per refund line item with its event. An order the system never accepted changes
  * nothing.
  */
-export async function restockOrder(pool: pg.Pool, request: RestockRequest, options: { maxAttempts?: number } = {}): Promise<RestockOutcome> {
+export async function restockOrder(
+  pool: pg.Pool,
+  request: RestockRequest,
+  options: { maxAttempts?: number } = {},
+): Promise<RestockOutcome> {
   const maxAttempts = options.maxAttempts ?? 3;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -79,7 +83,12 @@ async function restockOnce(client: pg.PoolClient, tx: Transaction, request: Rest
 /** The plan for an accepted order, read under its lock: its reserved lines and the refund lines already in the ledger. */
 async function planFor(client: pg.PoolClient, orderId: ShopifyId, refundLines: RefundLine[]): Promise<PlannedRestock[]> {
   const lineItemIds = [...new Set(refundLines.map((r) => r.lineItemId))];
-  const { reserved, appliedKeys } = await readRestockState(client, orderId, lineItemIds, refundLines.map((r) => refundLineKey(r.id)));
+  const { reserved, appliedKeys } = await readRestockState(
+    client,
+    orderId,
+    lineItemIds,
+    refundLines.map((r) => refundLineKey(r.id)),
+  );
   return planRestocks(refundLines, reserved, new Set(refundLines.filter((r) => appliedKeys.has(refundLineKey(r.id))).map((r) => r.id)));
 }
 
@@ -87,5 +96,7 @@ async function planFor(client: pg.PoolClient, orderId: ShopifyId, refundLines: R
 function restockedOf(movements: readonly RestockMovement[]): RestockedVariant[] {
   const byVariant = new Map<ShopifyId, number>();
   for (const m of movements) byVariant.set(m.variantId, (byVariant.get(m.variantId) ?? 0) + m.delta);
-  return [...byVariant.entries()].map(([variantId, quantity]) => ({ variantId, quantity })).sort((a, b) => compareShopifyIds(a.variantId, b.variantId));
+  return [...byVariant.entries()]
+    .map(([variantId, quantity]) => ({ variantId, quantity }))
+    .sort((a, b) => compareShopifyIds(a.variantId, b.variantId));
 }

@@ -60,7 +60,12 @@ export async function syncWmsPage(pool: pg.Pool, items: WmsFigure[], options: Wm
     const result = compare(await readWmsVariants(client, skus, runId, true), wmsBySku, options);
     const movements = await writeMovements(
       client,
-      result.changed.map((c) => ({ variantId: c.variantId, delta: c.delta, reference: runId, idempotencyKey: movementKey(runId, c.variantId) })),
+      result.changed.map((c) => ({
+        variantId: c.variantId,
+        delta: c.delta,
+        reference: runId,
+        idempotencyKey: movementKey(runId, c.variantId),
+      })),
       { reason: 'wms_sync', shopifyKnows: false, topic: options.topic, correlationId: options.correlationId },
     );
     const byVariant = new Map(movements.map((m) => [m.variantId, m.id]));
@@ -84,7 +89,15 @@ function compare(variants: SyncedVariant[], wmsBySku: Map<string, number>, { run
     const wms = wmsBySku.get(v.sku)!;
     if (v.synced) result.alreadySynced.push({ variantId: v.variantId, sku: v.sku });
     else if (wms === v.availableQuantity) result.unchanged++;
-    else result.changed.push({ variantId: v.variantId, sku: v.sku, before: v.availableQuantity, wms, delta: wms - v.availableQuantity, movementId: null });
+    else
+      result.changed.push({
+        variantId: v.variantId,
+        sku: v.sku,
+        before: v.availableQuantity,
+        wms,
+        delta: wms - v.availableQuantity,
+        movementId: null,
+      });
   }
   return result;
 }

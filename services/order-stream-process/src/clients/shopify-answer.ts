@@ -15,12 +15,19 @@ export interface GraphqlResponse {
 }
 
 /** Pure: an HTTP answer as a GraphQL body, or the failure it is for the retry policy (with a 429's wait). */
-export function readHttp(response: HttpAnswer, retryAfterCapMs: number, now: number): { body: GraphqlResponse } | { error: ShopifyCallError; retryAt?: number } {
+export function readHttp(
+  response: HttpAnswer,
+  retryAfterCapMs: number,
+  now: number,
+): { body: GraphqlResponse } | { error: ShopifyCallError; retryAt?: number } {
   const { text, status } = response;
   if (status === 429) {
     const retryAfter = headerValue(response.headers['retry-after']);
     const wait = retryAfterMs(retryAfter, now, retryAfterCapMs);
-    return { error: new ShopifyCallError('http_429', `HTTP 429 (Retry-After ${retryAfter ?? 'absent'})`, true), retryAt: wait === undefined ? undefined : now + wait };
+    return {
+      error: new ShopifyCallError('http_429', `HTTP 429 (Retry-After ${retryAfter ?? 'absent'})`, true),
+      retryAt: wait === undefined ? undefined : now + wait,
+    };
   }
   if (status >= 500) return { error: new ShopifyCallError('http_5xx', `HTTP ${status}`, true) };
   if (status < 200 || status > 299) return { error: new ShopifyCallError('http_4xx', `HTTP ${status}: ${text.slice(0, 200)}`, false) };

@@ -15,9 +15,17 @@ export interface ExchangeDeps {
 }
 
 /** One HTTP exchange: the answer's payload, or the failure classified for the retry policy. */
-export type Exchange = <T>(request: MutationRequest | GraphqlQuery, signal: AbortSignal | undefined, readPayload: (body: GraphqlResponse) => T) => Promise<T>;
+export type Exchange = <T>(
+  request: MutationRequest | GraphqlQuery,
+  signal: AbortSignal | undefined,
+  readPayload: (body: GraphqlResponse) => T,
+) => Promise<T>;
 
-const headersWith = (token: string) => ({ 'content-type': 'application/json', accept: 'application/json', 'x-shopify-access-token': token });
+const headersWith = (token: string) => ({
+  'content-type': 'application/json',
+  accept: 'application/json',
+  'x-shopify-access-token': token,
+});
 
 /** One POST with the token of the moment; a failure to get a token or an answer is thrown classified. */
 async function send(deps: ExchangeDeps, body: string, signal: AbortSignal | undefined): Promise<{ response: HttpAnswer; token: string }> {
@@ -34,7 +42,9 @@ async function send(deps: ExchangeDeps, body: string, signal: AbortSignal | unde
   } catch (err) {
     if (signal?.aborted) throw err;
     const cause = err instanceof Error ? ((err.cause as Error)?.message ?? err.message) : String(err);
-    throw isTimeout(err) ? new ShopifyCallError('timeout', `no answer within ${timeoutMs} ms`, true) : new ShopifyCallError('network_error', cause, true);
+    throw isTimeout(err)
+      ? new ShopifyCallError('timeout', `no answer within ${timeoutMs} ms`, true)
+      : new ShopifyCallError('network_error', cause, true);
   }
 }
 
@@ -47,7 +57,11 @@ async function post(deps: ExchangeDeps, body: string, signal: AbortSignal | unde
 
 export function createExchange(deps: ExchangeDeps): Exchange {
   const { pacer, metrics, retryAfterCapMs } = deps;
-  return async function exchange<T>(request: MutationRequest | GraphqlQuery, signal: AbortSignal | undefined, readPayload: (body: GraphqlResponse) => T): Promise<T> {
+  return async function exchange<T>(
+    request: MutationRequest | GraphqlQuery,
+    signal: AbortSignal | undefined,
+    readPayload: (body: GraphqlResponse) => T,
+  ): Promise<T> {
     const shape = shapeOf(request);
     await pacer.waitFor(shape, signal);
     const started = performance.now();

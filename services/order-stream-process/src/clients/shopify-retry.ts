@@ -11,7 +11,11 @@ export interface RetryPolicy {
 }
 
 /** Runs `attempt` until it succeeds, fails for good, or runs out of attempts; a retry sends the same request. */
-export async function withRetries<T>(policy: RetryPolicy, attempt: () => Promise<T>, callOptions: CallOptions): Promise<{ result: T; attempts: number }> {
+export async function withRetries<T>(
+  policy: RetryPolicy,
+  attempt: () => Promise<T>,
+  callOptions: CallOptions,
+): Promise<{ result: T; attempts: number }> {
   const { signal, logMeta = {} } = callOptions;
   const { metrics, logger } = policy;
   let attempts = 0;

@@ -66,19 +66,29 @@ export function readGrant(status: number, text: string, obtainedAt: number, rene
     body = undefined;
   }
   if (status < 200 || status > 299) {
-    const why = body && typeof body.error === 'string' ? `${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description}` : ''}` : text.slice(0, 200);
-    return new TokenGrantError(`the token grant answered HTTP ${status} (${why}): check SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET`, false);
+    const why =
+      body && typeof body.error === 'string'
+        ? `${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description}` : ''}`
+        : text.slice(0, 200);
+    return new TokenGrantError(
+      `the token grant answered HTTP ${status} (${why}): check SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET`,
+      false,
+    );
   }
   if (!body || typeof body.access_token !== 'string' || body.access_token === '') {
     return new TokenGrantError('the token grant answered without an access_token', true);
   }
-  const seconds = typeof body.expires_in === 'number' && Number.isFinite(body.expires_in) && body.expires_in > 0 ? body.expires_in : undefined;
+  const seconds =
+    typeof body.expires_in === 'number' && Number.isFinite(body.expires_in) && body.expires_in > 0 ? body.expires_in : undefined;
   if (seconds === undefined) return { token: body.access_token, renewAt: Infinity, expiresAt: Infinity };
   return { token: body.access_token, renewAt: obtainedAt + seconds * 1000 * renewAfter, expiresAt: obtainedAt + seconds * 1000 };
 }
 
 /** One `POST /admin/oauth/access_token`: the token it gives, or the TokenGrantError it is. */
-async function requestGrant(endpoint: string, options: ClientCredentialsOptions & { renewAfter: number; now: () => number }): Promise<Held> {
+async function requestGrant(
+  endpoint: string,
+  options: ClientCredentialsOptions & { renewAfter: number; now: () => number },
+): Promise<Held> {
   const { clientId, clientSecret, timeoutMs, logger, renewAfter, now } = options;
   const started = now();
   let answer;
@@ -91,7 +101,10 @@ async function requestGrant(endpoint: string, options: ClientCredentialsOptions 
     });
   } catch (err) {
     const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-    throw new TokenGrantError(isTimeout(err) ? `the token grant did not answer within ${timeoutMs} ms` : `the token grant failed: ${cause}`, true);
+    throw new TokenGrantError(
+      isTimeout(err) ? `the token grant did not answer within ${timeoutMs} ms` : `the token grant failed: ${cause}`,
+      true,
+    );
   }
   const result = readGrant(answer.status, answer.text, started, renewAfter);
   if (result instanceof TokenGrantError) throw result;
@@ -140,9 +153,12 @@ export function clientCredentialsAccessToken(options: ClientCredentialsOptions):
         try {
           return (await renew()).token;
         } catch (err) {
-          logger.warn(`could not renew the Shopify access token, using the one held until it expires: ${err instanceof Error ? err.message : String(err)}`, {
-            event: 'shopify.token.renewal_failed',
-          });
+          logger.warn(
+            `could not renew the Shopify access token, using the one held until it expires: ${err instanceof Error ? err.message : String(err)}`,
+            {
+              event: 'shopify.token.renewal_failed',
+            },
+          );
           if (held === current) current.renewAt = Math.min(current.expiresAt, now() + retryRenewalAfterMs);
           return current.token;
         }
@@ -176,18 +192,28 @@ export function shopifyCredentials(get: (name: string) => string | undefined): S
 }
 
 /** Pure: what is wrong with these settings, and which variable to name; undefined when they are usable. */
-export function credentialsProblem(values: { accessToken?: string; clientId?: string; clientSecret?: string }): { variable: string; message: string } | undefined {
+export function credentialsProblem(values: {
+  accessToken?: string;
+  clientId?: string;
+  clientSecret?: string;
+}): { variable: string; message: string } | undefined {
   const { accessToken, clientId, clientSecret } = values;
   if (accessToken && (clientId || clientSecret)) {
     return {
       variable: clientId ? 'SHOPIFY_CLIENT_ID' : 'SHOPIFY_CLIENT_SECRET',
-      message: 'set either SHOPIFY_ACCESS_TOKEN (a static token) or SHOPIFY_CLIENT_ID with SHOPIFY_CLIENT_SECRET (the client-credentials grant), not both',
+      message:
+        'set either SHOPIFY_ACCESS_TOKEN (a static token) or SHOPIFY_CLIENT_ID with SHOPIFY_CLIENT_SECRET (the client-credentials grant), not both',
     };
   }
-  if (clientId && !clientSecret) return { variable: 'SHOPIFY_CLIENT_SECRET', message: 'SHOPIFY_CLIENT_SECRET is required with SHOPIFY_CLIENT_ID' };
-  if (clientSecret && !clientId) return { variable: 'SHOPIFY_CLIENT_ID', message: 'SHOPIFY_CLIENT_ID is required with SHOPIFY_CLIENT_SECRET' };
+  if (clientId && !clientSecret)
+    return { variable: 'SHOPIFY_CLIENT_SECRET', message: 'SHOPIFY_CLIENT_SECRET is required with SHOPIFY_CLIENT_ID' };
+  if (clientSecret && !clientId)
+    return { variable: 'SHOPIFY_CLIENT_ID', message: 'SHOPIFY_CLIENT_ID is required with SHOPIFY_CLIENT_SECRET' };
   if (!accessToken && !clientId) {
-    return { variable: 'SHOPIFY_ACCESS_TOKEN', message: 'set SHOPIFY_ACCESS_TOKEN, or SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET for the client-credentials grant' };
+    return {
+      variable: 'SHOPIFY_ACCESS_TOKEN',
+      message: 'set SHOPIFY_ACCESS_TOKEN, or SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET for the client-credentials grant',
+    };
   }
   return undefined;
 }
@@ -197,7 +223,9 @@ export function accessTokenSource(
   credentials: ShopifyCredentials,
   options: Omit<ClientCredentialsOptions, 'clientId' | 'clientSecret'>,
 ): AccessTokenSource {
-  return 'accessToken' in credentials ? staticAccessToken(credentials.accessToken) : clientCredentialsAccessToken({ ...options, ...credentials });
+  return 'accessToken' in credentials
+    ? staticAccessToken(credentials.accessToken)
+    : clientCredentialsAccessToken({ ...options, ...credentials });
 }
 
 const CREDENTIAL_VARIABLES = ['SHOPIFY_ACCESS_TOKEN', 'SHOPIFY_CLIENT_ID', 'SHOPIFY_CLIENT_SECRET'];
@@ -207,7 +235,10 @@ const CREDENTIAL_VARIABLES = ['SHOPIFY_ACCESS_TOKEN', 'SHOPIFY_CLIENT_ID', 'SHOP
  * variable at a time: credentials exported in the environment replace the file's as a whole, so that
  * exporting a client id and secret is not mixed with the stack's static token.
  */
-export function toolShopifyCredentials(get: (name: string) => string | undefined, processEnv: NodeJS.ProcessEnv = process.env): ShopifyCredentials {
+export function toolShopifyCredentials(
+  get: (name: string) => string | undefined,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): ShopifyCredentials {
   const exported = CREDENTIAL_VARIABLES.some((name) => processEnv[name]);
   return shopifyCredentials(exported ? (name) => processEnv[name] : get);
 }

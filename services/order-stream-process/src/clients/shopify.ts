@@ -51,7 +51,13 @@ export function createShopifyClient(options: ShopifyClientOptions): ShopifyClien
   const { timeoutMs, logger, metrics = noMetrics, retryAfterCapMs = 60_000 } = options;
   const tokens = options.tokens ?? (options.accessToken ? staticAccessToken(options.accessToken) : undefined);
   if (!tokens) throw new Error('createShopifyClient needs an accessToken or a token source');
-  const policy: RetryPolicy = { maxAttempts: options.maxAttempts ?? 5, baseDelayMs: options.baseDelayMs ?? 500, maxDelayMs: options.maxDelayMs ?? 10_000, metrics, logger };
+  const policy: RetryPolicy = {
+    maxAttempts: options.maxAttempts ?? 5,
+    baseDelayMs: options.baseDelayMs ?? 500,
+    maxDelayMs: options.maxDelayMs ?? 10_000,
+    metrics,
+    logger,
+  };
   const endpoint = `${options.baseUrl.replace(/\/+$/, '')}/admin/api/${options.apiVersion}/graphql.json`;
   const exchange = createExchange({ endpoint, tokens, timeoutMs, retryAfterCapMs, pacer: createPacer(metrics, logger), metrics });
 

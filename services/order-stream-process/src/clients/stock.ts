@@ -57,7 +57,11 @@ function isStockItem(value: unknown): value is StockItem {
 }
 
 /** One GET /internal/inventory, checked against its contract. */
-async function page(options: StockSourceOptions, query: URLSearchParams, signal?: AbortSignal): Promise<{ items: StockItem[]; nextAfter: ShopifyId | null }> {
+async function page(
+  options: StockSourceOptions,
+  query: URLSearchParams,
+  signal?: AbortSignal,
+): Promise<{ items: StockItem[]; nextAfter: ShopifyId | null }> {
   const url = `${options.baseUrl.replace(/\/+$/, '')}/internal/inventory?${query}`;
   let answer;
   try {
@@ -71,7 +75,8 @@ async function page(options: StockSourceOptions, query: URLSearchParams, signal?
     const reason = isTimeout(err) ? `no answer within ${options.timeoutMs} ms` : `cannot connect (${(err as Error).message})`;
     throw new StockUnavailableError(`GET /internal/inventory: ${reason}`, { cause: err });
   }
-  if (answer.status !== 200) throw new StockUnavailableError(`GET /internal/inventory answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+  if (answer.status !== 200)
+    throw new StockUnavailableError(`GET /internal/inventory answered ${answer.status}: ${answer.text.slice(0, 200)}`);
   let body: { items?: unknown; nextAfter?: unknown };
   try {
     body = JSON.parse(answer.text) as typeof body;

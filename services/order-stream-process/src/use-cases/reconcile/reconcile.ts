@@ -84,7 +84,11 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         const page = products ? all.filter((item) => products.has(item.productId)) : all;
         if (page.length === 0) continue;
         const drifted = await compare(deps, runId, page, report, options);
-        const settled = dryRun ? drifted.map((d) => drift(d, 'reported')) : drifted.length > 0 ? await repair(deps, runId, drifted, signal) : [];
+        const settled = dryRun
+          ? drifted.map((d) => drift(d, 'reported'))
+          : drifted.length > 0
+            ? await repair(deps, runId, drifted, signal)
+            : [];
         for (const d of settled) {
           report.drifts.push(d);
           options.onDrift?.(d);

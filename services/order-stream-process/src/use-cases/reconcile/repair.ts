@@ -31,13 +31,23 @@ async function setGroup(shopify: ShopifyClient, runId: string, group: Drifted[],
     const blamed = blamedIndexes(err.last.userErrors, group.length);
     if (blamed.size === 0 || blamed.size === group.length) return group.map((d) => drift(d, action, reason));
     // Shopify applied nothing of the call: the items it did not blame go again on their own.
-    const others = await setGroup(shopify, runId, group.filter((_, i) => !blamed.has(i)), signal);
+    const others = await setGroup(
+      shopify,
+      runId,
+      group.filter((_, i) => !blamed.has(i)),
+      signal,
+    );
     return [...group.filter((_, i) => blamed.has(i)).map((d) => drift(d, action, reason)), ...others];
   }
 }
 
 /** Repairs drifted items, unless the variant moved meanwhile (its own event brings Shopify in line). */
-export async function repair(deps: { stock: StockSource; shopify: ShopifyClient }, runId: string, drifted: Drifted[], signal?: AbortSignal): Promise<Drift[]> {
+export async function repair(
+  deps: { stock: StockSource; shopify: ShopifyClient },
+  runId: string,
+  drifted: Drifted[],
+  signal?: AbortSignal,
+): Promise<Drift[]> {
   const now = await deps.stock.current(
     drifted.map((d) => d.item.variantId),
     { signal },
@@ -46,7 +56,8 @@ export async function repair(deps: { stock: StockSource; shopify: ShopifyClient 
   const toSet: Drifted[] = [];
   for (const d of drifted) {
     const today = now.get(d.item.variantId);
-    if (!today || today.version !== d.item.version) settled.push({ ...drift(d, 'skipped_changed'), database: today?.availableQuantity ?? d.item.availableQuantity });
+    if (!today || today.version !== d.item.version)
+      settled.push({ ...drift(d, 'skipped_changed'), database: today?.availableQuantity ?? d.item.availableQuantity });
     else toSet.push(d);
   }
   for (const group of chunk(toSet, MAX_QUANTITIES_PER_CALL)) settled.push(...(await setGroup(deps.shopify, runId, group, signal)));

@@ -4,7 +4,16 @@ import { readLevels, ShopifyAnswerError, type Levels } from '../../clients/shopi
 import { StockUnavailableError, type StockItem } from '../../clients/stock.js';
 import { chunk, type ItemEvents } from '../../domain/coalesce.js';
 import { blamedIndexes, buildCompareAndSetRequest, movementsUri } from '../../domain/mutation.js';
-import { decideConfirmation, expectedShopify, guessConfirmation, holdsImport, isDelta, superseded, writes, type Confirmation } from '../../domain/sync-rule.js';
+import {
+  decideConfirmation,
+  expectedShopify,
+  guessConfirmation,
+  holdsImport,
+  isDelta,
+  superseded,
+  writes,
+  type Confirmation,
+} from '../../domain/sync-rule.js';
 import type { EventResult } from '../../metrics.js';
 import type { BoundedMap, BoundedSet } from './bounded-set.js';
 import { stillOurs, type BatchContext } from './context.js';
@@ -111,7 +120,10 @@ async function decide(items: Item[], ctx: BatchContext, memory: ConfirmMemory): 
   for (const item of current) {
     const shopify = levels.get(item.key);
     if (typeof shopify !== 'number') {
-      const why = shopify === null ? 'Shopify does not know this inventory item' : 'ITEM_NOT_STOCKED_AT_LOCATION: Shopify does not stock this item at this location';
+      const why =
+        shopify === null
+          ? 'Shopify does not know this inventory item'
+          : 'ITEM_NOT_STOCKED_AT_LOCATION: Shopify does not stock this item at this location';
       await deadLetter([item], `shopify_failed: ${why}`, ctx);
       continue;
     }
@@ -133,7 +145,10 @@ async function readDatabase(items: Item[], ctx: BatchContext): Promise<Map<strin
     } catch (err) {
       if (ctx.signal.aborted) return 'abandoned';
       if (!(err instanceof StockUnavailableError)) throw err;
-      ctx.logger.warn(`cannot read the database's stock (attempt ${attempt}); trying again: ${err.message}`, { event: 'inventory.stock.unavailable', attempt });
+      ctx.logger.warn(`cannot read the database's stock (attempt ${attempt}); trying again: ${err.message}`, {
+        event: 'inventory.stock.unavailable',
+        attempt,
+      });
       const delay = Math.min(STOCK_RETRY_MAX_MS, STOCK_RETRY_BASE_MS * 2 ** (attempt - 1));
       await sleep(delay, undefined, { signal: ctx.signal }).catch(() => undefined);
       if (!stillOurs(ctx) || ctx.signal.aborted) return 'abandoned';
@@ -159,13 +174,22 @@ async function write(decided: Writing[], round: number, ctx: BatchContext, memor
         version: confirmation.database.version,
       })),
       `confirm-${round}`,
-      (key) => movementsUri(group.map((d) => d.item.newest.movementId), key),
+      (key) =>
+        movementsUri(
+          group.map((d) => d.item.newest.movementId),
+          key,
+        ),
     );
     const { idempotencyKey } = request.variables;
     try {
       const { attempts } = await ctx.shopify.setInventoryQuantities(request, {
         signal: ctx.signal,
-        logMeta: { operation: group.some((d) => d.guessed) ? 'confirm.guessed-set' : 'confirm.set', idempotencyKey, quantities: group.length, round },
+        logMeta: {
+          operation: group.some((d) => d.guessed) ? 'confirm.guessed-set' : 'confirm.set',
+          idempotencyKey,
+          quantities: group.length,
+          round,
+        },
       });
       for (const d of group) {
         if (d.guessed) memory.guesses.set(d.item.key, true);

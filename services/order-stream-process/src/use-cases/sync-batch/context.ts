@@ -28,9 +28,11 @@ export function stillOurs(ctx: BatchContext): boolean {
 /** Runs `work` while heartbeating the group every `intervalMs`, so long Shopify waits keep the partition. */
 export async function withHeartbeat<T>(ctx: BatchContext, intervalMs: number, work: () => Promise<T>): Promise<T> {
   const timer = setInterval(() => {
-    ctx.payload.heartbeat().catch((err: unknown) =>
-      ctx.logger.debug(`heartbeat failed: ${err instanceof Error ? err.message : String(err)}`, { event: 'kafka.heartbeat' }),
-    );
+    ctx.payload
+      .heartbeat()
+      .catch((err: unknown) =>
+        ctx.logger.debug(`heartbeat failed: ${err instanceof Error ? err.message : String(err)}`, { event: 'kafka.heartbeat' }),
+      );
   }, intervalMs);
   try {
     return await work();

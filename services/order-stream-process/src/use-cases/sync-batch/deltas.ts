@@ -29,7 +29,10 @@ export type DeltaOutcome = { applied: true; movements: Map<string, AppliedMoveme
  * do not guarantee. Deltas are rare, so the calls they cost are few. Items without a delta are
  * absent from the result.
  */
-export async function applyDeltas(items: readonly ItemEvents<Received>[], ctx: BatchContext): Promise<Map<string, DeltaOutcome> | 'abandoned'> {
+export async function applyDeltas(
+  items: readonly ItemEvents<Received>[],
+  ctx: BatchContext,
+): Promise<Map<string, DeltaOutcome> | 'abandoned'> {
   const outcomes = new Map<string, DeltaOutcome>();
   for (const item of items) {
     const changes = deltaChanges(item);

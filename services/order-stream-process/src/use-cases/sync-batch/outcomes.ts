@@ -44,23 +44,26 @@ export interface Outcomes {
 }
 
 function logSuccess(logger: Logger, event: Received, outcome: Settled, detail: SuccessDetail): void {
-  logger.info(`SUCCESS Shopify inventory of variant ${event.variantId} (${event.sku}) ${HOW[outcome]}: ${event.reason} movement ${event.movementId}`, {
-    event: 'shopify.inventory.updated',
-    orderId: event.orderId,
-    correlationId: event.correlationId,
-    variantId: event.variantId,
-    productId: event.productId,
-    sku: event.sku,
-    inventoryItemId: event.inventoryItemId,
-    locationId: event.locationId,
-    eventId: event.eventId,
-    movementId: event.movementId,
-    reason: event.reason,
-    delta: event.delta,
-    inventoryVersion: event.inventoryVersion,
-    result: outcome,
-    ...detail,
-  });
+  logger.info(
+    `SUCCESS Shopify inventory of variant ${event.variantId} (${event.sku}) ${HOW[outcome]}: ${event.reason} movement ${event.movementId}`,
+    {
+      event: 'shopify.inventory.updated',
+      orderId: event.orderId,
+      correlationId: event.correlationId,
+      variantId: event.variantId,
+      productId: event.productId,
+      sku: event.sku,
+      inventoryItemId: event.inventoryItemId,
+      locationId: event.locationId,
+      eventId: event.eventId,
+      movementId: event.movementId,
+      reason: event.reason,
+      delta: event.delta,
+      inventoryVersion: event.inventoryVersion,
+      result: outcome,
+      ...detail,
+    },
+  );
 }
 
 function logFailure(logger: Logger, dlqTopic: string, event: Received, reason: string, meta: Record<string, unknown>): void {

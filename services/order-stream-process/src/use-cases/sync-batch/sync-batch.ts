@@ -29,7 +29,9 @@ async function deltas(items: ItemEvents<Received>[], ctx: BatchContext): Promise
       continue;
     }
     // Every movement of the item was applied, each by its own call: each event's line names that call.
-    if (outcome) for (const event of item.events.filter(isDelta)) ctx.outcomes.succeeded([event], () => 'adjusted', { ...outcome.movements.get(event.movementId) });
+    if (outcome)
+      for (const event of item.events.filter(isDelta))
+        ctx.outcomes.succeeded([event], () => 'adjusted', { ...outcome.movements.get(event.movementId) });
     toConfirm.push(item);
   }
   return toConfirm;
@@ -45,7 +47,12 @@ async function deltas(items: ItemEvents<Received>[], ctx: BatchContext): Promise
  *    lowered to the database's (set, for an import), compare-and-set (`confirm.ts`).
  * True when every event has its SUCCESS line or sits in the DLQ, so the offsets may be committed.
  */
-export async function syncBatch(batch: Pick<Batch, 'topic' | 'partition' | 'messages'>, ctx: BatchContext, memory: ConfirmMemory, heartbeatIntervalMs: number): Promise<boolean> {
+export async function syncBatch(
+  batch: Pick<Batch, 'topic' | 'partition' | 'messages'>,
+  ctx: BatchContext,
+  memory: ConfirmMemory,
+  heartbeatIntervalMs: number,
+): Promise<boolean> {
   const received = receive(batch, ctx.outcomes.handled);
   await ctx.outcomes.setAside(received, ctx.source);
   const items = coalesce(received.events);
