@@ -2,7 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.stack/', 'playwright-report/', 'test-results/', 'contracts/pacts/', 'reports/', '.stryker-tmp/'] },
+  {
+    ignores: ['node_modules/', 'dist/', '.stack/', 'playwright-report/', 'test-results/', 'contracts/pacts/', 'reports/', '.stryker-tmp*/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

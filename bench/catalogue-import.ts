@@ -68,15 +68,13 @@ function catalogue(): CatalogueProductFixture[] {
   for (let n = 0; n < VARIANTS; n++) {
     const p = Math.floor(n / PER_PRODUCT);
     if (n % PER_PRODUCT === 0) products.push({ id: id(0n, p), title: `Bench product ${tag} ${p}`, variants: [] });
-    products
-      .at(-1)!
-      .variants.push({
-        id: id(1n, n),
-        sku: `${skuPrefix}${n}`,
-        price: '19.90',
-        title: `Size ${n % PER_PRODUCT}`,
-        inventoryItemId: id(2n, n),
-      });
+    products.at(-1)!.variants.push({
+      id: id(1n, n),
+      sku: `${skuPrefix}${n}`,
+      price: '19.90',
+      title: `Size ${n % PER_PRODUCT}`,
+      inventoryItemId: id(2n, n),
+    });
   }
   return products;
 }

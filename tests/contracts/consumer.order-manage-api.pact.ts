@@ -805,15 +805,13 @@ describe('order-manage-api → order-manage-data-api: units coming back (HTTP pa
       .given('the database is unreachable')
       .uponReceiving('a refund while the database is unreachable')
       .withRequest('POST', `/internal/orders/${EXAMPLE.orderId}/restocks`, (b) =>
-        b
-          .headers(requestHeaders(CONSUMER_TOKEN, true))
-          .jsonBody({
-            topic: 'refunds/create',
-            webhookId: DELIVERY,
-            eventId: null,
-            cancelledAt: null,
-            refundLineItems: [refundLineSent(1)],
-          }),
+        b.headers(requestHeaders(CONSUMER_TOKEN, true)).jsonBody({
+          topic: 'refunds/create',
+          webhookId: DELIVERY,
+          eventId: null,
+          cancelledAt: null,
+          refundLineItems: [refundLineSent(1)],
+        }),
       )
       .willRespondWith(503, (b) =>
         b
