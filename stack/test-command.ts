@@ -68,6 +68,8 @@ function runStep(name: string, command: string, args: string[], env: NodeJS.Proc
  */
 const OPTIONAL_STEPS: Array<[script: string, name: string]> = [
   ['pact:verify', 'contracts (Pact)'],
+  // CI only (CI=true, as .ci/run sets): StrykerJS over the mutated files this change touched.
+  ['test:mutation:changed', 'mutation testing of the changed files'],
   ['test:e2e', 'end-to-end tests'],
   ['test:reliability', 'reliability tests'],
   ['test:faults', 'fault tests'],
@@ -105,6 +107,7 @@ export async function runTests(stack: Stack): Promise<number> {
       console.log('no playwright.config.ts yet: scenario step not run');
     }
     for (const [script, name] of OPTIONAL_STEPS) {
+      if (script === 'test:mutation:changed' && !process.env.CI) continue;
       if (available[script]) results.push(await runStep(name, npm, ['run', '--silent', script], env));
     }
   } finally {

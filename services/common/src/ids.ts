@@ -21,7 +21,8 @@ export function compareShopifyIds(a: ShopifyId, b: ShopifyId): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-type SourceReviver = (key: string, value: unknown, context?: { source?: string }) => unknown;
+/** Node 22+ passes every reviver call a context, with the source text for a primitive. */
+type SourceReviver = (key: string, value: unknown, context: { source?: string }) => unknown;
 
 const INTEGER_LITERAL = /^-?\d+$/;
 const isIdKey = (key: string) => key === 'id' || key.endsWith('_id');
@@ -32,10 +33,8 @@ const isIdKey = (key: string) => key === 'id' || key.endsWith('_id');
  * as a fraction or exponent, is left as JSON.parse reads it, for the schema to refuse.
  */
 export function parseJsonWithExactIds(text: string): unknown {
+  // Only a number's source text can match: a string's keeps its quotes, an object or array has none.
   const reviver: SourceReviver = (key, value, context) =>
-    // Stryker disable next-line ConditionalExpression,OptionalChaining: only a number's source text can match INTEGER_LITERAL, and Node 22+ always passes a context with source for primitives
-    typeof value === 'number' && isIdKey(key) && context?.source !== undefined && INTEGER_LITERAL.test(context.source)
-      ? BigInt(context.source)
-      : value;
+    isIdKey(key) && INTEGER_LITERAL.test(String(context.source)) ? BigInt(context.source!) : value;
   return (JSON.parse as (text: string, reviver: SourceReviver) => unknown)(text, reviver);
 }

@@ -30,16 +30,17 @@ export const money = (what: string) =>
     .string({ error: `${what} must be a decimal string such as "24.90"` })
     .regex(/^\d{1,10}(\.\d{1,2})?$/, `${what} must be a decimal string with at most 2 decimals, such as "24.90"`);
 
-// Stryker disable StringLiteral: zod falls back to the schema's own `error` for an empty check message, and it says the same (the check messages below repeat the tested `error`)
-export const quantity = (what: string) =>
-  z
-    .number({ error: `${what} must be an integer of at least 1` })
-    .int(`${what} must be an integer of at least 1`)
-    .min(1, `${what} must be an integer of at least 1`)
+export const quantity = (what: string) => {
+  const rule = `${what} must be an integer of at least 1`;
+  return z
+    .number({ error: rule })
+    .int(rule)
+    .min(1, rule)
     .max(ORDER_LIMITS.maxQuantity, `${what} must be at most ${ORDER_LIMITS.maxQuantity}`);
+};
 
-// Stryker restore StringLiteral
 /** An id as this system writes it in JSON: a decimal string. */
-export const shopifyIdString = (what: string) =>
-  // Stryker disable next-line StringLiteral: zod falls back to the schema's own `error` for an empty check message, and it says the same (this line's first literal, the schema's own, is tested)
-  z.string({ error: `${what} ${SHOPIFY_ID_RULE}, as a decimal string` }).refine(isShopifyId, `${what} ${SHOPIFY_ID_RULE}, as a decimal string`);
+export const shopifyIdString = (what: string) => {
+  const rule = `${what} ${SHOPIFY_ID_RULE}, as a decimal string`;
+  return z.string({ error: rule }).refine(isShopifyId, rule);
+};

@@ -23,20 +23,20 @@ const lineItem = z.object({
   price: money('price'),
 });
 
+const ORDER_NUMBER_RULE = 'order_number must be a positive integer';
+const CURRENCY_RULE = 'currency must be a 3-letter code';
+
 /** The fields of Shopify's Order resource that intake uses; every other field is accepted and dropped. */
 const shopifyOrder = z.object({
   id: shopifyId('id'),
-  // Stryker disable StringLiteral: zod falls back to the schema's own `error` for an empty check message, and it says the same (the check messages below repeat the tested `error`)
   order_number: z
-    .number({ error: 'order_number must be a positive integer' })
-    .int('order_number must be a positive integer')
-    .positive('order_number must be a positive integer')
+    .number({ error: ORDER_NUMBER_RULE })
+    .int(ORDER_NUMBER_RULE)
+    .positive(ORDER_NUMBER_RULE)
     .max(Number.MAX_SAFE_INTEGER, 'order_number must be below 2^53'),
-  // Stryker restore StringLiteral
   name: orderText('name', ORDER_LIMITS.maxShortTextLength).min(1, 'name must not be empty'),
   created_at: z.iso.datetime({ offset: true, error: 'created_at must be an ISO-8601 date-time' }),
-  // Stryker disable next-line StringLiteral: zod falls back to the schema's own `error` for an empty check message, and it says the same (this line's first literal, the schema's own, is tested)
-  currency: z.string({ error: 'currency must be a 3-letter code' }).regex(/^[A-Z]{3}$/, 'currency must be a 3-letter code'),
+  currency: z.string({ error: CURRENCY_RULE }).regex(/^[A-Z]{3}$/, CURRENCY_RULE),
   total_price: money('total_price'),
   financial_status: orderText('financial_status', ORDER_LIMITS.maxFinancialStatusLength).nullish(),
   customer: z.object({ id: shopifyId('customer.id') }).nullish(),
@@ -96,7 +96,7 @@ export const pathOf = (path: PropertyKey[]): string =>
 
 /** The order id of a body that failed validation, when it can still be read, so the refusal names it. */
 function readableOrderId(body: unknown): ShopifyId | undefined {
-  // Stryker disable next-line StringLiteral: the label only names the field in messages this lookup discards
+  // Stryker disable next-line StringLiteral: the label only names the field in messages this lookup discards (it reads success and data)
   const parsed = shopifyId('id').safeParse((body as { id?: unknown } | null)?.id);
   return parsed.success ? parsed.data : undefined;
 }
@@ -157,7 +157,10 @@ export function validateOrder(body: unknown): ValidationResult {
     return {
       ok: false,
       orderId: o.id,
-      errors: tooMuch.map((variant) => ({ path: 'line_items', reason: `summed quantity of ${variant} exceeds ${ORDER_LIMITS.maxQuantity}` })),
+      errors: tooMuch.map((variant) => ({
+        path: 'line_items',
+        reason: `summed quantity of ${variant} exceeds ${ORDER_LIMITS.maxQuantity}`,
+      })),
     };
   }
   return {

@@ -13,21 +13,24 @@ export type RestockTopic = (typeof TOPICS)[keyof typeof TOPICS];
 /** An order has at most 500 lines, and each may be refunded in several parts. */
 const MAX_REFUND_LINES = 10 * ORDER_LIMITS.maxLines;
 
+const REFUND_QUANTITY_RULE = 'quantity must be an integer of at least 0';
+
 const refundLineItem = z.object({
   id: shopifyId('id'),
   line_item_id: shopifyId('line_item_id'),
-  // Stryker disable next-line StringLiteral: zod falls back to the schema's own `error` for an empty check message, and it says the same
   quantity: z
-    .number({ error: 'quantity must be an integer of at least 0' })
-    .int('quantity must be an integer of at least 0')
-    .min(0, 'quantity must be an integer of at least 0')
+    .number({ error: REFUND_QUANTITY_RULE })
+    .int(REFUND_QUANTITY_RULE)
+    .min(0, REFUND_QUANTITY_RULE)
     .max(ORDER_LIMITS.maxQuantity, `quantity must be at most ${ORDER_LIMITS.maxQuantity}`),
   /** `cancel`, `return`, `legacy_restock` put units back; `no_restock` (and a refund without one) does not. */
   restock_type: orderText('restock_type', 64).nullish(),
   location_id: shopifyId('location_id').nullish(),
 });
 
-const refundLines = z.array(refundLineItem, { error: 'refund_line_items must be an array' }).max(MAX_REFUND_LINES, `refund_line_items must hold at most ${MAX_REFUND_LINES} lines`);
+const refundLines = z
+  .array(refundLineItem, { error: 'refund_line_items must be an array' })
+  .max(MAX_REFUND_LINES, `refund_line_items must hold at most ${MAX_REFUND_LINES} lines`);
 
 const refundSchema = z.object({
   id: shopifyId('id'),
@@ -38,9 +41,7 @@ const refundSchema = z.object({
 const cancelledOrderSchema = z.object({
   id: shopifyId('id'),
   cancelled_at: z.iso.datetime({ offset: true, error: 'cancelled_at must be an ISO-8601 date-time' }).nullish(),
-  refunds: z
-    .array(z.object({ id: shopifyId('id'), refund_line_items: refundLines }), { error: 'refunds must be an array' })
-    .nullish(),
+  refunds: z.array(z.object({ id: shopifyId('id'), refund_line_items: refundLines }), { error: 'refunds must be an array' }).nullish(),
 });
 
 /** A refund line item as the data-api takes it. */
@@ -75,7 +76,7 @@ const toRefundLine = (l: ParsedRefundLine): RefundLine => ({
 
 /** The order id of a body that failed validation, when it can still be read, so the refusal names it. */
 function readableOrderId(body: unknown, field: 'id' | 'order_id'): ShopifyId | undefined {
-  // Stryker disable next-line StringLiteral: the label only names the field in messages this lookup discards
+  // Stryker disable next-line StringLiteral: the label only names the field in messages this lookup discards (it reads success and data)
   const parsed = shopifyId('id').safeParse((body as Record<string, unknown> | null)?.[field]);
   return parsed.success ? parsed.data : undefined;
 }
@@ -92,7 +93,10 @@ export function validateRestock(topic: RestockTopic, body: unknown): RestockVali
     const parsed = refundSchema.safeParse(body);
     if (!parsed.success) return failed(parsed.error, body, 'order_id');
     const refund = parsed.data;
-    return { ok: true, intake: { topic, orderId: refund.order_id, cancelledAt: null, refundLines: refund.refund_line_items.map(toRefundLine) } };
+    return {
+      ok: true,
+      intake: { topic, orderId: refund.order_id, cancelledAt: null, refundLines: refund.refund_line_items.map(toRefundLine) },
+    };
   }
   const parsed = cancelledOrderSchema.safeParse(body);
   if (!parsed.success) return failed(parsed.error, body, 'id');

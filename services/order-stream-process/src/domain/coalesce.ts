@@ -32,7 +32,6 @@ export function coalesce<E extends InventoryEvent>(events: readonly E[]): ItemEv
       continue;
     }
     current.events.push(event);
-    // Stryker disable next-line EqualityOperator: two events of one item at one inventoryVersion are one movement delivered twice; either may stand
     if (event.inventoryVersion >= current.newest.inventoryVersion) current.newest = event;
   }
   return [...byItem.values()];

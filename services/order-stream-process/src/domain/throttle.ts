@@ -46,9 +46,7 @@ export function delayBeforeCall(state: BucketState | undefined, cost: number, no
   if (!state || state.status.restoreRate <= 0) return 0;
   const needed = Math.min(cost, state.status.maximumAvailable);
   const missing = needed - availableAt(state, now);
-  // Stryker disable next-line EqualityOperator: at missing === 0 both branches give 0 (Math.ceil(0))
-  if (missing <= 0) return 0;
-  return Math.ceil((missing / state.status.restoreRate) * 1000);
+  return Math.max(0, Math.ceil((missing / state.status.restoreRate) * 1000));
 }
 
 /**
@@ -68,8 +66,7 @@ export function readThrottleStatus(extensions: unknown): ThrottleStatus | undefi
   const status = (extensions as { cost?: { throttleStatus?: Record<string, unknown> } } | undefined)?.cost?.throttleStatus;
   if (!status) return undefined;
   const { maximumAvailable, currentlyAvailable, restoreRate } = status;
-  // Stryker disable next-line LogicalOperator,ConditionalExpression: Number.isFinite is false for every non-number, so the typeof test only documents intent
-  if ([maximumAvailable, currentlyAvailable, restoreRate].some((n) => typeof n !== 'number' || !Number.isFinite(n))) {
+  if ([maximumAvailable, currentlyAvailable, restoreRate].some((n) => !Number.isFinite(n))) {
     return undefined;
   }
   return {
@@ -83,8 +80,7 @@ export function readThrottleStatus(extensions: unknown): ThrottleStatus | undefi
 export function readCallCost(extensions: unknown): number | undefined {
   const cost = (extensions as { cost?: { actualQueryCost?: unknown; requestedQueryCost?: unknown } } | undefined)?.cost;
   const value = typeof cost?.actualQueryCost === 'number' ? cost.actualQueryCost : cost?.requestedQueryCost;
-  // Stryker disable next-line ConditionalExpression: Number.isFinite is false for every non-number, so the typeof test only narrows the type
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+  return Number.isFinite(value) && (value as number) > 0 ? (value as number) : undefined;
 }
 
 /** Pure: a Retry-After header (delta seconds or HTTP date) in milliseconds from `now`, capped. */
