@@ -1,4 +1,13 @@
-import { deadlineIn, type Logger, parseJsonWithExactIds, type Problem, sendProblem, type ShopifyId } from '@oms/common';
+import {
+  type Deadline,
+  deadlineIn,
+  type Logger,
+  parseJsonWithExactIds,
+  type Problem,
+  sendProblem,
+  setContextOrderId,
+  type ShopifyId,
+} from '@oms/common';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { FieldError } from '../domain/order.js';
 import type { RefusalStatus } from '../config.js';
@@ -44,6 +53,47 @@ export interface DeliveryOptions {
   /** Every answer leaves within this many ms of the request's arrival (Shopify gives up at 5 s). */
   deadlineMs: number;
   reject: Reject;
+}
+
+/** What a use case learns of a delivery: Shopify's ids, to know a retry, and the answer's deadline. */
+export interface DeliveryContext {
+  webhookId: string;
+  eventId: string | null;
+  deadline: Deadline;
+}
+
+export interface DeliverySteps<I, O> {
+  /** Throws a Rejection for a payload the path refuses. */
+  parse: (req: Request) => I;
+  orderIdOf: (intake: I) => ShopifyId;
+  run: (intake: I, delivery: DeliveryContext) => Promise<O>;
+  answer: (res: Response, outcome: O) => void;
+  reject: Reject;
+}
+
+/** A path's handler after the shared checks: parse, name the order in the log context, run the use case, answer. */
+export function handleDelivery<I, O>({ parse, orderIdOf, run, answer, reject }: DeliverySteps<I, O>): RequestHandler {
+  return async (req, res, next) => {
+    let intake: I;
+    try {
+      intake = parse(req);
+    } catch (err) {
+      if (err instanceof Rejection) return reject(res, err.problem);
+      return next(err);
+    }
+    setContextOrderId(orderIdOf(intake));
+    try {
+      const outcome = await run(intake, {
+        webhookId: req.header('x-shopify-webhook-id')!,
+        // An empty header names no event: it must not match another delivery's empty one.
+        eventId: req.header('x-shopify-event-id') || null,
+        deadline: res.locals.deadline as Deadline,
+      });
+      answer(res, outcome);
+    } catch (err) {
+      next(err);
+    }
+  };
 }
 
 const invalidSignature = (detail: string): Problem => ({ status: 401, code: 'INVALID_SIGNATURE', detail });

@@ -1,10 +1,11 @@
-import { type Deadline, type Logger, prom, sendProblem, setContextOrderId } from '@oms/common';
+import { type Logger, prom, sendProblem } from '@oms/common';
 import express, { type Request, type Response, type Router } from 'express';
 import { type RestockIntake, type RestockOutcome, type RestockTopic, TOPICS, validateRestock } from '../domain/refund.js';
 import type { ApiMetrics } from '../metrics.js';
 import type { RestockOrder } from '../use-cases/restock-order.js';
 import {
   DATA_API_RETRY_AFTER_SECONDS,
+  handleDelivery,
   headerErrors,
   openDelivery,
   receiveDelivery,
@@ -160,27 +161,18 @@ export function restockWebhookRouter(deps: RestockWebhookDeps): Router {
       res.locals.topic = topic;
       next();
     };
-    router.post(path, nameTopic, ...delivery, async (req, res, next) => {
-      let intake: RestockIntake;
-      try {
-        intake = parseRestock(req, source, topic);
-      } catch (err) {
-        if (err instanceof Rejection) return reject(res, err.problem);
-        return next(err);
-      }
-      setContextOrderId(intake.orderId);
-      try {
-        const outcome = await restockOrder(intake, {
-          webhookId: req.header('x-shopify-webhook-id')!,
-          // An empty header names no event: it must not match another delivery's empty one.
-          eventId: req.header('x-shopify-event-id') || null,
-          deadline: res.locals.deadline as Deadline,
-        });
-        answer({ logger, counted, reject }, res, outcome);
-      } catch (err) {
-        next(err);
-      }
-    });
+    router.post(
+      path,
+      nameTopic,
+      ...delivery,
+      handleDelivery({
+        parse: (req) => parseRestock(req, source, topic),
+        orderIdOf: (intake: RestockIntake) => intake.orderId,
+        run: restockOrder,
+        answer: (res, outcome: RestockOutcome) => answer({ logger, counted, reject }, res, outcome),
+        reject,
+      }),
+    );
   }
 
   return router;

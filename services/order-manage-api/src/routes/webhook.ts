@@ -1,4 +1,4 @@
-import { type Deadline, type Logger, setContextOrderId, type ShopifyId } from '@oms/common';
+import { type Logger, type ShopifyId } from '@oms/common';
 import express, { type Request, type Response, type Router } from 'express';
 import type { RejectionRecorder } from '../clients/rejection-recorder.js';
 import type { RefusalStatus } from '../config.js';
@@ -8,6 +8,7 @@ import type { ApiMetrics } from '../metrics.js';
 import type { ReceiveOrder } from '../use-cases/receive-order.js';
 import {
   DATA_API_RETRY_AFTER_SECONDS,
+  handleDelivery,
   headerErrors,
   openDelivery,
   receiveDelivery,
@@ -42,27 +43,17 @@ export function webhookRouter(deps: WebhookDeps): Router {
   const router = express.Router();
   const reject = refuser(deps);
 
-  router.post(WEBHOOK_PATH, ...receiveDelivery({ deadlineMs, reject }), async (req, res, next) => {
-    let intake: OrderIntake;
-    try {
-      intake = parseOrder(req, source);
-    } catch (err) {
-      if (err instanceof Rejection) return reject(res, err.problem);
-      return next(err);
-    }
-    setContextOrderId(intake.order.orderId);
-    try {
-      const outcome = await receiveOrder(intake, {
-        webhookId: req.header('x-shopify-webhook-id')!,
-        // An empty header names no event: it must not match another delivery's empty one.
-        eventId: req.header('x-shopify-event-id') || null,
-        deadline: res.locals.deadline as Deadline,
-      });
-      answer({ logger, metrics, reject }, res, outcome);
-    } catch (err) {
-      next(err);
-    }
-  });
+  router.post(
+    WEBHOOK_PATH,
+    ...receiveDelivery({ deadlineMs, reject }),
+    handleDelivery({
+      parse: (req) => parseOrder(req, source),
+      orderIdOf: (intake: OrderIntake) => intake.order.orderId,
+      run: receiveOrder,
+      answer: (res, outcome: IntakeOutcome) => answer({ logger, metrics, reject }, res, outcome),
+      reject,
+    }),
+  );
 
   return router;
 }
