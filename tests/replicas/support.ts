@@ -10,16 +10,17 @@ import { parseEnvFile, REPO_ROOT, stackEnv } from '../support/stack-env.js';
 /**
  * The replica suite's own stack, beside (never on) a developer's: its own directory, ports, database
  * and Redis database, started with replicas and stopped at the end. Replica n of a service listens on
- * its base port + 100 × (n − 1): api 37080/37180, data-api 37081/37181, stream 37082/37182/37282.
+ * its base port + 100 × (n − 1): api 27080/27180, data-api 27081/27181, stream 27082/27182/27282.
  */
 const SETTINGS: Record<string, string> = {
   STACK_DIR: path.join(REPO_ROOT, '.stack-replicas'),
-  KAFKA_PORT: '37092',
-  KAFKA_CONTROLLER_PORT: '37093',
-  WIREMOCK_PORT: '37089',
-  ORDER_API_PORT: '37080',
-  DATA_API_PORT: '37081',
-  STREAM_PROCESS_PORT: '37082',
+  // Below Linux's ephemeral range (32768-60999): an outgoing connection never holds one of these.
+  KAFKA_PORT: '27092',
+  KAFKA_CONTROLLER_PORT: '27093',
+  WIREMOCK_PORT: '27089',
+  ORDER_API_PORT: '27080',
+  DATA_API_PORT: '27081',
+  STREAM_PROCESS_PORT: '27082',
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/orders_replicas',
   REDIS_URL: 'redis://127.0.0.1:6379/11',
 };

@@ -17,12 +17,13 @@ import { REPO_ROOT } from '../support/stack-env.js';
 
 const STACK_DIR = path.join(REPO_ROOT, '.stack-launcher-stops');
 const PORTS = {
-  KAFKA_PORT: 38092,
-  KAFKA_CONTROLLER_PORT: 38093,
-  WIREMOCK_PORT: 38089,
-  ORDER_API_PORT: 38080,
-  DATA_API_PORT: 38081,
-  STREAM_PROCESS_PORT: 38082,
+  // Below Linux's ephemeral range (32768-60999): an outgoing connection never holds one of these.
+  KAFKA_PORT: 28092,
+  KAFKA_CONTROLLER_PORT: 28093,
+  WIREMOCK_PORT: 28089,
+  ORDER_API_PORT: 28080,
+  DATA_API_PORT: 28081,
+  STREAM_PROCESS_PORT: 28082,
 };
 const SETTINGS: Record<string, string> = {
   STACK_DIR,
