@@ -22,7 +22,7 @@ import { isWellFormedSignature, verifySignature } from '../domain/signature.js';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Shopify retries on its own schedule; a replica or a proxy in front of it may honour this. */
-export const DATA_API_RETRY_AFTER_SECONDS = 2;
+const DATA_API_RETRY_AFTER_SECONDS = 2;
 
 /** A delivery refused before its use case runs: its signature, its body, its headers. */
 export class Rejection extends Error {
@@ -94,6 +94,26 @@ export function handleDelivery<I, O>({ parse, orderIdOf, run, answer, reject }: 
       next(err);
     }
   };
+}
+
+/** The data-api out of reach: a 503 Shopify delivers again after, the same on every path. */
+export function dataApiUnavailable(
+  { logger, reject }: { logger: Logger; reject: Reject },
+  res: Response,
+  orderId: ShopifyId,
+  detail: string,
+): void {
+  logger.error(`order-manage-data-api unavailable: ${detail}`, { event: 'data_api.unavailable', orderId });
+  reject(
+    res,
+    {
+      status: 503,
+      code: 'DATA_API_UNAVAILABLE',
+      detail: 'The order store cannot be reached or did not answer in time; retry later.',
+      orderId,
+    },
+    { 'Retry-After': String(DATA_API_RETRY_AFTER_SECONDS) },
+  );
 }
 
 const invalidSignature = (detail: string): Problem => ({ status: 401, code: 'INVALID_SIGNATURE', detail });

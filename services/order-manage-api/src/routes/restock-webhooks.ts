@@ -4,7 +4,7 @@ import { type RestockIntake, type RestockOutcome, type RestockTopic, TOPICS, val
 import type { ApiMetrics } from '../metrics.js';
 import type { RestockOrder } from '../use-cases/restock-order.js';
 import {
-  DATA_API_RETRY_AFTER_SECONDS,
+  dataApiUnavailable,
   handleDelivery,
   headerErrors,
   openDelivery,
@@ -94,17 +94,7 @@ function answer({ logger, counted, reject }: Answering, res: Response, outcome: 
       res.status(200).setHeader('Idempotent-Replayed', 'true').json(successBody(outcome.restocked));
       return;
     case 'data_api_unavailable':
-      logger.error(`order-manage-data-api unavailable: ${outcome.detail}`, { event: 'data_api.unavailable', orderId });
-      return reject(
-        res,
-        {
-          status: 503,
-          code: 'DATA_API_UNAVAILABLE',
-          detail: 'The order store cannot be reached or did not answer in time; retry later.',
-          orderId,
-        },
-        { 'Retry-After': String(DATA_API_RETRY_AFTER_SECONDS) },
-      );
+      return dataApiUnavailable({ logger, reject }, res, orderId, outcome.detail);
     case 'refused_by_data_api':
       return reject(res, refusalAtWebhook(outcome.problem, orderId, logger));
   }

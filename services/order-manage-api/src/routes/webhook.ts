@@ -7,7 +7,7 @@ import type { IntakeOutcome } from '../domain/outcome.js';
 import type { ApiMetrics } from '../metrics.js';
 import type { ReceiveOrder } from '../use-cases/receive-order.js';
 import {
-  DATA_API_RETRY_AFTER_SECONDS,
+  dataApiUnavailable,
   handleDelivery,
   headerErrors,
   openDelivery,
@@ -148,17 +148,7 @@ function answer({ logger, metrics, reject }: Answering, res: Response, outcome: 
         { 'Retry-After': String(outcome.retryAfterSeconds) },
       );
     case 'data_api_unavailable':
-      logger.error(`order-manage-data-api unavailable: ${outcome.detail}`, { event: 'data_api.unavailable', orderId });
-      return reject(
-        res,
-        {
-          status: 503,
-          code: 'DATA_API_UNAVAILABLE',
-          detail: 'The order store cannot be reached or did not answer in time; retry later.',
-          orderId,
-        },
-        { 'Retry-After': String(DATA_API_RETRY_AFTER_SECONDS) },
-      );
+      return dataApiUnavailable({ logger, reject }, res, orderId, outcome.detail);
     case 'refused_by_data_api':
       return reject(res, refusalAtWebhook(outcome.problem, orderId, logger));
   }
