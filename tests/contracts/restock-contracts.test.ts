@@ -11,10 +11,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import type pg from 'pg';
-import { parse as parseYaml } from 'yaml';
 import { createLogger, parseJsonWithExactIds } from '@oms/common';
 import { createApp as createApiApp } from '../../services/order-manage-api/src/app.js';
 import { createDataApiClient } from '../../services/order-manage-api/src/clients/data-api.js';
@@ -31,6 +28,7 @@ import { closeDb, createTestProduct, dbPool, randomOrderId } from '../support/db
 import { buildShopifyOrder, lineOf } from '../support/orders.js';
 import { buildCancelledOrder, buildRefund, CANCELLED_PATH, lineItemIds, ORDERS_PATH, REFUNDS_PATH } from '../support/refunds.js';
 import { shopifyHeaders, signBody } from '../support/sign.js';
+import { $defs, ajv, assertMatchesOpenApi } from '../support/openapi.js';
 import { REPO_ROOT, stackEnv } from '../support/stack-env.js';
 import { stubWmsInventory } from '../support/wiremock.js';
 
@@ -48,47 +46,6 @@ interface RestockExamples {
 const contracts = path.join(REPO_ROOT, 'contracts');
 const examples = (JSON.parse(readFileSync(path.join(contracts, 'api_request_response.json'), 'utf8')) as { restocks: RestockExamples })
   .restocks;
-const openapi = parseYaml(readFileSync(path.join(contracts, 'openapi.yaml'), 'utf8')) as {
-  paths: Record<string, Record<string, { responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }> }>>;
-  components: { schemas: Record<string, unknown>; responses: Record<string, { content: Record<string, { schema: unknown }> }> };
-};
-
-/** OpenAPI refs point into components; as JSON Schema 2020-12 they become $defs of each checked schema. */
-function asJsonSchema(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(asJsonSchema);
-  if (node && typeof node === 'object') {
-    return Object.fromEntries(
-      Object.entries(node).map(([k, v]) => [
-        k,
-        k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', '#/$defs/') : asJsonSchema(v),
-      ]),
-    );
-  }
-  return node;
-}
-
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats.default(ajv);
-const $defs = asJsonSchema(openapi.components.schemas) as Record<string, unknown>;
-const validators = new Map<string, ValidateFunction>();
-
-function assertMatchesOpenApi(route: string, method: string, answer: { status: number; contentType: string; body: unknown }): void {
-  const operation = openapi.paths[route]?.[method.toLowerCase()];
-  assert.ok(operation, `openapi.yaml has no ${method} ${route}`);
-  let response = operation.responses[String(answer.status)];
-  assert.ok(response, `openapi.yaml has no ${answer.status} answer for ${method} ${route}`);
-  if (response.$ref) response = openapi.components.responses[response.$ref.split('/').pop()!]!;
-  const mediaType = answer.contentType.split(';')[0]!.trim();
-  const content = response.content?.[mediaType];
-  assert.ok(content, `openapi.yaml has no ${mediaType} body for ${answer.status} of ${method} ${route}`);
-  const key = `${method} ${route} ${answer.status} ${mediaType}`;
-  const validate = validators.get(key) ?? ajv.compile({ $defs, ...(asJsonSchema(content.schema) as object) });
-  validators.set(key, validate);
-  assert.ok(
-    validate(answer.body),
-    `${method} ${route} ${answer.status} does not match openapi.yaml: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(answer.body)}`,
-  );
-}
 
 const RESTOCKS_ROUTE = '/internal/orders/{orderId}/restocks';
 const WEBHOOKS: Array<[keyof RestockExamples & ('ordersCancelled' | 'refundsCreate'), RestockTopic, string]> = [

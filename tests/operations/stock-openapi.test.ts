@@ -3,56 +3,16 @@
  * the running data-api's adjustments, movements and WMS sync endpoints matches its documented schema.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
-import { parse as parseYaml } from 'yaml';
 import { closeDb, createTestProduct } from '../support/db.js';
-import { REPO_ROOT } from '../support/stack-env.js';
+import { $defs, ajv, asJsonSchema, assertMatchesOpenApi, openapi } from '../support/openapi.js';
 import { adjust, type Answer, dataApi } from './stock-support.js';
 
 after(closeDb);
 
-type Operation = { responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }> };
-const openapi = parseYaml(readFileSync(path.join(REPO_ROOT, 'contracts', 'openapi.yaml'), 'utf8')) as {
-  paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, unknown>; responses: Record<string, { content: Record<string, { schema: unknown }> }> };
-};
-
-function asJsonSchema(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(asJsonSchema);
-  if (node && typeof node === 'object') {
-    return Object.fromEntries(
-      Object.entries(node).map(([k, v]) => [
-        k,
-        k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', '#/$defs/') : asJsonSchema(v),
-      ]),
-    );
-  }
-  return node;
-}
-
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats.default(ajv);
-const $defs = asJsonSchema(openapi.components.schemas) as Record<string, unknown>;
-
 function assertDocumented(route: string, method: string, answer: Answer): void {
-  const operation = openapi.paths[route]?.[method];
-  assert.ok(operation, `openapi.yaml has no ${method} ${route}`);
-  let response = operation.responses[String(answer.status)];
-  assert.ok(response, `openapi.yaml has no ${answer.status} answer for ${method} ${route}`);
-  if (response.$ref) response = openapi.components.responses[response.$ref.split('/').pop()!]!;
-  const mediaType = (answer.headers.get('content-type') ?? '').split(';')[0]!.trim();
-  const content = response.content?.[mediaType];
-  assert.ok(content, `openapi.yaml has no ${mediaType} body for ${answer.status} of ${method} ${route}`);
-  const validate: ValidateFunction = ajv.compile({ $defs, ...(asJsonSchema(content.schema) as object) });
-  assert.ok(
-    validate(answer.json),
-    `${method} ${route} ${answer.status} does not match openapi.yaml: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(answer.json)}`,
-  );
+  assertMatchesOpenApi(route, method, { status: answer.status, contentType: answer.headers.get('content-type') ?? '', body: answer.json });
 }
 
 /** The request body schema accepts what the service accepts. */
