@@ -151,12 +151,18 @@ export interface Bench {
   successLines(): LogLine[];
   /** The SUCCESS line of this event, once it is there. */
   success(eventId: string): LogLine | undefined;
+  /** The group's committed offset for a partition of the topic, read by a Kafka admin (undefined or '-1': none). */
+  committedOffset(partition: number): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
 export interface BenchOptions {
   maxAttempts?: number;
   shopifyBaseUrl?: string;
+  /** Where the confirm step reads the database's figures (default the stack's order-manage-data-api). */
+  dataApiUrl?: string;
+  /** The processor's batch linger (SHOPIFY_BATCH_LINGER_MS; default off). */
+  lingerMs?: number;
   start?: boolean;
 }
 
@@ -218,9 +224,20 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
     logger,
     metrics: metrics.shopify,
   });
-  const stock = createStockSource({ baseUrl: env.DATA_API_URL, token: env.INTERNAL_API_TOKEN, timeoutMs: 3_000 });
+  const stock = createStockSource({ baseUrl: options.dataApiUrl ?? env.DATA_API_URL, token: env.INTERNAL_API_TOKEN, timeoutMs: 3_000 });
   const build = () =>
-    createInventoryProcessor({ kafka, topic, dlqTopic, groupId, shopify, stock, logger, metrics, heartbeatIntervalMs: 500 });
+    createInventoryProcessor({
+      kafka,
+      topic,
+      dlqTopic,
+      groupId,
+      shopify,
+      stock,
+      logger,
+      metrics,
+      heartbeatIntervalMs: 500,
+      batchLingerMs: options.lingerMs,
+    });
   let processor = build();
   if (options.start ?? true) await processor.start();
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -265,6 +282,10 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
     },
     successLines,
     success: (eventId) => successLines().find((l) => l.eventId === eventId),
+    async committedOffset(partition) {
+      const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return entry?.partitions.find((p) => p.partition === partition)?.offset;
+    },
     async close() {
       await processor.stop();
       await dlq.consumer.disconnect();

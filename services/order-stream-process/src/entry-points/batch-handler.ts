@@ -29,9 +29,9 @@ export interface BatchHandlerDeps {
 
 /**
  * KafkaJS's eachBatch: a batch that follows its partition's previous one closely lingers first, then
- * is synced to Shopify (`use-cases/sync-batch/sync-batch.ts`), and only then are its offsets
- * committed (at least once): a crash before that replays the batch, harmlessly, since each delta's
- * key is its movement's and the confirm reads again.
+ * is synced to Shopify (`use-cases/sync-batch/sync-batch.ts`), and only then is its last offset
+ * resolved, for KafkaJS to commit (at least once): a crash before that replays the batch,
+ * harmlessly, since each delta's key is its movement's and the confirm reads again.
  */
 export function createBatchHandler(deps: BatchHandlerDeps): (payload: EachBatchPayload) => Promise<void> {
   const { logger, metrics, dlqTopic } = deps;
@@ -59,8 +59,8 @@ export function createBatchHandler(deps: BatchHandlerDeps): (payload: EachBatchP
     if (!(await linger.wait(ctx, batch.partition))) return;
     try {
       if (!(await syncBatch(batch, ctx, memory, deps.heartbeatIntervalMs))) return;
+      // KafkaJS (autoCommit) commits the resolved offset once this handler returns.
       payload.resolveOffset(last.offset);
-      await payload.commitOffsetsIfNecessary();
       metrics.setLag(batch.topic, batch.partition, Number(batch.offsetLag()));
     } finally {
       linger.ended(batch.partition);
