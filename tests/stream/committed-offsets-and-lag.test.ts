@@ -5,12 +5,11 @@
  * so only these checks notice offsets that are never committed.
  */
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
 import { closeDb } from '../support/db.js';
 import { shopifyReplies, shopifyRequests, stubShopify } from '../support/shopify.js';
-import { benchFor, createVariant, eventFor, eventually, recordMovement, type Bench, type TestVariant } from './harness.js';
+import { benchFor, closedPortUrl, createVariant, eventFor, eventually, recordMovement, type Bench, type TestVariant } from './harness.js';
 
 after(closeDb);
 
@@ -66,15 +65,6 @@ describe("a synced batch's offsets are committed", () => {
     assert.equal((await shopifyRequests([variant.inventoryItemId])).length, 2, 'no call for the committed events after the restart');
   });
 });
-
-/** A URL nothing listens on: a data-api that does not answer. */
-async function closedPortUrl(): Promise<string> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return `http://127.0.0.1:${port}`;
-}
 
 describe('a batch abandoned because the processor stops is not committed', () => {
   it('commits nothing of a batch the processor stops while waiting for the data-api', async (t) => {

@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import winston from 'winston';
@@ -308,3 +309,12 @@ export async function benchFor(t: { after: (fn: () => Promise<void>) => void }, 
 export { eventually, waitFor } from '../support/eventually.js';
 
 export const header = (message: KafkaMessage, name: string): string | undefined => kafkaHeaderText(message.headers?.[name]);
+
+/** A URL nothing listens on: a data-api or a Shopify that does not answer. */
+export async function closedPortUrl(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '@oms/common';
 import { createApp } from '../../services/order-stream-process/src/entry-points/http.js';
@@ -8,7 +8,16 @@ import { createStockSource } from '../../services/order-stream-process/src/clien
 import { buildCompareAndSetRequest } from '../../services/order-stream-process/src/domain/mutation.js';
 import { closeDb } from '../support/db.js';
 import { shopifyReplies, shopifyRequests, stubShopify } from '../support/shopify.js';
-import { benchFor, createBench, createVariant, eventually, recordMovement, type Bench, type TestVariant } from './harness.js';
+import {
+  benchFor,
+  closedPortUrl,
+  createBench,
+  createVariant,
+  eventually,
+  recordMovement,
+  type Bench,
+  type TestVariant,
+} from './harness.js';
 
 after(closeDb);
 
@@ -23,14 +32,6 @@ async function serveBench(bench: Bench): Promise<{ url: string; close: () => Pro
   });
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((done) => server.close(() => done())) };
-}
-
-async function closedPortUrl(): Promise<string> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return `http://127.0.0.1:${port}`;
 }
 
 describe('health and metrics of order-stream-process', () => {
