@@ -21,12 +21,16 @@ export interface BatchContext {
 }
 
 /** Whether the batch is still this consumer's to finish (no stop, no rebalance took the partition). */
-export function stillOurs(ctx: BatchContext): boolean {
+export function stillOurs(ctx: Pick<BatchContext, 'payload'>): boolean {
   return ctx.payload.isRunning() && !ctx.payload.isStale();
 }
 
 /** Runs `work` while heartbeating the group every `intervalMs`, so long Shopify waits keep the partition. */
-export async function withHeartbeat<T>(ctx: BatchContext, intervalMs: number, work: () => Promise<T>): Promise<T> {
+export async function withHeartbeat<T>(
+  ctx: Pick<BatchContext, 'payload' | 'logger'>,
+  intervalMs: number,
+  work: () => Promise<T>,
+): Promise<T> {
   const timer = setInterval(() => {
     ctx.payload
       .heartbeat()

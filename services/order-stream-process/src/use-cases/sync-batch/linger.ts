@@ -11,7 +11,7 @@ export function createLinger(lingerMs: number, heartbeatIntervalMs: number) {
   const lastEnded = new Map<number, number>();
   return {
     /** Waits out the linger (heartbeating); false when the processor stops or the partition is taken meanwhile. */
-    async wait(ctx: BatchContext, partition: number): Promise<boolean> {
+    async wait(ctx: Pick<BatchContext, 'payload' | 'logger' | 'signal'>, partition: number): Promise<boolean> {
       const ended = lastEnded.get(partition);
       const wait = ended === undefined ? 0 : ended + lingerMs - performance.now();
       if (wait <= 0) return true;
