@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import winston from 'winston';
-import { createLogger, kafkaHeaderText } from '@oms/common';
+import { createLogger, kafkaHeaderText, type Logger } from '@oms/common';
 import { createShopifyClient, type ShopifyClient } from '../../services/order-stream-process/src/clients/shopify.js';
 import { createStockSource, type StockSource } from '../../services/order-stream-process/src/clients/stock.js';
 import { SERVICE } from '../../services/order-stream-process/src/config.js';
@@ -138,6 +138,8 @@ export interface Bench {
   dlqTopic: string;
   groupId: string;
   logs: LogLine[];
+  /** The processor's logger, whose lines `logs` collects. */
+  logger: Logger;
   metrics: StreamMetrics;
   shopify: ShopifyClient;
   stock: StockSource;
@@ -251,6 +253,7 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
     dlqTopic,
     groupId,
     logs,
+    logger,
     metrics,
     shopify,
     stock,

@@ -1,0 +1,104 @@
+/**
+ * The steps of one batch (`use-cases/sync-batch/sync-batch.ts`): the deltas' SUCCESS lines beside
+ * the confirm step's, and a batch given up between two deltas. Real Kafka, the Shopify stand-in
+ * that keeps Shopify's levels, and order-manage-data-api's figures.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { KafkaMessage } from 'kafkajs';
+import { createDlqWriter } from '../../services/order-stream-process/src/clients/dlq-writer.js';
+import type { InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
+import { MAX_QUANTITIES_PER_CALL } from '../../services/order-stream-process/src/domain/coalesce.js';
+import { createOutcomes } from '../../services/order-stream-process/src/use-cases/sync-batch/outcomes.js';
+import { createConfirmMemory, syncBatch } from '../../services/order-stream-process/src/use-cases/sync-batch/sync-batch.js';
+import { closeDb } from '../support/db.js';
+import { shopifyRequests } from '../support/shopify.js';
+import { shopifyAvailable } from '../support/shopify-stand-in.js';
+import { benchFor, createVariant, eventually, kafka, recordMovement, type Bench } from './harness.js';
+
+after(closeDb);
+
+const messageOf = (event: InventoryEvent, offset: number): KafkaMessage =>
+  ({
+    offset: String(offset),
+    key: Buffer.from(event.variantId),
+    value: Buffer.from(JSON.stringify(event)),
+    headers: { 'x-correlation-id': `test-${event.eventId}` },
+    timestamp: '0',
+    attributes: 0,
+  }) as KafkaMessage;
+
+/** A batch's context as the batch handler builds it, with KafkaJS's answers in the test's hands. */
+async function contextFor(t: { after: (fn: () => Promise<void>) => void }, bench: Bench, isRunning: () => boolean) {
+  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  const dlq = createDlqWriter({ producer, dlqTopic: bench.dlqTopic, metrics: bench.metrics });
+  return {
+    payload: { heartbeat: async () => undefined, isRunning, isStale: () => false },
+    source: { topic: bench.topic, partition: 0 },
+    shopify: bench.shopify,
+    stock: bench.stock,
+    outcomes: createOutcomes({ logger: bench.logger, metrics: bench.metrics, dlq, dlqTopic: bench.dlqTopic }),
+    logger: bench.logger,
+    metrics: bench.metrics,
+    maxPerCall: MAX_QUANTITIES_PER_CALL,
+    signal: new AbortController().signal,
+  };
+}
+
+describe("an item's delta and the confirm step in one batch", () => {
+  it("logs the restock's SUCCESS line as adjusted and the order's beside it as lowered by the confirm step, one line each", async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t);
+    const order = await recordMovement(variant, { reason: 'order', delta: -1 });
+    const restock = await recordMovement(variant, { reason: 'restock', delta: 5 });
+    await bench.produce([order, restock], { partition: 0 });
+
+    await eventually(() => assert.ok(bench.success(order.eventId) && bench.success(restock.eventId)));
+    const lines = bench.successLines().filter((l) => l.eventId === order.eventId || l.eventId === restock.eventId);
+    assert.deepEqual(
+      lines.map((l) => [l.eventId, l.result]).sort(),
+      [
+        [order.eventId, 'lowered'],
+        [restock.eventId, 'adjusted'],
+      ].sort(),
+    );
+    assert.equal(
+      await shopifyAvailable(variant.inventoryItemId, variant.locationId),
+      14,
+      'Shopify 10 + 5, lowered by the order Shopify did not take',
+    );
+  });
+});
+
+describe('a batch given up between two deltas', () => {
+  it('is not to be committed: the delta sent stays applied, the next is not sent, and no event has a SUCCESS line or goes to the DLQ', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t, { start: false });
+    const restock = await recordMovement(variant, { reason: 'restock', delta: 5 });
+    const correction = await recordMovement(variant, { reason: 'correction', delta: -2 });
+    let asked = 0;
+    // Running when the first delta is sent; stopping by the time the second would be.
+    const ctx = await contextFor(t, bench, () => ++asked === 1);
+
+    const commit = await syncBatch(
+      { topic: bench.topic, partition: 0, messages: [messageOf(restock, 0), messageOf(correction, 1)] },
+      ctx,
+      createConfirmMemory(),
+      500,
+    );
+
+    assert.equal(commit, false);
+    const adjusts = await shopifyRequests([variant.inventoryItemId], { operation: 'inventoryAdjustQuantities' });
+    assert.deepEqual(
+      adjusts.map((a) => a.body.variables.input!.referenceDocumentUri),
+      [`gid://order-intake/InventoryMovement/${restock.movementId}`],
+    );
+    assert.equal(await shopifyAvailable(variant.inventoryItemId, variant.locationId), 15);
+    assert.deepEqual(
+      bench.logs.filter((l) => l.event === 'shopify.inventory.updated' || l.event === 'shopify.inventory.failed'),
+      [],
+    );
+  });
+});
