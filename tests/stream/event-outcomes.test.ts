@@ -5,38 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KafkaMessage } from 'kafkajs';
-import { createDlqWriter } from '../../services/order-stream-process/src/clients/dlq-writer.js';
 import type { InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
-import { createOutcomes } from '../../services/order-stream-process/src/use-cases/sync-batch/outcomes.js';
 import type { Received } from '../../services/order-stream-process/src/use-cases/sync-batch/receive.js';
 import { exampleInventoryEvent, exampleRestockEvent } from '../support/inventory-event.js';
-import { benchFor, eventually, header, kafka, type Bench } from './harness.js';
-
-const messageOf = (event: InventoryEvent, offset: string): KafkaMessage =>
-  ({
-    offset,
-    key: Buffer.from(event.variantId),
-    value: Buffer.from(JSON.stringify(event)),
-    headers: { 'x-correlation-id': 'req-1' },
-    timestamp: '0',
-    attributes: 0,
-  }) as KafkaMessage;
+import { batchContext, benchFor, eventually, header, messageOf, type Bench } from './harness.js';
 
 const received = (event: InventoryEvent, offset: string, correlationId = `corr-${offset}`): Received => ({
   ...event,
-  message: messageOf(event, offset),
+  message: messageOf(event, offset, 'req-1'),
   correlationId,
 });
 
 async function outcomesFor(t: { after: (fn: () => Promise<void>) => void }) {
   const bench = await benchFor(t, { start: false });
-  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  t.after(() => producer.disconnect());
-  const dlq = createDlqWriter({ producer, dlqTopic: bench.dlqTopic, metrics: bench.metrics });
-  const outcomes = createOutcomes({ logger: bench.logger, metrics: bench.metrics, dlq, dlqTopic: bench.dlqTopic });
-  return { bench, outcomes, source: { topic: bench.topic, partition: 2 } };
+  const { outcomes, source } = await batchContext(t, bench);
+  return { bench, outcomes, source };
 }
 
 /** A counter's sample for one label (every sample also carries the service's default label). */
@@ -139,8 +122,8 @@ describe('events Shopify refused', () => {
         header(m, 'x-dlq-source'),
       ]),
       [
-        [a.eventId, 'shopify_failed: ITEM_NOT_STOCKED_AT_LOCATION', 'req-a', `${bench.topic}/2/40`],
-        [b.eventId, 'shopify_failed: ITEM_NOT_STOCKED_AT_LOCATION', 'req-b', `${bench.topic}/2/41`],
+        [a.eventId, 'shopify_failed: ITEM_NOT_STOCKED_AT_LOCATION', 'req-a', `${bench.topic}/0/40`],
+        [b.eventId, 'shopify_failed: ITEM_NOT_STOCKED_AT_LOCATION', 'req-b', `${bench.topic}/0/41`],
       ],
     );
     assert.deepEqual(bench.logs.map(withoutTime)[0], {
@@ -182,7 +165,7 @@ describe('what a batch sets aside', () => {
     const { bench, outcomes, source } = await outcomesFor(t);
     const again = received(exampleInventoryEvent(), '50', 'req-again');
     const broken = {
-      message: messageOf(exampleInventoryEvent(), '51'),
+      message: messageOf(exampleInventoryEvent(), '51', 'req-1'),
       correlationId: 'req-broken',
       reason: 'invalid_json: Unexpected end of JSON input',
       offset: '51',
@@ -204,9 +187,9 @@ describe('what a batch sets aside', () => {
         service: 'order-stream-process',
         event: 'inventory.event.invalid',
         correlationId: 'req-broken',
-        msg: `unprocessable message at ${bench.topic}/2/51 sent to ${bench.dlqTopic}: invalid_json: Unexpected end of JSON input`,
+        msg: `unprocessable message at ${bench.topic}/0/51 sent to ${bench.dlqTopic}: invalid_json: Unexpected end of JSON input`,
         offset: '51',
-        partition: 2,
+        partition: 0,
       },
     ]);
     const [letter] = await eventually(async () => {
@@ -215,7 +198,7 @@ describe('what a batch sets aside', () => {
       return messages;
     });
     assert.equal(header(letter!, 'x-dlq-reason'), 'invalid_json: Unexpected end of JSON input');
-    assert.equal(header(letter!, 'x-dlq-source'), `${bench.topic}/2/51`);
+    assert.equal(header(letter!, 'x-dlq-source'), `${bench.topic}/0/51`);
     assert.equal(await sample(bench, 'inventory_events_processed_total', 'result="duplicate"'), 1);
     assert.equal(await sample(bench, 'inventory_events_processed_total', 'result="dlq"'), 1);
     assert.equal(await sample(bench, 'inventory_dlq_messages_total', 'reason="invalid_event"'), 1);

@@ -9,6 +9,10 @@ import { createStockSource, type StockSource } from '../../services/order-stream
 import { SERVICE } from '../../services/order-stream-process/src/config.js';
 import type { InventoryEvent, MovementReason } from '../../services/order-stream-process/src/domain/event.js';
 import { createStreamMetrics, type StreamMetrics } from '../../services/order-stream-process/src/metrics.js';
+import { createDlqWriter } from '../../services/order-stream-process/src/clients/dlq-writer.js';
+import { MAX_QUANTITIES_PER_CALL } from '../../services/order-stream-process/src/domain/coalesce.js';
+import type { BatchContext } from '../../services/order-stream-process/src/use-cases/sync-batch/context.js';
+import { createOutcomes } from '../../services/order-stream-process/src/use-cases/sync-batch/outcomes.js';
 import { createInventoryProcessor, type InventoryProcessor } from '../../services/order-stream-process/src/entry-points/kafka-consumer.js';
 import { createTestProduct, dbPool, randomOrderId, type TestProduct } from '../support/db.js';
 import { removeShopifyRequests } from '../support/shopify.js';
@@ -320,4 +324,42 @@ export async function closedPortUrl(): Promise<string> {
   const { port } = probe.address() as AddressInfo;
   await new Promise((resolve) => probe.close(resolve));
   return `http://127.0.0.1:${port}`;
+}
+
+/** A Kafka message carrying the event, as the consumer hands it to the batch handler. */
+export function messageOf(event: InventoryEvent, offset: number | string, correlationId = `test-${event.eventId}`): KafkaMessage {
+  return {
+    offset: String(offset),
+    key: Buffer.from(event.variantId),
+    value: Buffer.from(JSON.stringify(event)),
+    headers: { 'x-correlation-id': correlationId },
+    timestamp: '0',
+    attributes: 0,
+  } as KafkaMessage;
+}
+
+/**
+ * A batch's context on partition 0 as the batch handler builds it (the bench's Shopify client,
+ * data-api, logs and metrics, a DLQ writer to its DLQ topic), with KafkaJS's answers in the test's hands.
+ */
+export async function batchContext(
+  t: { after: (fn: () => Promise<void>) => void },
+  bench: Bench,
+  options: { isRunning?: () => boolean; maxPerCall?: number } = {},
+): Promise<BatchContext> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  const dlq = createDlqWriter({ producer, dlqTopic: bench.dlqTopic, metrics: bench.metrics });
+  return {
+    payload: { heartbeat: async () => undefined, isRunning: options.isRunning ?? (() => true), isStale: () => false },
+    source: { topic: bench.topic, partition: 0 },
+    shopify: bench.shopify,
+    stock: bench.stock,
+    outcomes: createOutcomes({ logger: bench.logger, metrics: bench.metrics, dlq, dlqTopic: bench.dlqTopic }),
+    logger: bench.logger,
+    metrics: bench.metrics,
+    maxPerCall: options.maxPerCall ?? MAX_QUANTITIES_PER_CALL,
+    signal: new AbortController().signal,
+  };
 }

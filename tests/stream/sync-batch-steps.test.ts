@@ -5,47 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { KafkaMessage } from 'kafkajs';
-import { createDlqWriter } from '../../services/order-stream-process/src/clients/dlq-writer.js';
-import type { InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
-import { MAX_QUANTITIES_PER_CALL } from '../../services/order-stream-process/src/domain/coalesce.js';
-import { createOutcomes } from '../../services/order-stream-process/src/use-cases/sync-batch/outcomes.js';
 import { createConfirmMemory, syncBatch } from '../../services/order-stream-process/src/use-cases/sync-batch/sync-batch.js';
 import { closeDb } from '../support/db.js';
 import { shopifyRequests } from '../support/shopify.js';
 import { shopifyAvailable } from '../support/shopify-stand-in.js';
-import { benchFor, createVariant, eventually, kafka, recordMovement, type Bench } from './harness.js';
+import { batchContext, benchFor, createVariant, eventually, messageOf, recordMovement } from './harness.js';
 
 after(closeDb);
-
-const messageOf = (event: InventoryEvent, offset: number): KafkaMessage =>
-  ({
-    offset: String(offset),
-    key: Buffer.from(event.variantId),
-    value: Buffer.from(JSON.stringify(event)),
-    headers: { 'x-correlation-id': `test-${event.eventId}` },
-    timestamp: '0',
-    attributes: 0,
-  }) as KafkaMessage;
-
-/** A batch's context as the batch handler builds it, with KafkaJS's answers in the test's hands. */
-async function contextFor(t: { after: (fn: () => Promise<void>) => void }, bench: Bench, isRunning: () => boolean) {
-  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  t.after(() => producer.disconnect());
-  const dlq = createDlqWriter({ producer, dlqTopic: bench.dlqTopic, metrics: bench.metrics });
-  return {
-    payload: { heartbeat: async () => undefined, isRunning, isStale: () => false },
-    source: { topic: bench.topic, partition: 0 },
-    shopify: bench.shopify,
-    stock: bench.stock,
-    outcomes: createOutcomes({ logger: bench.logger, metrics: bench.metrics, dlq, dlqTopic: bench.dlqTopic }),
-    logger: bench.logger,
-    metrics: bench.metrics,
-    maxPerCall: MAX_QUANTITIES_PER_CALL,
-    signal: new AbortController().signal,
-  };
-}
 
 describe("an item's delta and the confirm step in one batch", () => {
   it("logs the restock's SUCCESS line as adjusted and the order's beside it as lowered by the confirm step, one line each", async (t) => {
@@ -80,7 +46,7 @@ describe('a batch given up between two deltas', () => {
     const correction = await recordMovement(variant, { reason: 'correction', delta: -2 });
     let asked = 0;
     // Running when the first delta is sent; stopping by the time the second would be.
-    const ctx = await contextFor(t, bench, () => ++asked === 1);
+    const ctx = await batchContext(t, bench, { isRunning: () => ++asked === 1 });
 
     const commit = await syncBatch(
       { topic: bench.topic, partition: 0, messages: [messageOf(restock, 0), messageOf(correction, 1)] },
