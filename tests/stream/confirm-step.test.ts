@@ -1,0 +1,198 @@
+/**
+ * The confirm step of one batch (`use-cases/sync-batch/confirm.ts`), called as the batch handler
+ * calls it, with KafkaJS's answers in the test's hands: what it does when the batch stops being
+ * this consumer's, when Shopify cannot tell an item's figure or refuses one item of a call, and how
+ * many quantities it puts in a call. Real Kafka for the DLQ, the Shopify stand-in that keeps
+ * Shopify's levels (a stub in its place only for a failure), and order-manage-data-api's figures.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
+import type { BatchContext } from '../../services/order-stream-process/src/use-cases/sync-batch/context.js';
+import { createConfirmMemory, syncBatch } from '../../services/order-stream-process/src/use-cases/sync-batch/sync-batch.js';
+import { closeDb } from '../support/db.js';
+import {
+  inventoryItemGid,
+  shopifyReplies,
+  shopifyRequests,
+  stubShopify,
+  type ShopifyOperation,
+  type ShopifyReply,
+} from '../support/shopify.js';
+import { shopifyAvailable } from '../support/shopify-stand-in.js';
+import {
+  batchContext,
+  benchFor,
+  createVariant,
+  eventually,
+  header,
+  messageOf,
+  randomLocationId,
+  recordMovement,
+  type Bench,
+  type TestVariant,
+} from './harness.js';
+
+after(closeDb);
+
+type T = { after: (fn: () => Promise<void>) => void };
+
+/** Syncs the events as one batch of partition 0; true when its offsets may be committed. */
+const sync = (ctx: BatchContext, bench: Bench, events: InventoryEvent[]) =>
+  syncBatch({ topic: bench.topic, partition: 0, messages: events.map((e, i) => messageOf(e, i)) }, ctx, createConfirmMemory(), 500);
+
+/** An order the database recorded and Shopify did not take: the confirm step lowers Shopify by it. */
+const orderOf = (variant: TestVariant) => recordMovement(variant, { reason: 'order', delta: -1 });
+
+async function stub(t: T, variant: TestVariant, operation: ShopifyOperation, replies: ShopifyReply | ShopifyReply[], thenStandIn = false) {
+  const s = await stubShopify([variant.inventoryItemId], replies, { operation, thenStandIn });
+  t.after(() => s.remove());
+}
+
+async function deadLetters(bench: Bench, count: number) {
+  return eventually(async () => {
+    const messages = await bench.dlq();
+    assert.equal(messages.length, count);
+    return messages.map((m) => ({ eventId: JSON.parse(m.value!.toString()).eventId as string, reason: header(m, 'x-dlq-reason') }));
+  });
+}
+
+const available = (v: TestVariant) => shopifyAvailable(v.inventoryItemId, v.locationId);
+
+describe('a batch that stops being this consumer’s', () => {
+  it('is given up before anything is read when it is no longer ours at the first round', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t, { start: false });
+    const ctx = await batchContext(t, bench, { isRunning: () => false });
+
+    assert.equal(await sync(ctx, bench, [await orderOf(variant)]), false);
+
+    assert.deepEqual(await shopifyRequests([variant.inventoryItemId]), []);
+    assert.deepEqual(bench.successLines(), []);
+  });
+
+  it('is given up after the read and before the compare-and-set when the consumer stops meanwhile', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t, { start: false });
+    let asked = 0;
+    const ctx = await batchContext(t, bench, { isRunning: () => ++asked === 1 });
+
+    assert.equal(await sync(ctx, bench, [await orderOf(variant)]), false);
+
+    assert.deepEqual(
+      (await shopifyRequests([variant.inventoryItemId])).map((r) => r.operation),
+      ['availableQuantities'],
+    );
+    assert.equal(await available(variant), 10);
+    assert.deepEqual(bench.successLines(), []);
+  });
+});
+
+describe('an item whose figure Shopify cannot give', () => {
+  it("goes to the DLQ when Shopify does not know the inventory item; the batch's other item is lowered", async (t) => {
+    const [unknown, known] = [await createVariant(t, { database: 10 }), await createVariant(t, { database: 10 })];
+    await stub(t, unknown, 'availableQuantities', { status: 200, body: { data: { nodes: [null] } } });
+    const bench = await benchFor(t, { start: false });
+    const [lost, kept] = [await orderOf(unknown), await orderOf(known)];
+
+    assert.equal(await sync(await batchContext(t, bench), bench, [lost, kept]), true);
+
+    assert.deepEqual(await deadLetters(bench, 1), [
+      { eventId: lost.eventId, reason: 'shopify_failed: Shopify does not know this inventory item' },
+    ]);
+    assert.equal(bench.success(kept.eventId)?.result, 'lowered');
+    assert.equal(await available(known), 9);
+  });
+
+  it('goes to the DLQ when Shopify does not stock the item at its location', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const node = { id: inventoryItemGid(variant.inventoryItemId), inventoryLevel: null };
+    await stub(t, variant, 'availableQuantities', { status: 200, body: { data: { nodes: [node] } } });
+    const bench = await benchFor(t, { start: false });
+    const order = await orderOf(variant);
+
+    assert.equal(await sync(await batchContext(t, bench), bench, [order]), true);
+
+    assert.deepEqual(await deadLetters(bench, 1), [
+      {
+        eventId: order.eventId,
+        reason: 'shopify_failed: ITEM_NOT_STOCKED_AT_LOCATION: Shopify does not stock this item at this location',
+      },
+    ]);
+  });
+
+  it("goes to the DLQ when Shopify's levels cannot be read after the last attempt, having written nothing", async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    await stub(t, variant, 'availableQuantities', shopifyReplies.serverError(503));
+    const bench = await benchFor(t, { start: false, maxAttempts: 2 });
+    const order = await orderOf(variant);
+
+    assert.equal(await sync(await batchContext(t, bench), bench, [order]), true);
+
+    const [letter] = await deadLetters(bench, 1);
+    assert.equal(letter!.eventId, order.eventId);
+    assert.match(letter!.reason ?? '', /^shopify_failed: reading Shopify's levels: http_5xx after 2 attempts/);
+    assert.deepEqual(
+      (await shopifyRequests([variant.inventoryItemId])).map((r) => r.operation),
+      ['availableQuantities', 'availableQuantities'],
+    );
+  });
+});
+
+describe("the confirm step's compare-and-sets", () => {
+  it('hold at most maxPerCall quantities each', async (t) => {
+    const locationId = randomLocationId();
+    const variants = [];
+    for (let i = 0; i < 3; i++) variants.push(await createVariant(t, { database: 10, locationId }));
+    const bench = await benchFor(t, { start: false });
+    const orders = [];
+    for (const v of variants) orders.push(await orderOf(v));
+
+    assert.equal(await sync(await batchContext(t, bench, { maxPerCall: 2 }), bench, orders), true);
+
+    const sets = await shopifyRequests(
+      variants.map((v) => v.inventoryItemId),
+      { operation: 'inventorySetQuantities' },
+    );
+    assert.deepEqual(
+      sets.map((s) => s.body.variables.input!.quantities!.length),
+      [2, 1],
+    );
+    for (const v of variants) assert.equal(await available(v), 9);
+    assert.deepEqual(
+      orders.map((o) => bench.success(o.eventId)?.result),
+      ['lowered', 'lowered', 'lowered'],
+    );
+  });
+
+  it("send the item Shopify refuses in a call to the DLQ, and write the call's other item again", async (t) => {
+    const locationId = randomLocationId();
+    const [refused, other] = [await createVariant(t, { database: 10, locationId }), await createVariant(t, { database: 10, locationId })];
+    const refusal = shopifyReplies.userErrors([
+      {
+        code: 'INVALID_INVENTORY_ITEM',
+        field: ['input', 'quantities', '0', 'inventoryItemId'],
+        message: 'The inventory item is not valid',
+      },
+    ]);
+    await stub(t, refused, 'inventorySetQuantities', refusal, true);
+    const bench = await benchFor(t, { start: false, maxAttempts: 1 });
+    const [lost, kept] = [await orderOf(refused), await orderOf(other)];
+
+    assert.equal(await sync(await batchContext(t, bench), bench, [lost, kept]), true);
+
+    const [letter] = await deadLetters(bench, 1);
+    assert.equal(letter!.eventId, lost.eventId);
+    assert.match(letter!.reason ?? '', /^shopify_failed: .*INVALID_INVENTORY_ITEM/);
+    const keptLine = bench.success(kept.eventId);
+    assert.equal(keptLine?.result, 'lowered');
+    assert.equal(await available(other), 9);
+    assert.equal(await available(refused), 10);
+    const sets = await shopifyRequests([refused.inventoryItemId, other.inventoryItemId], { operation: 'inventorySetQuantities' });
+    assert.deepEqual(
+      sets.map((s) => s.body.variables.input!.quantities!.map((q) => q.inventoryItemId)),
+      [[inventoryItemGid(refused.inventoryItemId), inventoryItemGid(other.inventoryItemId)], [inventoryItemGid(other.inventoryItemId)]],
+      'both in the first call; the other alone in the second round',
+    );
+  });
+});
