@@ -23,6 +23,7 @@ import { shopifyAvailable } from '../support/shopify-stand-in.js';
 import {
   batchContext,
   benchFor,
+  closedPortUrl,
   createVariant,
   eventually,
   header,
@@ -193,6 +194,32 @@ describe("the confirm step's compare-and-sets", () => {
       sets.map((s) => s.body.variables.input!.quantities!.map((q) => q.inventoryItemId)),
       [[inventoryItemGid(refused.inventoryItemId), inventoryItemGid(other.inventoryItemId)], [inventoryItemGid(other.inventoryItemId)]],
       'both in the first call; the other alone in the second round',
+    );
+  });
+});
+
+describe("a data-api that does not answer the database's figures", () => {
+  it('is waited for, each attempt logged, and the batch given up without a dead letter when the consumer stops', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t, { start: false, dataApiUrl: await closedPortUrl() });
+    let asked = 0;
+    // Ours at the first round and after each of the first two failed reads; stopping after the third.
+    const ctx = await batchContext(t, bench, { isRunning: () => ++asked <= 3 });
+
+    assert.equal(await sync(ctx, bench, [await orderOf(variant)]), false);
+
+    assert.deepEqual(
+      bench.logs.filter((l) => l.event === 'inventory.stock.unavailable').map(({ level, attempt }) => ({ level, attempt })),
+      [1, 2, 3].map((attempt) => ({ level: 'warn', attempt })),
+    );
+    assert.match(
+      bench.logs.find((l) => l.event === 'inventory.stock.unavailable')!.msg,
+      /^cannot read the database's stock \(attempt 1\); trying again: /,
+    );
+    assert.deepEqual(await shopifyRequests([variant.inventoryItemId]), []);
+    assert.deepEqual(
+      bench.logs.filter((l) => l.event === 'shopify.inventory.failed'),
+      [],
     );
   });
 });

@@ -149,6 +149,10 @@ describe('a stale compare-and-set is read and decided again', () => {
       'the stale set applied nothing',
     );
     assert.equal(await metricValue(bench, 'shopify_stale_compare_total'), 1);
+    assert.deepEqual(
+      bench.logs.filter((l) => l.event === 'shopify.inventory.stale').map(({ level, msg, round }) => ({ level, msg, round })),
+      [{ level: 'info', msg: 'Shopify moved 1 item(s) since the read (round 1): reading again', round: 1 }],
+    );
   });
 
   it('sends the events to the DLQ when Shopify moved between every read and write, after 5 rounds, having changed nothing', async (t) => {
