@@ -97,6 +97,7 @@ describe('webhook body', () => {
     assert.equal(res.status, 400);
     assert.equal(res.json.code, 'INVALID_PAYLOAD');
     assert.match(String(res.json.detail), /not valid JSON/);
+    assert.deepEqual(res.json.errors, []);
   });
 
   it('refuses a signed body over 1 MiB with 413 PAYLOAD_TOO_LARGE', async () => {

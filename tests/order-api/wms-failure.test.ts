@@ -49,6 +49,11 @@ describe('WMS failure policy', () => {
       assert.equal((await wmsRequestsFor(failing.sku)).length, 3, 'exactly 3 attempts');
       const ttl = await redis.ttl(intake.holdKey);
       assert.ok(ttl > 0 && ttl <= 45, `hold TTL ${ttl}`);
+      assert.deepEqual(
+        intake.lines.filter((l) => l.event === 'wms.hold.started').map((l) => l.orderId),
+        [String(orderId)],
+        'the line that starts the hold names the order whose WMS checks failed',
+      );
       assert.equal(await readOrder(orderId), null);
       assert.equal((await readInventory(failing.variantId))!.availableQuantity, 10);
 
