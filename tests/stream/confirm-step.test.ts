@@ -19,7 +19,7 @@ import {
   type ShopifyOperation,
   type ShopifyReply,
 } from '../support/shopify.js';
-import { shopifyAvailable } from '../support/shopify-stand-in.js';
+import { shopifyAvailable, shopifyTakesOrder } from '../support/shopify-stand-in.js';
 import {
   batchContext,
   benchFor,
@@ -59,6 +59,9 @@ async function deadLetters(bench: Bench, count: number) {
 }
 
 const available = (v: TestVariant) => shopifyAvailable(v.inventoryItemId, v.locationId);
+
+const takeAtShopify = (v: TestVariant, quantity: number) =>
+  shopifyTakesOrder([{ inventoryItemId: v.inventoryItemId, locationId: v.locationId, quantity }]);
 
 describe('a batch that stops being this consumer’s', () => {
   it('is given up before anything is read when it is no longer ours at the first round', async (t) => {
@@ -137,6 +140,13 @@ describe('an item whose figure Shopify cannot give', () => {
       (await shopifyRequests([variant.inventoryItemId])).map((r) => r.operation),
       ['availableQuantities', 'availableQuantities'],
     );
+    assert.deepEqual(
+      bench.logs.filter((l) => l.event === 'shopify.call.failed').map(({ operation, attempt }) => ({ operation, attempt })),
+      [
+        { operation: 'confirm.read', attempt: 1 },
+        { operation: 'confirm.read', attempt: 2 },
+      ],
+    );
   });
 });
 
@@ -195,6 +205,12 @@ describe("the confirm step's compare-and-sets", () => {
       [[inventoryItemGid(refused.inventoryItemId), inventoryItemGid(other.inventoryItemId)], [inventoryItemGid(other.inventoryItemId)]],
       'both in the first call; the other alone in the second round',
     );
+    assert.deepEqual(
+      bench.logs
+        .filter((l) => l.event === 'shopify.call.failed')
+        .map(({ operation, idempotencyKey, quantities, round }) => ({ operation, idempotencyKey, quantities, round })),
+      [{ operation: 'confirm.set', idempotencyKey: sets[0]!.body.variables.idempotencyKey, quantities: 2, round: 1 }],
+    );
   });
 });
 
@@ -219,6 +235,59 @@ describe("a data-api that does not answer the database's figures", () => {
     assert.deepEqual(await shopifyRequests([variant.inventoryItemId]), []);
     assert.deepEqual(
       bench.logs.filter((l) => l.event === 'shopify.inventory.failed'),
+      [],
+    );
+  });
+});
+
+describe('an item the database has moved past', () => {
+  it("is confirmed by the database's newer movement without reading Shopify", async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t, { start: false });
+    const first = await orderOf(variant);
+    await orderOf(variant); // its event is still on its way
+
+    assert.equal(await sync(await batchContext(t, bench), bench, [first]), true);
+
+    assert.equal(bench.success(first.eventId)?.result, 'superseded');
+    assert.deepEqual(await shopifyRequests([variant.inventoryItemId]), []);
+  });
+
+  it('still brings Shopify to the database at the next batch when the movement that superseded an import arrives, and not after', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t, { start: false });
+    const memory = createConfirmMemory();
+    const batch = async (event: InventoryEvent) =>
+      syncBatch({ topic: bench.topic, partition: 0, messages: [messageOf(event, 0)] }, await batchContext(t, bench), memory, 500);
+    const imported = await recordMovement(variant, { reason: 'import', delta: 10 }); // the warehouse count: 20
+    await takeAtShopify(variant, 1); // Shopify 9
+    const taken = await orderOf(variant); // the database 19
+
+    await batch(imported);
+    assert.equal(bench.success(imported.eventId)?.result, 'superseded');
+    await batch(taken);
+    assert.equal(bench.success(taken.eventId)?.result, 'set');
+    assert.equal(await available(variant), 19, 'the import raised Shopify, less the order it took');
+
+    await takeAtShopify(variant, 2); // Shopify 17: two orders, one of whose webhooks is still on its way
+    const next = await orderOf(variant); // the database 18
+    await batch(next);
+    assert.equal(bench.success(next.eventId)?.result, 'confirmed');
+    assert.equal(await available(variant), 17, 'the import is done: Shopify is never raised over an order it took');
+  });
+});
+
+describe('a processor that stops while the data-api does not answer', () => {
+  it('gives the batch up at once, without a warning or a retry', async (t) => {
+    const variant = await createVariant(t, { database: 10 });
+    const bench = await benchFor(t, { start: false, dataApiUrl: await closedPortUrl() });
+    const stopping = new AbortController();
+    stopping.abort(new Error('processor stopping'));
+
+    assert.equal(await sync(await batchContext(t, bench, { signal: stopping.signal }), bench, [await orderOf(variant)]), false);
+
+    assert.deepEqual(
+      bench.logs.filter((l) => l.event === 'inventory.stock.unavailable'),
       [],
     );
   });

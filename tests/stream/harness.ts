@@ -345,7 +345,7 @@ export function messageOf(event: InventoryEvent, offset: number | string, correl
 export async function batchContext(
   t: { after: (fn: () => Promise<void>) => void },
   bench: Bench,
-  options: { isRunning?: () => boolean; maxPerCall?: number } = {},
+  options: { isRunning?: () => boolean; maxPerCall?: number; signal?: AbortSignal } = {},
 ): Promise<BatchContext> {
   const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -360,6 +360,6 @@ export async function batchContext(
     logger: bench.logger,
     metrics: bench.metrics,
     maxPerCall: options.maxPerCall ?? MAX_QUANTITIES_PER_CALL,
-    signal: new AbortController().signal,
+    signal: options.signal ?? new AbortController().signal,
   };
 }

@@ -109,6 +109,11 @@ describe('order events: Shopify is only ever lowered to the database', () => {
       ['inventorySetQuantities', 'availableQuantities'],
       'a stale guess, then a read',
     );
+    assert.deepEqual(
+      bench.logs.filter((l) => l.event === 'shopify.inventory.stale'),
+      [],
+      'a stale guess is not a stale read: no line for it',
+    );
     const [level] = await shopifyLevels(variant.inventoryItemId);
     assert.equal(level!.available, 4);
     assert.deepEqual(raisesBySystem(level!), []);
