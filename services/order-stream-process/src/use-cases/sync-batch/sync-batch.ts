@@ -29,7 +29,6 @@ async function deltas(items: ItemEvents<Received>[], ctx: BatchContext): Promise
       continue;
     }
     // Every movement of the item was applied, each by its own call: each event's line names that call.
-    // Stryker disable next-line ConditionalExpression: an item with a delta event always has an outcome (deltaChanges), so without one the loop is empty
     if (outcome)
       for (const event of item.events.filter(isDelta))
         ctx.outcomes.succeeded([event], () => 'adjusted', { ...outcome.movements.get(event.movementId) });
