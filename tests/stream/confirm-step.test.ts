@@ -8,8 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
-import type { BatchContext } from '../../services/order-stream-process/src/use-cases/sync-batch/context.js';
-import { createConfirmMemory, syncBatch } from '../../services/order-stream-process/src/use-cases/sync-batch/sync-batch.js';
+import { createConfirmMemory } from '../../services/order-stream-process/src/use-cases/sync-batch/sync-batch.js';
 import { closeDb } from '../support/db.js';
 import {
   inventoryItemGid,
@@ -27,9 +26,9 @@ import {
   createVariant,
   eventually,
   header,
-  messageOf,
   randomLocationId,
   recordMovement,
+  syncAsOneBatch,
   type Bench,
   type TestVariant,
 } from './harness.js';
@@ -37,10 +36,6 @@ import {
 after(closeDb);
 
 type T = { after: (fn: () => Promise<void>) => void };
-
-/** Syncs the events as one batch of partition 0; true when its offsets may be committed. */
-const sync = (ctx: BatchContext, bench: Bench, events: InventoryEvent[]) =>
-  syncBatch({ topic: bench.topic, partition: 0, messages: events.map((e, i) => messageOf(e, i)) }, ctx, createConfirmMemory(), 500);
 
 /** An order the database recorded and Shopify did not take: the confirm step lowers Shopify by it. */
 const orderOf = (variant: TestVariant) => recordMovement(variant, { reason: 'order', delta: -1 });
@@ -69,7 +64,7 @@ describe('a batch that stops being this consumer’s', () => {
     const bench = await benchFor(t, { start: false });
     const ctx = await batchContext(t, bench, { isRunning: () => false });
 
-    assert.equal(await sync(ctx, bench, [await orderOf(variant)]), false);
+    assert.equal(await syncAsOneBatch(bench, ctx, [await orderOf(variant)]), false);
 
     assert.deepEqual(await shopifyRequests([variant.inventoryItemId]), []);
     assert.deepEqual(bench.successLines(), []);
@@ -81,7 +76,7 @@ describe('a batch that stops being this consumer’s', () => {
     let asked = 0;
     const ctx = await batchContext(t, bench, { isRunning: () => ++asked === 1 });
 
-    assert.equal(await sync(ctx, bench, [await orderOf(variant)]), false);
+    assert.equal(await syncAsOneBatch(bench, ctx, [await orderOf(variant)]), false);
 
     assert.deepEqual(
       (await shopifyRequests([variant.inventoryItemId])).map((r) => r.operation),
@@ -99,7 +94,7 @@ describe('an item whose figure Shopify cannot give', () => {
     const bench = await benchFor(t, { start: false });
     const [lost, kept] = [await orderOf(unknown), await orderOf(known)];
 
-    assert.equal(await sync(await batchContext(t, bench), bench, [lost, kept]), true);
+    assert.equal(await syncAsOneBatch(bench, await batchContext(t, bench), [lost, kept]), true);
 
     assert.deepEqual(await deadLetters(bench, 1), [
       { eventId: lost.eventId, reason: 'shopify_failed: Shopify does not know this inventory item' },
@@ -115,7 +110,7 @@ describe('an item whose figure Shopify cannot give', () => {
     const bench = await benchFor(t, { start: false });
     const order = await orderOf(variant);
 
-    assert.equal(await sync(await batchContext(t, bench), bench, [order]), true);
+    assert.equal(await syncAsOneBatch(bench, await batchContext(t, bench), [order]), true);
 
     assert.deepEqual(await deadLetters(bench, 1), [
       {
@@ -131,7 +126,7 @@ describe('an item whose figure Shopify cannot give', () => {
     const bench = await benchFor(t, { start: false, maxAttempts: 2 });
     const order = await orderOf(variant);
 
-    assert.equal(await sync(await batchContext(t, bench), bench, [order]), true);
+    assert.equal(await syncAsOneBatch(bench, await batchContext(t, bench), [order]), true);
 
     const [letter] = await deadLetters(bench, 1);
     assert.equal(letter!.eventId, order.eventId);
@@ -159,7 +154,7 @@ describe("the confirm step's compare-and-sets", () => {
     const orders = [];
     for (const v of variants) orders.push(await orderOf(v));
 
-    assert.equal(await sync(await batchContext(t, bench, { maxPerCall: 2 }), bench, orders), true);
+    assert.equal(await syncAsOneBatch(bench, await batchContext(t, bench, { maxPerCall: 2 }), orders), true);
 
     const sets = await shopifyRequests(
       variants.map((v) => v.inventoryItemId),
@@ -190,7 +185,7 @@ describe("the confirm step's compare-and-sets", () => {
     const bench = await benchFor(t, { start: false, maxAttempts: 1 });
     const [lost, kept] = [await orderOf(refused), await orderOf(other)];
 
-    assert.equal(await sync(await batchContext(t, bench), bench, [lost, kept]), true);
+    assert.equal(await syncAsOneBatch(bench, await batchContext(t, bench), [lost, kept]), true);
 
     const [letter] = await deadLetters(bench, 1);
     assert.equal(letter!.eventId, lost.eventId);
@@ -222,7 +217,7 @@ describe("a data-api that does not answer the database's figures", () => {
     // Ours at the first round and after each of the first two failed reads; stopping after the third.
     const ctx = await batchContext(t, bench, { isRunning: () => ++asked <= 3 });
 
-    assert.equal(await sync(ctx, bench, [await orderOf(variant)]), false);
+    assert.equal(await syncAsOneBatch(bench, ctx, [await orderOf(variant)]), false);
 
     assert.deepEqual(
       bench.logs.filter((l) => l.event === 'inventory.stock.unavailable').map(({ level, attempt }) => ({ level, attempt })),
@@ -247,7 +242,7 @@ describe('an item the database has moved past', () => {
     const first = await orderOf(variant);
     await orderOf(variant); // its event is still on its way
 
-    assert.equal(await sync(await batchContext(t, bench), bench, [first]), true);
+    assert.equal(await syncAsOneBatch(bench, await batchContext(t, bench), [first]), true);
 
     assert.equal(bench.success(first.eventId)?.result, 'superseded');
     assert.deepEqual(await shopifyRequests([variant.inventoryItemId]), []);
@@ -257,8 +252,8 @@ describe('an item the database has moved past', () => {
     const variant = await createVariant(t, { database: 10 });
     const bench = await benchFor(t, { start: false });
     const memory = createConfirmMemory();
-    const batch = async (event: InventoryEvent) =>
-      syncBatch({ topic: bench.topic, partition: 0, messages: [messageOf(event, 0)] }, await batchContext(t, bench), memory, 500);
+    const ctx = await batchContext(t, bench);
+    const batch = (event: InventoryEvent) => syncAsOneBatch(bench, ctx, [event], memory);
     const imported = await recordMovement(variant, { reason: 'import', delta: 10 }); // the warehouse count: 20
     await takeAtShopify(variant, 1); // Shopify 9
     const taken = await orderOf(variant); // the database 19
@@ -284,7 +279,7 @@ describe('a processor that stops while the data-api does not answer', () => {
     const stopping = new AbortController();
     stopping.abort(new Error('processor stopping'));
 
-    assert.equal(await sync(await batchContext(t, bench, { signal: stopping.signal }), bench, [await orderOf(variant)]), false);
+    assert.equal(await syncAsOneBatch(bench, await batchContext(t, bench, { signal: stopping.signal }), [await orderOf(variant)]), false);
 
     assert.deepEqual(
       bench.logs.filter((l) => l.event === 'inventory.stock.unavailable'),

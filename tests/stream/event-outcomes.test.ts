@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { InventoryEvent } from '../../services/order-stream-process/src/domain/event.js';
 import type { Received } from '../../services/order-stream-process/src/use-cases/sync-batch/receive.js';
 import { exampleInventoryEvent, exampleRestockEvent } from '../support/inventory-event.js';
-import { batchContext, benchFor, eventually, header, messageOf, type Bench } from './harness.js';
+import { batchContext, benchFor, eventually, header, messageOf, metricSample } from './harness.js';
 
 const received = (event: InventoryEvent, offset: string, correlationId = `corr-${offset}`): Received => ({
   ...event,
@@ -20,12 +20,6 @@ async function outcomesFor(t: { after: (fn: () => Promise<void>) => void }) {
   const bench = await benchFor(t, { start: false });
   const { outcomes, source } = await batchContext(t, bench);
   return { bench, outcomes, source };
-}
-
-/** A counter's sample for one label (every sample also carries the service's default label). */
-async function sample(bench: Bench, name: string, label: string): Promise<number | undefined> {
-  const line = (await bench.metrics.registry.metrics()).split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
-  return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
 
 const withoutTime = ({ time: _time, ...line }: Record<string, unknown>) => line;
@@ -85,7 +79,7 @@ describe("an event's SUCCESS line", () => {
       ),
     );
     for (const result of Object.keys(how)) {
-      assert.equal(await sample(bench, 'inventory_events_processed_total', `result="${result}"`), 1, result);
+      assert.equal(await metricSample(bench, 'inventory_events_processed_total', `result="${result}"`), 1, result);
     }
   });
 
@@ -147,8 +141,8 @@ describe('events Shopify refused', () => {
         ['shopify.inventory.failed', b.eventId],
       ],
     );
-    assert.equal(await sample(bench, 'inventory_events_processed_total', 'result="dlq"'), 2);
-    assert.equal(await sample(bench, 'inventory_dlq_messages_total', 'reason="shopify_failed"'), 2);
+    assert.equal(await metricSample(bench, 'inventory_events_processed_total', 'result="dlq"'), 2);
+    assert.equal(await metricSample(bench, 'inventory_dlq_messages_total', 'reason="shopify_failed"'), 2);
     assert.equal(outcomes.handled(a.eventId), false, 'a dead-lettered event may be replayed');
   });
 
@@ -156,7 +150,7 @@ describe('events Shopify refused', () => {
     const { bench, outcomes, source } = await outcomesFor(t);
     await outcomes.deadLetter([], 'shopify_failed: 503', source);
     assert.deepEqual(bench.logs, []);
-    assert.equal(await sample(bench, 'inventory_events_processed_total', 'result="dlq"'), undefined);
+    assert.equal(await metricSample(bench, 'inventory_events_processed_total', 'result="dlq"'), undefined);
   });
 });
 
@@ -199,8 +193,8 @@ describe('what a batch sets aside', () => {
     });
     assert.equal(header(letter!, 'x-dlq-reason'), 'invalid_json: Unexpected end of JSON input');
     assert.equal(header(letter!, 'x-dlq-source'), `${bench.topic}/0/51`);
-    assert.equal(await sample(bench, 'inventory_events_processed_total', 'result="duplicate"'), 1);
-    assert.equal(await sample(bench, 'inventory_events_processed_total', 'result="dlq"'), 1);
-    assert.equal(await sample(bench, 'inventory_dlq_messages_total', 'reason="invalid_event"'), 1);
+    assert.equal(await metricSample(bench, 'inventory_events_processed_total', 'result="duplicate"'), 1);
+    assert.equal(await metricSample(bench, 'inventory_events_processed_total', 'result="dlq"'), 1);
+    assert.equal(await metricSample(bench, 'inventory_dlq_messages_total', 'reason="invalid_event"'), 1);
   });
 });

@@ -12,6 +12,8 @@ import { createStreamMetrics, type StreamMetrics } from '../../services/order-st
 import { createDlqWriter } from '../../services/order-stream-process/src/clients/dlq-writer.js';
 import { MAX_QUANTITIES_PER_CALL } from '../../services/order-stream-process/src/domain/coalesce.js';
 import type { BatchContext } from '../../services/order-stream-process/src/use-cases/sync-batch/context.js';
+import type { ConfirmMemory } from '../../services/order-stream-process/src/use-cases/sync-batch/confirm.js';
+import { createConfirmMemory, syncBatch } from '../../services/order-stream-process/src/use-cases/sync-batch/sync-batch.js';
 import { createOutcomes } from '../../services/order-stream-process/src/use-cases/sync-batch/outcomes.js';
 import { createInventoryProcessor, type InventoryProcessor } from '../../services/order-stream-process/src/entry-points/kafka-consumer.js';
 import { createTestProduct, dbPool, randomOrderId, type TestProduct } from '../support/db.js';
@@ -148,6 +150,8 @@ export interface Bench {
   shopify: ShopifyClient;
   stock: StockSource;
   readonly processor: InventoryProcessor;
+  /** Another processor of the bench's group with its settings, not started: a second replica. */
+  newProcessor(): InventoryProcessor;
   /** Stops the processor and starts a new one in the same group, as a restarted process would. */
   restart(): Promise<void>;
   /** Produces events keyed by variant id with an x-correlation-id header (one per event unless given). */
@@ -264,6 +268,7 @@ export async function createBench(options: BenchOptions = {}): Promise<Bench> {
     get processor() {
       return processor;
     },
+    newProcessor: build,
     async restart() {
       await processor.stop();
       processor = build();
@@ -362,4 +367,15 @@ export async function batchContext(
     maxPerCall: options.maxPerCall ?? MAX_QUANTITIES_PER_CALL,
     signal: options.signal ?? new AbortController().signal,
   };
+}
+
+/** Syncs the events as one batch of partition 0, offsets from 0, as the batch handler does; true when its offsets may be committed. */
+export function syncAsOneBatch(bench: Bench, ctx: BatchContext, events: InventoryEvent[], memory: ConfirmMemory = createConfirmMemory()) {
+  return syncBatch({ topic: bench.topic, partition: 0, messages: events.map((e, i) => messageOf(e, i)) }, ctx, memory, 500);
+}
+
+/** A sample of one of the bench's metrics with this label (every sample also carries the service's default label). */
+export async function metricSample(bench: Bench, name: string, label = ''): Promise<number | undefined> {
+  const line = (await bench.metrics.registry.metrics()).split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
+  return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }

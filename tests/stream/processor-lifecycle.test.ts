@@ -5,26 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createInventoryProcessor } from '../../services/order-stream-process/src/entry-points/kafka-consumer.js';
 import { closeDb } from '../support/db.js';
-import { benchFor, createVariant, eventually, kafka, recordMovement, type Bench } from './harness.js';
+import { benchFor, createVariant, eventually, recordMovement } from './harness.js';
 
 after(closeDb);
-
-/** Another processor of the bench's group, as a second replica would run it. */
-function secondReplica(bench: Bench) {
-  return createInventoryProcessor({
-    kafka,
-    topic: bench.topic,
-    dlqTopic: bench.dlqTopic,
-    groupId: bench.groupId,
-    shopify: bench.shopify,
-    stock: bench.stock,
-    logger: bench.logger,
-    metrics: bench.metrics,
-    heartbeatIntervalMs: 500,
-  });
-}
 
 const partitionsHeld = (processor: { consumes(partition: number): boolean }) => [0, 1, 2].filter((p) => processor.consumes(p));
 
@@ -66,7 +50,7 @@ describe('the partitions a processor holds', () => {
 
   it('are shared with a second replica of the group, each partition held by one of them', async (t) => {
     const bench = await benchFor(t);
-    const second = secondReplica(bench);
+    const second = bench.newProcessor();
     t.after(() => second.stop());
     await second.start();
 
@@ -79,7 +63,7 @@ describe('the partitions a processor holds', () => {
 
   it('are none once it stopped, and its partitions go to the replica that stays', async (t) => {
     const bench = await benchFor(t);
-    const second = secondReplica(bench);
+    const second = bench.newProcessor();
     t.after(() => second.stop());
     await second.start();
     await eventually(() => assert.ok(partitionsHeld(bench.processor).length > 0 && partitionsHeld(second).length > 0));

@@ -26,18 +26,13 @@ import {
   eventually,
   header,
   kafka,
+  metricSample,
   recordMovement,
   type Bench,
   type TestVariant,
 } from './harness.js';
 
 after(closeDb);
-
-async function metricValue(bench: Bench, name: string, labels = ''): Promise<number> {
-  const text = await bench.metrics.registry.metrics();
-  const line = text.split('\n').find((l) => (l.startsWith(`${name}{`) && l.includes(labels)) || l.startsWith(`${name} `));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
 
 async function committedOffset(groupId: string, topic: string, partition: number): Promise<string | undefined> {
   const admin = kafka.admin();
@@ -91,7 +86,7 @@ describe('failures are retried with the same idempotency key', () => {
     assert.equal(sets.length, 2);
     assert.deepEqual(sets[0]!.body, sets[1]!.body, 'the same body, the same key');
     assert.equal(await available(variant), 8);
-    assert.equal(await metricValue(bench, 'shopify_retries_total', 'outcome="throttled"'), 1);
+    assert.equal(await metricSample(bench, 'shopify_retries_total', 'outcome="throttled"'), 1);
   });
 
   it('retries three HTTP 500 answers to a delta with the same key and applies it once, on the fourth attempt', async (t) => {
@@ -148,7 +143,7 @@ describe('a stale compare-and-set is read and decided again', () => {
       ],
       'the stale set applied nothing',
     );
-    assert.equal(await metricValue(bench, 'shopify_stale_compare_total'), 1);
+    assert.equal(await metricSample(bench, 'shopify_stale_compare_total'), 1);
     assert.deepEqual(
       bench.logs.filter((l) => l.event === 'shopify.inventory.stale').map(({ level, msg, round }) => ({ level, msg, round })),
       [{ level: 'info', msg: 'Shopify moved 1 item(s) since the read (round 1): reading again', round: 1 }],
@@ -198,7 +193,7 @@ describe('the DLQ after the last attempt', () => {
     await awaitSuccess(bench, next.eventId);
     assert.equal(await available(healthy), 7);
     await eventually(async () => assert.equal(await committedOffset(bench.groupId, bench.topic, 0), '2'));
-    assert.equal(await metricValue(bench, 'inventory_dlq_messages_total', 'reason="shopify_failed"'), 1);
+    assert.equal(await metricSample(bench, 'inventory_dlq_messages_total', 'reason="shopify_failed"'), 1);
   });
 
   it("dead-letters a delta for an item Shopify does not stock at the location (ITEM_NOT_STOCKED_AT_LOCATION) and applies the other item's delta, a call of its own", async (t) => {

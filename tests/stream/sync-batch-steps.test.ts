@@ -5,11 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createConfirmMemory, syncBatch } from '../../services/order-stream-process/src/use-cases/sync-batch/sync-batch.js';
 import { closeDb } from '../support/db.js';
 import { shopifyRequests } from '../support/shopify.js';
 import { shopifyAvailable } from '../support/shopify-stand-in.js';
-import { batchContext, benchFor, createVariant, eventually, messageOf, recordMovement } from './harness.js';
+import { batchContext, benchFor, createVariant, eventually, recordMovement, syncAsOneBatch } from './harness.js';
 
 after(closeDb);
 
@@ -48,12 +47,7 @@ describe('a batch given up between two deltas', () => {
     // Running when the first delta is sent; stopping by the time the second would be.
     const ctx = await batchContext(t, bench, { isRunning: () => ++asked === 1 });
 
-    const commit = await syncBatch(
-      { topic: bench.topic, partition: 0, messages: [messageOf(restock, 0), messageOf(correction, 1)] },
-      ctx,
-      createConfirmMemory(),
-      500,
-    );
+    const commit = await syncAsOneBatch(bench, ctx, [restock, correction]);
 
     assert.equal(commit, false);
     const adjusts = await shopifyRequests([variant.inventoryItemId], { operation: 'inventoryAdjustQuantities' });
